@@ -1,0 +1,89 @@
+"""Time :func:`pin_assets.core.stats.compute_stats` on 1M and 10M random signal rows.
+
+Rows are generated in chunks (so the generator's memory stays flat), written as one Parquet file per
+chunk into a temporary folder, and aggregated with DuckDB: one warm-up run, then the median of five.
+Prints a Markdown table. Usage: ``python bench/bench_stats.py [--rows 1000000 10000000] [--repeat 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pin_assets.core.signals import SIGNAL_DEFINITIONS  # noqa: E402
+from pin_assets.core.stats import compute_stats, count_where  # noqa: E402
+
+CHUNK_ROWS = 1_000_000
+SOURCES = np.array(["arxiv", "pmc", "obelics", "pg19", "linux-cn"])
+
+
+def random_chunk(rng: np.random.Generator, start: int, rows: int) -> pa.Table:
+    """Plausible-looking signals: counts log-normal, fractions in [0, 1], integers where counts are."""
+    columns: dict[str, np.ndarray] = {
+        "doc_id": np.char.add("doc-", np.arange(start, start + rows).astype(str)),
+        "source_dataset": SOURCES[rng.integers(0, len(SOURCES), rows)],
+        "batch": np.full(rows, f"bench-{start // CHUNK_ROWS:04d}"),
+    }
+    for definition in SIGNAL_DEFINITIONS:
+        high = definition.valid_range[1]
+        if definition.unit in ("fraction",):
+            columns[definition.name] = rng.beta(2.0, 5.0, rows) * min(high, 1.0)
+        elif definition.unit in ("chars", "tokens", "bytes", "words", "px", "ratio", "nats"):
+            columns[definition.name] = rng.lognormal(4.0, 1.2, rows)
+        else:
+            columns[definition.name] = rng.poisson(6.0, rows).astype(np.int64)
+    return pa.table(columns)
+
+
+def write_rows(folder: Path, total: int, seed: int = 0) -> list[Path]:
+    rng = np.random.default_rng(seed)
+    paths = []
+    for start in range(0, total, CHUNK_ROWS):
+        path = folder / f"part-{start // CHUNK_ROWS:05d}.parquet"
+        pq.write_table(random_chunk(rng, start, min(CHUNK_ROWS, total - start)), path)
+        paths.append(path)
+    return paths
+
+
+def time_call(fn, repeat: int) -> float:
+    fn()  # warm-up: file cache, DuckDB's first-use costs
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    print(f"cpus: {os.cpu_count()}, median of {args.repeat} after one warm-up\n")
+    print("| rows | files | Parquet MB | compute_stats (s) | rows/s | count_where (s) |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    for total in args.rows:
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = write_rows(Path(tmp), total)
+            size_mb = sum(p.stat().st_size for p in paths) / 1e6
+            stats_s = time_call(lambda paths=paths: compute_stats(paths), args.repeat)
+            where_s = time_call(lambda paths=paths: count_where(paths, "total_token_count >= 50"),
+                                args.repeat)
+            print(f"| {total:,} | {len(paths)} | {size_mb:,.0f} | {stats_s:.2f} | {total / stats_s:,.0f} "
+                  f"| {where_s:.3f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

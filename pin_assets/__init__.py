@@ -1,0 +1,1 @@
+"""Dagster project: assets, checks, partitions, jobs and the `pin` CLI."""

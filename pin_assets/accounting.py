@@ -1,0 +1,57 @@
+"""Where every raw document of a batch ended up: the numbers behind the conservation guarantee.
+
+raw documents = records + quarantined, always. The asset check, `pin demo` and `pin quarantine` all
+read these counts, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from pin_assets import layout
+from pin_assets.core.tables import iter_rows
+from pin_assets.quarantine import read_quarantine
+from resources.storage import StorageResource
+
+
+@dataclass
+class BatchAccount:
+    batch: str
+    documents: int = 0
+    records: int = 0
+    quarantined: int = 0
+    pages_rendered: int = 0
+    content_images: int = 0
+    unaccounted: list[str] = field(default_factory=list)  # doc_ids in neither place
+    duplicated: list[str] = field(default_factory=list)  # doc_ids exported more than once
+    export_prefix: str = ""
+
+    @property
+    def balanced(self) -> bool:
+        return not self.unaccounted and not self.duplicated and self.documents == self.records + self.quarantined
+
+
+def account_batch(storage: StorageResource, batch: str) -> BatchAccount:
+    """Read the manifest, the exported JSONL and the quarantine files, and reconcile them."""
+    account = BatchAccount(batch)
+    manifest = [row["doc_id"] for row in iter_rows(storage.open_input(layout.manifest(batch)), ["doc_id"])]
+    account.documents = len(manifest)
+    sources = {row["source_dataset"] for row in iter_rows(storage.open_input(layout.manifest(batch)))}
+    exported: dict[str, int] = {}
+    for source in sources:
+        account.export_prefix = storage.uri(layout.export_prefix(source, batch))
+        for key in storage.list_keys(layout.export_prefix(source, batch)):
+            if not key.endswith(".jsonl"):
+                continue
+            for line in storage.get_bytes(key).decode().splitlines():
+                record = json.loads(line)
+                exported[record["id"]] = exported.get(record["id"], 0) + 1
+                account.pages_rendered += len(record["overall_image"])
+                account.content_images += len(record["content_image"])
+    quarantined = set(read_quarantine(storage, batch).column("doc_id").to_pylist())
+    account.records = len(exported)
+    account.quarantined = len(quarantined - exported.keys())
+    account.duplicated = sorted(doc for doc, n in exported.items() if n > 1)
+    account.unaccounted = sorted(set(manifest) - exported.keys() - quarantined)
+    return account

@@ -1,0 +1,103 @@
+"""Stage `parse`: every raw document to Markdown with inline images and page boundaries."""
+
+import json
+from collections.abc import Iterator
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from pin_assets import layout
+from pin_assets.core.convert import parse_document
+from pin_assets.core.document import ParsedDocument
+from pin_assets.core.isolation import TaskFailure, run_isolated
+from pin_assets.core.tables import MARKDOWN, RowGroupWriter, iter_rows
+from pin_assets.partitions import batches
+from pin_assets.quarantine import quarantine_metadata, quarantine_row, write_quarantine
+from resources.processing import ProcessingResource
+from resources.storage import StorageResource
+
+STAGE = "parse"
+PREVIEW_CHARS = 1500
+
+
+def markdown_row(doc: dict, parsed: ParsedDocument) -> dict:
+    return {
+        "doc_id": doc["doc_id"],
+        "kind": doc["kind"],
+        "markdown": parsed.markdown,
+        "images": [
+            {"name": i.name, "width": i.width, "height": i.height, "bytes": len(i.data), "caption": i.caption}
+            for i in parsed.images
+        ],
+        "page_offsets": parsed.page_offsets,
+        "page_count": parsed.page_count,
+        "scanned_pages": parsed.scanned_pages,
+        "title": parsed.title,
+        "language": parsed.language,
+        "metadata_json": json.dumps(parsed.metadata, sort_keys=True),
+        "warnings": parsed.warnings,
+    }
+
+
+@asset(
+    group_name="parse",
+    partitions_def=batches,
+    deps=["raw_documents"],
+    description="Markdown per document with content images inline in reading order and page offsets.",
+    kinds={"parquet", "pymupdf"},
+)
+def parsed_markdown(
+    context: AssetExecutionContext, storage: StorageResource, processing: ProcessingResource
+) -> MaterializeResult:
+    batch = context.partition_key
+    limits = processing.limits()
+    failed: list[dict] = []
+
+    def convertible() -> Iterator[dict]:
+        for doc in iter_rows(storage.open_input(layout.manifest(batch))):
+            if doc["kind"] == "unknown":
+                reason, _, message = (doc["detect_error"] or "unsupported: unknown kind").partition(": ")
+                failed.append(quarantine_row(doc, STAGE, TaskFailure(reason, "ConversionError", message)))
+            else:
+                yield doc
+
+    docs = images = new_images = pages = scanned = 0
+    preview = ""
+    with storage.staged_file(layout.markdown(batch), ".parquet") as path, RowGroupWriter(path, MARKDOWN) as out:
+        results = run_isolated(
+            parse_document,
+            convertible(),
+            args_of=lambda doc: (storage.get_bytes(doc["raw_key"]), doc["kind"], limits),
+            workers=processing.pool_size(),
+            timeout_s=limits.timeout_s,
+            memory_mb=limits.memory_mb,
+        )
+        for doc, result in results:
+            if isinstance(result, TaskFailure):
+                failed.append(quarantine_row(doc, STAGE, result))
+                context.log.warning(f"quarantined {doc['filename']}: {result.reason}: {result.message}")
+                continue
+            for image in {i.name: i for i in result.images}.values():
+                key = layout.image(image.name)
+                if not storage.exists(key):
+                    storage.put_bytes(key, image.data)
+                    new_images += 1
+            out.add(markdown_row(doc, result))
+            docs += 1
+            images += len(result.images)
+            pages += result.page_count
+            scanned += len(result.scanned_pages)
+            preview = preview or result.markdown[:PREVIEW_CHARS]
+    write_quarantine(storage, batch, STAGE, failed)
+    return MaterializeResult(
+        metadata={
+            "documents": docs,
+            "pages": pages,
+            "scanned_pages": scanned,
+            "content_images": images,
+            "new_images_stored": new_images,
+            "markdown_bytes": MetadataValue.int(storage.size(layout.markdown(batch))),
+            "path": MetadataValue.path(storage.uri(layout.markdown(batch))),
+            "preview": MetadataValue.md(preview or "(no document converted)"),
+            **quarantine_metadata(failed),
+        }
+    )

@@ -1,0 +1,101 @@
+"""Stage `render`: overall images, every PDF page rasterized or a compiled render of the Markdown."""
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from pin_assets import layout
+from pin_assets.core.convert import render_to_folder
+from pin_assets.core.document import ExtractedImage, ParsedDocument
+from pin_assets.core.isolation import TaskFailure, run_isolated
+from pin_assets.core.tables import RENDERS, RowGroupWriter, iter_rows
+from pin_assets.partitions import batches
+from pin_assets.quarantine import quarantine_metadata, quarantine_row, write_quarantine
+from resources.processing import ProcessingResource
+from resources.storage import StorageResource
+
+STAGE = "render"
+
+
+def parsed_from_row(storage: StorageResource, row: dict) -> ParsedDocument:
+    """Rebuild what a compiled render needs (Markdown, images, page offsets) from the parse output."""
+    images = [
+        ExtractedImage(storage.get_bytes(layout.image(i["name"])), i["name"].rsplit(".", 1)[-1],
+                       i["width"], i["height"], i["caption"])
+        for i in row["images"]
+    ]
+    return ParsedDocument(
+        markdown=row["markdown"], images=images, page_offsets=row["page_offsets"], page_count=row["page_count"]
+    )
+
+
+@asset(
+    group_name="render",
+    partitions_def=batches,
+    deps=["raw_documents", "parsed_markdown"],
+    description="Overall images: one per PDF page (PyMuPDF), or a paginated compiled render for other kinds.",
+    kinds={"pymupdf"},
+)
+def page_renders(
+    context: AssetExecutionContext, storage: StorageResource, processing: ProcessingResource
+) -> MaterializeResult:
+    batch = context.partition_key
+    limits, options = processing.limits(), processing.render_options()
+    manifest = {
+        row["doc_id"]: row
+        for row in iter_rows(storage.open_input(layout.manifest(batch)), ["doc_id", "raw_key", "source_uri"])
+    }
+    storage.delete_prefix(layout.renders_prefix(batch))  # a re-run replaces every render: no stale pages
+    failed: list[dict] = []
+    docs = pages = total_bytes = 0
+    scratch = Path(tempfile.mkdtemp(prefix="pin-render-"))
+
+    def jobs() -> Iterator[dict]:
+        for row in iter_rows(storage.open_input(layout.markdown(batch))):
+            row["folder"] = str(Path(tempfile.mkdtemp(dir=scratch)))
+            row.update(manifest[row["doc_id"]])
+            yield row
+
+    def args_of(row: dict) -> tuple:
+        parsed = None if row["kind"] == "pdf" else parsed_from_row(storage, row)
+        raw = storage.get_bytes(row["raw_key"]) if row["kind"] == "pdf" else b""
+        return (raw, row["kind"], parsed, options, limits, row["folder"], row["doc_id"][:16])
+
+    try:
+        with storage.staged_file(layout.renders_index(batch), ".parquet") as path, RowGroupWriter(
+            path, RENDERS
+        ) as out:
+            for row, result in run_isolated(
+                render_to_folder, jobs(), args_of=args_of, workers=processing.pool_size(),
+                timeout_s=limits.timeout_s, memory_mb=limits.memory_mb,
+            ):
+                if isinstance(result, TaskFailure):
+                    failed.append(quarantine_row(row, STAGE, result))
+                    context.log.warning(f"render quarantined {row['doc_id'][:12]}: {result.message}")
+                else:
+                    for page, (name, width, height, size) in enumerate(result):
+                        key = layout.render_page(batch, row["doc_id"], name)
+                        storage.put_file(key, Path(row["folder"]) / name)
+                        out.add({"doc_id": row["doc_id"], "page": page, "key": key, "width": width,
+                                 "height": height, "bytes": size})
+                        total_bytes += size
+                    docs += 1
+                    pages += len(result)
+                shutil.rmtree(row["folder"], ignore_errors=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    write_quarantine(storage, batch, STAGE, failed)
+    return MaterializeResult(
+        metadata={
+            "documents": docs,
+            "pages_rendered": pages,
+            "render_bytes": MetadataValue.int(total_bytes),
+            "format": options.ext,
+            "dpi": options.dpi,
+            "index": MetadataValue.path(storage.uri(layout.renders_index(batch))),
+            **quarantine_metadata(failed),
+        }
+    )

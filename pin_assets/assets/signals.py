@@ -1,0 +1,53 @@
+"""Stage `signals`: PIN's and RedPajama-v2-style quality signals, one row per parsed document."""
+
+import pyarrow as pa
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from pin_assets import layout
+from pin_assets.core.signals import SIGNAL_DEFINITIONS, ImageFacts, compute_signals
+from pin_assets.core.tables import RowGroupWriter, iter_rows
+from pin_assets.partitions import batches
+from resources.storage import StorageResource
+from resources.tokenizer import TokenizerResource
+
+SIGNALS = pa.schema(
+    [("doc_id", pa.string()), ("batch", pa.string()), ("source_dataset", pa.string()), ("tokenizer", pa.string())]
+    + [(d.name, pa.float64()) for d in SIGNAL_DEFINITIONS]
+)
+
+
+@asset(
+    group_name="signals",
+    partitions_def=batches,
+    deps=["raw_documents", "parsed_markdown"],
+    description="Quality signals per document (PIN §3.3 and RedPajama-v2 style), one Parquet row each.",
+    kinds={"parquet"},
+)
+def quality_signals(
+    context: AssetExecutionContext, storage: StorageResource, tokenizer: TokenizerResource
+) -> MaterializeResult:
+    batch = context.partition_key
+    tok = tokenizer.get()
+    sources = {
+        row["doc_id"]: row["source_dataset"]
+        for row in iter_rows(storage.open_input(layout.manifest(batch)), ["doc_id", "source_dataset"])
+    }
+    sums: dict[str, float] = {}
+    with storage.staged_file(layout.signals(batch), ".parquet") as path, RowGroupWriter(path, SIGNALS) as out:
+        for row in iter_rows(storage.open_input(layout.markdown(batch)), ["doc_id", "markdown", "images"]):
+            images = [ImageFacts(i["width"], i["height"], i["bytes"]) for i in row["images"]]
+            values = compute_signals(row["markdown"], images, tok)
+            out.add({"doc_id": row["doc_id"], "batch": batch, "source_dataset": sources[row["doc_id"]],
+                     "tokenizer": tok.name, **values})
+            for name in ("image_text_interleaving_count", "avg_tokens_per_text_block", "total_token_count"):
+                sums[name] = sums.get(name, 0.0) + float(values[name])
+        docs = out.count
+    means = {f"mean_{k}": MetadataValue.float(v / docs) for k, v in sums.items()} if docs else {}
+    return MaterializeResult(
+        metadata={
+            "documents": docs,
+            "tokenizer": tok.name,
+            **means,
+            "path": MetadataValue.path(storage.uri(layout.signals(batch))),
+        }
+    )

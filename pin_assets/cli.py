@@ -1,0 +1,190 @@
+"""`pin`: convert single files, run batches through the Dagster job, and inspect what happened.
+
+    pin demo                          materialize the bundled `sample` batch and print what it made
+    pin convert INPUT... -o OUT       convert files without Dagster (same core code as the assets)
+    pin batch add NAME SOURCE         register a folder (or file) as a new batch partition
+    pin batch list                    list registered batches
+    pin materialize BATCH             run the whole graph for one batch
+    pin quarantine BATCH              list the documents a batch could not convert, with reasons
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+DEFAULT_DAGSTER_HOME = ".dagster_home"
+
+
+def _instance():
+    """The persistent Dagster instance the UI also reads (``$DAGSTER_HOME``, default ``./.dagster_home``)."""
+    from dagster import DagsterInstance
+
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(DEFAULT_DAGSTER_HOME).resolve())))
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():  # SQLite storage in DAGSTER_HOME; no telemetry calls from an offline tool
+        config.write_text("telemetry:\n  enabled: false\n")
+    return DagsterInstance.get()
+
+
+def _storage():
+    from resources import build_resources
+
+    return build_resources()["storage"]
+
+
+@click.group(help=__doc__)
+def main() -> None:
+    """Entry point of the `pin` console script."""
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--dpi", default=100, show_default=True, help="Resolution of overall images.")
+@click.option("--format", "fmt", default="webp", show_default=True, type=click.Choice(["webp", "jpeg", "png"]))
+@click.option("--source-dataset", default="local", show_default=True)
+@click.option("--license", "license_", default="unknown", show_default=True)
+def convert(
+    inputs: tuple[Path, ...], out_dir: Path, dpi: int, fmt: str, source_dataset: str, license_: str
+) -> None:
+    """Write OUT/<stem>/<stem>.md, <stem>.json, content_image/ and overall_image/ for each input."""
+    from pin_assets.core.document import ConversionError
+    from pin_assets.core.render import RenderOptions
+    from pin_assets.core.single import convert_file
+
+    options = RenderOptions(dpi=dpi, fmt=fmt)
+    failures = 0
+    for path in inputs:
+        started = time.perf_counter()
+        try:
+            record = convert_file(path, out_dir, options, source_dataset=source_dataset, license=license_)
+        except ConversionError as exc:
+            failures += 1
+            click.echo(f"pin convert: {path}: {exc.reason}: {exc}", err=True)
+            continue
+        click.echo(
+            f"{path} -> {out_dir / path.stem}/ ({len(record['overall_image'])} pages, "
+            f"{len(record['content_image'])} images, {time.perf_counter() - started:.2f} s)"
+        )
+    if failures:
+        click.echo(f"pin convert: {failures} of {len(inputs)} inputs failed", err=True)
+        sys.exit(1)
+
+
+@main.group()
+def batch() -> None:
+    """Register and list batches (dynamic partitions)."""
+
+
+@batch.command("add")
+@click.argument("name")
+@click.argument("source")
+@click.option("--dataset", "source_dataset", default=None, help="Source name in records (default: NAME).")
+@click.option("--license", "license_", default="unknown", show_default=True)
+def batch_add(name: str, source: str, source_dataset: str | None, license_: str) -> None:
+    """Register SOURCE (a folder or file) as batch NAME; materialize it with `pin materialize NAME` or the UI."""
+    from pin_assets.batches import BatchSpec, register_batch
+
+    if "://" not in source:
+        source = str(Path(source).resolve())
+    spec = register_batch(
+        _instance(), _storage(), BatchSpec(name, source, source_dataset or name, license_)
+    )
+    click.echo(f"registered batch {spec.name!r} from {spec.source_uri} (dataset {spec.source_dataset!r})")
+
+
+@batch.command("list")
+def batch_list() -> None:
+    from pin_assets.partitions import batches
+
+    for name in _instance().get_dynamic_partitions(batches.name):
+        click.echo(name)
+
+
+@main.command()
+@click.argument("batch_name")
+def materialize(batch_name: str) -> None:
+    """Run the whole asset graph for one registered batch and print what it made."""
+    sys.exit(_run_batch(batch_name))
+
+
+@main.command()
+def demo() -> None:
+    """Materialize the bundled `sample` batch (real PDFs) with local storage and print what it made."""
+    from pin_assets.batches import SAMPLE_SPEC, register_batch
+
+    register_batch(_instance(), _storage(), SAMPLE_SPEC)
+    sys.exit(_run_batch(SAMPLE_SPEC.name))
+
+
+def _run_batch(batch_name: str) -> int:
+    from pin_assets.accounting import account_batch
+    from pin_assets.definitions import defs
+    from pin_assets.partitions import batches
+
+    instance = _instance()
+    if not instance.has_dynamic_partition(batches.name, batch_name):
+        click.echo(f"pin: unknown batch {batch_name!r}; register it with `pin batch add`", err=True)
+        return 2
+    storage = _storage()
+    started = time.perf_counter()
+    result = defs.resolve_job_def("pin_job").execute_in_process(
+        partition_key=batch_name,
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+    )
+    elapsed = time.perf_counter() - started
+    if not result.success:
+        click.echo(f"pin: run {result.run_id} failed; see `DAGSTER_HOME={os.environ['DAGSTER_HOME']} "
+                   "dagster dev` for the logs", err=True)
+        return 1
+    account = account_batch(storage, batch_name)
+    images = len(list(storage.list_keys("images")))
+    click.echo(
+        "\n".join(
+            [
+                f"batch {batch_name!r} done in {elapsed:.1f} s (run {result.run_id})",
+                f"  documents in      {account.documents}",
+                f"  records out       {account.records}",
+                f"  quarantined       {account.quarantined}",
+                f"  pages rendered    {account.pages_rendered}",
+                f"  images extracted  {account.content_images} in records ({images} distinct in store)",
+                f"  conservation      {'ok' if account.balanced else 'BROKEN'}: "
+                f"{account.documents} = {account.records} + {account.quarantined}",
+                f"  records           {account.export_prefix}",
+                f"  store             {storage.base_uri}",
+                f"  Dagster instance  {os.environ['DAGSTER_HOME']} (see README: dagster dev)",
+            ]
+        )
+    )
+    return 0 if account.balanced else 1
+
+
+@main.command()
+@click.argument("batch_name")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
+def quarantine(batch_name: str, as_json: bool) -> None:
+    """List the quarantined documents of a batch: source, stage, error class and message."""
+    from pin_assets.quarantine import read_quarantine
+
+    rows = read_quarantine(_storage(), batch_name).to_pylist()
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row))
+        else:
+            click.echo(f"{row['doc_id'][:12]}  {row['stage']:<7} {row['reason']:<12} {row['source_uri']}\n"
+                       f"              {row['error_class']}: {row['message']}")
+    if not as_json:
+        click.echo(f"{len(rows)} quarantined in batch {batch_name!r}")
+
+
+if __name__ == "__main__":
+    main()

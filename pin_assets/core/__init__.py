@@ -1,0 +1,1 @@
+"""The Dagster-free engine: converters, renderers, signals, isolation. Importable and testable alone."""

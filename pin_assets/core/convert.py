@@ -1,0 +1,104 @@
+"""One entry point per stage for a single document, whatever its kind.
+
+`pin convert`, the Dagster assets and the benchmarks all call these, so a document converts the same
+way everywhere. Each function is module-level and takes plain values so it can run in a worker process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from pin_assets.core.document import ConversionError, ParsedDocument, RenderedPage
+from pin_assets.core.language import detect_language
+from pin_assets.core.limits import DocumentLimits
+from pin_assets.core.render import RenderOptions, render_pdf_pages
+
+PAGED_KINDS = frozenset({"pdf"})
+
+
+def parse_document(
+    data: bytes,
+    kind: str,
+    limits: DocumentLimits,
+    assets: Mapping[str, bytes] | None = None,
+) -> ParsedDocument:
+    """Convert raw bytes of a known kind to Markdown with images and page boundaries."""
+    parsed = _convert(data, kind, limits, assets)
+    if kind not in PAGED_KINDS:
+        from pin_assets.core.paginate import paginate
+
+        parsed.page_offsets = paginate(parsed.markdown)
+        parsed.page_count = len(parsed.page_offsets)
+    if not parsed.markdown.strip() and not parsed.images and not parsed.scanned_pages:
+        raise ConversionError("empty", "document has no text and no images")
+    output_bytes = len(parsed.markdown.encode()) + sum(len(i.data) for i in parsed.images)
+    if output_bytes > limits.max_output_bytes:
+        raise ConversionError(
+            "limit", f"output is {output_bytes} bytes, over the limit of {limits.max_output_bytes}"
+        )
+    if parsed.language is None:
+        parsed.language = detect_language(parsed.markdown)
+    return parsed
+
+
+def _convert(
+    data: bytes, kind: str, limits: DocumentLimits, assets: Mapping[str, bytes] | None
+) -> ParsedDocument:
+    if kind == "pdf":
+        from pin_assets.core.pdf_markdown import pdf_to_markdown
+
+        return pdf_to_markdown(data, max_pages=limits.max_pages, max_image_pixels=limits.max_image_pixels)
+    if kind == "jats":
+        from pin_assets.core.jats_markdown import jats_to_markdown
+
+        return jats_to_markdown(data, assets=assets)
+    if kind == "html":
+        from pin_assets.core.html_markdown import html_to_markdown
+
+        return html_to_markdown(data)
+    if kind in ("markdown", "text"):
+        from pin_assets.core.text_markdown import text_to_markdown
+
+        return text_to_markdown(data, is_markdown=kind == "markdown")
+    raise ConversionError("unsupported", f"no converter for documents of kind {kind!r}")
+
+
+def render_document(
+    data: bytes, kind: str, parsed: ParsedDocument | None, options: RenderOptions, limits: DocumentLimits
+) -> Iterator[RenderedPage]:
+    """Overall images: the PDF's own pages, or a compiled render of the Markdown for other kinds."""
+    if kind == "pdf":
+        yield from render_pdf_pages(data, options, max_pages=limits.max_pages)
+        return
+    if parsed is None:
+        raise ConversionError("unsupported", f"a {kind} document needs its Markdown to be rendered")
+    from pin_assets.core.compiled_render import render_markdown_pages
+
+    images = {image.name: image.data for image in parsed.images}
+    yield from render_markdown_pages(
+        parsed.markdown, images, parsed.page_offsets, dpi=options.dpi, fmt=options.ext
+    )
+
+
+def oi_source(kind: str) -> str:
+    """PIN's ``meta.oi_source``: original pages for paged sources, a compiled render otherwise."""
+    return "ori" if kind in PAGED_KINDS else "compiling"
+
+
+def render_to_folder(
+    data: bytes, kind: str, parsed: ParsedDocument | None, options: RenderOptions, limits: DocumentLimits,
+    folder: str, stem: str,
+) -> list[tuple[str, int, int, int]]:
+    """Render into ``folder`` and return ``(file name, width, height, bytes)`` per page.
+
+    Worker processes write pages to local scratch files instead of returning them, so a 2,000-page
+    document never sits in memory or in a pipe as one object.
+    """
+    out = Path(folder)
+    pages = []
+    for page in render_document(data, kind, parsed, options, limits):
+        name = f"{stem}-p{page.index + 1:04d}.{page.ext}"
+        (out / name).write_bytes(page.data)
+        pages.append((name, page.width, page.height, len(page.data)))
+    return pages

@@ -1,0 +1,155 @@
+"""Decide which converter a raw document goes to, from its bytes first and its name last.
+
+File names in crawled corpora lie (a ``.txt`` that is really a PDF, an ``.xml`` that is an HTML page), so
+the content decides: magic bytes for PDF and for binary formats we refuse, the XML root element for JATS,
+HTML markers for HTML. The extension only breaks the one tie content cannot: Markdown versus plain text.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePath
+
+from pin_assets.core.document import ConversionError
+
+MIME_TYPES: dict[str, str] = {
+    "pdf": "application/pdf",
+    "jats": "application/vnd.jats+xml",
+    "html": "text/html",
+    "markdown": "text/markdown",
+    "text": "text/plain",
+}
+
+# Binary formats that are not documents we convert; checked before any text sniffing so that an image or
+# archive never reaches a text decoder that would happily "decode" it with replacement characters.
+_BINARY_MAGICS: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF87a", "GIF image"),
+    (b"GIF89a", "GIF image"),
+    (b"PK\x03\x04", "ZIP archive (or DOCX/EPUB/XLSX)"),
+    (b"PK\x05\x06", "empty ZIP archive"),
+    (b"\x1f\x8b", "GZIP archive"),
+    (b"BZh", "BZIP2 archive"),
+    (b"\xfd7zXZ\x00", "XZ archive"),
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),
+    (b"Rar!\x1a\x07", "RAR archive"),
+    (b"\x7fELF", "ELF executable"),
+    (b"MZ", "Windows executable"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "OLE2 file (old Office document)"),
+    (b"II*\x00", "TIFF image"),
+    (b"MM\x00*", "TIFF image"),
+    (b"%!PS", "PostScript file"),
+    (b"\x00\x00\x00\x0cjP  ", "JPEG 2000 image"),
+    (b"BM", "BMP image"),
+)
+
+_SNIFF_BYTES = 4096
+_JATS_NS = "http://jats.nlm.nih.gov"
+_XML_START = re.compile(rb"^\s*(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*|<\?.*?\?>\s*)*", re.S)
+_DOCTYPE = re.compile(rb"<!DOCTYPE\s+([A-Za-z_][\w.:-]*)([^>\[]*)", re.I)
+_ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.:-]*)([^>]*)>")
+_HTML_MARKERS = re.compile(
+    rb"<(html|head|body|meta|title|div|p|h[1-6]|table|ul|ol|span|a\s|img|script|style|section|article)\b",
+    re.I,
+)
+_HTML_ONLY = re.compile(rb"<(div|span|h[1-6]|img|a\s+href|br|em|strong|script)\b", re.I)
+_MARKDOWN_EXTS = {".md", ".markdown", ".mdown", ".mkd", ".mdx", ".rmd"}
+_MARKDOWN_HINTS = re.compile(
+    r"^(#{1,6}\s+\S|```|~~~|\s*[-*+]\s+\S|\s*\d+\.\s+\S|>\s|\|.*\|\s*$)|\[[^\]]+\]\([^)]+\)|!\[[^\]]*\]\(",
+    re.M,
+)
+
+
+def detect_kind(data: bytes, filename: str | None = None) -> str:
+    """Return ``pdf``, ``jats``, ``html``, ``markdown`` or ``text`` for a raw document.
+
+    Raises :class:`ConversionError` (``empty``) for a file with no content and (``unsupported``) for
+    binary formats and bytes that decode as no text, so the caller can quarantine with a reason.
+    """
+    if not data or not data.strip():
+        raise ConversionError("empty", "the file is empty (zero bytes or only whitespace)")
+    head = data[:_SNIFF_BYTES]
+    if b"%PDF" in head[:1024]:
+        return "pdf"
+    _refuse_binary(head)
+    sample = _decode_sample(head)
+    markup = _markup_kind(sample.encode("utf-8", "replace"))
+    if markup:
+        return markup
+    if sample.lstrip("\ufeff \t\r\n").startswith("<?xml"):
+        raise ConversionError("unsupported", "XML document that is neither JATS (<article>) nor XHTML")
+    return _text_kind(data, filename)
+
+
+def _refuse_binary(head: bytes) -> None:
+    """Raise ``unsupported`` for known binary magics and for bytes that look like no text at all."""
+    stripped = head.lstrip(b"\xef\xbb\xbf")
+    for magic, what in _BINARY_MAGICS:
+        if stripped.startswith(magic):
+            raise ConversionError("unsupported", f"{what} is not a supported document format")
+    if stripped[:4] == b"RIFF" and stripped[8:12] == b"WEBP":
+        raise ConversionError("unsupported", "WebP image is not a supported document format")
+    if _looks_binary(stripped):
+        raise ConversionError("unsupported", "binary content that is not text, PDF, XML or HTML")
+
+
+def _looks_binary(head: bytes) -> bool:
+    """NUL bytes or many control characters mean binary, unless the text is UTF-16 (BOM present)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
+    return controls > max(8, len(head) // 20)
+
+
+def _decode_sample(head: bytes) -> str:
+    """Decode the sniffed prefix loosely; only markers are looked for, so replacement is harmless."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head.decode("utf-16", "replace").lstrip("\ufeff")
+    return head.decode("utf-8", "replace").lstrip("\ufeff")
+
+
+def _markup_kind(head: bytes) -> str | None:
+    """``jats`` for an XML document whose root is ``article``, ``html`` for HTML, else ``None``."""
+    body = head[_XML_START.match(head).end() :]
+    doctype = _DOCTYPE.match(body)
+    if doctype:
+        name = doctype.group(1).lower()
+        if name == b"html":
+            return "html"
+        if name == b"article":
+            return "jats"
+        body = body[body.find(b">", doctype.end()) + 1 :].lstrip()
+        body = body[_XML_START.match(body).end() :]
+    root = _ROOT_TAG.match(body)
+    if root:
+        tag = root.group(1).lower().split(b":")[-1]
+        if tag == b"article":
+            return "html" if _is_html_fragment(head) else "jats"
+        if tag == b"html":
+            return "html"
+    if _HTML_MARKERS.search(head) and head.lstrip().startswith(b"<"):
+        return "html"
+    if len(_HTML_MARKERS.findall(head)) >= 3 and re.search(rb"</(p|div|body|html|table)>", head, re.I):
+        return "html"
+    return None
+
+
+def _is_html_fragment(head: bytes) -> bool:
+    """An ``<article>`` root is JATS unless it carries HTML-only tags and none of JATS' front matter."""
+    if _JATS_NS.encode() in head or b"xlink" in head or b"<front" in head or b"article-type" in head:
+        return False
+    return bool(_HTML_ONLY.search(head))
+
+
+def _text_kind(data: bytes, filename: str | None) -> str:
+    """Markdown or text: a Markdown extension wins; without one, Markdown syntax in the text decides."""
+    ext = PurePath(filename).suffix.lower() if filename else ""
+    if ext in _MARKDOWN_EXTS:
+        return "markdown"
+    if ext in {".txt", ".text"}:
+        return "text"
+    sample = data[:_SNIFF_BYTES].decode("utf-8", "replace")
+    return "markdown" if len(_MARKDOWN_HINTS.findall(sample)) >= 3 else "text"

@@ -1,0 +1,80 @@
+"""The values that flow between the converters, the renderers and the exporters.
+
+Every converter (PDF, JATS, HTML, text) returns a :class:`ParsedDocument`; every renderer yields
+:class:`RenderedPage`. Keeping these plain dataclasses (no Dagster, no storage) lets the same objects
+serve `pin convert`, the Dagster assets, the tests and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+class ConversionError(Exception):
+    """A document could not be converted; the message says why in words a user can act on.
+
+    ``reason`` is a short machine-readable class (``encrypted``, ``corrupt``, ``empty``,
+    ``unsupported``, ``limit``...) stored in quarantine records next to the message.
+    """
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+    def __reduce__(self):  # keep ``reason`` when the error crosses a process boundary
+        return (type(self), (self.reason, str(self)))
+
+
+@dataclass(frozen=True)
+class ExtractedImage:
+    """An image taken out of a document, named by its content so identical images are stored once."""
+
+    data: bytes
+    ext: str  # without the dot: "png", "jpeg", ...
+    width: int
+    height: int
+    caption: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def name(self) -> str:
+        """File name used in Markdown (``content_image/<name>``) and in storage."""
+        return f"{self.sha256}.{self.ext}"
+
+
+@dataclass
+class ParsedDocument:
+    """Markdown with its images, in the order the Markdown references them.
+
+    ``page_offsets[i]`` is the character offset in ``markdown`` where page ``i`` starts (the first is
+    0), so pagination labels can be attached later without re-parsing.
+    """
+
+    markdown: str
+    images: list[ExtractedImage] = field(default_factory=list)
+    page_offsets: list[int] = field(default_factory=lambda: [0])
+    page_count: int = 1
+    scanned_pages: list[int] = field(default_factory=list)  # 0-based pages with no text layer
+    title: str | None = None
+    language: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)  # source-specific (DOI, PMCID, author...)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def is_scanned(self) -> bool:
+        return bool(self.scanned_pages)
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """One overall image: a page of a PDF, or one page of a compiled render."""
+
+    index: int  # 0-based
+    data: bytes
+    ext: str
+    width: int
+    height: int

@@ -1,0 +1,88 @@
+"""Convert one file on the local disk to a PIN record folder, without Dagster or a store.
+
+The same core functions the assets call (detect, parse, render, signals, record), arranged for one
+document: ``OUT/<stem>/<stem>.md``, ``<stem>.json``, ``content_image/`` and ``overall_image/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pin_assets.core.convert import oi_source, parse_document, render_document
+from pin_assets.core.detect import detect_kind
+from pin_assets.core.limits import DocumentLimits
+from pin_assets.core.record import build_record, document_ori_meta, validate_record
+from pin_assets.core.render import RenderOptions
+from pin_assets.core.signals import ImageFacts, compute_signals
+from pin_assets.core.tokenizer import Tokenizer, default_tokenizer
+
+ASSET_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".tif", ".tiff", ".svg", ".pdf"})
+MAX_ASSET_BYTES = 50 * 2**20
+
+
+def sibling_assets(path: Path) -> dict[str, bytes]:
+    """Image files next to a JATS article: the figures of its article package, by file name."""
+    return {
+        p.name: p.read_bytes()
+        for p in path.parent.iterdir()
+        if p.is_file() and p.suffix.lower() in ASSET_SUFFIXES and p != path and p.stat().st_size <= MAX_ASSET_BYTES
+    }
+
+
+def convert_file(
+    path: Path,
+    out_dir: Path,
+    options: RenderOptions,
+    *,
+    source_dataset: str = "local",
+    license: str = "unknown",
+    limits: DocumentLimits | None = None,
+    tokenizer: Tokenizer | None = None,
+) -> dict[str, Any]:
+    """Convert ``path`` into ``out_dir/<stem>/`` and return the validated PIN record.
+
+    Raises ``ConversionError`` with a reason when the document cannot be converted.
+    """
+    limits = limits or DocumentLimits()
+    data = path.read_bytes()
+    kind = detect_kind(data, path.name)
+    parsed = parse_document(data, kind, limits, sibling_assets(path) if kind == "jats" else None)
+    folder = out_dir / path.stem
+    (folder / "content_image").mkdir(parents=True, exist_ok=True)
+    (folder / "overall_image").mkdir(parents=True, exist_ok=True)
+    for image in parsed.images:
+        (folder / "content_image" / image.name).write_bytes(image.data)
+    pages = []
+    for page in render_document(data, kind, parsed, options, limits):
+        name = f"{path.stem}-p{page.index + 1:04d}.{page.ext}"
+        (folder / "overall_image" / name).write_bytes(page.data)
+        pages.append(name)
+    signals = compute_signals(
+        parsed.markdown,
+        [ImageFacts(i.width, i.height, len(i.data)) for i in parsed.images],
+        tokenizer or default_tokenizer(),
+    )
+    record = build_record(
+        doc_id=hashlib.sha256(data).hexdigest(),
+        markdown=parsed.markdown,
+        overall_images=pages,
+        source_dataset=source_dataset,
+        date_download=datetime.now(UTC).strftime("%Y-%m-%d"),
+        license=license,
+        language=parsed.language,
+        oi_source=oi_source(kind),
+        ori_meta=document_ori_meta(
+            source_uri=path.resolve().as_uri(), filename=path.name, title=parsed.title,
+            page_count=parsed.page_count, page_offsets=parsed.page_offsets,
+            scanned_pages=parsed.scanned_pages, metadata=parsed.metadata,
+        ),
+        quality_signals=signals,
+    )
+    validate_record(record)
+    (folder / f"{path.stem}.md").write_text(parsed.markdown, encoding="utf-8")
+    (folder / f"{path.stem}.json").write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+    return record

@@ -1,0 +1,83 @@
+"""The storage layout: every key the pipeline reads or writes is spelled here and nowhere else.
+
+Under the storage base::
+
+    batches/<batch>.json                   how a batch was registered (source, dataset, license)
+    raw/<batch>/<sha256>.<ext>             raw files, content-addressed
+    raw/<batch>/manifest.parquet           one row per distinct raw document
+    markdown/<batch>/part-00000.parquet    Markdown, image list and page offsets per document
+    images/<sha256>.<ext>                  content images, shared across batches
+    renders/<batch>/<doc_id>/...           overall images (page renders)
+    renders/<batch>/pages.parquet          index of the renders
+    signals/<batch>/part-00000.parquet     quality signals per document
+    quarantine/<batch>/<stage>.parquet     documents a stage could not process, with the reason
+    export/pin/<source>/<batch>/partNN/    PIN-14M layout: partNN.jsonl, content_image/, overall_image/
+"""
+
+from __future__ import annotations
+
+import re
+
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def check_name(name: str, what: str = "batch name") -> str:
+    """Batch and source names become key segments: letters, digits, '.', '_' and '-' only."""
+    if not _SAFE.match(name) or ".." in name:
+        raise ValueError(f"invalid {what} {name!r}: use letters, digits, '.', '_' and '-' (max 128)")
+    return name
+
+
+def batch_spec(batch: str) -> str:
+    return f"batches/{check_name(batch)}.json"
+
+
+def raw_object(batch: str, sha256: str, ext: str) -> str:
+    return f"raw/{check_name(batch)}/{sha256}.{ext}"
+
+
+def manifest(batch: str) -> str:
+    return f"raw/{check_name(batch)}/manifest.parquet"
+
+
+def markdown(batch: str) -> str:
+    return f"markdown/{check_name(batch)}/part-00000.parquet"
+
+
+def image(name: str) -> str:
+    return f"images/{check_name(name, 'image name')}"
+
+
+def render_page(batch: str, doc_id: str, name: str) -> str:
+    return f"renders/{check_name(batch)}/{doc_id}/{check_name(name, 'render name')}"
+
+
+def renders_prefix(batch: str) -> str:
+    return f"renders/{check_name(batch)}"
+
+
+def renders_index(batch: str) -> str:
+    return f"renders/{check_name(batch)}/pages.parquet"
+
+
+def signals(batch: str) -> str:
+    return f"signals/{check_name(batch)}/part-00000.parquet"
+
+
+SIGNALS_PREFIX = "signals"
+
+
+def quarantine(batch: str, stage: str) -> str:
+    return f"quarantine/{check_name(batch)}/{check_name(stage, 'stage')}.parquet"
+
+
+def quarantine_prefix(batch: str) -> str:
+    return f"quarantine/{check_name(batch)}"
+
+
+def export_prefix(source_dataset: str, batch: str) -> str:
+    return f"export/pin/{check_name(source_dataset, 'source dataset')}/{check_name(batch)}"
+
+
+def export_part(source_dataset: str, batch: str, part: int) -> str:
+    return f"{export_prefix(source_dataset, batch)}/part{part:02d}"

@@ -1,0 +1,65 @@
+"""Quarantine: the documents a stage could not process, each with its stage, reason and message.
+
+Every stage rewrites its own file for the batch on each run, so a re-run after a fix replaces the old
+verdicts instead of piling up new ones. Reading all of a batch's files gives the full picture that
+`pin quarantine BATCH` prints and the conservation check counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pin_assets import layout
+from pin_assets.core.isolation import TaskFailure
+from pin_assets.core.tables import QUARANTINE
+from resources.storage import StorageResource
+
+
+def quarantine_row(doc: dict, stage: str, failure: TaskFailure) -> dict:
+    return {
+        "doc_id": doc["doc_id"],
+        "source_uri": doc.get("source_uri", ""),
+        "stage": stage,
+        "reason": failure.reason,
+        "error_class": failure.error_class,
+        "message": failure.message[:2000],
+    }
+
+
+def write_quarantine(storage: StorageResource, batch: str, stage: str, rows: Iterable[dict]) -> int:
+    table = pa.Table.from_pylist(list(rows), schema=QUARANTINE)
+    with storage.staged_file(layout.quarantine(batch, stage), ".parquet") as path:
+        pq.write_table(table, path)
+    return table.num_rows
+
+
+def read_quarantine(storage: StorageResource, batch: str) -> pa.Table:
+    """All quarantined documents of a batch, over every stage."""
+    tables = [
+        pq.read_table(storage.open_input(key))
+        for key in storage.list_keys(layout.quarantine_prefix(batch))
+        if key.endswith(".parquet")
+    ]
+    return pa.concat_tables(tables) if tables else QUARANTINE.empty_table()
+
+
+def quarantine_metadata(rows: list[dict]) -> dict[str, object]:
+    """Counts per reason and a Markdown table of the first failures, for the Dagster UI."""
+    from dagster import MetadataValue
+
+    reasons: dict[str, int] = {}
+    for row in rows:
+        reasons[row["reason"]] = reasons.get(row["reason"], 0) + 1
+    table = "| doc | source | reason | message |\n|---|---|---|---|\n" + "\n".join(
+        f"| {r['doc_id'][:12]} | {r['source_uri'].rsplit('/', 1)[-1]} | {r['reason']} | "
+        f"{r['message'][:120].replace('|', '/')} |"
+        for r in rows[:20]
+    )
+    return {
+        "quarantined": len(rows),
+        "quarantine_reasons": MetadataValue.json(reasons),
+        "quarantine_preview": MetadataValue.md(table if rows else "nothing quarantined"),
+    }

@@ -1,0 +1,63 @@
+"""Dagster resources: where data lives and how documents are processed.
+
+The environment (local folder or S3) is chosen here, in one place, from configuration; assets and
+sensors only ever see the resources this module builds.
+
+Environment variables read by :func:`build_resources`:
+
+``PIN_STORAGE_URI``
+    A folder (default ``./pin_data``), ``file:///...`` or ``s3://bucket/prefix``.
+``PIN_S3_ENDPOINT_URL`` (or the standard ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``)
+    S3-compatible endpoint such as ``http://minio:9000``; unset means AWS.
+``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_REGION``
+    Bound as ``EnvVar``s, so the values are resolved in the run process and never shown in the UI or
+    stored with the run; unset ones fall back to boto3's chain (profile, instance or pod role).
+``PIN_S3_MAX_ATTEMPTS`` (default 5), ``PIN_S3_RETRY_MODE`` (``standard`` | ``adaptive``)
+    botocore retry budget and mode.
+"""
+
+import os
+
+from dagster import EnvVar
+
+from resources.processing import ProcessingResource
+from resources.s3 import S3Connection, StorageUnavailableError
+from resources.storage import StorageResource
+from resources.tokenizer import TokenizerResource
+
+DEFAULT_STORAGE_URI = "pin_data"
+_ENDPOINT_VARS = ("PIN_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+
+
+def _env_ref(name: str) -> EnvVar | None:
+    """An ``EnvVar`` for a variable that is set, else None so boto3's default chain decides."""
+    return EnvVar(name) if os.environ.get(name) else None
+
+
+def s3_connection_from_env() -> S3Connection:
+    """The S3 connection described by the environment; no secret value ever passes through code."""
+    endpoint = next((name for name in _ENDPOINT_VARS if os.environ.get(name)), None)
+    region = next((name for name in ("AWS_REGION", "AWS_DEFAULT_REGION") if os.environ.get(name)), None)
+    return S3Connection(
+        endpoint_url=EnvVar(endpoint) if endpoint else None,
+        region_name=EnvVar(region) if region else None,
+        aws_access_key_id=_env_ref("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=_env_ref("AWS_SECRET_ACCESS_KEY"),
+        aws_session_token=_env_ref("AWS_SESSION_TOKEN"),
+        max_attempts=int(os.environ.get("PIN_S3_MAX_ATTEMPTS", "5")),
+        retry_mode=os.environ.get("PIN_S3_RETRY_MODE", "standard"),
+    )
+
+
+def build_resources() -> dict[str, object]:
+    """Resources for the Definitions, configured from the environment (see the module docstring)."""
+    base_uri = os.environ.get("PIN_STORAGE_URI", DEFAULT_STORAGE_URI)
+    s3 = s3_connection_from_env() if base_uri.startswith("s3://") else None
+    storage = StorageResource(base_uri=base_uri, s3=s3)
+    return {"storage": storage, "processing": ProcessingResource(), "tokenizer": TokenizerResource()}
+
+
+__all__ = [
+    "DEFAULT_STORAGE_URI", "ProcessingResource", "S3Connection", "StorageResource", "StorageUnavailableError",
+    "TokenizerResource", "build_resources", "s3_connection_from_env",
+]

@@ -1,0 +1,66 @@
+"""Shared fixtures: the real corpus, generated bad documents, and resources pointed at temp folders."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from pin_assets.core.sources import SAMPLE_DIR
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_CORPUS = REPO.parent / "shared" / "corpus"
+
+
+def corpus_dir(kind: str) -> Path:
+    """The shared corpus folder of a kind, or the bundled copy of the PDFs when shared/ is absent."""
+    shared = SHARED_CORPUS / kind
+    if shared.is_dir():
+        return shared
+    if kind == "pdf":
+        return SAMPLE_DIR
+    pytest.skip(f"shared corpus folder {shared} not present")
+
+
+@pytest.fixture
+def small_pdf_batch(tmp_path: Path) -> Path:
+    """Three real PDFs (multi-page, pictures, a 2-column paper page) as a batch source folder."""
+    folder = tmp_path / "batch-src"
+    folder.mkdir()
+    for name in ("multi_page.pdf", "picture_classification.pdf", "2305.03393v1-pg9.pdf"):
+        shutil.copy(SAMPLE_DIR / name, folder / name)
+    return folder
+
+
+WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar".split()
+
+
+def make_text_pdf(text: str = "Hello world", pages: int = 1) -> bytes:
+    """A PDF whose pages carry different body text in mid-page (so none of it looks like a running header)."""
+    doc = pymupdf.open()
+    for index in range(pages):
+        page = doc.new_page()
+        words = " ".join(WORDS[(index + i) % len(WORDS)] for i in range(12))
+        page.insert_textbox(pymupdf.Rect(72, 300, 520, 500), f"{text}. Section {index + 1}: {words}.", fontsize=11)
+    return doc.tobytes()
+
+
+def make_encrypted_pdf() -> bytes:
+    doc = pymupdf.open(stream=make_text_pdf("secret"), filetype="pdf")
+    return doc.tobytes(encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="user", owner_pw="owner")
+
+
+@pytest.fixture
+def bad_batch(tmp_path: Path) -> Path:
+    """Good PDFs mixed with a truncated one, an encrypted one, an empty file and a non-PDF binary."""
+    folder = tmp_path / "bad-src"
+    folder.mkdir()
+    shutil.copy(SAMPLE_DIR / "multi_page.pdf", folder / "good.pdf")
+    (folder / "good2.pdf").write_bytes(make_text_pdf("A second good document with enough words to detect", 2))
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.5\n" + bytes(range(7, 250)) * 40)
+    (folder / "encrypted.pdf").write_bytes(make_encrypted_pdf())
+    (folder / "empty.pdf").write_bytes(b"")
+    (folder / "image.pdf").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    return folder

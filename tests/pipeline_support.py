@@ -1,0 +1,40 @@
+"""Run the real asset graph in-process against a temp store: the helper the Dagster tests share."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from dagster import DagsterInstance, materialize
+
+from pin_assets.assets import PIN_ASSETS
+from pin_assets.batches import BatchSpec, register_batch
+from pin_assets.checks import every_document_accounted_for
+from resources import ProcessingResource, StorageResource, TokenizerResource
+
+
+def run_batch(
+    instance: DagsterInstance, storage: StorageResource, batch: str, source: Path, *, workers: int = 2,
+    **processing: Any,
+):
+    """Register ``source`` as ``batch`` and materialize the whole graph plus its checks."""
+    register_batch(instance, storage, BatchSpec(batch, str(source), "testset", "CC-BY-4.0"))
+    return materialize(
+        [*PIN_ASSETS, every_document_accounted_for],
+        partition_key=batch,
+        instance=instance,
+        resources={
+            "storage": storage,
+            "processing": ProcessingResource(workers=workers, render_dpi=50, **processing),
+            "tokenizer": TokenizerResource(),
+        },
+    )
+
+
+def read_records(storage: StorageResource, prefix: str = "export/pin") -> list[dict]:
+    records = []
+    for key in storage.list_keys(prefix):
+        if key.endswith(".jsonl"):
+            records += [json.loads(line) for line in storage.get_bytes(key).decode().splitlines()]
+    return records

@@ -1,0 +1,89 @@
+"""The whole asset graph, in-process, on real PDFs with storage in a temp folder."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+import pymupdf
+import pytest
+from dagster import DagsterInstance
+
+from pin_assets import layout
+from pin_assets.accounting import account_batch
+from pin_assets.core.record import validate_record
+from resources import StorageResource
+from tests.pipeline_support import read_records, run_batch
+
+
+@pytest.fixture
+def instance():
+    with DagsterInstance.ephemeral() as inst:
+        yield inst
+
+
+def _check_result(result) -> dict:
+    assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks)
+    return {
+        event.asset_key.to_user_string(): event.event_specific_data.materialization.metadata
+        for event in result.get_asset_materialization_events()
+    }
+
+
+def test_batch_to_pin_records_and_rerun_is_idempotent(
+    tmp_path: Path, instance: DagsterInstance, small_pdf_batch: Path
+) -> None:
+    storage = StorageResource(base_uri=str(tmp_path / "store"))
+    metadata = _check_result(run_batch(instance, storage, "b1", small_pdf_batch))
+    assert metadata["raw_documents"]["documents"].value == 3
+    assert metadata["pin_records"]["records"].value == 3
+    assert "preview" in metadata["parsed_markdown"]
+
+    records = read_records(storage)
+    assert len(records) == 3
+    part = "export/pin/testset/b1/part00"
+    for record in records:
+        validate_record(record)
+        assert record["meta"]["source_dataset"] == "testset" and record["license"] == "CC-BY-4.0"
+        assert record["meta"]["oi_source"] == "ori" and record["meta"]["oi_exist"]
+        pdf = small_pdf_batch / record["meta"]["ori_meta"]["filename"]
+        with pymupdf.open(pdf) as doc:
+            page_count = doc.page_count
+        assert len(record["overall_image"]) == page_count
+        offsets = record["meta"]["ori_meta"]["page_offsets"]
+        assert len(offsets) == page_count and offsets == sorted(offsets)
+        for path in record["content_image"] + record["overall_image"]:
+            assert storage.exists(f"{part}/{path}"), path
+        assert record["quality_signals"]["doc_length"] == len(record["md"])
+    pictures = next(r for r in records if r["meta"]["ori_meta"]["filename"] == "picture_classification.pdf")
+    assert pictures["content_image"], "images extracted and referenced inline"
+
+    first = sorted((r["id"], r["md"], r["content_image"], r["overall_image"]) for r in records)
+    image_files = sorted(PurePosixPath(k).name for k in storage.list_keys(part))
+    _check_result(run_batch(instance, storage, "b1", small_pdf_batch))
+    again = read_records(storage)
+    assert sorted((r["id"], r["md"], r["content_image"], r["overall_image"]) for r in again) == first
+    assert sorted(PurePosixPath(k).name for k in storage.list_keys(part)) == image_files
+    assert account_batch(storage, "b1").balanced
+
+
+def test_bad_documents_are_quarantined_and_the_rest_converted(
+    tmp_path: Path, instance: DagsterInstance, bad_batch: Path
+) -> None:
+    storage = StorageResource(base_uri=str(tmp_path / "store"))
+    _check_result(run_batch(instance, storage, "bad", bad_batch))
+    account = account_batch(storage, "bad")
+    assert (account.documents, account.records, account.quarantined) == (6, 2, 4)
+    from pin_assets.quarantine import read_quarantine
+
+    reasons = {
+        row["source_uri"].rsplit("/", 1)[-1]: (row["stage"], row["reason"], row["message"])
+        for row in read_quarantine(storage, "bad").to_pylist()
+    }
+    assert reasons["encrypted.pdf"][1] == "encrypted" and "password" in reasons["encrypted.pdf"][2]
+    assert reasons["empty.pdf"][1] == "empty"
+    assert reasons["image.pdf"][1] == "unsupported"
+    assert reasons["broken.pdf"][1] == "corrupt"
+    assert {r["meta"]["ori_meta"]["filename"] for r in read_records(storage)} == {"good.pdf", "good2.pdf"}
+    assert storage.exists(layout.quarantine("bad", "parse"))
