@@ -25,7 +25,12 @@ class BatchAccount:
     content_images: int = 0
     unaccounted: list[str] = field(default_factory=list)  # doc_ids in neither place
     duplicated: list[str] = field(default_factory=list)  # doc_ids exported more than once
+    without_markdown: list[str] = field(default_factory=list)  # records whose md is blank
     export_prefix: str = ""
+
+    @property
+    def quarantine_rate(self) -> float:
+        return self.quarantined / self.documents if self.documents else 0.0
 
     @property
     def balanced(self) -> bool:
@@ -47,6 +52,8 @@ def account_batch(storage: StorageResource, batch: str) -> BatchAccount:
             for line in storage.get_bytes(key).decode().splitlines():
                 record = json.loads(line)
                 exported[record["id"]] = exported.get(record["id"], 0) + 1
+                if not record["md"].strip():
+                    account.without_markdown.append(record["id"])
                 account.pages_rendered += len(record["overall_image"])
                 account.content_images += len(record["content_image"])
     quarantined = set(read_quarantine(storage, batch).column("doc_id").to_pylist())

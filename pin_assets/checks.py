@@ -2,8 +2,13 @@
 
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, asset_check
 
+from pin_assets import layout
 from pin_assets.accounting import account_batch
 from pin_assets.assets.export import pin_records
+from pin_assets.assets.signals import quality_signals
+from pin_assets.core.signals import SIGNAL_NAMES, validate_signal_row
+from pin_assets.core.tables import iter_rows
+from resources.processing import ProcessingResource
 from resources.storage import StorageResource
 
 
@@ -24,3 +29,50 @@ def every_document_accounted_for(
             "unaccounted_ids": ", ".join(account.unaccounted[:20]),
         },
     )
+
+
+@asset_check(asset=pin_records, description="No exported record has empty Markdown.")
+def no_record_without_markdown(context: AssetCheckExecutionContext, storage: StorageResource) -> AssetCheckResult:
+    account = account_batch(storage, context.partition_key)
+    return AssetCheckResult(
+        passed=not account.without_markdown,
+        metadata={"records": account.records, "without_markdown": len(account.without_markdown),
+                  "ids": ", ".join(account.without_markdown[:20])},
+    )
+
+
+@asset_check(asset=pin_records, description="The share of quarantined documents stays under the configured bound.")
+def quarantine_rate_within_bound(
+    context: AssetCheckExecutionContext, storage: StorageResource, processing: ProcessingResource
+) -> AssetCheckResult:
+    account = account_batch(storage, context.partition_key)
+    return AssetCheckResult(
+        passed=account.quarantine_rate <= processing.max_quarantine_rate,
+        severity=AssetCheckSeverity.WARN,
+        metadata={"quarantine_rate": account.quarantine_rate, "bound": processing.max_quarantine_rate,
+                  "quarantined": account.quarantined, "documents": account.documents},
+    )
+
+
+@asset_check(asset=quality_signals, description="Every signal value is present and inside its documented range.")
+def signals_within_valid_ranges(
+    context: AssetCheckExecutionContext, storage: StorageResource
+) -> AssetCheckResult:
+    problems: list[str] = []
+    rows = 0
+    for row in iter_rows(storage.open_input(layout.signals(context.partition_key)), ["doc_id", *SIGNAL_NAMES]):
+        rows += 1
+        doc_id = row.pop("doc_id")
+        problems += [f"{doc_id[:12]}: {problem}" for problem in validate_signal_row(row)]
+    return AssetCheckResult(
+        passed=not problems,
+        metadata={"rows": rows, "violations": len(problems), "first_violations": "\n".join(problems[:20])},
+    )
+
+
+ALL_CHECKS = [
+    every_document_accounted_for,
+    no_record_without_markdown,
+    quarantine_rate_within_bound,
+    signals_within_valid_ranges,
+]

@@ -3,7 +3,7 @@
 from dagster import AssetSelection, Definitions, define_asset_job, multiprocess_executor
 
 from pin_assets.assets import PIN_ASSETS
-from pin_assets.checks import every_document_accounted_for
+from pin_assets.checks import ALL_CHECKS
 from pin_assets.partitions import batches
 from resources import build_resources
 
@@ -16,7 +16,7 @@ pin_job = define_asset_job(
 
 defs = Definitions(
     assets=PIN_ASSETS,
-    asset_checks=[every_document_accounted_for],
+    asset_checks=ALL_CHECKS,
     jobs=[pin_job],
     resources=build_resources(),
     # Each step already fans out over a process pool sized to the machine: run one step at a time.

@@ -27,6 +27,9 @@ class ProcessingResource(ConfigurableResource):
     render_format: str = Field(default="webp", description="webp, jpeg or png.")
     render_quality: int = Field(default=80, description="Lossy quality for webp/jpeg.")
     render_backend: str = Field(default="pymupdf", description="pymupdf, or pdf2image (poppler) fallback.")
+    max_quarantine_rate: float = Field(
+        default=0.25, description="Share of a batch that may be quarantined before its asset check fails."
+    )
 
     def pool_size(self) -> int:
         return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)

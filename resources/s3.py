@@ -75,7 +75,9 @@ class S3Connection(S3Resource):
 
     def botocore_config(self) -> Config:
         return Config(
-            retries={"mode": self.retry_mode, "max_attempts": self.max_attempts},
+            # total_max_attempts counts the first try, as S3Resource.max_attempts is documented to;
+            # botocore's own "max_attempts" key would add one more.
+            retries={"mode": self.retry_mode, "total_max_attempts": self.max_attempts},
             connect_timeout=self.connect_timeout_s,
             read_timeout=self.read_timeout_s,
             max_pool_connections=max(10, self.transfer_concurrency * 2),

@@ -34,7 +34,10 @@ def small_pdf_batch(tmp_path: Path) -> Path:
     return folder
 
 
-WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar".split()
+WORDS = [
+    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
+    "india", "juliet", "kilo", "lima", "mike", "november", "oscar",
+]
 
 
 def make_text_pdf(text: str = "Hello world", pages: int = 1) -> bytes:

@@ -10,7 +10,7 @@ from dagster import DagsterInstance, materialize
 
 from pin_assets.assets import PIN_ASSETS
 from pin_assets.batches import BatchSpec, register_batch
-from pin_assets.checks import every_document_accounted_for
+from pin_assets.checks import ALL_CHECKS
 from resources import ProcessingResource, StorageResource, TokenizerResource
 
 
@@ -21,7 +21,7 @@ def run_batch(
     """Register ``source`` as ``batch`` and materialize the whole graph plus its checks."""
     register_batch(instance, storage, BatchSpec(batch, str(source), "testset", "CC-BY-4.0"))
     return materialize(
-        [*PIN_ASSETS, every_document_accounted_for],
+        [*PIN_ASSETS, *ALL_CHECKS],
         partition_key=batch,
         instance=instance,
         resources={

@@ -61,7 +61,7 @@ def count_calls(client) -> Counter:
 
 
 @pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Server]:
+def moto_s3() -> Iterator[S3Server]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -72,10 +72,10 @@ def s3_server() -> Iterator[S3Server]:
 
 
 @pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch, s3_server: S3Server) -> S3Server:
+def aws_env(monkeypatch: pytest.MonkeyPatch, moto_s3: S3Server) -> S3Server:
     """The standard AWS variables pointing at the test server, as a deployment would set them."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     monkeypatch.setenv("AWS_REGION", REGION)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_server.endpoint)
-    return s3_server
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_s3.endpoint)
+    return moto_s3

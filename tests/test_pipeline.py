@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
+import pyarrow.parquet as pq
 import pymupdf
 import pytest
-from dagster import DagsterInstance
+from dagster import AssetSelection, DagsterInstance, materialize
 
 from pin_assets import layout
 from pin_assets.accounting import account_batch
+from pin_assets.assets import PIN_ASSETS
+from pin_assets.checks import ALL_CHECKS, every_document_accounted_for
 from pin_assets.core.record import validate_record
-from resources import StorageResource
+from resources import ProcessingResource, StorageResource, TokenizerResource
 from tests.pipeline_support import read_records, run_batch
 
 
@@ -21,10 +24,10 @@ def instance():
         yield inst
 
 
-def _check_result(result) -> dict:
+def _check_result(result, failing: frozenset[str] = frozenset()) -> dict:
     assert result.success
-    checks = result.get_asset_check_evaluations()
-    assert checks and all(c.passed for c in checks)
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert len(checks) == 4 and {name for name, passed in checks.items() if not passed} == failing
     return {
         event.asset_key.to_user_string(): event.event_specific_data.materialization.metadata
         for event in result.get_asset_materialization_events()
@@ -72,7 +75,8 @@ def test_bad_documents_are_quarantined_and_the_rest_converted(
     tmp_path: Path, instance: DagsterInstance, bad_batch: Path
 ) -> None:
     storage = StorageResource(base_uri=str(tmp_path / "store"))
-    _check_result(run_batch(instance, storage, "bad", bad_batch))
+    result = run_batch(instance, storage, "bad", bad_batch, max_quarantine_rate=0.5)
+    _check_result(result, failing=frozenset({"quarantine_rate_within_bound"}))
     account = account_batch(storage, "bad")
     assert (account.documents, account.records, account.quarantined) == (6, 2, 4)
     from pin_assets.quarantine import read_quarantine
@@ -87,3 +91,24 @@ def test_bad_documents_are_quarantined_and_the_rest_converted(
     assert reasons["broken.pdf"][1] == "corrupt"
     assert {r["meta"]["ori_meta"]["filename"] for r in read_records(storage)} == {"good.pdf", "good2.pdf"}
     assert storage.exists(layout.quarantine("bad", "parse"))
+
+
+def test_conservation_check_fails_when_a_record_goes_missing(
+    tmp_path: Path, instance: DagsterInstance, small_pdf_batch: Path
+) -> None:
+    storage = StorageResource(base_uri=str(tmp_path / "store"))
+    _check_result(run_batch(instance, storage, "b2", small_pdf_batch))
+    parsed = pq.read_table(storage.open_input(layout.markdown("b2")))
+    with storage.staged_file(layout.markdown("b2")) as path:  # one parsed document lost, none quarantined
+        pq.write_table(parsed.slice(1), path)
+    result = materialize(
+        [*PIN_ASSETS, *ALL_CHECKS],
+        selection=AssetSelection.assets("pin_records"),
+        partition_key="b2",
+        instance=instance,
+        resources={"storage": storage, "processing": ProcessingResource(), "tokenizer": TokenizerResource()},
+    )
+    evaluation = next(
+        c for c in result.get_asset_check_evaluations() if c.check_name == every_document_accounted_for.check_key.name
+    )
+    assert not evaluation.passed and evaluation.metadata["unaccounted"].value == 1

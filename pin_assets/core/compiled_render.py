@@ -68,12 +68,32 @@ def render_markdown_pages(
     with tempfile.TemporaryDirectory(prefix="pin-render-") as folder:
         catalog = _ImageCatalog(Path(folder), images, content)
         archive = pymupdf.Archive(folder)
-        for index, (start, end) in enumerate(zip(page_offsets, ends, strict=True)):
-            html = catalog.rewrite(parser.render(markdown[start:end]))
-            pixmap = _rasterize(html, archive, page_rect, content, dpi)
+        slices = (markdown[start:end] for start, end in zip(page_offsets, ends, strict=True))
+        pdf = _layout_pdf(
+            (catalog.rewrite(parser.render(text)) for text in slices), archive, page_rect, content
+        )
+    with pymupdf.open("pdf", pdf) as doc:
+        for index, page in enumerate(doc):
+            pixmap = page.get_pixmap(dpi=dpi, alpha=False)
             yield RenderedPage(
                 index=index, data=_encode(pixmap, ext), ext=ext, width=pixmap.width, height=pixmap.height
             )
+
+
+def _layout_pdf(
+    pages: Iterator[str], archive: pymupdf.Archive, page: pymupdf.Rect, content: pymupdf.Rect
+) -> bytes:
+    """One PDF page per HTML slice. A PDF in memory rather than a pixmap device, because MuPDF clips a
+    story to its placement rectangle in device units, which only coincide with layout units on a page."""
+    buffer = io.BytesIO()
+    writer = pymupdf.DocumentWriter(buffer)
+    for html in pages:
+        story, matrix = _placed_story(html, archive, content)
+        device = writer.begin_page(page)
+        story.draw(device, matrix)
+        writer.end_page()
+    writer.close()
+    return buffer.getvalue()
 
 
 class _ImageCatalog:
@@ -136,36 +156,28 @@ def _suffix(data: bytes) -> str:
     return "." + {"jpeg": "jpg"}.get(fmt, fmt)
 
 
-def _rasterize(
-    html: str, archive: pymupdf.Archive, page: pymupdf.Rect, content: pymupdf.Rect, dpi: int
-) -> pymupdf.Pixmap:
-    """Lay ``html`` out in ``content``, scaled down if it overflows, and draw it on a white pixmap."""
+def _placed_story(
+    html: str, archive: pymupdf.Archive, content: pymupdf.Rect
+) -> tuple[pymupdf.Story, pymupdf.Matrix]:
+    """A story placed in ``content`` and the identity, or, when it overflows, placed in ``content``
+    enlarged by the smallest fitting factor and a matrix shrinking it back about the top-left corner."""
     story = pymupdf.Story(html, user_css=_CSS, archive=archive)
     more, _ = story.place(content)
-    scale = 1.0
-    if more:
-        fit = pymupdf.Story(html, user_css=_CSS, archive=archive).fit_scale(content, scale_min=1, delta=0.02)
-        scale = fit.parameter if fit.big_enough else _last_resort_scale(html, archive, content)
-        story = pymupdf.Story(html, user_css=_CSS, archive=archive)
-        story.place(
-            pymupdf.Rect(
-                content.x0,
-                content.y0,
-                content.x0 + content.width * scale,
-                content.y0 + content.height * scale,
-            )
+    if not more:
+        return story, pymupdf.Identity
+    fit = pymupdf.Story(html, user_css=_CSS, archive=archive).fit_scale(content, scale_min=1, delta=0.02)
+    scale = fit.parameter if fit.big_enough else _last_resort_scale(html, archive, content)
+    story = pymupdf.Story(html, user_css=_CSS, archive=archive)
+    story.place(
+        pymupdf.Rect(
+            content.x0, content.y0, content.x0 + content.width * scale, content.y0 + content.height * scale
         )
-    zoom = dpi / 72
-    shrink = pymupdf.Matrix(1 / scale, 1 / scale).pretranslate(0, 0)
-    shift = pymupdf.Matrix(1, 0, 0, 1, content.x0 - content.x0 / scale, content.y0 - content.y0 / scale)
-    matrix = shrink * shift * pymupdf.Matrix(zoom, zoom)
-    irect = pymupdf.IRect(0, 0, round(page.width * zoom), round(page.height * zoom))
-    pixmap = pymupdf.Pixmap(pymupdf.csRGB, irect, False)
-    pixmap.clear_with(255)
-    device = pymupdf.DeviceWrapper(pixmap, None)
-    story.draw(device, matrix)
-    pymupdf.mupdf.fz_close_device(device.this)
-    return pixmap
+    )
+    matrix = pymupdf.Matrix(1, 0, 0, 1, -content.x0, -content.y0)
+    matrix = (
+        matrix * pymupdf.Matrix(1 / scale, 1 / scale) * pymupdf.Matrix(1, 0, 0, 1, content.x0, content.y0)
+    )
+    return story, matrix
 
 
 def _last_resort_scale(html: str, archive: pymupdf.Archive, content: pymupdf.Rect) -> float:

@@ -160,15 +160,22 @@ def _legend(colors: dict[str, str]) -> str:
     return f'<p class="legend">{items}</p>'
 
 
-def render_dashboard(stats: SignalStats, title: str = "PIN quality signals") -> str:
-    """The whole dashboard as one HTML document (no external resources)."""
+def render_dashboard(
+    stats: SignalStats, title: str = "PIN quality signals", tokenizer: str | None = None
+) -> str:
+    """The whole dashboard as one HTML document (no external resources).
+
+    ``tokenizer`` is the name of the tokenizer behind the token counts; it is printed because token
+    counts from different tokenizers are not comparable.
+    """
     colors = {src: _PALETTE[i % len(_PALETTE)] for i, src in enumerate(stats.per_source)}
     charts = "".join(_chart(signal, stats, colors) for signal in stats.signals)
+    token_note = f" Tokens counted with <code>{escape(tokenizer)}</code>." if tokenizer else ""
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f"<style>{_CSS}</style></head><body><h1>{escape(title)}</h1>"
         f"<p>{fmt(stats.overall.documents)} documents from {len(stats.per_source)} source(s). "
-        "Quantiles are exact, linearly interpolated (DuckDB <code>quantile_cont</code>).</p>"
+        f"Quantiles are exact, linearly interpolated (DuckDB <code>quantile_cont</code>).{token_note}</p>"
         f"<h2>Per source</h2>{_source_table(stats)}"
         f"<h2>PIN-200M reference (Table 1)</h2>{_reference_table()}"
         f"<h2>Suggested filters: share of documents dropped</h2>{_filter_table(stats)}"

@@ -510,12 +510,9 @@ def _figure_images_only(graphics: Iterable[etree._Element], caption: str | None,
 
 
 def _table(table: etree._Element, ctx: _Context) -> str:
-    rows = [tr for tr in table.iter("tr")]
+    rows = list(table.iter("tr"))
     spans = any(
-        int(c.get("rowspan", "1") or 1) > 1 or int(c.get("colspan", "1") or 1) > 1
-        for tr in rows
-        for c in tr
-        if c.tag in {"td", "th"}
+        _span(c, "rowspan") > 1 or _span(c, "colspan") > 1 for tr in rows for c in tr if c.tag in {"td", "th"}
     )
     if spans:
         return _html_table(table, ctx)
@@ -549,16 +546,17 @@ def _html_table(table: etree._Element, ctx: _Context) -> str:
     return "".join(out)
 
 
+def _span(cell: etree._Element, attr: str) -> int:
+    value = (cell.get(attr) or "1").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else 1
+
+
 def _html_row(tr: etree._Element) -> str:
     cells = []
     for cell in tr:
         if cell.tag not in {"td", "th"}:
             continue
-        attrs = "".join(
-            f' {a}="{int(cell.get(a))}"'
-            for a in ("rowspan", "colspan")
-            if (cell.get(a) or "1").isdigit() and int(cell.get(a)) > 1
-        )
+        attrs = "".join(f' {a}="{_span(cell, a)}"' for a in ("rowspan", "colspan") if _span(cell, a) > 1)
         cells.append(f"<{cell.tag}{attrs}>{_html_inline(cell)}</{cell.tag}>")
     return "<tr>" + "".join(cells) + "</tr>"
 

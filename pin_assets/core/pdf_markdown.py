@@ -34,7 +34,8 @@ _CAPTION_RE = re.compile(
     re.IGNORECASE,
 )
 _PAGE_NUMBER_RE = re.compile(
-    r"^\W*((page|p\.|seite|página|страница)\s*)?(\d{1,4}|[ivxlc]{1,6})(\s*(/|of|von|de|из)\s*\d{1,4})?\W*$",
+    r"^\W*((page|p\.|seite|página|страница)\s*)?(\d{1,4}([-–.]\d{1,4})?|[ivxlc]{1,6})"
+    r"(\s*(/|of|von|de|из)\s*\d{1,4})?\W*$",
     re.IGNORECASE,
 )
 _EDGE_NUMBER_RE = re.compile(r"^\d{1,4}\s\s*\S|\S\s*\s\d{1,4}$")
@@ -199,7 +200,8 @@ def _open(data: bytes) -> pymupdf.Document:
     if doc.page_count == 0:
         reason = "corrupt" if doc.is_repaired else "no_pages"
         doc.close()
-        raise ConversionError(reason, "the PDF has no pages" + (" (it is damaged)" if reason == "corrupt" else ""))
+        damaged = " (it is damaged)" if reason == "corrupt" else ""
+        raise ConversionError(reason, f"the PDF has no pages{damaged}")
     return doc
 
 
@@ -220,13 +222,17 @@ def _convert(
         if page.text_chars == 0:
             if page.image_cover >= 0.5:
                 scanned.append(index)
-                warnings.append(f"page {index + 1} is scanned (an image with no text layer); it has no OCR text")
+                warnings.append(f"page {index + 1} is scanned (an image, no text layer); no OCR was run")
             elif not page.units:
                 warnings.append(f"page {index + 1} has no text and no images")
             else:
                 warnings.append(f"page {index + 1} has no extractable text")
         page_mds.append(_page_markdown(page, style, images, index))
     markdown, offsets = _join_pages(page_mds)
+    if doc.is_repaired:
+        if not markdown.strip() and not scanned:
+            raise ConversionError("corrupt", "the PDF is damaged (truncated?) and nothing could be recovered")
+        warnings.append("the PDF was damaged and has been repaired; some content may be missing")
     return ParsedDocument(
         markdown=markdown,
         images=images.ordered,
@@ -304,7 +310,7 @@ def _block_rows(block: dict) -> list[_Row]:
     for line in block["lines"]:
         if abs(line["dir"][1]) > 0.1 or line["dir"][0] < 0:
             continue
-        spans = [_make_span(s) for s in line["spans"] if s["text"]]
+        spans = [span for span in map(_make_span, line["spans"]) if span.text]
         if any(s.text.strip() for s in spans):
             pieces.append((line["bbox"], spans))
     return _merge_rows(pieces)
@@ -370,7 +376,8 @@ def _make_row(group: list[tuple[tuple, list[_Span]]]) -> _Row:
     spans: list[_Span] = []
     previous: tuple | None = None
     for bbox, piece in group:
-        apart = previous is not None and (previous[0] - bbox[2] if rtl else bbox[0] - previous[2]) > 0.15 * piece[0].size
+        gap = 0.0 if previous is None else previous[0] - bbox[2] if rtl else bbox[0] - previous[2]
+        apart = gap > 0.15 * piece[0].size
         if apart and not spans[-1].text.endswith(" ") and not piece[0].text.startswith(" "):
             spans.append(_Span(" ", piece[0].size, False, False, False, False, bbox[0], bbox[0]))
         spans.extend(piece)
@@ -534,10 +541,10 @@ def _text_rows(page: _Page) -> Iterator[_Row]:
         yield from unit.rows
 
 
-def _margin_rows(page: _Page) -> Iterator[_Row]:
-    """Rows in the top or bottom 14% of the page, where running headers and footers live."""
+def _margin_rows(page: _Page, share: float = 0.14) -> Iterator[_Row]:
+    """Rows in the top or bottom share of the page, where running headers and footers live."""
     for row in _text_rows(page):
-        if row.y1 < 0.14 * page.height or row.y0 > 0.86 * page.height:
+        if row.y1 < share * page.height or row.y0 > (1 - share) * page.height:
             yield row
 
 
@@ -563,6 +570,7 @@ def _drop_running(page: _Page, style: _Style) -> list[_Unit]:
     top = min((r.y0 for r in rows), default=0.0)
     bottom = max((r.y1 for r in rows), default=0.0)
     margin = {id(r) for r in _margin_rows(page)}
+    margin |= {id(r) for r in _margin_rows(page, 0.25) if abs(r.y0 - top) < 1 or abs(r.y1 - bottom) < 1}
     units = []
     for unit in page.units:
         if unit.kind != "text":
@@ -636,7 +644,8 @@ def _figure_units(images: list[_Unit]) -> list[_Unit]:
         if len(group) == 1 or _area(largest) >= 0.9 * _area(box):
             figures.append(largest)
         else:
-            figures.append(_Unit("image", box.x0, box.y0, box.x1, box.y1, image=_render_placement(box, group)))
+            box.image = _render_placement(box, group)
+            figures.append(box)
     return figures
 
 
@@ -717,7 +726,8 @@ def _page_markdown(page: _Page, style: _Style, images: _ImageStore, index: int) 
     area = page.width * page.height
     background = [u for u in units if u.kind == "image" and (u.x1 - u.x0) * (u.y1 - u.y0) > 0.5 * area]
     figures = _figure_units([u for u in units if u.kind == "image" and all(u is not b for b in background)])
-    ordered = background + _place_figures(_reading_order([u for u in units if u.kind != "image"], page.width), figures)
+    flow = _reading_order([u for u in units if u.kind != "image"], page.width)
+    ordered = background + _place_figures(flow, figures)
     elements = _elements(ordered, style)
     parts = []
     for element in elements:
@@ -810,9 +820,11 @@ def _ends_standalone(element: _Element, row: _Row) -> bool:
     short line ending a sentence closes its paragraph."""
     prev = element.rows[-1]
     text = prev.text.strip()
-    if len(element.rows) == 1 and (prev.all("bold") or prev.all("italic")):
-        if not (row.all("bold") or row.all("italic")) and len(text) <= 80 and not text.endswith((".", ",", ";")):
-            return True
+    emphasized = prev.all("bold") or prev.all("italic")
+    plain_next = not (row.all("bold") or row.all("italic"))
+    short = len(text) <= 80 and not text.endswith((".", ",", ";"))
+    if len(element.rows) == 1 and emphasized and plain_next and short:
+        return True
     right = max(r.x1 for r in element.rows)
     return len(element.rows) > 1 and prev.x1 < right - 4 * prev.size and text.endswith((".", "!", "?", ":"))
 
@@ -833,7 +845,9 @@ def _classify_heading(element: _Element, style: _Style) -> None:
         return
     if numbered:
         return
-    if len(element.rows) != 1 or len(text) > 100 or text.endswith((".", ",", ";", ":")) or size < style.body - 0.6:
+    if len(element.rows) != 1 or len(text) > 100 or text.endswith((".", ",", ";", ":")):
+        return
+    if size < style.body - 0.6:
         return
     row = element.rows[0]
     words = text.split()

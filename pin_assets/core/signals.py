@@ -302,7 +302,7 @@ def _raw_word_signals(text: str) -> dict[str, float]:
     """
     raw = _RAW_WORD_RE.findall(text)
     n = len(raw)
-    no_alpha = sum(1 for w in raw if not any(ch.isalpha() for ch in w))
+    no_alpha = sum(1 for w in raw if not any(map(str.isalpha, w)))
     stop = sum(1 for w in raw if w.lower() in ENGLISH_STOP_WORDS)
     caps = sum(1 for w in raw if w.isupper())
     return {

@@ -58,7 +58,9 @@ class HistogramSpec:
         value = f"log10(1 + greatest({column}, 0))" if self.scale == "log10p1" else f"{column}"
         width = (self.high - self.low) / self.bins
         raw = f"floor(({value} - {self.low!r}) / {width!r})"
-        return f"least(greatest(CAST({raw} AS INTEGER), 0), {self.bins - 1})"
+        # greatest/least skip NULLs, so a NULL value must be kept NULL explicitly rather than land in bin 0.
+        clamped = f"least(greatest(CAST({raw} AS INTEGER), 0), {self.bins - 1})"
+        return f"CASE WHEN {column} IS NOT NULL THEN {clamped} END"
 
 
 _FRACTION = HistogramSpec("linear", 0.0, 1.0, 20)

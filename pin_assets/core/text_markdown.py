@@ -23,6 +23,7 @@ _TEXT_ESCAPE = re.compile(r"([\\`*_<>\[\]])")
 _LINE_START_MARK = re.compile(r"^(\s*)(#{1,6}\s|[-+]\s|=+\s*$|-{3,}\s*$|(\d{1,9})([.)])\s|\|)")
 _WRAPPED_MIN_MEDIAN = 40
 _TITLE_MAX_CHARS = 120
+_TIE_CHAOS = 0.1
 
 
 def text_to_markdown(data: bytes, *, is_markdown: bool) -> ParsedDocument:
@@ -59,18 +60,18 @@ def decode_text(data: bytes) -> tuple[str, list[str]]:
 
 
 def _guess_encoding(data: bytes) -> str | None:
-    """charset-normalizer's best guess, except that cp1252 wins ties.
+    """charset-normalizer's best guess, except that cp1252 wins (near) ties.
 
-    Single-byte Western text is equally "valid" in cp1250/cp1252/cp1257, and charset-normalizer orders
-    ties arbitrarily; cp1252 is by far the most common legacy encoding of the corpora we ingest.
+    Single-byte Western text is about equally "valid" in cp1250/cp1252/cp775, and on short texts the
+    language-coherence score that orders such ties is noise; cp1252 is by far the most common legacy
+    encoding of the corpora we ingest.
     """
     matches = list(from_bytes(data))
     if not matches:
         return None
     best = matches[0]
     for match in matches:
-        tied = match.chaos <= best.chaos and match.coherence >= best.coherence - 0.01
-        if tied and match.encoding == "cp1252":
+        if match.encoding == "cp1252" and match.chaos <= best.chaos + _TIE_CHAOS:
             return "cp1252"
     return best.encoding
 
