@@ -6,6 +6,7 @@
     pin batch list                    list registered batches
     pin materialize BATCH             run the whole graph for one batch
     pin quarantine BATCH              list the documents a batch could not convert, with reasons
+    pin stats [--where SQL]           signal statistics over all batches, or how many a filter keeps
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ def demo() -> None:
 
 
 def _run_batch(batch_name: str) -> int:
+    from pin_assets import layout
     from pin_assets.accounting import account_batch
     from pin_assets.definitions import defs
     from pin_assets.partitions import batches
@@ -146,6 +148,9 @@ def _run_batch(batch_name: str) -> int:
         click.echo(f"pin: run {result.run_id} failed; see `DAGSTER_HOME={os.environ['DAGSTER_HOME']} "
                    "dagster dev` for the logs", err=True)
         return 1
+    defs.resolve_job_def("stats_job").execute_in_process(
+        instance=instance, run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    )
     account = account_batch(storage, batch_name)
     images = len(list(storage.list_keys("images")))
     click.echo(
@@ -160,12 +165,37 @@ def _run_batch(batch_name: str) -> int:
                 f"  conservation      {'ok' if account.balanced else 'BROKEN'}: "
                 f"{account.documents} = {account.records} + {account.quarantined}",
                 f"  records           {account.export_prefix}",
+                f"  signal dashboard  {storage.uri(layout.STATS_DASHBOARD)}",
                 f"  store             {storage.base_uri}",
                 f"  Dagster instance  {os.environ['DAGSTER_HOME']} (see README: dagster dev)",
             ]
         )
     )
     return 0 if account.balanced else 1
+
+
+@main.command()
+@click.option("--where", "where_sql", default=None, help="SQL filter to preview, e.g. 'total_token_count >= 50'.")
+def stats(where_sql: str | None) -> None:
+    """Print the signal statistics of every batch (the `signal_stats` table), or preview a filter."""
+    from pin_assets.assets.stats import signal_source
+    from pin_assets.core.dashboard import stats_markdown
+    from pin_assets.core.stats import UnsafeFilterError, compute_stats, count_where
+
+    source = signal_source(_storage())
+    if source is None:
+        click.echo("pin stats: no signals yet; run `pin demo` or materialize quality_signals", err=True)
+        sys.exit(2)
+    if where_sql is None:
+        click.echo(stats_markdown(compute_stats(source)))
+        return
+    try:
+        kept, total = count_where(source, where_sql)
+    except UnsafeFilterError as exc:
+        click.echo(f"pin stats: {exc}", err=True)
+        sys.exit(2)
+    share = kept / total if total else 0.0
+    click.echo(f"{kept} of {total} documents kept ({share:.1%}) by: {where_sql}")
 
 
 @main.command()

@@ -12,6 +12,8 @@ Under the storage base::
     signals/<batch>/part-00000.parquet     quality signals per document
     quarantine/<batch>/<stage>.parquet     documents a stage could not process, with the reason
     export/pin/<source>/<batch>/partNN/    PIN-14M layout: partNN.jsonl, content_image/, overall_image/
+    stats/dashboard.html                   signal distributions per source (self-contained HTML)
+    stats/signal_stats.json                the same numbers as JSON
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ def signals(batch: str) -> str:
 
 
 SIGNALS_PREFIX = "signals"
+STATS_DASHBOARD = "stats/dashboard.html"
+STATS_JSON = "stats/signal_stats.json"
 
 
 def quarantine(batch: str, stage: str) -> str:

@@ -4,7 +4,14 @@ import json
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AutomationCondition,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 from pydantic import Field
 
 from pin_assets import layout
@@ -83,6 +90,7 @@ class PartWriter:
     deps=["raw_documents", "parsed_markdown", "page_renders", "quality_signals"],
     description="PIN records: partNN/partNN.jsonl with content_image/ and overall_image/ (PIN-14M layout).",
     kinds={"json"},
+    automation_condition=AutomationCondition.eager(),
 )
 def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: StorageResource) -> MaterializeResult:
     batch = context.partition_key

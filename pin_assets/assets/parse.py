@@ -3,7 +3,7 @@
 import json
 from collections.abc import Iterator
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from pin_assets import layout
 from pin_assets.core.convert import parse_document
@@ -44,6 +44,8 @@ def markdown_row(doc: dict, parsed: ParsedDocument) -> dict:
     deps=["raw_documents"],
     description="Markdown per document with content images inline in reading order and page offsets.",
     kinds={"parquet", "pymupdf"},
+    automation_condition=AutomationCondition.eager(),
+    pool="pin_cpu",
 )
 def parsed_markdown(
     context: AssetExecutionContext, storage: StorageResource, processing: ProcessingResource

@@ -5,7 +5,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from pin_assets import layout
 from pin_assets.core.convert import render_to_folder
@@ -38,6 +38,8 @@ def parsed_from_row(storage: StorageResource, row: dict) -> ParsedDocument:
     deps=["raw_documents", "parsed_markdown"],
     description="Overall images: one per PDF page (PyMuPDF), or a paginated compiled render for other kinds.",
     kinds={"pymupdf"},
+    automation_condition=AutomationCondition.eager(),
+    pool="pin_cpu",
 )
 def page_renders(
     context: AssetExecutionContext, storage: StorageResource, processing: ProcessingResource

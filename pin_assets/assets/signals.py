@@ -1,7 +1,7 @@
 """Stage `signals`: PIN's and RedPajama-v2-style quality signals, one row per parsed document."""
 
 import pyarrow as pa
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from pin_assets import layout
 from pin_assets.core.signals import SIGNAL_DEFINITIONS, ImageFacts, compute_signals
@@ -22,6 +22,7 @@ SIGNALS = pa.schema(
     deps=["raw_documents", "parsed_markdown"],
     description="Quality signals per document (PIN §3.3 and RedPajama-v2 style), one Parquet row each.",
     kinds={"parquet"},
+    automation_condition=AutomationCondition.eager(),
 )
 def quality_signals(
     context: AssetExecutionContext, storage: StorageResource, tokenizer: TokenizerResource

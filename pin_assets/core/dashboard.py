@@ -37,7 +37,7 @@ td:first-child,th:first-child{text-align:left}
 figure{margin:0;border:1px solid #ddd;padding:6px}figcaption{font-size:13px;font-weight:600}
 .legend span{display:inline-block;margin-right:12px;font-size:12px}
 .legend i{display:inline-block;width:12px;height:3px;margin-right:4px;vertical-align:middle}
-code{font-size:12px}
+code{font-size:12px}.filters td:nth-child(2){text-align:left}
 """
 
 
@@ -69,10 +69,11 @@ def _groups(stats: SignalStats) -> list[tuple[str, GroupStats]]:
 # HTML
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
+def _table(header: list[str], rows: list[list[str]], css_class: str = "") -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    attr = f' class="{css_class}"' if css_class else ""
+    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _source_table(stats: SignalStats) -> str:
@@ -86,7 +87,7 @@ def _source_table(stats: SignalStats) -> str:
 
 
 def _reference_table() -> str:
-    rows = [[escape(src), fmt(itif), fmt(tokens)] for src, (itif, tokens) in PIN_REFERENCE.items()]
+    rows = [[escape(src), f"{itif:.2f}", f"{tokens:.2f}"] for src, (itif, tokens) in PIN_REFERENCE.items()]
     return _table(["PIN-200M source", "ITIF", "avg tokens / text block"], rows)
 
 
@@ -95,7 +96,7 @@ def _filter_table(stats: SignalStats) -> str:
     header = ["filter", "drops documents where", *(name for name, _ in groups)]
     rows = [[escape(f.name), f"<code>{escape(f.drop_if)}</code><br>{escape(f.why)}",
              *(_pct(g.filter_drop_share.get(f.name, 0.0)) for _, g in groups)] for f in stats.filters]
-    return _table(header, rows)
+    return _table(header, rows, "filters")
 
 
 def _quantile_table(stats: SignalStats) -> str:
@@ -132,7 +133,8 @@ def _axes(edges: list[float], y_max: float) -> str:
     for i in sorted({0, bins // 4, bins // 2, 3 * bins // 4, bins}):
         x = _LEFT + (_W - _LEFT - _RIGHT) * i / bins
         label = ("\u2265" if i == bins else "") + fmt(edges[i])
-        out.append(f'<text x="{x:.1f}" y="{base + 14}" text-anchor="middle" font-size="10">'
+        anchor = "start" if i == 0 else "end" if i == bins else "middle"
+        out.append(f'<text x="{x:.1f}" y="{base + 14}" text-anchor="{anchor}" font-size="10">'
                    f"{escape(label)}</text>")
     out.append(f'<text x="{(_LEFT + right) / 2:.0f}" y="{_H - 4}" text-anchor="middle" font-size="10">'
                "share of the source's documents per bin (last bin: at or above its left edge)</text>")

@@ -1,0 +1,51 @@
+"""Sensors and schedules, configured from the environment in one place.
+
+``PIN_INBOX_URI``          folder or ``s3://bucket/prefix`` watched for new drops (see ``sensors.inbox``)
+``PIN_INBOX_DATASET``      source dataset of inbox drops whose ``_READY`` marker names none (default inbox)
+``PIN_DAILY_SOURCE_URI``   source pulled daily as ``daily-YYYY-MM-DD``; ``{date}`` is substituted
+``PIN_DAILY_DATASET``      source dataset of the daily batches (default daily)
+
+The downstream stages carry ``AutomationCondition.eager()``; ``pin_automation_sensor`` evaluates those
+conditions and is on by default, so a batch ingested by the inbox sensor, the schedule or a user in the
+UI flows on to parse, render, signals and export by itself.
+"""
+
+from __future__ import annotations
+
+import os
+
+from dagster import (
+    AssetSelection,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    ScheduleDefinition,
+    SensorDefinition,
+)
+
+from sensors.inbox import make_inbox_sensor
+from sensors.schedules import make_daily_schedule
+
+automation_sensor = AutomationConditionSensorDefinition(
+    "pin_automation_sensor",
+    target=AssetSelection.all(),
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Runs the downstream stages of a batch once its upstream stages are materialized.",
+)
+
+
+def build_sensors() -> list[SensorDefinition]:
+    inbox = make_inbox_sensor(
+        os.environ.get("PIN_INBOX_URI", ""), source_dataset=os.environ.get("PIN_INBOX_DATASET", "inbox")
+    )
+    return [inbox, automation_sensor]
+
+
+def build_schedules() -> list[ScheduleDefinition]:
+    source = os.environ.get("PIN_DAILY_SOURCE_URI", "")
+    return [make_daily_schedule(source, source_dataset=os.environ.get("PIN_DAILY_DATASET", "daily"))]
+
+
+__all__ = [
+    "automation_sensor", "build_schedules", "build_sensors", "make_daily_schedule", "make_inbox_sensor",
+]
