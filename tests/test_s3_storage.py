@@ -213,3 +213,59 @@ def test_whole_graph_on_s3_is_idempotent(moto_s3: S3Server, small_pdf_batch: Pat
         "SELECT count(*), avg(total_token_count) FROM signals WHERE batch = 's3batch'"
     ).fetchall()
     assert count == 3 and mean_tokens > 0
+
+
+@pytest.fixture
+def http_folder(tmp_path: Path):
+    """A plain HTTP server on 127.0.0.1 serving a temp folder, like a document host a manifest names."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    root = tmp_path / "www"
+    root.mkdir()
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_url_manifest_local_and_on_s3(http_folder, aws_env: S3Server, tmp_path: Path) -> None:
+    from pin_assets.core.sources import SourceError
+
+    root, base = http_folder
+    (root / "a.md").write_text("# A\n\ntext")
+    (root / "big.bin").write_bytes(b"x" * 5000)
+    manifest = tmp_path / "batch.urls"
+    manifest.write_text(f"# two documents\n{base}/a.md\n\n{base}/big.bin\n")
+    files = list(iter_source(str(manifest)))
+    assert [(f.uri, f.name) for f in files] == [(f"{base}/a.md", "a.md"), (f"{base}/big.bin", "big.bin")]
+    assert files[0].read() == b"# A\n\ntext"
+    limited = list(iter_source(str(manifest), http_max_bytes=1000))
+    assert limited[0].read().startswith(b"# A")
+    with pytest.raises(SourceError, match="limit of 1000"):
+        limited[1].read()
+    with pytest.raises(SourceError, match="HTTP 404"):
+        next(iter_url_manifest_of([f"{base}/missing.pdf"])).read()
+    with pytest.raises(SourceError, match="only http"):
+        list(iter_url_manifest_of(["file:///etc/passwd"]))
+
+    bucket = aws_env.new_bucket()
+    aws_env.client().put_object(Bucket=bucket, Key="lists/day.urls", Body=f"{base}/a.md\n".encode())
+    [remote] = list(iter_source(f"s3://{bucket}/lists/day.urls"))
+    assert remote.read() == b"# A\n\ntext"
+
+
+def iter_url_manifest_of(lines: list[str]):
+    from pin_assets.core.sources import iter_url_manifest
+
+    return iter_url_manifest(lines, "test.urls", timeout_s=5)

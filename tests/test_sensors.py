@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,15 +15,16 @@ from dagster import (
     SkipReason,
     build_schedule_context,
     build_sensor_context,
+    instance_for_test,
 )
 
 from pin_assets.batches import load_spec
 from pin_assets.partitions import batches
-from resources import StorageResource
+from resources import S3Connection, StorageResource
 from sensors.inbox import InboxCursor, make_inbox_sensor
 from sensors.schedules import make_daily_schedule
 from tests import s3_server as s3_helpers
-from tests.s3_server import S3Server, count_calls
+from tests.s3_server import S3Server
 
 moto_s3 = s3_helpers.moto_s3
 
@@ -38,7 +40,8 @@ def _drop(inbox: Path, name: str, ready: bool = True, marker: bytes = b"") -> Pa
 
 def _tick(sensor, instance: DagsterInstance, storage: StorageResource, cursor: str | None) -> SensorResult:
     """Evaluate one tick, then apply its partition requests the way the daemon does."""
-    result = sensor(build_sensor_context(instance=instance, cursor=cursor, resources={"storage": storage}))
+    with build_sensor_context(instance=instance, cursor=cursor, resources={"storage": storage}) as context:
+        result = sensor(context)
     assert isinstance(result, SensorResult)
     for request in result.dynamic_partitions_requests or []:
         instance.add_dynamic_partitions(batches.name, list(request.partition_keys))
@@ -59,7 +62,8 @@ def test_new_drop_adds_one_partition_and_one_run(tmp_path: Path) -> None:
         assert _added(first) == [] and first.run_requests == []
         assert InboxCursor.load(first.cursor).pending == ["arxiv-0001"]
 
-        (inbox / "arxiv-0001" / "_READY").write_text(json.dumps({"source_dataset": "arxiv", "license": "CC-BY"}))
+        marker = {"source_dataset": "arxiv", "license": "CC-BY"}
+        (inbox / "arxiv-0001" / "_READY").write_text(json.dumps(marker))
         second = _tick(sensor, instance, storage, first.cursor)
         assert _added(second) == ["arxiv-0001"]
         assert [r.partition_key for r in second.run_requests] == ["arxiv-0001"]
@@ -99,10 +103,11 @@ def test_bounded_work_per_tick_on_s3(moto_s3: S3Server, tmp_path: Path) -> None:
             client.put_object(Bucket=bucket, Key=f"inbox/drop-{i:03d}/{name}", Body=b"x")
     client.put_object(Bucket=bucket, Key="inbox/drop-025/a.txt", Body=b"x")  # not complete yet
     client.put_object(Bucket=bucket, Key="inbox/drop-0251/_READY", Body=b"")  # sorts after drop-025/
-    storage = StorageResource(base_uri=str(tmp_path / "store"), s3=moto_s3.connection())
+    storage = StorageResource(
+        base_uri=str(tmp_path / "store"), s3=CountingConnection(**moto_s3.connection().model_dump())
+    )
     sensor = make_inbox_sensor(f"s3://{bucket}/inbox", max_drops_per_tick=10)
-
-    calls = count_calls_on_factory(storage)
+    S3_CALLS.clear()
     seen: list[str] = []
     cursor = None
     with DagsterInstance.ephemeral() as instance:
@@ -113,8 +118,9 @@ def test_bounded_work_per_tick_on_s3(moto_s3: S3Server, tmp_path: Path) -> None:
             cursor = result.cursor
         assert seen == [f"drop-{i:03d}" for i in range(25)] + ["drop-0251"]
         assert InboxCursor.load(cursor).pending == ["drop-025"]
-        assert calls["ListObjectsV2"] <= 3 + 3  # one drop listing per tick + one per pending re-check
-        assert calls["GetObject"] <= 26  # markers of ready drops only, never the documents
+        # one drop listing per tick, plus one per re-check of the drop still waiting for its marker
+        assert S3_CALLS["before-call.s3.ListObjectsV2"] <= 3 + 3, S3_CALLS
+        assert S3_CALLS["before-call.s3.GetObject"] == 26  # the markers of ready drops, never the documents
         spec = load_spec(storage, "drop-007")
         assert spec.source_uri == f"s3://{bucket}/inbox/drop-007/" and spec.source_dataset == "inbox"
 
@@ -125,28 +131,26 @@ def test_bounded_work_per_tick_on_s3(moto_s3: S3Server, tmp_path: Path) -> None:
         assert _added(idle) == [] and idle.run_requests == []
 
 
-def count_calls_on_factory(storage: StorageResource):
-    """Count S3 calls of every client the sensor makes through the storage resource's factory."""
-    from collections import Counter
+S3_CALLS: Counter = Counter()
 
-    totals: Counter = Counter()
-    make = storage.s3_client_factory()
 
-    def factory():
-        client = make()
-        counter = count_calls(client)
-        client.meta.events.register("after-call.s3", lambda **_: totals.update(counter) or counter.clear())
+class CountingConnection(S3Connection):
+    """An S3 connection whose clients tally their calls into ``S3_CALLS`` (across resource copies)."""
+
+    def get_client(self):
+        client = super().get_client()
+        client.meta.events.register("before-call.s3", lambda event_name, **_: S3_CALLS.update([event_name]))
         return client
-
-    object.__setattr__(storage, "s3_client_factory", lambda: factory)
-    return totals
 
 
 def test_unconfigured_inbox_skips(tmp_path: Path) -> None:
     sensor = make_inbox_sensor("")
     storage = StorageResource(base_uri=str(tmp_path))
-    with DagsterInstance.ephemeral() as instance:
-        result = sensor(build_sensor_context(instance=instance, resources={"storage": storage}))
+    with (
+        DagsterInstance.ephemeral() as instance,
+        build_sensor_context(instance=instance, resources={"storage": storage}) as context,
+    ):
+        result = sensor(context)
     assert isinstance(result, SkipReason)
 
 
@@ -154,10 +158,11 @@ def test_daily_schedule_registers_dated_partition(tmp_path: Path) -> None:
     storage = StorageResource(base_uri=str(tmp_path / "store"))
     schedule = make_daily_schedule("s3://feeds/arxiv/{date}/", source_dataset="arxiv")
     when = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-    with DagsterInstance.ephemeral() as instance:
-        context = build_schedule_context(instance=instance, scheduled_execution_time=when,
-                                         resources={"storage": storage})
-        request = schedule(context)
+    with instance_for_test() as instance:  # a schedule context needs an instance with a ref, not ephemeral
+        with build_schedule_context(
+            instance=instance, scheduled_execution_time=when, resources={"storage": storage}
+        ) as context:
+            request = schedule(context)
         assert request.partition_key == "daily-2026-11-23"
         assert instance.get_dynamic_partitions(batches.name) == ["daily-2026-11-23"]
     spec = load_spec(storage, "daily-2026-11-23")
@@ -165,7 +170,7 @@ def test_daily_schedule_registers_dated_partition(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("env", [{}, {"PIN_INBOX_URI": "/tmp/inbox", "PIN_DAILY_SOURCE_URI": "/tmp/feed"}])
-def test_definitions_wire_sensors_schedules_and_automation(env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_definitions_wire_sensors_schedules_automation(env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     from dagster import DefaultScheduleStatus, DefaultSensorStatus
 
     from sensors import build_schedules, build_sensors

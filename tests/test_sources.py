@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 
 from pin_assets.core.detect import MIME_TYPES, detect_kind
+from pin_assets.core.doc_assets import folder_assets
 from pin_assets.core.document import ConversionError
 from pin_assets.core.html_markdown import html_to_markdown
 from pin_assets.core.jats_markdown import jats_to_markdown
@@ -205,7 +206,7 @@ def test_external_entity_is_neither_fetched_nor_read(tmp_path: Path) -> None:
 def test_html_corpus_matches_reference(stem: str) -> None:
     source = CORPUS / "html" / f"{stem}.html"
     want = (CORPUS / "html" / f"{stem}.expected.md").read_text()
-    doc = html_to_markdown(source.read_bytes(), base_dir=source.parent)
+    doc = html_to_markdown(source.read_bytes(), assets=folder_assets(source.parent))
     assert similarity(want, doc.markdown) >= HTML_FLOORS[stem]
     got_headings = headings(doc.markdown)
     recalled = sum(h in got_headings for h in headings(want)) / max(1, len(headings(want)))
@@ -215,7 +216,7 @@ def test_html_corpus_matches_reference(stem: str) -> None:
 @needs_corpus
 def test_html_main_content_images_and_boilerplate() -> None:
     source = CORPUS / "html" / "wiki_duck.html"
-    doc = html_to_markdown(source.read_bytes(), base_dir=source.parent)
+    doc = html_to_markdown(source.read_bytes(), assets=folder_assets(source.parent))
     md = doc.markdown
     assert_in_order(
         [
@@ -232,7 +233,7 @@ def test_html_main_content_images_and_boilerplate() -> None:
     assert "136 languages" not in md and "Toggle the table of contents" not in md  # navigation dropped
     assert "Privacy policy" not in md  # footer dropped
     assert len(json.loads(doc.metadata["missing_images"])) >= 10 and not doc.images  # remote, not fetched
-    local = html_to_markdown((CORPUS / "html" / "example_01.html").read_bytes(), base_dir=CORPUS / "html")
+    local = html_to_markdown((CORPUS / "html" / "example_01.html").read_bytes(), assets=folder_assets(CORPUS / "html"))
     assert (
         len(local.images) == 1 and f"![Example image](content_image/{local.images[0].name})" in local.markdown
     )
@@ -251,7 +252,7 @@ def test_html_images_data_uri_and_path_escape(tmp_path: Path) -> None:
         '<img src="/etc/passwd" alt="abs"><img src="https://example.com/a.png" alt="remote">'
         "<p>After</p></body></html>"
     ).encode()
-    doc = html_to_markdown(page, base_dir=inner)
+    doc = html_to_markdown(page, assets=folder_assets(inner))
     assert [(i.width, i.height) for i in doc.images] == [(30, 20)]
     assert json.loads(doc.metadata["missing_images"]) == [
         "../outside.png",

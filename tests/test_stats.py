@@ -71,7 +71,9 @@ def frame(signal_files):
 
 @pytest.fixture(scope="module")
 def stats(signal_files):
-    return compute_stats(signal_files)
+    result = compute_stats(signal_files)
+    assert result.quantile_method.startswith("quantile_cont")  # small input: exact by default
+    return result
 
 
 def _values(frame: pa.Table, signal: str, source: str | None) -> np.ndarray:
@@ -110,6 +112,19 @@ def test_histograms_match_numpy(stats, frame, source):
         values = _values(frame, signal, source)
         assert group.histograms[signal] == _numpy_histogram(values, stats.histogram_edges[signal]), signal
         assert sum(group.histograms[signal]) == len(values)
+
+
+def test_sketched_quantiles_are_close_and_labelled(signal_files, frame, stats):
+    approx = compute_stats(signal_files, exact=False)
+    assert approx.quantile_method != stats.quantile_method
+    assert approx.overall.histograms == stats.overall.histograms
+    for signal in ("rps_doc_frac_unique_words", "total_token_count"):
+        values = _values(frame, signal, None)
+        summary = approx.overall.signals[signal]
+        for q, got in zip(QUANTILES, (summary.p5, summary.p25, summary.p50, summary.p75, summary.p95),
+                          strict=True):
+            rank = (values < got).mean()  # where the sketched value falls in the true distribution
+            assert abs(rank - q) < 0.01, (signal, q, rank)
 
 
 def test_nulls_are_skipped(stats, frame):

@@ -56,7 +56,7 @@ def _convert(
     if kind == "html":
         from pin_assets.core.html_markdown import html_to_markdown
 
-        return html_to_markdown(data)
+        return html_to_markdown(data, assets=assets)
     if kind in ("markdown", "text"):
         from pin_assets.core.text_markdown import text_to_markdown
 

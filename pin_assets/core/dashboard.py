@@ -177,7 +177,7 @@ def render_dashboard(
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f"<style>{_CSS}</style></head><body><h1>{escape(title)}</h1>"
         f"<p>{fmt(stats.overall.documents)} documents from {len(stats.per_source)} source(s). "
-        f"Quantiles are exact, linearly interpolated (DuckDB <code>quantile_cont</code>).{token_note}</p>"
+        f"Quantiles: <code>{escape(stats.quantile_method)}</code>.{token_note}</p>"
         f"<h2>Per source</h2>{_source_table(stats)}"
         f"<h2>PIN-200M reference (Table 1)</h2>{_reference_table()}"
         f"<h2>Suggested filters: share of documents dropped</h2>{_filter_table(stats)}"

@@ -9,7 +9,7 @@ is removed the way readability-style extractors do it, by semantics and naming: 
 asides, forms, hidden elements and anything whose id/class names a menu, banner, cookie notice, sidebar
 or toolbar are dropped.
 
-Images: ``data:`` URIs are decoded, relative paths are read from ``base_dir`` (never outside it), and
+Images: ``data:`` URIs are decoded, relative paths are looked up in the document's assets (never outside), and
 remote images are not fetched; each image that cannot be had is listed in ``metadata["missing_images"]``
 (a JSON list) and in ``warnings``, and its alt text is kept in place of the image.
 """
@@ -21,15 +21,15 @@ import io
 import json
 import re
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from html import escape as html_escape
-from pathlib import Path, PurePosixPath
 
 import lxml.html
 from lxml import etree
 from PIL import Image, UnidentifiedImageError
 
+from pin_assets.core.doc_assets import normalize_reference
 from pin_assets.core.document import ConversionError, ExtractedImage, ParsedDocument
 from pin_assets.core.jats_markdown import mathml_to_latex, script_text
 
@@ -129,8 +129,10 @@ _LEADING_MARK = re.compile(r"^(#{1,6}\s|[-+>]\s|\d{1,9}[.)]\s|={3,}|-{3,})")
 _WEB_FORMATS = {"PNG": "png", "JPEG": "jpeg", "GIF": "gif", "WEBP": "webp"}
 
 
-def html_to_markdown(data: bytes, *, base_dir: Path | None = None) -> ParsedDocument:
-    """Convert an HTML page's main content to Markdown; local images are read from ``base_dir``.
+def html_to_markdown(data: bytes, *, assets: Mapping[str, bytes] | None = None) -> ParsedDocument:
+    """Convert an HTML page's main content to Markdown; local images come from ``assets``.
+
+    ``assets`` maps paths relative to the page's folder (see :mod:`pin_assets.core.doc_assets`) to bytes.
 
     Raises ``ConversionError("empty")`` when the page has no text or image content.
     """
@@ -142,7 +144,7 @@ def html_to_markdown(data: bytes, *, base_dir: Path | None = None) -> ParsedDocu
     metadata = _page_metadata(doc)
     root = _content_root(doc)
     _remove_boilerplate(root)
-    ctx = _Context(base_dir=base_dir.resolve() if base_dir else None, warnings=warnings)
+    ctx = _Context(assets=assets or {}, warnings=warnings)
     blocks = _blocks(root, ctx, list_indent="")
     markdown = "\n\n".join(b for b in blocks if b.strip())
     if not markdown.strip():
@@ -271,13 +273,13 @@ def _drop_keep_tail(el: etree._Element) -> None:
 class _Context:
     """Per-page state: where local images may be read from, images found, and what went missing."""
 
-    base_dir: Path | None
+    assets: Mapping[str, bytes]
     warnings: list[str]
     images: list[ExtractedImage] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
 
     def image(self, src: str, alt: str) -> ExtractedImage | None:
-        data, problem = _image_bytes(src, self.base_dir)
+        data, problem = _image_bytes(src, self.assets)
         image = _load_image(data, alt) if data is not None else None
         if image is None:
             self.missing.append(src[:200])
@@ -287,7 +289,7 @@ class _Context:
         return image
 
 
-def _image_bytes(src: str, base_dir: Path | None) -> tuple[bytes | None, str | None]:
+def _image_bytes(src: str, assets: Mapping[str, bytes]) -> tuple[bytes | None, str | None]:
     """Bytes for an ``<img src>``, or ``None`` and why: remote and out-of-tree files are never read."""
     src = src.strip()
     if src.startswith("data:"):
@@ -297,15 +299,12 @@ def _image_bytes(src: str, base_dir: Path | None) -> tuple[bytes | None, str | N
         return None, "remote image not fetched"
     if parsed.scheme or parsed.netloc:
         return None, f"unsupported URL scheme {parsed.scheme!r}"
-    if base_dir is None:
-        return None, "local image but no base directory given"
-    path = PurePosixPath(urllib.parse.unquote(parsed.path))
-    if path.is_absolute() or ".." in path.parts or not path.parts:
+    key = normalize_reference(urllib.parse.unquote(parsed.path))
+    if key is None:
         return None, "path escapes the document folder"
-    resolved = (base_dir / Path(*path.parts)).resolve()
-    if not resolved.is_relative_to(base_dir) or not resolved.is_file():
+    if key not in assets:
         return None, "file not found in the document folder"
-    return resolved.read_bytes(), None
+    return assets[key], None
 
 
 def _data_uri(src: str) -> tuple[bytes | None, str | None]:

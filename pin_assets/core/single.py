@@ -14,23 +14,12 @@ from typing import Any
 
 from pin_assets.core.convert import oi_source, parse_document, render_document
 from pin_assets.core.detect import detect_kind
+from pin_assets.core.doc_assets import folder_assets
 from pin_assets.core.limits import DocumentLimits
 from pin_assets.core.record import build_record, document_ori_meta, validate_record
 from pin_assets.core.render import RenderOptions
 from pin_assets.core.signals import ImageFacts, compute_signals
 from pin_assets.core.tokenizer import Tokenizer, default_tokenizer
-
-ASSET_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".tif", ".tiff", ".svg", ".pdf"})
-MAX_ASSET_BYTES = 50 * 2**20
-
-
-def sibling_assets(path: Path) -> dict[str, bytes]:
-    """Image files next to a JATS article: the figures of its article package, by file name."""
-    return {
-        p.name: p.read_bytes()
-        for p in path.parent.iterdir()
-        if p.is_file() and p.suffix.lower() in ASSET_SUFFIXES and p != path and p.stat().st_size <= MAX_ASSET_BYTES
-    }
 
 
 def convert_file(
@@ -50,7 +39,8 @@ def convert_file(
     limits = limits or DocumentLimits()
     data = path.read_bytes()
     kind = detect_kind(data, path.name)
-    parsed = parse_document(data, kind, limits, sibling_assets(path) if kind == "jats" else None)
+    assets = folder_assets(path.parent) if kind in ("jats", "html") else None
+    parsed = parse_document(data, kind, limits, assets)
     folder = out_dir / path.stem
     (folder / "content_image").mkdir(parents=True, exist_ok=True)
     (folder / "overall_image").mkdir(parents=True, exist_ok=True)

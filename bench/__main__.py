@@ -1,0 +1,117 @@
+"""``python3 -m bench``: run the benchmarks, print the table, write bench/RESULTS.md.
+
+    python3 -m bench                      everything, medians of 5 after a warm-up (~10 min on 2 cores)
+    python3 -m bench --quick              one run of tiny sizes: a smoke test, writes no RESULTS.md
+    python3 -m bench --only render,parse  some sections (render, parse, e2e, scaling, stats)
+    python3 -m bench --runs 7 --n 50      more repetitions, bigger batches (e2e = 4N, scaling N..8N)
+
+Module-level imports stay light: the pipeline section's pool workers re-import ``__main__``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SECTIONS = ("render", "parse", "e2e", "scaling", "stats")
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python3 -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one run, tiny inputs; for smoke tests")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
+    parser.add_argument("--runs", type=int, default=None, help="timed repetitions after the warm-up (default 5)")
+    parser.add_argument("--n", type=int, default=None, help="base batch size N: e2e runs 4N docs, scaling N..8N "
+                        "(default 25)")
+    parser.add_argument("--pages-per-doc", type=int, default=1, help="pages per generated document, 0 = whole PDFs")
+    parser.add_argument("--formats", default=None, help="render formats (default webp,jpeg,png; quick: webp)")
+    parser.add_argument("--stats-rows", type=int, nargs="+", default=None, help="signal rows for the stats bench")
+    parser.add_argument("--inputs", type=Path, default=None, help="folder of PDFs to use instead of the bench corpus")
+    parser.add_argument("--out", type=Path, default=None, help="where to write the results (default "
+                        "bench/RESULTS.md; --quick writes nothing unless given)")
+    args = parser.parse_args(argv)
+    args.only = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = sorted(set(args.only) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    args.runs = args.runs or (1 if args.quick else 5)
+    args.n = args.n or (1 if args.quick else 25)
+    args.formats = (args.formats or ("webp" if args.quick else "webp,jpeg,png")).split(",")
+    args.stats_rows = args.stats_rows or ([100_000] if args.quick else [1_000_000, 10_000_000])
+    args.out = args.out or (None if args.quick else RESULTS)
+    return args
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    from bench import machine, parse, pipeline, render, stats
+    from bench.corpus import find_inputs
+    from bench.report import Row, markdown_table, write_results
+
+    host = machine.describe()
+    inputs = find_inputs(limit=1 if args.quick else None)
+    if args.inputs:
+        inputs = type(inputs)(sorted(args.inputs.glob("*.pdf")), inputs.reference_dir, str(args.inputs))
+    pages = inputs.pages
+    rows: list[Row] = []
+    notes = [f"inputs: {len(inputs.pdfs)} PDFs, {pages} pages from {inputs.origin}; median of {args.runs} "
+             f"run(s){'' if args.quick else ' after one warm-up'}; contenders interleaved within each run"]
+    warmup = 0 if args.quick else 1
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="pin-bench-") as tmp:
+        scratch = Path(tmp)
+        log = scratch / "pipeline.log"
+        if "render" in args.only:
+            _progress("render")
+            rows += render.run(inputs.pdfs, pages, args.formats, args.runs, warmup)
+        if "parse" in args.only:
+            _progress("parse")
+            reference = inputs.reference_dir
+            if reference is not None and args.quick:
+                reference = _first_reference(reference, scratch / "reference")
+            parse_rows, parse_notes = parse.run(inputs.pdfs, pages, reference, args.runs, warmup)
+            rows += parse_rows
+            notes += parse_notes
+        if "e2e" in args.only:
+            _progress("end to end")
+            rows += pipeline.end_to_end(inputs.pdfs, 4 * args.n, args.pages_per_doc, args.runs, warmup, scratch, log)
+        if "scaling" in args.only:
+            _progress("scaling")
+            rows += pipeline.scaling(inputs.pdfs, args.n, args.pages_per_doc, warmup, scratch, log)
+        if "stats" in args.only:
+            _progress("stats")
+            stats_rows, stats_notes = stats.run(args.stats_rows, args.runs)
+            rows += stats_rows
+            notes += stats_notes
+    elapsed = time.perf_counter() - began
+    notes.append(f"bench wall time {elapsed / 60:.1f} min; started {host['date']}")
+    table = markdown_table(rows)
+    print(table)
+    for note in notes:
+        print(f"- {note}")
+    if args.out:
+        write_results(args.out, table, host, notes, "python3 -m bench " + " ".join(argv))
+        print(f"written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _first_reference(reference: Path, folder: Path) -> Path:
+    """A one-document reference folder (links, not copies) so --quick scores quality in seconds."""
+    folder.mkdir(parents=True, exist_ok=True)
+    expected = sorted(reference.glob("*.expected.md"), key=lambda p: p.stat().st_size)[0]
+    stem = expected.name[: -len(".expected.md")]
+    for path in (expected, reference / f"{stem}.pdf"):
+        (folder / path.name).symlink_to(path)
+    return folder
+
+
+def _progress(section: str) -> None:
+    print(f"bench: {time.strftime('%H:%M:%S')} {section}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
