@@ -10,9 +10,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /opt/dagster/app
 
-# Dependencies first, so a code change does not reinstall them.
-COPY pyproject.toml ./
-RUN mkdir -p pin_assets resources sensors \
+# Dependencies first, so a code change does not reinstall them (README.md is optional metadata).
+COPY pyproject.toml README.m[d] ./
+RUN test -f README.md || touch README.md \
+    && mkdir -p pin_assets resources sensors \
     && touch pin_assets/__init__.py resources/__init__.py sensors/__init__.py \
     && pip install ".[docker]" \
     && pip uninstall -y pin-factory

@@ -1,8 +1,9 @@
 """Time :func:`pin_assets.core.stats.compute_stats` on 1M and 10M random signal rows.
 
 Rows are generated in chunks (so the generator's memory stays flat), written as one Parquet file per
-chunk into a temporary folder, and aggregated with DuckDB: one warm-up run, then the median of five.
-Prints a Markdown table. Usage: ``python bench/bench_stats.py [--rows 1000000 10000000] [--repeat 5]``.
+chunk into a temporary folder, and aggregated with DuckDB with exact quantiles and with sketched ones
+(``compute_stats`` picks exact up to ``EXACT_QUANTILE_MAX_ROWS``): one warm-up run, then the median of
+five. Prints a Markdown table. Usage: ``python bench/bench_stats.py [--rows 1000000 10000000] [--repeat 5]``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pin_assets.core.signals import SIGNAL_DEFINITIONS  # noqa: E402
-from pin_assets.core.stats import compute_stats, count_where  # noqa: E402
+from pin_assets.core.stats import EXACT_QUANTILE_MAX_ROWS, compute_stats, count_where  # noqa: E402
 
 CHUNK_ROWS = 1_000_000
 SOURCES = np.array(["arxiv", "pmc", "obelics", "pg19", "linux-cn"])
@@ -71,18 +72,22 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    print(f"cpus: {os.cpu_count()}, median of {args.repeat} after one warm-up\n")
-    print("| rows | files | Parquet MB | compute_stats (s) | rows/s | count_where (s) |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(f"cpus: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.1f}, "
+          f"median of {args.repeat} after one warm-up\n")
+    print("| rows | files | Parquet MB | exact quantiles (s) | sketched quantiles (s) | rows/s (default) "
+          "| count_where (s) |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for total in args.rows:
         with tempfile.TemporaryDirectory() as tmp:
             paths = write_rows(Path(tmp), total)
             size_mb = sum(p.stat().st_size for p in paths) / 1e6
-            stats_s = time_call(lambda paths=paths: compute_stats(paths), args.repeat)
+            exact_s = time_call(lambda paths=paths: compute_stats(paths, exact=True), args.repeat)
+            sketch_s = time_call(lambda paths=paths: compute_stats(paths, exact=False), args.repeat)
+            default_s = exact_s if total <= EXACT_QUANTILE_MAX_ROWS else sketch_s
             where_s = time_call(lambda paths=paths: count_where(paths, "total_token_count >= 50"),
                                 args.repeat)
-            print(f"| {total:,} | {len(paths)} | {size_mb:,.0f} | {stats_s:.2f} | {total / stats_s:,.0f} "
-                  f"| {where_s:.3f} |", flush=True)
+            print(f"| {total:,} | {len(paths)} | {size_mb:,.0f} | {exact_s:.2f} | {sketch_s:.2f} "
+                  f"| {total / default_s:,.0f} | {where_s:.3f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import pymupdf
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-SAMPLE = REPO / "pin_assets" / "data" / "sample"
+SAMPLE = REPO / "pin_assets" / "data" / "sample" / "pdf"
 
 
 @dataclass(frozen=True)

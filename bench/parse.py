@@ -80,14 +80,16 @@ def quality(tool: str, reference_dir: Path) -> dict[str, float]:
         worker.close()
 
 
-def run(pdfs: list[Path], pages: int, reference_dir: Path | None, runs: int) -> tuple[list[Row], list[str]]:
+def run(
+    pdfs: list[Path], pages: int, reference_dir: Path | None, runs: int, warmup: int = 1
+) -> tuple[list[Row], list[str]]:
     notes: list[str] = []
     workers = {tool: Worker(tool, pdfs) for tool in LABELS}
     try:
         contenders: dict[str, Callable[[], float]] = {
             tool: (lambda w=worker: float(w.ask("time")["seconds"])) for tool, worker in workers.items()
         }
-        samples = interleaved(contenders, runs)
+        samples = interleaved(contenders, runs, warmup)
     finally:
         for worker in workers.values():
             worker.close()

@@ -11,6 +11,7 @@ Usage: ``python -m bench.parse_worker TOOL PDF...`` with TOOL one of :data:`TOOL
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -34,8 +35,13 @@ def load_tool(tool: str) -> Callable[[Path], str]:
 
 
 def serve(tool: str, pdfs: list[Path]) -> None:
+    # Answers go to a private copy of stdout; fd 1 itself now points at stderr, so whatever a library
+    # prints while parsing (pymupdf4llm prints notices) cannot corrupt the protocol.
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     convert = load_tool(tool)
-    print(json.dumps({"ready": tool}), flush=True)
+    print(json.dumps({"ready": tool}), file=answers, flush=True)
     for line in sys.stdin:
         command, _, argument = line.strip().partition(" ")
         if command == "time":
@@ -53,7 +59,7 @@ def serve(tool: str, pdfs: list[Path]) -> None:
             return
         else:
             answer = {"error": f"unknown command {command!r}"}
-        print(json.dumps(answer), flush=True)
+        print(json.dumps(answer), file=answers, flush=True)
 
 
 if __name__ == "__main__":

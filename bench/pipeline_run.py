@@ -38,7 +38,10 @@ def run_dagster(source: Path, work: Path) -> dict[str, Any]:
     from resources import build_resources
 
     imported = time.perf_counter()
-    with DagsterInstance.local_temp(tempdir=str(work / "dagster_home")) as instance:
+    home = work / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")  # as the CLI writes it: offline
+    with DagsterInstance.local_temp(tempdir=str(home)) as instance:
         storage = build_resources()["storage"]
         register_batch(instance, storage, BatchSpec(BATCH, str(source), SOURCE_DATASET, LICENSE))
         result = defs.resolve_job_def("pin_job").execute_in_process(
@@ -132,7 +135,6 @@ def main(argv: list[str]) -> None:
     work.mkdir(parents=True, exist_ok=True)
     outcome = (run_dagster if argv[1] == "dagster" else run_plain)(source, work)
     outcome["maxrss_self_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    outcome["maxrss_children_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps(outcome), flush=True)
 
 

@@ -19,7 +19,7 @@ from PIL import Image
 
 from bench.report import Row
 from bench.timing import interleaved
-from pin_assets.core.render import RenderOptions, render_pdf_pages
+from pin_assets.core.render import WEBP_METHOD, RenderOptions, render_pdf_pages
 
 # pdftoppm writes these formats itself; WebP it cannot, so for WebP pdf2image hands over PIL images.
 POPPLER_NATIVE = {"png": "png", "jpeg": "jpeg"}
@@ -56,14 +56,18 @@ def pdf2image_renderer(pdfs: list[Path], options: RenderOptions) -> Callable[[],
                     jpegopt={"quality": options.quality} if options.ext == "jpeg" else None,
                 )
                 continue
-            for index, image in enumerate(convert_from_path(pdf, dpi=options.dpi)):
-                image.save(out / f"{pdf.stem}-{index}.webp", "WEBP", quality=options.quality, method=4)
+            for index, image in enumerate(convert_from_path(pdf, dpi=options.dpi)):  # Pillow's default effort
+                image.save(out / f"{pdf.stem}-{index}.webp", "WEBP", quality=options.quality)
 
     return lambda: _timed_into_temp(render_all)
 
 
 def bare_renderer(pdfs: list[Path], options: RenderOptions) -> Callable[[], float]:
-    """The practical ceiling: pixmap, encode with the same settings, write; no checks, no objects."""
+    """The practical ceiling: pixmap, encode with the pipeline's encoder and settings, write; nothing else.
+
+    Same encoder as the pipeline (MuPDF for PNG, Pillow for JPEG and WebP at the same effort), so the
+    ratio to it measures the renderer's own overhead, not a choice of encoder.
+    """
     zoom = options.dpi / 72.0
 
     def render_all(out: Path) -> None:
@@ -74,16 +78,18 @@ def bare_renderer(pdfs: list[Path], options: RenderOptions) -> Callable[[], floa
                     target = out / f"{pdf.stem}-{index}.{options.ext}"
                     if options.ext == "png":
                         pix.save(target)
-                    elif options.ext == "jpeg":
-                        target.write_bytes(pix.tobytes("jpeg", jpg_quality=options.quality))
+                        continue
+                    size = (pix.width, pix.height)
+                    image = Image.frombuffer("RGB", size, pix.samples_mv, "raw", "RGB", pix.stride, 1)
+                    if options.ext == "jpeg":
+                        image.save(target, "JPEG", quality=options.quality)
                     else:
-                        image = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
-                        image.save(target, "WEBP", quality=options.quality, method=4)
+                        image.save(target, "WEBP", quality=options.quality, method=WEBP_METHOD)
 
     return lambda: _timed_into_temp(render_all)
 
 
-def run(pdfs: list[Path], pages: int, formats: list[str], runs: int) -> list[Row]:
+def run(pdfs: list[Path], pages: int, formats: list[str], runs: int, warmup: int = 1) -> list[Row]:
     """One interleaved measurement per format; ratios within a repetition."""
     rows: list[Row] = []
     for fmt in formats:
@@ -95,6 +101,7 @@ def run(pdfs: list[Path], pages: int, formats: list[str], runs: int) -> list[Row
                 "bare": bare_renderer(pdfs, options),
             },
             runs,
+            warmup,
         )
         setting = f"{options.dpi} dpi, quality {options.quality}, {pages} pages"
         for name, label in (("pin", "pin render_pdf_pages"), ("pdf2image", "pdf2image (poppler)"),

@@ -5,6 +5,7 @@ Under the storage base::
     batches/<batch>.json                   how a batch was registered (source, dataset, license)
     raw/<batch>/<sha256>.<ext>             raw files, content-addressed
     raw/<batch>/manifest.parquet           one row per distinct raw document
+    raw/<batch>/assets.parquet             files that travel with documents (figures, paired PDFs)
     markdown/<batch>/part-00000.parquet    Markdown, image list and page offsets per document
     images/<sha256>.<ext>                  content images, shared across batches
     renders/<batch>/<doc_id>/...           overall images (page renders)
@@ -40,6 +41,10 @@ def raw_object(batch: str, sha256: str, ext: str) -> str:
 
 def manifest(batch: str) -> str:
     return f"raw/{check_name(batch)}/manifest.parquet"
+
+
+def assets_manifest(batch: str) -> str:
+    return f"raw/{check_name(batch)}/assets.parquet"
 
 
 def markdown(batch: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from pin_assets.core.sources import SAMPLE_DIR
+from pin_assets.core.sources import SAMPLE_PDF_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
@@ -20,7 +20,7 @@ def corpus_dir(kind: str) -> Path:
     if shared.is_dir():
         return shared
     if kind == "pdf":
-        return SAMPLE_DIR
+        return SAMPLE_PDF_DIR
     pytest.skip(f"shared corpus folder {shared} not present")
 
 
@@ -30,7 +30,7 @@ def small_pdf_batch(tmp_path: Path) -> Path:
     folder = tmp_path / "batch-src"
     folder.mkdir()
     for name in ("multi_page.pdf", "picture_classification.pdf", "2305.03393v1-pg9.pdf"):
-        shutil.copy(SAMPLE_DIR / name, folder / name)
+        shutil.copy(SAMPLE_PDF_DIR / name, folder / name)
     return folder
 
 
@@ -60,7 +60,7 @@ def bad_batch(tmp_path: Path) -> Path:
     """Good PDFs mixed with a truncated one, an encrypted one, an empty file and a non-PDF binary."""
     folder = tmp_path / "bad-src"
     folder.mkdir()
-    shutil.copy(SAMPLE_DIR / "multi_page.pdf", folder / "good.pdf")
+    shutil.copy(SAMPLE_PDF_DIR / "multi_page.pdf", folder / "good.pdf")
     (folder / "good2.pdf").write_bytes(make_text_pdf("A second good document with enough words to detect", 2))
     (folder / "broken.pdf").write_bytes(b"%PDF-1.5\n" + bytes(range(7, 250)) * 40)
     (folder / "encrypted.pdf").write_bytes(make_encrypted_pdf())

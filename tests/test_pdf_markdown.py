@@ -19,7 +19,7 @@ from pin_assets.core.pdf_markdown import pdf_to_markdown
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pdf"
-BUNDLED = REPO / "pin_assets" / "data" / "sample"
+BUNDLED = REPO / "pin_assets" / "data" / "sample" / "pdf"
 PDF_DIR = SHARED_CORPUS if SHARED_CORPUS.is_dir() else BUNDLED
 SCORER = Path(__file__).resolve().parents[2] / "shared" / "tools" / "score_md.py"
 DOCS = [

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
-from pin_assets.core.sources import SAMPLE_DIR
+from pin_assets.core.sources import SAMPLE_PDF_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 BATCH = "e2e-ui"
@@ -65,9 +65,10 @@ def dagster_dev(tmp_path: Path) -> Iterator[tuple[DagsterGraphQLClient, Path, in
     for name in ("PIN_INBOX_URI", "PIN_DAILY_SOURCE_URI"):
         env.pop(name, None)
     with open(log, "wb") as out:
+        command = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port),
+                   "-w", "workspace.yaml"]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:
         _wait_for_server(port, proc, log)
@@ -102,7 +103,7 @@ def test_ui_adds_batch_materializes_and_shuts_down(dagster_dev, tmp_path: Path) 
     source = tmp_path / "drop"
     source.mkdir()
     for name in ("multi_page.pdf", "picture_classification.pdf"):
-        shutil.copy(SAMPLE_DIR / name, source / name)
+        shutil.copy(SAMPLE_PDF_DIR / name, source / name)
 
     added = client._execute(  # the mutation the UI's "Add partition" dialog sends
         ADD_PARTITION,

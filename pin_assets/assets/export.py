@@ -117,7 +117,7 @@ def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: S
             date_download=doc["date_download"],
             license=doc["license"],
             language=row["language"],
-            oi_source=oi_source(row["kind"]),
+            oi_source=oi_source(row["kind"], paired_pdf=bool(doc["paired_pdf_key"])),
             ori_meta=document_ori_meta(
                 source_uri=doc["source_uri"], filename=doc["filename"], title=row["title"],
                 page_count=row["page_count"], page_offsets=row["page_offsets"],

@@ -2,7 +2,9 @@
 
 import hashlib
 from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
@@ -10,9 +12,10 @@ from pydantic import Field
 from pin_assets import layout
 from pin_assets.batches import BatchSpec, load_spec
 from pin_assets.core.detect import MIME_TYPES, detect_kind
+from pin_assets.core.doc_assets import is_image_file
 from pin_assets.core.document import ConversionError
-from pin_assets.core.sources import iter_source
-from pin_assets.core.tables import MANIFEST, RowGroupWriter
+from pin_assets.core.sources import SourceFile, iter_source
+from pin_assets.core.tables import ASSETS, MANIFEST, RowGroupWriter
 from pin_assets.partitions import batches
 from resources.storage import StorageResource
 
@@ -53,10 +56,39 @@ def _previous_dates(storage: StorageResource, batch: str) -> dict[str, str]:
     return dict(zip(table["doc_id"].to_pylist(), table["date_download"].to_pylist(), strict=True))
 
 
+def relative_path(source_uri: str, file: SourceFile) -> str:
+    """Where a file sits inside its source, so documents can find the figures next to them."""
+    if file.path is not None:
+        root = Path(source_uri.removeprefix("file://")).expanduser().resolve()
+        return file.path.resolve().relative_to(root).as_posix() if root.is_dir() else file.name
+    root_uri = source_uri.rstrip("/")
+    return file.uri[len(root_uri) + 1 :] if file.uri.startswith(root_uri + "/") else file.name
+
+
+def pair_articles_with_pdfs(docs: dict[str, dict], assets: list[dict]) -> None:
+    """A PDF with the same folder and stem as a JATS article is that article's original pages.
+
+    It becomes an asset of the article (rendered as its overall images, ``oi_source = "ori"``) instead
+    of a document of its own, as PMC ships an article's XML and PDF side by side.
+    """
+    articles = {str(PurePosixPath(d["relpath"]).with_suffix("")): d for d in docs.values() if d["kind"] == "jats"}
+    for sha, doc in list(docs.items()):
+        article = articles.get(str(PurePosixPath(doc["relpath"]).with_suffix(""))) if doc["kind"] == "pdf" else None
+        if article is not None:
+            article["paired_pdf_key"] = doc["raw_key"]
+            assets.append(asset_row(doc["relpath"], sha, doc["raw_key"], doc["bytes"], doc["source_uri"], "paired_pdf"))
+            del docs[sha]
+
+
+def asset_row(relpath: str, sha: str, key: str, size: int, uri: str, role: str) -> dict:
+    return {"relpath": relpath, "sha256": sha, "raw_key": key, "bytes": size, "source_uri": uri, "role": role}
+
+
 @asset(
     group_name="ingest",
     partitions_def=batches,
-    description="Raw documents of a batch, stored by sha256, and a manifest Parquet (one row per document).",
+    description="Raw documents of a batch, stored by sha256, a manifest Parquet (one row per document) and the "
+    "files that travel with them (figures, an article's PDF).",
     kinds={"parquet"},
 )
 def raw_documents(
@@ -66,42 +98,54 @@ def raw_documents(
     spec = resolve_spec(storage, batch, config)
     dates = _previous_dates(storage, batch)
     today = datetime.now(UTC).strftime("%Y-%m-%d")
-    rows: dict[str, dict] = {}
+    docs: dict[str, dict] = {}
+    assets: list[dict] = []
     files = total_bytes = 0
     for source in iter_source(spec.source_uri):
         data = source.read()
         files += 1
+        total_bytes += len(data)
         sha = hashlib.sha256(data).hexdigest()
-        if sha in rows:  # the same content twice: one document, every source URI kept
-            rows[sha]["alt_source_uris"].append(source.uri)
+        relpath = relative_path(spec.source_uri, source)
+        if is_image_file(source.name, data[:16]):
+            key = layout.raw_object(batch, sha, PurePosixPath(source.name).suffix.lower().lstrip(".") or "bin")
+            _store(storage, key, data)
+            assets.append(asset_row(relpath, sha, key, len(data), source.uri, "image"))
+            continue
+        if sha in docs:  # the same content twice: one document, every source URI kept
+            docs[sha]["alt_source_uris"].append(source.uri)
             continue
         try:
             kind, error = detect_kind(data, source.name), None
         except ConversionError as exc:
             kind, error = "unknown", f"{exc.reason}: {exc}"
         key = layout.raw_object(batch, sha, EXTENSIONS.get(kind, "bin"))
-        if not storage.exists(key):
-            storage.put_bytes(key, data)
-        total_bytes += len(data)
-        rows[sha] = {
+        _store(storage, key, data)
+        docs[sha] = {
             "doc_id": sha, "sha256": sha, "source_uri": source.uri, "alt_source_uris": [],
             "source_dataset": spec.source_dataset, "filename": source.name, "kind": kind,
             "mime": MIME_TYPES.get(kind, "application/octet-stream"), "detect_error": error,
             "bytes": len(data), "license": spec.license, "date_download": dates.get(sha, today),
-            "raw_key": key,
+            "raw_key": key, "relpath": relpath, "paired_pdf_key": None,
         }
+    pair_articles_with_pdfs(docs, assets)
     with storage.staged_file(layout.manifest(batch), ".parquet") as path, RowGroupWriter(path, MANIFEST) as out:
-        for row in rows.values():
+        for row in docs.values():
             out.add(row)
+    with storage.staged_file(layout.assets_manifest(batch), ".parquet") as path:
+        pq.write_table(pa.Table.from_pylist(assets, schema=ASSETS), path)
     kinds: dict[str, int] = {}
-    for row in rows.values():
+    for row in docs.values():
         kinds[row["kind"]] = kinds.get(row["kind"], 0) + 1
-    context.log.info(f"batch {batch}: {files} files -> {len(rows)} documents from {spec.source_uri}")
+    context.log.info(
+        f"batch {batch}: {files} files -> {len(docs)} documents and {len(assets)} assets from {spec.source_uri}"
+    )
     return MaterializeResult(
         metadata={
-            "documents": len(rows),
+            "documents": len(docs),
+            "assets": len(assets),
             "files_seen": files,
-            "duplicate_files": files - len(rows),
+            "duplicate_files": files - len(docs) - len(assets),
             "bytes": MetadataValue.int(total_bytes),
             "kinds": MetadataValue.json(kinds),
             "source_uri": MetadataValue.text(spec.source_uri),
@@ -109,3 +153,9 @@ def raw_documents(
             "manifest": MetadataValue.path(storage.uri(layout.manifest(batch))),
         }
     )
+
+
+def _store(storage: StorageResource, key: str, data: bytes) -> None:
+    """Content-addressed: an object already stored under its hash is never written again."""
+    if not storage.exists(key):
+        storage.put_bytes(key, data)

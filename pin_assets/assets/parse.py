@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext, AutomationCondition, MaterializeResul
 
 from pin_assets import layout
 from pin_assets.core.convert import parse_document
+from pin_assets.core.doc_assets import referenced_paths, resolve_references
 from pin_assets.core.document import ParsedDocument
 from pin_assets.core.isolation import TaskFailure, run_isolated
 from pin_assets.core.tables import MARKDOWN, RowGroupWriter, iter_rows
@@ -16,6 +17,7 @@ from resources.processing import ProcessingResource
 from resources.storage import StorageResource
 
 STAGE = "parse"
+LINKED_KINDS = frozenset({"jats", "html"})  # kinds whose images are separate files next to them
 PREVIEW_CHARS = 1500
 
 
@@ -53,6 +55,19 @@ def parsed_markdown(
     batch = context.partition_key
     limits = processing.limits()
     failed: list[dict] = []
+    images = {
+        row["relpath"]: row["raw_key"]
+        for row in iter_rows(storage.open_input(layout.assets_manifest(batch)))
+        if row["role"] == "image"
+    }
+
+    def args_of(doc: dict) -> tuple:
+        raw = storage.get_bytes(doc["raw_key"])
+        assets = None
+        if doc["kind"] in LINKED_KINDS:
+            wanted = resolve_references(doc["relpath"], referenced_paths(raw), images)
+            assets = {ref: storage.get_bytes(key) for ref, key in wanted.items()}
+        return (raw, doc["kind"], limits, assets)
 
     def convertible() -> Iterator[dict]:
         for doc in iter_rows(storage.open_input(layout.manifest(batch))):
@@ -62,13 +77,13 @@ def parsed_markdown(
             else:
                 yield doc
 
-    docs = images = new_images = pages = scanned = 0
+    docs = image_refs = new_images = pages = scanned = 0
     preview = ""
     with storage.staged_file(layout.markdown(batch), ".parquet") as path, RowGroupWriter(path, MARKDOWN) as out:
         results = run_isolated(
             parse_document,
             convertible(),
-            args_of=lambda doc: (storage.get_bytes(doc["raw_key"]), doc["kind"], limits),
+            args_of=args_of,
             workers=processing.pool_size(),
             timeout_s=limits.timeout_s,
             memory_mb=limits.memory_mb,
@@ -85,7 +100,7 @@ def parsed_markdown(
                     new_images += 1
             out.add(markdown_row(doc, result))
             docs += 1
-            images += len(result.images)
+            image_refs += len(result.images)
             pages += result.page_count
             scanned += len(result.scanned_pages)
             preview = preview or result.markdown[:PREVIEW_CHARS]
@@ -95,7 +110,7 @@ def parsed_markdown(
             "documents": docs,
             "pages": pages,
             "scanned_pages": scanned,
-            "content_images": images,
+            "content_images": image_refs,
             "new_images_stored": new_images,
             "markdown_bytes": MetadataValue.int(storage.size(layout.markdown(batch))),
             "path": MetadataValue.path(storage.uri(layout.markdown(batch))),

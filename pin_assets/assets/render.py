@@ -46,10 +46,8 @@ def page_renders(
 ) -> MaterializeResult:
     batch = context.partition_key
     limits, options = processing.limits(), processing.render_options()
-    manifest = {
-        row["doc_id"]: row
-        for row in iter_rows(storage.open_input(layout.manifest(batch)), ["doc_id", "raw_key", "source_uri"])
-    }
+    columns = ["doc_id", "raw_key", "source_uri", "paired_pdf_key"]
+    manifest = {row["doc_id"]: row for row in iter_rows(storage.open_input(layout.manifest(batch)), columns)}
     storage.delete_prefix(layout.renders_prefix(batch))  # a re-run replaces every render: no stale pages
     failed: list[dict] = []
     docs = pages = total_bytes = 0
@@ -62,9 +60,12 @@ def page_renders(
             yield row
 
     def args_of(row: dict) -> tuple:
-        parsed = None if row["kind"] == "pdf" else parsed_from_row(storage, row)
-        raw = storage.get_bytes(row["raw_key"]) if row["kind"] == "pdf" else b""
-        return (raw, row["kind"], parsed, options, limits, row["folder"], row["doc_id"][:16])
+        """PDF pages where the document has them (its own, or a JATS article's paired PDF), else compile."""
+        pages_key = row["raw_key"] if row["kind"] == "pdf" else row["paired_pdf_key"]
+        if pages_key:
+            return (storage.get_bytes(pages_key), "pdf", None, options, limits, row["folder"], row["doc_id"][:16])
+        parsed = parsed_from_row(storage, row)
+        return (b"", row["kind"], parsed, options, limits, row["folder"], row["doc_id"][:16])
 
     try:
         with storage.staged_file(layout.renders_index(batch), ".parquet") as path, RowGroupWriter(

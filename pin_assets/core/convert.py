@@ -81,9 +81,9 @@ def render_document(
     )
 
 
-def oi_source(kind: str) -> str:
-    """PIN's ``meta.oi_source``: original pages for paged sources, a compiled render otherwise."""
-    return "ori" if kind in PAGED_KINDS else "compiling"
+def oi_source(kind: str, *, paired_pdf: bool = False) -> str:
+    """PIN's ``meta.oi_source``: original pages for paged sources (or a paired PDF), else a compiled render."""
+    return "ori" if kind in PAGED_KINDS or paired_pdf else "compiling"
 
 
 def render_to_folder(

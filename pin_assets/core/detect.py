@@ -121,7 +121,7 @@ def _markup_kind(head: bytes) -> str | None:
             return "html"
         if name == b"article":
             return "jats"
-        body = body[body.find(b">", doctype.end()) + 1 :].lstrip()
+        body = body[_doctype_end(body, doctype.end()) :].lstrip()
         body = body[_XML_START.match(body).end() :]
     root = _ROOT_TAG.match(body)
     if root:
@@ -135,6 +135,15 @@ def _markup_kind(head: bytes) -> str | None:
     if len(_HTML_MARKERS.findall(head)) >= 3 and re.search(rb"</(p|div|body|html|table)>", head, re.I):
         return "html"
     return None
+
+
+def _doctype_end(body: bytes, start: int) -> int:
+    """Index just past a DOCTYPE, skipping an internal subset ``[...]`` whose declarations hold '>' too."""
+    bracket, close = body.find(b"[", start), body.find(b">", start)
+    if bracket != -1 and (close == -1 or bracket < close):
+        end = body.find(b"]", bracket)
+        close = body.find(b">", end) if end != -1 else -1
+    return close + 1 if close != -1 else len(body)
 
 
 def _is_html_fragment(head: bytes) -> bool:

@@ -8,6 +8,8 @@ document cannot reach anything outside the mapping, whatever path it names.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".tif", ".tiff", ".bmp"})
@@ -41,3 +43,39 @@ def folder_assets(folder: Path, exclude: Path | None = None) -> dict[str, bytes]
         if path.suffix.lower() in IMAGE_SUFFIXES and path.stat().st_size <= MAX_ASSET_BYTES:
             assets[relative.as_posix()] = path.read_bytes()
     return assets
+
+
+_REFERENCE = re.compile(rb"""(?:\bsrc|\bhref)\s*=\s*["']([^"'<>]{1,1024})["']""", re.I)
+
+
+def referenced_paths(data: bytes) -> set[str]:
+    """Relative file references in a document's markup (``src=``, ``href=``, ``xlink:href=``), normalized.
+
+    Only these are loaded for the document, so a page in a folder of thousands of images gets its own
+    images and no others.
+    """
+    refs = set()
+    for match in _REFERENCE.finditer(data):
+        ref = normalize_reference(match.group(1).decode("utf-8", "replace"))
+        if ref is not None and "://" not in ref and not ref.startswith(("data:", "mailto:")):
+            refs.add(ref)
+    return refs
+
+
+def resolve_references(document: str, refs: set[str], available: Mapping[str, str]) -> dict[str, str]:
+    """Map each reference of the document at ``document`` (a relative path) to an available asset.
+
+    ``available`` maps asset paths (relative to the source root) to where they are stored. A reference
+    without an extension (JATS ``xlink:href="fig1"``) matches an asset of that stem.
+    """
+    folder = PurePosixPath(document).parent
+    by_stem: dict[str, str] = {}
+    for path in available:
+        by_stem.setdefault(str(PurePosixPath(path).with_suffix("")), path)
+    resolved = {}
+    for ref in refs:
+        full = (folder / ref).as_posix().removeprefix("./")
+        match = full if full in available else by_stem.get(full)
+        if match is not None:
+            resolved[ref] = available[match]
+    return resolved

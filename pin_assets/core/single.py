@@ -46,8 +46,13 @@ def convert_file(
     (folder / "overall_image").mkdir(parents=True, exist_ok=True)
     for image in parsed.images:
         (folder / "content_image" / image.name).write_bytes(image.data)
+    paired_pdf = path.with_suffix(".pdf") if kind == "jats" else None
+    if paired_pdf is not None and paired_pdf.is_file():  # a PMC article's own pages beat a compiled render
+        pages_data, pages_kind = paired_pdf.read_bytes(), "pdf"
+    else:
+        pages_data, pages_kind, paired_pdf = data, kind, None
     pages = []
-    for page in render_document(data, kind, parsed, options, limits):
+    for page in render_document(pages_data, pages_kind, parsed, options, limits):
         name = f"{path.stem}-p{page.index + 1:04d}.{page.ext}"
         (folder / "overall_image" / name).write_bytes(page.data)
         pages.append(name)
@@ -64,7 +69,7 @@ def convert_file(
         date_download=datetime.now(UTC).strftime("%Y-%m-%d"),
         license=license,
         language=parsed.language,
-        oi_source=oi_source(kind),
+        oi_source=oi_source(kind, paired_pdf=paired_pdf is not None),
         ori_meta=document_ori_meta(
             source_uri=path.resolve().as_uri(), filename=path.name, title=parsed.title,
             page_count=parsed.page_count, page_offsets=parsed.page_offsets,

@@ -28,6 +28,20 @@ MANIFEST = pa.schema(
         ("license", pa.string()),
         ("date_download", pa.string()),
         ("raw_key", pa.string()),
+        ("relpath", pa.string()),
+        ("paired_pdf_key", pa.string()),
+    ]
+)
+
+# Files that travel with documents (figures, page images, a JATS article's PDF) rather than being ones.
+ASSETS = pa.schema(
+    [
+        ("relpath", pa.string()),
+        ("sha256", pa.string()),
+        ("raw_key", pa.string()),
+        ("bytes", pa.int64()),
+        ("source_uri", pa.string()),
+        ("role", pa.string()),  # "image" | "paired_pdf"
     ]
 )
 
