@@ -62,14 +62,15 @@ def main(argv: list[str]) -> int:
              f"run(s){'' if args.quick else ' after one warm-up'}; contenders interleaved within each run"]
     warmup = 0 if args.quick else 1
     began = time.perf_counter()
+    clock = Clock()
     with tempfile.TemporaryDirectory(prefix="pin-bench-") as tmp:
         scratch = Path(tmp)
         log = scratch / "pipeline.log"
         if "render" in args.only:
-            _progress("render")
+            clock.start("render")
             rows += render.run(inputs.pdfs, pages, args.formats, args.runs, warmup)
         if "parse" in args.only:
-            _progress("parse")
+            clock.start("parse")
             reference = inputs.reference_dir
             if reference is not None and args.quick:
                 reference = _first_reference(reference, scratch / "reference")
@@ -77,18 +78,20 @@ def main(argv: list[str]) -> int:
             rows += parse_rows
             notes += parse_notes
         if "e2e" in args.only:
-            _progress("end to end")
+            clock.start("end to end")
             rows += pipeline.end_to_end(inputs.pdfs, 4 * args.n, args.pages_per_doc, args.runs, warmup, scratch, log)
         if "scaling" in args.only:
-            _progress("scaling")
+            clock.start("scaling")
             rows += pipeline.scaling(inputs.pdfs, args.n, args.pages_per_doc, warmup, scratch, log)
         if "stats" in args.only:
-            _progress("stats")
+            clock.start("stats")
             stats_rows, stats_notes = stats.run(args.stats_rows, args.runs)
             rows += stats_rows
             notes += stats_notes
+    clock.stop()
     elapsed = time.perf_counter() - began
-    notes.append(f"bench wall time {elapsed / 60:.1f} min; started {host['date']}")
+    notes.append(f"bench wall time {elapsed / 60:.1f} min (per section, min: {clock.summary()}); "
+                 f"started {host['date']}")
     table = markdown_table(rows)
     print(table)
     for note in notes:
@@ -109,8 +112,26 @@ def _first_reference(reference: Path, folder: Path) -> Path:
     return folder
 
 
-def _progress(section: str) -> None:
-    print(f"bench: {time.strftime('%H:%M:%S')} {section}", file=sys.stderr, flush=True)
+class Clock:
+    """Prints each section as it starts and remembers how long each took, for the notes."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+        self._current: tuple[str, float] | None = None
+
+    def start(self, section: str) -> None:
+        self.stop()
+        print(f"bench: {time.strftime('%H:%M:%S')} {section}", file=sys.stderr, flush=True)
+        self._current = (section, time.perf_counter())
+
+    def stop(self) -> None:
+        if self._current:
+            section, began = self._current
+            self.spent[section] = time.perf_counter() - began
+            self._current = None
+
+    def summary(self) -> str:
+        return ", ".join(f"{name} {seconds / 60:.1f}" for name, seconds in self.spent.items())
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Time :func:`pin_assets.core.stats.compute_stats` on 1M and 10M random signal rows.
 
 Rows are generated in chunks (so the generator's memory stays flat), written as one Parquet file per
-chunk into a temporary folder, and aggregated with DuckDB with exact quantiles and with sketched ones
+chunk into a temporary folder, and aggregated with DuckDB with exact quantiles and with sampled ones
 (``compute_stats`` picks exact up to ``EXACT_QUANTILE_MAX_ROWS``): one warm-up run, then the median of
 five. Prints a Markdown table. Usage: ``python bench/bench_stats.py [--rows 1000000 10000000] [--repeat 5]``.
 """
@@ -74,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"cpus: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.1f}, "
           f"median of {args.repeat} after one warm-up\n")
-    print("| rows | files | Parquet MB | exact quantiles (s) | sketched quantiles (s) | rows/s (default) "
+    print("| rows | files | Parquet MB | exact quantiles (s) | sampled quantiles (s) | rows/s (default) "
           "| count_where (s) |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for total in args.rows:
@@ -82,11 +82,11 @@ def main() -> None:
             paths = write_rows(Path(tmp), total)
             size_mb = sum(p.stat().st_size for p in paths) / 1e6
             exact_s = time_call(lambda paths=paths: compute_stats(paths, exact=True), args.repeat)
-            sketch_s = time_call(lambda paths=paths: compute_stats(paths, exact=False), args.repeat)
-            default_s = exact_s if total <= EXACT_QUANTILE_MAX_ROWS else sketch_s
+            sample_s = time_call(lambda paths=paths: compute_stats(paths, exact=False), args.repeat)
+            default_s = exact_s if total <= EXACT_QUANTILE_MAX_ROWS else sample_s
             where_s = time_call(lambda paths=paths: count_where(paths, "total_token_count >= 50"),
                                 args.repeat)
-            print(f"| {total:,} | {len(paths)} | {size_mb:,.0f} | {exact_s:.2f} | {sketch_s:.2f} "
+            print(f"| {total:,} | {len(paths)} | {size_mb:,.0f} | {exact_s:.2f} | {sample_s:.2f} "
                   f"| {total / default_s:,.0f} | {where_s:.3f} |", flush=True)
 
 

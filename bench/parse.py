@@ -55,10 +55,15 @@ class Worker:
         return json.loads(line)
 
     def close(self) -> None:
-        if self.process.poll() is None and self.process.stdin:
-            self.process.stdin.write("quit\n")
-            self.process.stdin.close()
-        self.process.wait(timeout=60)
+        """Ask the worker to quit; kill it if it does not within a minute (or the pipe is gone)."""
+        try:
+            if self.process.poll() is None and self.process.stdin:
+                self.process.stdin.write("quit\n")
+                self.process.stdin.close()
+            self.process.wait(timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            self.process.kill()
+            self.process.wait()
 
 
 def score(reference_dir: Path, md_dir: Path) -> dict[str, float]:

@@ -46,6 +46,35 @@ def tree_rss(process: psutil.Process) -> int:
     return total
 
 
+def _poll_peak(child: subprocess.Popen) -> int:
+    """Largest total resident set of ``child`` and its descendants, sampled until it exits."""
+    watched = psutil.Process(child.pid)
+    peak = 0
+    while child.poll() is None:
+        try:
+            peak = max(peak, tree_rss(watched))
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(POLL_S)
+    return peak
+
+
+def _kill_tree(child: subprocess.Popen) -> None:
+    """An interrupted bench must not leave a run and its pool working in the background."""
+    if child.poll() is not None:
+        return
+    try:
+        members = [*psutil.Process(child.pid).children(recursive=True), psutil.Process(child.pid)]
+    except psutil.NoSuchProcess:
+        return
+    for member in members:
+        try:
+            member.kill()
+        except psutil.NoSuchProcess:
+            continue
+    child.wait()
+
+
 def run_batch(mode: str, source: Path, log: Path) -> RunOutcome:
     """Run one batch in a subprocess on a fresh work folder; poll its tree's memory until it exits."""
     work = Path(tempfile.mkdtemp(prefix=f"pin-bench-{mode}-"))
@@ -53,15 +82,11 @@ def run_batch(mode: str, source: Path, log: Path) -> RunOutcome:
         with open(log, "a", encoding="utf-8") as err:
             child = subprocess.Popen([sys.executable, "-m", "bench.pipeline_run", mode, str(source), str(work)],
                                      cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True)
-            watched = psutil.Process(child.pid)
-            peak = 0
-            while child.poll() is None:
-                try:
-                    peak = max(peak, tree_rss(watched))
-                except psutil.NoSuchProcess:
-                    break
-                time.sleep(POLL_S)
-            out = child.stdout.read() if child.stdout else ""
+            try:
+                peak = _poll_peak(child)
+                out = child.stdout.read() if child.stdout else ""
+            finally:
+                _kill_tree(child)
             if child.wait() != 0:
                 tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
                 raise RuntimeError(f"{mode} run failed (exit {child.returncode}):\n" + "\n".join(tail))

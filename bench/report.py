@@ -41,11 +41,33 @@ def markdown_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+METHOD = """\
+- Every timed number is the median of the runs after one untimed warm-up; contenders are interleaved
+  within each run and ratios are taken within a run, then their median reported, so load from other
+  processes on a shared machine mostly cancels out of the ratios (rates still move with it).
+- render: `render_pdf_pages` with the pipeline's default `RenderOptions` writing one file per page, vs
+  pdf2image (pdftoppm writing PNG/JPEG files itself; for WebP, `convert_from_path` then
+  `Image.save(quality=80)` with Pillow's default effort), vs a bare PyMuPDF loop (pixmap, the pipeline's
+  encoder and settings, write). One process, one thread each.
+- parse: each tool in its own worker process (pymupdf4llm switches PyMuPDF into layout mode globally when
+  imported); pymupdf4llm with its defaults (layout model on; no images written) and with
+  `use_layout(False)`. Quality: `/work/shared/tools/score_md.py ref` on `/work/shared/corpus/pdf`.
+- end to end: a generated batch (distinct PDFs cut from the bench PDFs, one page each by default) through
+  `pin_job` (`execute_in_process`, SQLite instance and local store in a temp folder, as `pin materialize`)
+  vs a plain loop of the same core calls in the same stage order through the same `run_isolated` pool
+  (ingest hashing, parse, render, signals, record build, validation and JSONL), each run in a fresh
+  subprocess; Python imports are excluded from both and shown separately.
+- scaling: `pin_job` on N, 2N, 4N, 8N documents, one run each after a warm-up; peak RSS is the largest
+  sum of resident memory over the run process and all its descendants (forkserver, pool workers), polled
+  every 50 ms; shared pages are counted once per process, so it overstates true use but is comparable.
+"""
+
+
 def write_results(path: Path, table: str, machine: dict[str, str], notes: list[str], command: str) -> None:
     """RESULTS.md: the command, the machine, the table, and what a reader must know to trust it."""
     lines = ["# pin-factory benchmark results", "", f"Command: `{command}`", "", "## Machine", ""]
     lines += [f"- {key}: {value}" for key, value in machine.items()]
-    lines += ["", "## Results", "", table, ""]
+    lines += ["", "## Results", "", table, "", "## Method", "", METHOD]
     if notes:
         lines += ["## Notes", ""] + [f"- {note}" for note in notes] + [""]
     path.write_text("\n".join(lines), encoding="utf-8")

@@ -128,7 +128,7 @@ def demo() -> None:
 def _run_batch(batch_name: str) -> int:
     from pin_assets import layout
     from pin_assets.accounting import account_batch
-    from pin_assets.definitions import defs
+    from pin_assets.definitions import build_definitions
     from pin_assets.partitions import batches
 
     instance = _instance()
@@ -136,6 +136,7 @@ def _run_batch(batch_name: str) -> int:
         click.echo(f"pin: unknown batch {batch_name!r}; register it with `pin batch add`", err=True)
         return 2
     storage = _storage()
+    defs = build_definitions()
     started = time.perf_counter()
     result = defs.resolve_job_def("pin_job").execute_in_process(
         partition_key=batch_name,

@@ -21,13 +21,23 @@ stats_job = define_asset_job(
     description="Refresh the DuckDB statistics and dashboard over every batch's signals.",
 )
 
-defs = Definitions(
-    assets=[*PIN_ASSETS, signal_stats],
-    asset_checks=ALL_CHECKS,
-    jobs=[pin_job, stats_job],
-    resources=build_resources(),
-    sensors=build_sensors(),
-    schedules=build_schedules(),
-    # Each step already fans out over a process pool sized to the machine: run one step at a time.
-    executor=multiprocess_executor.configured({"max_concurrent": 1}),
-)
+
+
+def build_definitions() -> Definitions:
+    """Definitions for the environment as configured now (``PIN_STORAGE_URI`` and friends).
+
+    The `pin` CLI builds them at call time, so a command always runs against the store it was pointed at.
+    """
+    return Definitions(
+        assets=[*PIN_ASSETS, signal_stats],
+        asset_checks=ALL_CHECKS,
+        jobs=[pin_job, stats_job],
+        resources=build_resources(),
+        sensors=build_sensors(),
+        schedules=build_schedules(),
+        # Each step already fans out over a process pool sized to the machine: run one step at a time.
+        executor=multiprocess_executor.configured({"max_concurrent": 1}),
+    )
+
+
+defs = build_definitions()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,8 @@ class MiniLMEncoder:
         self.model = SentenceTransformer(model_path, device=self.device)
         self.batch_size = batch_size
         self.dim = int(self.model.get_embedding_dimension())
-        self.name = f"minilm-{Path(model_path).parent.name if Path(model_path).name == 'model' else Path(model_path).name}"
+        folder = Path(model_path)
+        self.name = f"minilm-{folder.parent.name if folder.name == 'model' else folder.name}"
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -211,3 +213,13 @@ class EmbeddingResource(ConfigurableResource):
             else:
                 raise ValueError(f"unknown embedding backend {self.backend!r}: use 'minilm' or 'clip'")
         return self._encoder
+
+
+def embeddings_from_env() -> EmbeddingResource:
+    """``PIN_EMBEDDINGS_BACKEND`` (minilm | clip), ``PIN_EMBEDDINGS_MODEL_PATH``, ``PIN_EMBEDDINGS_DEVICE``."""
+
+    return EmbeddingResource(
+        backend=os.environ.get("PIN_EMBEDDINGS_BACKEND", "minilm"),
+        model_path=os.environ.get("PIN_EMBEDDINGS_MODEL_PATH", ""),
+        device=os.environ.get("PIN_EMBEDDINGS_DEVICE", ""),
+    )

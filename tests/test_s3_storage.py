@@ -74,8 +74,11 @@ def test_list_keys_paginates(moto_s3: S3Server) -> None:
     storage = moto_s3.storage()
     client = storage.backend.client
     bucket = storage.backend.bucket
-    for i in range(1105):  # past S3's 1,000 keys per page
-        client.put_object(Bucket=bucket, Key=f"factory/many/{i:05d}", Body=b"")
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:  # past S3's 1,000 keys per page
+        list(pool.map(lambda i: client.put_object(Bucket=bucket, Key=f"factory/many/{i:05d}", Body=b""),
+                      range(1105)))
     calls = count_calls(client)
     keys = list(storage.list_keys("many"))
     assert len(keys) == 1105 and keys[0] == "many/00000" and keys[-1] == "many/01104"

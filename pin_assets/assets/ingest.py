@@ -101,7 +101,7 @@ def raw_documents(
     docs: dict[str, dict] = {}
     assets: list[dict] = []
     files = total_bytes = 0
-    for source in iter_source(spec.source_uri):
+    for source in iter_source(spec.source_uri, s3_client_factory=storage.s3_client_factory()):
         data = source.read()
         files += 1
         total_bytes += len(data)

@@ -151,7 +151,7 @@ def realsyn_corpus(
         images = builder.finish_images()
         write_table(storage, rl.corpus_images(batch), pa.Table.from_pylist(images, schema=IMAGES))
     counts = dict(sorted(builder.counts.items()))
-    dropped = {k: v for k, v in counts.items() if k.startswith(("image_", "sentence_")) and not k.endswith("candidates")}
+    dropped = {k: v for k, v in counts.items() if k.startswith(("image_", "sentence_")) and "candidates" not in k}
     return MaterializeResult(
         metadata={
             **{k: MetadataValue.int(v) for k, v in counts.items()},

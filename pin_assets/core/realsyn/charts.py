@@ -37,7 +37,8 @@ def histogram(values: np.ndarray, bins: int = 8) -> list[tuple[str, int]]:
     lo, hi = int(values.min()), int(values.max())
     edges = np.unique(np.linspace(lo, hi + 1, min(bins, hi - lo + 1) + 1).round().astype(int))
     counts, _ = np.histogram(values, bins=edges)
-    return [(f"{a}-{b - 1}" if b - 1 > a else f"{a}", int(c)) for a, b, c in zip(edges, edges[1:], counts, strict=False)]
+    pairs = zip(edges, edges[1:], counts, strict=False)
+    return [(f"{a}-{b - 1}" if b - 1 > a else f"{a}", int(c)) for a, b, c in pairs]
 
 
 def ascii_bars(buckets: list[tuple[str, int]]) -> str:

@@ -18,6 +18,14 @@ from pin_assets.core.realsyn.dedup import HashBandIndex, first_of_each_group, im
 from pin_assets.core.realsyn.filters import ImageFilter, SentenceFilter
 from pin_assets.core.realsyn.sentences import Segment, image_refs, locate_images, split_sentences
 
+# Every counter the builder reports, so metadata always carries each filter's count (0 included).
+COUNT_KEYS = (
+    "documents", "sentence_candidates", "sentences_kept", "sentence_too_short", "sentence_too_long",
+    "sentence_low_entropy", "sentence_duplicate", "sentence_duplicate_other_batch", "image_candidates",
+    "images_kept", "image_too_small", "image_aspect_ratio", "image_unreadable", "image_duplicate",
+    "image_duplicate_other_batch",
+)
+
 
 @dataclass(frozen=True)
 class CorpusConfig:
@@ -53,6 +61,7 @@ class CorpusBuilder:
     _phash_by_name: dict[str, int | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.counts.update({key: 0 for key in COUNT_KEYS})
         self._other_text = set(self.seen_text.tolist()) if self.seen_text is not None else set()
         self._other_images = HashBandIndex(self.config.phash_threshold)
         for value in self.seen_images:
@@ -105,9 +114,10 @@ class CorpusBuilder:
         self, doc_id: str, markdown: str, images: Sequence[dict[str, Any]], segments: list[Segment],
         kept: list[Segment], ids: list[str],
     ) -> None:
-        offsets = locate_images([i["name"] for i in images], image_refs(markdown))
+        refs = locate_images([i["name"] for i in images], image_refs(markdown))
         n = self.config.context_sentences
-        for index, (image, offset) in enumerate(zip(images, offsets, strict=True)):
+        for index, (image, ref) in enumerate(zip(images, refs, strict=True)):
+            offset = ref.start if ref else -1
             self.counts["image_candidates"] += 1
             reason = self.config.images.reject_reason(int(image["width"]), int(image["height"]))
             value = None if reason else self._phash(image["name"])
@@ -123,7 +133,7 @@ class CorpusBuilder:
             self._pending_images.append({
                 "image_id": image_id(doc_id, index), "doc_id": doc_id, "batch": self.batch, "image_index": index,
                 "char_offset": offset, "name": image["name"], "width": int(image["width"]),
-                "height": int(image["height"]), "caption": image.get("caption") or "",
+                "height": int(image["height"]), "caption": image.get("caption") or (ref.alt if ref else ""),
                 "context_before": " ".join(s.text for s in before[-n:]) if n else "",
                 "context_after": " ".join(s.text for s in after[:n]) if n else "",
                 "prev_sentence_id": ids[prev_kept[-1]] if prev_kept else None,

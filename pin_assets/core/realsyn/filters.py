@@ -28,6 +28,7 @@ EMOJI = re.compile(
 )
 WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 SPACES = re.compile(r"\s+")
+SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[.,;:!?)\]])")
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,11 @@ class SentenceFilter:
 
 
 def clean_sentence(text: str) -> str:
-    """Remove URLs and emoji and collapse whitespace: what is left is the text a model should read."""
-    return SPACES.sub(" ", EMOJI.sub(" ", URL.sub(" ", text))).strip()
+    """Remove URLs and emoji and collapse whitespace: what is left is the text a model should read.
+
+    Removed markup or URLs leave a gap before following punctuation ("the cylinder ."), closed here.
+    """
+    return SPACE_BEFORE_PUNCT.sub("", SPACES.sub(" ", EMOJI.sub(" ", URL.sub(" ", text)))).strip()
 
 
 def word_entropy(words: list[str]) -> float:

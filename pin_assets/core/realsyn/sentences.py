@@ -27,9 +27,10 @@ _BLOCK = re.compile(r"\n[ \t]*\n")
 # A sentence ends at . ! ? (plus closing quotes/brackets) followed by space and anything but an ASCII
 # lower-case letter (so scripts without case split too), or at a CJK full stop.
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[^\sa-z])|[。！？]+")
-_ABBREVIATIONS = frozenset(
-    "e.g i.e etc al fig figs eq eqs ref refs dr mr mrs ms prof no nos vs cf approx sec vol pp st jr sr inc ltd".split()
-)
+_ABBREVIATIONS = frozenset({
+    "e.g", "i.e", "etc", "al", "fig", "figs", "eq", "eqs", "ref", "refs", "dr", "mr", "mrs", "ms", "prof", "no",
+    "nos", "vs", "cf", "approx", "sec", "vol", "pp", "st", "jr", "sr", "inc", "ltd",
+})
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,12 @@ class Segment:
 
 @dataclass(frozen=True)
 class ImageRef:
-    """One inline image reference: its content-image name and span in the Markdown."""
+    """One inline image reference: its content-image name, alt text and span in the Markdown."""
 
     name: str
     start: int
     end: int
+    alt: str = ""
 
 
 def _blank(match: re.Match[str]) -> str:
@@ -107,17 +109,17 @@ def _add(segments: list[Segment], stripped: str, start: int, end: int) -> None:
 
 def image_refs(markdown: str) -> list[ImageRef]:
     """Every inline image reference in reading order."""
-    return [ImageRef(m.group(2), m.start(), m.end()) for m in IMAGE_REF.finditer(markdown)]
+    return [ImageRef(m.group(2), m.start(), m.end(), m.group(1).strip()) for m in IMAGE_REF.finditer(markdown)]
 
 
-def locate_images(names: list[str], refs: list[ImageRef]) -> list[int]:
-    """The Markdown offset of each listed image (the parser lists images in reading order), -1 if not found.
+def locate_images(names: list[str], refs: list[ImageRef]) -> list[ImageRef | None]:
+    """The reference of each listed image (the parser lists images in reading order), None if not found.
 
     The i-th listed image normally is the i-th reference; when the two disagree (a reference the parser
     dropped), fall back to the first unused reference with the same name.
     """
     used: set[int] = set()
-    offsets: list[int] = []
+    found: list[ImageRef | None] = []
     for index, name in enumerate(names):
         if index < len(refs) and refs[index].name == name and index not in used:
             chosen = index
@@ -125,5 +127,5 @@ def locate_images(names: list[str], refs: list[ImageRef]) -> list[int]:
             chosen = next((i for i, ref in enumerate(refs) if ref.name == name and i not in used), -1)
         if chosen >= 0:
             used.add(chosen)
-        offsets.append(refs[chosen].start if chosen >= 0 else -1)
-    return offsets
+        found.append(refs[chosen] if chosen >= 0 else None)
+    return found

@@ -61,7 +61,8 @@ def write_shards(
         if tar is not None and (count >= max_samples or size + sample_bytes > max_bytes):
             finish()
         if tar is None:
-            tar = tarfile.open(path, "w", format=tarfile.USTAR_FORMAT)
+            # Spans several loop iterations, so no ``with``: finish() closes it.
+            tar = tarfile.open(path, "w", format=tarfile.USTAR_FORMAT)  # noqa: SIM115
         for extension in sorted(files):
             _add(tar, f"{key}.{extension}", files[extension])
         count += 1
