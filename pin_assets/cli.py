@@ -109,23 +109,33 @@ def batch_list() -> None:
         click.echo(name)
 
 
+REALSYN_OPTION = click.option(
+    "--realsyn/--no-realsyn",
+    default=True,
+    show_default=True,
+    help="Also rebuild the corpus-wide RealSyn index, pairs and balanced shards (embeds every sentence).",
+)
+
+
 @main.command()
 @click.argument("batch_name")
-def materialize(batch_name: str) -> None:
+@REALSYN_OPTION
+def materialize(batch_name: str, realsyn: bool) -> None:
     """Run the whole asset graph for one registered batch and print what it made."""
-    sys.exit(_run_batch(batch_name))
+    sys.exit(_run_batch(batch_name, realsyn=realsyn))
 
 
 @main.command()
-def demo() -> None:
-    """Materialize the bundled `sample` batch (real PDFs) with local storage and print what it made."""
+@REALSYN_OPTION
+def demo(realsyn: bool) -> None:
+    """Materialize the bundled `sample` batch (PDF, JATS, HTML) with local storage and print what it made."""
     from pin_assets.batches import SAMPLE_SPEC, register_batch
 
     register_batch(_instance(), _storage(), SAMPLE_SPEC)
-    sys.exit(_run_batch(SAMPLE_SPEC.name))
+    sys.exit(_run_batch(SAMPLE_SPEC.name, realsyn=realsyn))
 
 
-def _run_batch(batch_name: str) -> int:
+def _run_batch(batch_name: str, *, realsyn: bool) -> int:
     from pin_assets import layout
     from pin_assets.accounting import account_batch
     from pin_assets.definitions import build_definitions
@@ -144,14 +154,17 @@ def _run_batch(batch_name: str) -> int:
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
     )
-    elapsed = time.perf_counter() - started
     if not result.success:
         click.echo(f"pin: run {result.run_id} failed; see `DAGSTER_HOME={os.environ['DAGSTER_HOME']} "
                    "dagster dev` for the logs", err=True)
         return 1
-    defs.resolve_job_def("stats_job").execute_in_process(
-        instance=instance, run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    )
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    defs.resolve_job_def("stats_job").execute_in_process(instance=instance, run_config=quiet)
+    realsyn_line = "  realsyn           skipped (--no-realsyn)"
+    if realsyn:
+        pairs = defs.resolve_job_def("realsyn_job").execute_in_process(instance=instance, run_config=quiet)
+        realsyn_line = _realsyn_summary(pairs, storage)
+    elapsed = time.perf_counter() - started
     account = account_batch(storage, batch_name)
     images = len(list(storage.list_keys("images")))
     click.echo(
@@ -167,6 +180,7 @@ def _run_batch(batch_name: str) -> int:
                 f"{account.documents} = {account.records} + {account.quarantined}",
                 f"  records           {account.export_prefix}",
                 f"  signal dashboard  {storage.uri(layout.STATS_DASHBOARD)}",
+                realsyn_line,
                 f"  store             {storage.base_uri}",
                 f"  Dagster instance  {os.environ['DAGSTER_HOME']} (see README: dagster dev)",
             ]
@@ -197,6 +211,21 @@ def stats(where_sql: str | None) -> None:
         sys.exit(2)
     share = kept / total if total else 0.0
     click.echo(f"{kept} of {total} documents kept ({share:.1%}) by: {where_sql}")
+
+
+def _realsyn_summary(result, storage) -> str:
+    """One line on the RealSyn branch, from the balanced_samples materialization's own metadata."""
+    from pin_assets import realsyn_layout
+
+    if not result.success:
+        return f"  realsyn           FAILED (run {result.run_id})"
+    meta = {e.asset_key.to_user_string(): e.event_specific_data.materialization.metadata
+            for e in result.get_asset_materialization_events()}
+    paired = meta["image_text_pairs"]["images"].value
+    balanced = meta["balanced_samples"]
+    return (f"  realsyn           {paired} images paired with real sentences, {balanced['images_after'].value} in "
+            f"the balanced sample ({balanced['shards'].value} WebDataset shards): "
+            f"{storage.uri(realsyn_layout.BALANCED)}")
 
 
 @main.command()

@@ -3,6 +3,7 @@
 from dagster import AssetSelection, Definitions, define_asset_job, multiprocess_executor
 
 from pin_assets.assets import PIN_ASSETS, signal_stats
+from pin_assets.assets.realsyn import REALSYN_ASSETS, balanced_samples, image_text_pairs, realsyn_corpus, text_index
 from pin_assets.checks import ALL_CHECKS
 from pin_assets.partitions import batches
 from resources import build_resources
@@ -10,9 +11,10 @@ from sensors import build_schedules, build_sensors
 
 pin_job = define_asset_job(
     "pin_job",
-    selection=AssetSelection.assets(*PIN_ASSETS),
+    selection=AssetSelection.assets(*PIN_ASSETS, realsyn_corpus),
     partitions_def=batches,
-    description="A batch from raw documents to PIN records: ingest, parse, render, signals, export.",
+    description="A batch from raw documents to PIN records (ingest, parse, render, signals, export) and its "
+    "RealSyn corpus (filtered images and sentences).",
 )
 
 stats_job = define_asset_job(
@@ -22,6 +24,12 @@ stats_job = define_asset_job(
 )
 
 
+realsyn_job = define_asset_job(
+    "realsyn_job",
+    selection=AssetSelection.assets(text_index, image_text_pairs, balanced_samples),
+    description="Rebuild the sentence index over every batch, retrieve image-text pairs, balance, write shards.",
+)
+
 
 def build_definitions() -> Definitions:
     """Definitions for the environment as configured now (``PIN_STORAGE_URI`` and friends).
@@ -29,9 +37,9 @@ def build_definitions() -> Definitions:
     The `pin` CLI builds them at call time, so a command always runs against the store it was pointed at.
     """
     return Definitions(
-        assets=[*PIN_ASSETS, signal_stats],
+        assets=[*PIN_ASSETS, signal_stats, *REALSYN_ASSETS],
         asset_checks=ALL_CHECKS,
-        jobs=[pin_job, stats_job],
+        jobs=[pin_job, stats_job, realsyn_job],
         resources=build_resources(),
         sensors=build_sensors(),
         schedules=build_schedules(),

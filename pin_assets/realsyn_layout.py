@@ -4,14 +4,14 @@ Under the storage base::
 
     realsyn/corpus/<batch>/sentences.parquet        filtered, deduplicated sentences with lineage
     realsyn/corpus/<batch>/images.parquet           filtered, deduplicated images with lineage
-    realsyn/hashes/<batch>/sentences.parquet        hashes of the sentences this batch kept (dedup index)
-    realsyn/hashes/<batch>/images.parquet           perceptual hashes of the images this batch kept
     realsyn/embeddings/<encoder>/<batch>/<kind>.npz cached embeddings (ids + vectors) per batch and encoder
     realsyn/text_index/ivf.faiss                    the serialized IVF index over every sentence embedding
     realsyn/text_index/sentences.parquet            index row -> sentence id, batch, document, text
     realsyn/pairs/pairs.parquet                     top-k retrieved texts per image, with scores
     realsyn/balanced/realsyn.parquet                the balanced sample, RealSyn release columns
     realsyn/balanced/shards/shard-NNNNNN.tar        the same sample as WebDataset shards
+
+The corpus files' ``text_hash`` and ``phash`` columns are the corpus-wide dedup index (no separate files).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from pin_assets.layout import check_name
 
 PREFIX = "realsyn"
 CORPUS_PREFIX = f"{PREFIX}/corpus"
-HASHES_PREFIX = f"{PREFIX}/hashes"
 TEXT_INDEX = f"{PREFIX}/text_index/ivf.faiss"
 TEXT_INDEX_ROWS = f"{PREFIX}/text_index/sentences.parquet"
 PAIRS = f"{PREFIX}/pairs/pairs.parquet"
@@ -38,14 +37,6 @@ def corpus_sentences(batch: str) -> str:
 
 def corpus_images(batch: str) -> str:
     return f"{CORPUS_PREFIX}/{check_name(batch)}/images.parquet"
-
-
-def sentence_hashes(batch: str) -> str:
-    return f"{HASHES_PREFIX}/{check_name(batch)}/sentences.parquet"
-
-
-def image_hashes(batch: str) -> str:
-    return f"{HASHES_PREFIX}/{check_name(batch)}/images.parquet"
 
 
 def encoder_slug(encoder_name: str) -> str:

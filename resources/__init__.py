@@ -14,12 +14,18 @@ Environment variables read by :func:`build_resources`:
     stored with the run; unset ones fall back to boto3's chain (profile, instance or pod role).
 ``PIN_S3_MAX_ATTEMPTS`` (default 5), ``PIN_S3_RETRY_MODE`` (``standard`` | ``adaptive``)
     botocore retry budget and mode.
+``PIN_EMBEDDINGS_BACKEND`` (``minilm`` | ``clip``), ``PIN_EMBEDDINGS_MODEL_PATH``, ``PIN_EMBEDDINGS_DEVICE``
+    RealSyn's encoders: the packaged MiniLM text model by default, or CLIP weights from a local path.
+``PIN_LLM_ENABLED``, ``PIN_LLM_BASE_URL``, ``PIN_LLM_MODEL``, ``PIN_LLM_API_KEY``
+    The optional OpenAI-compatible endpoint that writes RealSyn's ``syn_text`` (off by default).
 """
 
 import os
 
 from dagster import EnvVar
 
+from resources.embeddings import EmbeddingResource, embeddings_from_env
+from resources.llm import LLMResource, llm_from_env
 from resources.processing import ProcessingResource
 from resources.s3 import S3Connection, StorageUnavailableError
 from resources.storage import StorageResource
@@ -54,10 +60,24 @@ def build_resources() -> dict[str, object]:
     base_uri = os.environ.get("PIN_STORAGE_URI", DEFAULT_STORAGE_URI)
     s3 = s3_connection_from_env() if base_uri.startswith("s3://") else None
     storage = StorageResource(base_uri=base_uri, s3=s3)
-    return {"storage": storage, "processing": ProcessingResource(), "tokenizer": TokenizerResource()}
+    return {
+        "storage": storage,
+        "processing": ProcessingResource(),
+        "tokenizer": TokenizerResource(),
+        "embeddings": embeddings_from_env(),
+        "llm": llm_from_env(),
+    }
 
 
 __all__ = [
-    "DEFAULT_STORAGE_URI", "ProcessingResource", "S3Connection", "StorageResource", "StorageUnavailableError",
-    "TokenizerResource", "build_resources", "s3_connection_from_env",
+    "DEFAULT_STORAGE_URI",
+    "EmbeddingResource",
+    "LLMResource",
+    "ProcessingResource",
+    "S3Connection",
+    "StorageResource",
+    "StorageUnavailableError",
+    "TokenizerResource",
+    "build_resources",
+    "s3_connection_from_env",
 ]

@@ -111,7 +111,8 @@ def test_phash_groups_a_half_size_jpeg_copy_with_its_original() -> None:
 def test_band_index_matches_brute_force() -> None:
     rng = np.random.default_rng(3)
     base = [int(v) for v in rng.integers(-(2**63), 2**63 - 1, 300, dtype=np.int64)]
-    planted = [b ^ (1 << int(rng.integers(0, 64))) ^ (1 << int(rng.integers(0, 64))) for b in base[:50]]
+    # Exactly ``threshold`` flipped bits: the hardest case for the band split (pigeonhole needs threshold + 1).
+    planted = [b ^ sum(1 << int(bit) for bit in rng.choice(64, 4, replace=False)) for b in base[:200]]
     index = HashBandIndex(threshold=4)
     for value in base:
         index.add(value)

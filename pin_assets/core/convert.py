@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pin_assets.core.document import ConversionError, ParsedDocument, RenderedPage
 from pin_assets.core.language import detect_language
-from pin_assets.core.limits import DocumentLimits
+from pin_assets.core.limits import DocumentLimits, check_page_count, limit_exceeded
 from pin_assets.core.render import RenderOptions, render_pdf_pages
 
 PAGED_KINDS = frozenset({"pdf"})
@@ -30,13 +30,14 @@ def parse_document(
 
         parsed.page_offsets = paginate(parsed.markdown)
         parsed.page_count = len(parsed.page_offsets)
+        # Refused here, not in render: a 10 MB one-line page would otherwise compile thousands of pages.
+        check_page_count(parsed.page_count, limits.max_pages, f"the compiled {kind} document")
     if not parsed.markdown.strip() and not parsed.images and not parsed.scanned_pages:
         raise ConversionError("empty", "document has no text and no images")
     output_bytes = len(parsed.markdown.encode()) + sum(len(i.data) for i in parsed.images)
     if output_bytes > limits.max_output_bytes:
-        raise ConversionError(
-            "limit", f"output is {output_bytes} bytes, over the limit of {limits.max_output_bytes}"
-        )
+        raise limit_exceeded("max_output_bytes", "the Markdown and images in bytes", output_bytes,
+                             limits.max_output_bytes)
     if parsed.language is None:
         parsed.language = detect_language(parsed.markdown)
     return parsed
@@ -48,15 +49,17 @@ def _convert(
     if kind == "pdf":
         from pin_assets.core.pdf_markdown import pdf_to_markdown
 
-        return pdf_to_markdown(data, max_pages=limits.max_pages, max_image_pixels=limits.max_image_pixels)
+        return pdf_to_markdown(
+            data, max_pages=limits.max_pages, max_image_pixels=limits.max_image_pixels, truncate=False
+        )
     if kind == "jats":
         from pin_assets.core.jats_markdown import jats_to_markdown
 
-        return jats_to_markdown(data, assets=assets)
+        return jats_to_markdown(data, assets=assets, max_image_pixels=limits.max_image_pixels)
     if kind == "html":
         from pin_assets.core.html_markdown import html_to_markdown
 
-        return html_to_markdown(data, assets=assets)
+        return html_to_markdown(data, assets=assets, max_image_pixels=limits.max_image_pixels)
     if kind in ("markdown", "text"):
         from pin_assets.core.text_markdown import text_to_markdown
 
@@ -93,11 +96,17 @@ def render_to_folder(
     """Render into ``folder`` and return ``(file name, width, height, bytes)`` per page.
 
     Worker processes write pages to local scratch files instead of returning them, so a 2,000-page
-    document never sits in memory or in a pipe as one object.
+    document never sits in memory or in a pipe as one object. The renders count against
+    ``max_output_bytes`` as they are made, so a document whose pages would swamp the store stops early.
     """
     out = Path(folder)
     pages = []
+    total = 0
     for page in render_document(data, kind, parsed, options, limits):
+        total += len(page.data)
+        if total > limits.max_output_bytes:
+            raise limit_exceeded("max_output_bytes", f"the page renders in bytes (after {len(pages) + 1} pages)",
+                                 total, limits.max_output_bytes)
         name = f"{stem}-p{page.index + 1:04d}.{page.ext}"
         (out / name).write_bytes(page.data)
         pages.append((name, page.width, page.height, len(page.data)))

@@ -17,7 +17,6 @@ remote images are not fetched; each image that cannot be had is listed in ``meta
 from __future__ import annotations
 
 import base64
-import io
 import json
 import re
 import urllib.parse
@@ -27,9 +26,8 @@ from html import escape as html_escape
 
 import lxml.html
 from lxml import etree
-from PIL import Image, UnidentifiedImageError
 
-from pin_assets.core.doc_assets import normalize_reference
+from pin_assets.core.doc_assets import load_web_image, normalize_reference
 from pin_assets.core.document import ConversionError, ExtractedImage, ParsedDocument
 from pin_assets.core.jats_markdown import mathml_to_latex, script_text
 
@@ -123,28 +121,33 @@ _EMPHASIS = {
     "strike": "~~",
 }
 _CODE_TAGS = {"code", "kbd", "samp", "tt"}
+_HTML_PARSER = lxml.html.HTMLParser(huge_tree=True, no_network=True)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _MD_ESCAPE = re.compile(r"([\\`*]|(?<!\w)_|_(?!\w))")
 _LEADING_MARK = re.compile(r"^(#{1,6}\s|[-+>]\s|\d{1,9}[.)]\s|={3,}|-{3,})")
-_WEB_FORMATS = {"PNG": "png", "JPEG": "jpeg", "GIF": "gif", "WEBP": "webp"}
 
 
-def html_to_markdown(data: bytes, *, assets: Mapping[str, bytes] | None = None) -> ParsedDocument:
+def html_to_markdown(
+    data: bytes, *, assets: Mapping[str, bytes] | None = None, max_image_pixels: int | None = None
+) -> ParsedDocument:
     """Convert an HTML page's main content to Markdown; local images come from ``assets``.
 
     ``assets`` maps paths relative to the page's folder (see :mod:`pin_assets.core.doc_assets`) to bytes.
 
-    Raises ``ConversionError("empty")`` when the page has no text or image content.
+    Raises ``ConversionError("empty")`` when the page has no text or image content, and ``limit`` when an
+    image (a file or a ``data:`` URI) declares more than ``max_image_pixels`` pixels.
     """
     text, warnings = decode_html(data)
     try:
-        doc = lxml.html.document_fromstring(text)
+        # huge_tree lifts libxml2's 10 MB cap on one text node, which otherwise silently drops a long
+        # single-line page and reports it "empty"; size and time are bounded by the document limits.
+        doc = lxml.html.document_fromstring(text, parser=_HTML_PARSER)
     except (etree.ParserError, ValueError) as exc:
         raise ConversionError("empty" if not text.strip() else "corrupt", f"unparsable HTML: {exc}") from exc
     metadata = _page_metadata(doc)
     root = _content_root(doc)
     _remove_boilerplate(root)
-    ctx = _Context(assets=assets or {}, warnings=warnings)
+    ctx = _Context(assets=assets or {}, warnings=warnings, max_image_pixels=max_image_pixels)
     blocks = _blocks(root, ctx, list_indent="")
     markdown = "\n\n".join(b for b in blocks if b.strip())
     if not markdown.strip():
@@ -275,12 +278,17 @@ class _Context:
 
     assets: Mapping[str, bytes]
     warnings: list[str]
+    max_image_pixels: int | None = None
     images: list[ExtractedImage] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
 
     def image(self, src: str, alt: str) -> ExtractedImage | None:
         data, problem = _image_bytes(src, self.assets)
-        image = _load_image(data, alt) if data is not None else None
+        where = f"image {src[:80]!r}"
+        image = (
+            load_web_image(data, alt or None, max_pixels=self.max_image_pixels, where=where)
+            if data is not None else None
+        )
         if image is None:
             self.missing.append(src[:200])
             self.warnings.append(f"image {src[:120]!r} not included: {problem or 'not a readable image'}")
@@ -315,22 +323,6 @@ def _data_uri(src: str) -> tuple[bytes | None, str | None]:
         return urllib.parse.unquote_to_bytes(payload), None
     except ValueError:
         return None, "undecodable data: URI"
-
-
-def _load_image(data: bytes, alt: str) -> ExtractedImage | None:
-    """An ExtractedImage in a web format (others re-encoded to PNG), or ``None`` for non-images."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            fmt = (img.format or "").upper()
-            width, height = img.size
-            if fmt not in _WEB_FORMATS:
-                out = io.BytesIO()
-                img.convert("RGBA" if "A" in img.getbands() else "RGB").save(out, "PNG")
-                data, fmt = out.getvalue(), "PNG"
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        return None
-    return ExtractedImage(data=data, ext=_WEB_FORMATS[fmt], width=width, height=height, caption=alt or None)
 
 
 def _image_md(el: etree._Element, ctx: _Context) -> str:

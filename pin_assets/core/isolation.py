@@ -41,7 +41,8 @@ class TaskFailure:
         if isinstance(exc, ConversionError):
             return cls(exc.reason, type(exc).__name__, str(exc))
         if isinstance(exc, TimeoutError):
-            return cls("timeout", "TimeoutError", f"document took longer than {timeout_s:g} s; worker killed")
+            return cls("timeout", "TimeoutError",
+                       f"document took longer than the doc_timeout_s limit of {timeout_s:g} s; worker killed")
         if isinstance(exc, ProcessExpired):
             return cls("crashed", "ProcessExpired", f"worker process died (exit code {exc.exitcode})")
         if isinstance(exc, MemoryError):
@@ -49,11 +50,20 @@ class TaskFailure:
         return cls("error", type(exc).__name__, str(exc) or repr(exc))
 
 
-def _limit_worker_memory(memory_mb: int) -> None:
-    """Cap the worker's address space so a bomb raises MemoryError instead of taking the machine."""
+def _init_worker(memory_mb: int, max_image_pixels: int | None) -> None:
+    """Cap the worker's address space so a bomb raises MemoryError instead of taking the machine.
+
+    Pillow's decompression-bomb guard is tied to the same pixel limit the converters check: it warns
+    above ``Image.MAX_IMAGE_PIXELS`` and refuses above twice that inside ``Image.open``, so any image
+    opened in a worker (even by code that forgets the explicit check) cannot allocate far past the limit.
+    """
     if memory_mb > 0:
         limit = memory_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if max_image_pixels:
+        from PIL import Image
+
+        Image.MAX_IMAGE_PIXELS = max_image_pixels
 
 
 def run_isolated(
@@ -64,8 +74,11 @@ def run_isolated(
     workers: int,
     timeout_s: float,
     memory_mb: int = 0,
+    max_image_pixels: int | None = None,
 ) -> Iterator[tuple[T, R | TaskFailure]]:
     """Apply ``fn(*args_of(item))`` to each item in worker processes; yield ``(item, result or failure)``.
+
+    ``memory_mb`` caps each worker's address space; ``max_image_pixels`` becomes Pillow's bomb limit there.
 
     ``fn`` must be a module-level function (it is pickled to the workers). Workers are started with
     ``forkserver``: forking the Dagster run process itself, which holds threads and locks, is unsafe.
@@ -75,8 +88,8 @@ def run_isolated(
     pending: deque[tuple[T, Future]] = deque()
     with ProcessPool(
         max_workers=max(1, workers),
-        initializer=_limit_worker_memory,
-        initargs=(memory_mb,),
+        initializer=_init_worker,
+        initargs=(memory_mb, max_image_pixels),
         context=context,
     ) as pool:
         for item in items:

@@ -13,7 +13,6 @@ stops both entity-expansion bombs and external-entity (XXE) reads.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -22,14 +21,13 @@ from html import escape as html_escape
 from pathlib import PurePosixPath
 
 from lxml import etree
-from PIL import Image, UnidentifiedImageError
 
+from pin_assets.core.doc_assets import load_web_image
 from pin_assets.core.document import ConversionError, ExtractedImage, ParsedDocument
 
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 MML_NS = "http://www.w3.org/1998/Math/MathML"
 _IMAGE_EXTS = ("", ".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", ".webp")
-_WEB_FORMATS = {"PNG": "png", "JPEG": "jpeg", "GIF": "gif", "WEBP": "webp"}
 _BLOCK_TAGS = {
     "fig",
     "fig-group",
@@ -69,18 +67,21 @@ _MD_INLINE_ESCAPE = re.compile(r"([\\`*]|(?<!\w)_|_(?!\w))")
 _LEADING_MARK = re.compile(r"^(#{1,6}\s|[-+>]\s|\d{1,9}[.)]\s|={3,}|-{3,})")
 
 
-def jats_to_markdown(data: bytes, *, assets: Mapping[str, bytes] | None = None) -> ParsedDocument:
+def jats_to_markdown(
+    data: bytes, *, assets: Mapping[str, bytes] | None = None, max_image_pixels: int | None = None
+) -> ParsedDocument:
     """Convert a JATS article to Markdown; images come from ``assets`` keyed by file name.
 
     Raises ``ConversionError`` with reason ``unsafe`` (entity declarations), ``corrupt`` (not
-    well-formed XML) or ``unsupported`` (XML whose root is not ``<article>``).
+    well-formed XML), ``unsupported`` (XML whose root is not ``<article>``) or ``limit`` (a figure
+    declaring more than ``max_image_pixels`` pixels).
     """
     root = parse_xml_safely(data)
     if etree.QName(root).localname != "article":
         raise ConversionError(
             "unsupported", f"XML root is <{etree.QName(root).localname}>, not a JATS <article>"
         )
-    ctx = _Context(assets or {})
+    ctx = _Context(assets or {}, max_image_pixels=max_image_pixels)
     blocks = _front_blocks(root, ctx) + _body_blocks(root, ctx) + _back_blocks(root, ctx)
     markdown = "\n\n".join(b for b in blocks if b.strip()) + "\n"
     metadata = article_metadata(root)
@@ -148,6 +149,7 @@ class _Context:
     """Per-document state: the image assets, images extracted so far, and what went missing."""
 
     assets: Mapping[str, bytes]
+    max_image_pixels: int | None = None
     images: list[ExtractedImage] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -155,7 +157,11 @@ class _Context:
     def image(self, href: str, caption: str | None) -> ExtractedImage | None:
         """The asset for ``href`` (trying common extensions), or ``None`` recorded as missing."""
         data = _find_asset(self.assets, href)
-        image = _load_image(data, caption) if data is not None else None
+        where = f"figure {href[:80]!r}"
+        image = (
+            load_web_image(data, caption, max_pixels=self.max_image_pixels, where=where)
+            if data is not None else None
+        )
         if image is None:
             self.missing.append(href)
             reason = "not supplied" if data is None else "not a readable image"
@@ -172,22 +178,6 @@ def _find_asset(assets: Mapping[str, bytes], href: str) -> bytes | None:
             if name + ext in assets:
                 return assets[name + ext]
     return None
-
-
-def _load_image(data: bytes, caption: str | None) -> ExtractedImage | None:
-    """An ExtractedImage in a web format; TIFF and other formats are re-encoded as PNG for rendering."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            fmt = (img.format or "").upper()
-            width, height = img.size
-            if fmt not in _WEB_FORMATS:
-                out = io.BytesIO()
-                img.convert("RGBA" if "A" in img.getbands() else "RGB").save(out, "PNG")
-                data, fmt = out.getvalue(), "PNG"
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        return None
-    return ExtractedImage(data=data, ext=_WEB_FORMATS[fmt], width=width, height=height, caption=caption)
 
 
 # ---------------------------------------------------------------- front matter

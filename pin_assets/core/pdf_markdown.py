@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pymupdf
 
 from pin_assets.core.document import ConversionError, ExtractedImage, ParsedDocument
+from pin_assets.core.limits import check_image_pixels, check_page_count
 
 _TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
 _BROWSER_EXTS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "gif": "gif", "webp": "webp"}
@@ -167,14 +168,22 @@ def pdf_to_markdown(
     min_image_side: int = 8,
     max_image_pixels: int = 100_000_000,
     detect_tables: bool = True,
+    truncate: bool = True,
 ) -> ParsedDocument:
     """Convert a PDF to Markdown with images inline in reading order.
 
+    With ``truncate`` (the default for interactive use) a PDF longer than ``max_pages`` is converted up to
+    that page with a warning; without it (the pipeline) it is refused before any page is read, so a
+    2,000-page monster costs milliseconds, not minutes, and its record is not silently partial.
+
     Raises ConversionError with reason ``empty``, ``not_pdf``, ``corrupt``, ``encrypted``,
-    ``no_pages`` or ``limit`` (an image larger than ``max_image_pixels``).
+    ``no_pages`` or ``limit`` (more than ``max_pages`` pages, or an image larger than ``max_image_pixels``).
     """
+    pymupdf.TOOLS.reset_mupdf_warnings()
     doc = _open(data)
     try:
+        if not truncate:
+            check_page_count(doc.page_count, max_pages, "the PDF")
         return _convert(doc, max_pages, min_image_side, max_image_pixels, detect_tables)
     except ConversionError:
         raise
@@ -213,7 +222,7 @@ def _convert(
     count = doc.page_count if max_pages is None else max(1, min(max_pages, doc.page_count))
     if count < doc.page_count:
         warnings.append(f"only the first {count} of {doc.page_count} pages were converted")
-    pages = [_read_page(doc[i], detect_tables) for i in range(count)]
+    pages = [_read_page(doc[i], detect_tables, max_pixels) for i in range(count)]
     style = _document_style(pages)
     images = _ImageStore(doc, min_side, max_pixels, warnings)
     scanned: list[int] = []
@@ -229,9 +238,9 @@ def _convert(
                 warnings.append(f"page {index + 1} has no extractable text")
         page_mds.append(_page_markdown(page, style, images, index))
     markdown, offsets = _join_pages(page_mds)
+    if not markdown.strip() and not scanned and not images.ordered:
+        _raise_if_broken(doc)
     if doc.is_repaired:
-        if not markdown.strip() and not scanned:
-            raise ConversionError("corrupt", "the PDF is damaged (truncated?) and nothing could be recovered")
         warnings.append("the PDF was damaged and has been repaired; some content may be missing")
     return ParsedDocument(
         markdown=markdown,
@@ -243,6 +252,19 @@ def _convert(
         metadata={k: str(v).strip() for k, v in sorted((doc.metadata or {}).items()) if v and str(v).strip()},
         warnings=warnings,
     )
+
+
+def _raise_if_broken(doc: pymupdf.Document) -> None:
+    """An empty result from a PDF that MuPDF repaired or could not fully load is damage, not emptiness.
+
+    MuPDF skips objects it cannot load (a page dictionary nested too deep, a truncated stream) with only a
+    warning; without this the document would be quarantined as ``empty``, which sends users looking for a
+    blank file instead of a broken one.
+    """
+    errors = [line for line in pymupdf.TOOLS.mupdf_warnings().splitlines() if line.strip()]
+    if doc.is_repaired or any("cannot load object" in line or "error" in line for line in errors):
+        detail = f" (MuPDF: {errors[0]})" if errors else ""
+        raise ConversionError("corrupt", f"the PDF is damaged and nothing could be recovered{detail}")
 
 
 def _join_pages(page_mds: list[str]) -> tuple[str, list[int]]:
@@ -268,8 +290,12 @@ def _title(meta: dict, markdown: str) -> str | None:
 # ---------------------------------------------------------------- first pass: read a page
 
 
-def _read_page(page: pymupdf.Page, detect_tables: bool) -> _Page:
-    """Collect text rows per block, table areas and image placements of one page."""
+def _read_page(page: pymupdf.Page, detect_tables: bool, max_pixels: int | None = None) -> _Page:
+    """Collect text rows per block, table areas and image placements of one page.
+
+    Image sizes are checked against ``max_pixels`` before anything decodes an image (see
+    :func:`_image_placements`).
+    """
     textpage = page.get_textpage(flags=_TEXT_FLAGS)
     blocks = textpage.extractDICT()["blocks"]
     if any(_RTL_RE.search(s["text"]) for b in blocks for line in b.get("lines", ()) for s in line["spans"]):
@@ -284,7 +310,7 @@ def _read_page(page: pymupdf.Page, detect_tables: bool) -> _Page:
             text_chars += sum(len(r.text.strip()) for r in rows)
             units.append(_text_unit(rows))
     area = max(page.rect.width * page.rect.height, 1.0)
-    placements = _image_placements(page)
+    placements = _image_placements(page, max_pixels)
     cover = sum((p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) for p in placements) / area
     units += [_Unit("image", *p["bbox"], image=p) for p in placements]
     return _Page(page.rect.width, page.rect.height, units, text_chars, min(cover, 1.0))
@@ -386,8 +412,18 @@ def _make_row(group: list[tuple[tuple, list[_Span]]]) -> _Row:
                 max(b[2] for b, _ in group), max(b[3] for b, _ in group))
 
 
-def _image_placements(page: pymupdf.Page) -> list[dict]:
-    """Where images are drawn on the page (clipped to it); one entry per placement, in paint order."""
+def _image_placements(page: pymupdf.Page, max_pixels: int | None = None) -> list[dict]:
+    """Where images are drawn on the page (clipped to it); one entry per placement, in paint order.
+
+    ``get_image_info(xrefs=True)`` finds xrefs by hashing every image, which decodes it in full: a 50 KB
+    stream declaring 20,000 x 20,000 pixels costs 400 MB and seconds there. The plain call reads only the
+    declared sizes, so the pixel limit is enforced first and the decoding call only sees accepted images.
+    """
+    declared = page.get_image_info()
+    if not declared:
+        return []
+    for info in declared:
+        check_image_pixels(info["width"], info["height"], max_pixels, f"an image on page {page.number + 1}")
     placements = []
     for info in page.get_image_info(xrefs=True):
         box = pymupdf.Rect(info["bbox"]) & page.rect
@@ -1038,10 +1074,7 @@ class _ImageStore:
     def get(self, placement: dict, caption: str | None) -> ExtractedImage | None:
         """The image for one placement, or None when it is too small or cannot be decoded."""
         width, height = placement["width"], placement["height"]
-        if width * height > self.max_pixels:
-            raise ConversionError(
-                "limit", f"an image on page {placement['page'] + 1} has {width}x{height} pixels, "
-                         f"over the limit of {self.max_pixels}")
+        check_image_pixels(width, height, self.max_pixels, f"an image on page {placement['page'] + 1}")
         if min(width, height) < self.min_side:
             return None
         xref = placement["xref"]

@@ -15,6 +15,7 @@ import pymupdf
 from PIL import Image
 
 from pin_assets.core.document import ConversionError, RenderedPage
+from pin_assets.core.limits import check_page_count
 
 FORMATS = {"webp": "webp", "jpeg": "jpeg", "jpg": "jpeg", "png": "png"}
 # libwebp's effort level (0-6). Encoding is most of a page's render time: on the 30 bench pages at 100 dpi,
@@ -88,8 +89,7 @@ def render_pdf_pages(data: bytes, options: RenderOptions, *, max_pages: int | No
 def _check_page_count(page_count: int, max_pages: int | None) -> None:
     if page_count == 0:
         raise ConversionError("no_pages", "PDF has no pages")
-    if max_pages is not None and page_count > max_pages:
-        raise ConversionError("limit", f"PDF has {page_count} pages, over the limit of {max_pages}")
+    check_page_count(page_count, max_pages, "the PDF")
 
 
 def _render_poppler(data: bytes, options: RenderOptions, *, max_pages: int | None) -> Iterator[RenderedPage]:
