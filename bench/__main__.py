@@ -70,7 +70,7 @@ def main(argv: list[str]) -> int:
             clock.start("render")
             rows += render.run(inputs.pdfs, pages, args.formats, args.runs, warmup)
         if "parse" in args.only:
-            clock.start("parse")
+            clock.start("parse", rows)
             reference = inputs.reference_dir
             if reference is not None and args.quick:
                 reference = _first_reference(reference, scratch / "reference")
@@ -78,13 +78,13 @@ def main(argv: list[str]) -> int:
             rows += parse_rows
             notes += parse_notes
         if "e2e" in args.only:
-            clock.start("end to end")
+            clock.start("end to end", rows)
             rows += pipeline.end_to_end(inputs.pdfs, 4 * args.n, args.pages_per_doc, args.runs, warmup, scratch, log)
         if "scaling" in args.only:
-            clock.start("scaling")
+            clock.start("scaling", rows)
             rows += pipeline.scaling(inputs.pdfs, args.n, args.pages_per_doc, warmup, scratch, log)
         if "stats" in args.only:
-            clock.start("stats")
+            clock.start("stats", rows)
             stats_rows, stats_notes = stats.run(args.stats_rows, args.runs)
             rows += stats_rows
             notes += stats_notes
@@ -118,9 +118,16 @@ class Clock:
     def __init__(self) -> None:
         self.spent: dict[str, float] = {}
         self._current: tuple[str, float] | None = None
+        self.shown = 0
 
-    def start(self, section: str) -> None:
+    def start(self, section: str, rows_so_far: list | None = None) -> None:
+        """Begin ``section``; echo the rows finished so far to stderr, so an interrupted run keeps them."""
         self.stop()
+        if rows_so_far and len(rows_so_far) > self.shown:
+            from bench.report import markdown_table
+
+            print(markdown_table(rows_so_far[self.shown:]), file=sys.stderr, flush=True)
+            self.shown = len(rows_so_far)
         print(f"bench: {time.strftime('%H:%M:%S')} {section}", file=sys.stderr, flush=True)
         self._current = (section, time.perf_counter())
 

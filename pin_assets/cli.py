@@ -6,6 +6,7 @@
     pin batch list                    list registered batches
     pin materialize BATCH             run the whole graph for one batch
     pin quarantine BATCH              list the documents a batch could not convert, with reasons
+    pin quarantine BATCH --retry      after a fix, re-run parse and render for the quarantined documents only
     pin stats [--where SQL]           signal statistics over all batches, or how many a filter keeps
 """
 
@@ -117,12 +118,47 @@ REALSYN_OPTION = click.option(
 )
 
 
+RETRY_STAGES = ("parsed_markdown", "page_renders")
+# Everything pin_job makes after ingest: a retry redoes what the retried documents feed into.
+RETRY_ASSETS = (*RETRY_STAGES, "quality_signals", "pin_records", "realsyn_corpus")
+
+SET_OPTION = click.option(
+    "--set", "settings", multiple=True, metavar="NAME=VALUE",
+    help="Override a processing setting for this run, e.g. --set max_pages=5000 --set doc_timeout_s=300 "
+         "(any ProcessingResource field: limits, workers, render options).",
+)
+
+
+def _processing_settings(pairs: tuple[str, ...]) -> dict[str, object]:
+    """``NAME=VALUE`` pairs checked against ProcessingResource's fields and converted to their types.
+
+    Limits are what a user changes before retrying a quarantined document, so they must be settable from
+    the command line, not only from the UI's launchpad.
+    """
+    from resources.processing import ProcessingResource
+
+    fields = ProcessingResource.model_fields
+    settings: dict[str, object] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in fields:
+            raise click.BadParameter(f"{pair!r}: use NAME=VALUE with NAME one of {', '.join(sorted(fields))}",
+                                     param_hint="--set")
+        kind = fields[name].annotation
+        try:
+            settings[name] = kind(value) if kind in (int, float, str) else value
+        except ValueError as exc:
+            raise click.BadParameter(f"{pair!r}: {exc}", param_hint="--set") from exc
+    return settings
+
+
 @main.command()
 @click.argument("batch_name")
 @REALSYN_OPTION
-def materialize(batch_name: str, realsyn: bool) -> None:
+@SET_OPTION
+def materialize(batch_name: str, realsyn: bool, settings: tuple[str, ...]) -> None:
     """Run the whole asset graph for one registered batch and print what it made."""
-    sys.exit(_run_batch(batch_name, realsyn=realsyn))
+    sys.exit(_run_batch(batch_name, realsyn=realsyn, settings=_processing_settings(settings)))
 
 
 @main.command()
@@ -135,7 +171,12 @@ def demo(realsyn: bool) -> None:
     sys.exit(_run_batch(SAMPLE_SPEC.name, realsyn=realsyn))
 
 
-def _run_batch(batch_name: str, *, realsyn: bool) -> int:
+def _run_batch(
+    batch_name: str, *, realsyn: bool, retry: bool = False, settings: dict[str, object] | None = None
+) -> int:
+    """Run ``pin_job`` for one batch (from parse on, quarantined documents only, with ``retry``) and report."""
+    from dagster import AssetKey
+
     from pin_assets import layout
     from pin_assets.accounting import account_batch
     from pin_assets.definitions import build_definitions
@@ -148,11 +189,17 @@ def _run_batch(batch_name: str, *, realsyn: bool) -> int:
     storage = _storage()
     defs = build_definitions()
     started = time.perf_counter()
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    if settings:
+        run_config["resources"] = {"processing": {"config": settings}}
+    if retry:
+        run_config["ops"] = {name: {"config": {"retry_quarantined_only": True}} for name in RETRY_STAGES}
     result = defs.resolve_job_def("pin_job").execute_in_process(
         partition_key=batch_name,
         instance=instance,
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        run_config=run_config,
+        asset_selection=[AssetKey(name) for name in RETRY_ASSETS] if retry else None,
     )
     if not result.success:
         click.echo(f"pin: run {result.run_id} failed; see `DAGSTER_HOME={os.environ['DAGSTER_HOME']} "
@@ -167,6 +214,11 @@ def _run_batch(batch_name: str, *, realsyn: bool) -> int:
     elapsed = time.perf_counter() - started
     account = account_batch(storage, batch_name)
     images = len(list(storage.list_keys("images")))
+    if retry:
+        for name in RETRY_STAGES:
+            (event,) = result.asset_materializations_for_node(name)
+            click.echo(f"retry: {name} processed {event.metadata['documents_processed'].value} documents, "
+                       f"kept {event.metadata['documents_kept'].value}")
     click.echo(
         "\n".join(
             [
@@ -231,9 +283,23 @@ def _realsyn_summary(result, storage) -> str:
 @main.command()
 @click.argument("batch_name")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
-def quarantine(batch_name: str, as_json: bool) -> None:
-    """List the quarantined documents of a batch: source, stage, error class and message."""
+@click.option("--retry", is_flag=True,
+              help="Re-run parse and render for the quarantined documents only (keeping every converted one), "
+                   "then signals and export; use after a fix or with --set to raise a limit.")
+@REALSYN_OPTION
+@SET_OPTION
+def quarantine(batch_name: str, as_json: bool, retry: bool, realsyn: bool, settings: tuple[str, ...]) -> None:
+    """List the quarantined documents of a batch (source, stage, error class, message), or retry them.
+
+    With --retry the parse and render stages keep every document they converted and process only their
+    quarantined ones, so a fix (or a limit raised with --set) costs what the failures cost, not the batch.
+    """
     from pin_assets.quarantine import read_quarantine
+
+    if retry:
+        sys.exit(_run_batch(batch_name, realsyn=realsyn, retry=True, settings=_processing_settings(settings)))
+    if settings:
+        raise click.UsageError("--set only applies with --retry")
 
     rows = read_quarantine(_storage(), batch_name).to_pylist()
     for row in rows:

@@ -3,6 +3,11 @@
 Every stage rewrites its own file for the batch on each run, so a re-run after a fix replaces the old
 verdicts instead of piling up new ones. Reading all of a batch's files gives the full picture that
 `pin quarantine BATCH` prints and the conservation check counts.
+
+After a fix (a raised limit, a converter patch) a batch need not be redone: with
+:class:`RetryConfig` ``retry_quarantined_only`` the parse and render stages keep every good result they
+already wrote and process only the documents without one (those in their quarantine file, and any never
+processed), which `pin quarantine BATCH --retry` sets.
 """
 
 from __future__ import annotations
@@ -11,11 +16,23 @@ from collections.abc import Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from dagster import Config
+from pydantic import Field
 
 from pin_assets import layout
 from pin_assets.core.isolation import TaskFailure
 from pin_assets.core.tables import QUARANTINE
 from resources.storage import StorageResource
+
+
+class RetryConfig(Config):
+    """Run config of the parse and render stages."""
+
+    retry_quarantined_only: bool = Field(
+        default=False,
+        description="Keep the rows of documents this stage already converted; process only the documents in "
+        "its quarantine file (or with no result yet). For retries after raising a limit or fixing a converter.",
+    )
 
 
 def quarantine_row(doc: dict, stage: str, failure: TaskFailure) -> dict:
@@ -44,6 +61,14 @@ def read_quarantine(storage: StorageResource, batch: str) -> pa.Table:
         if key.endswith(".parquet")
     ]
     return pa.concat_tables(tables) if tables else QUARANTINE.empty_table()
+
+
+def stage_quarantined_ids(storage: StorageResource, batch: str, stage: str) -> set[str]:
+    """The documents in one stage's quarantine file for the batch (empty when the stage never ran)."""
+    key = layout.quarantine(batch, stage)
+    if not storage.exists(key):
+        return set()
+    return set(pq.read_table(storage.open_input(key), columns=["doc_id"]).column("doc_id").to_pylist())
 
 
 def quarantine_metadata(rows: list[dict]) -> dict[str, object]:

@@ -12,7 +12,13 @@ from pin_assets.core.document import ParsedDocument
 from pin_assets.core.isolation import TaskFailure, run_isolated
 from pin_assets.core.tables import MARKDOWN, RowGroupWriter, iter_rows
 from pin_assets.partitions import batches
-from pin_assets.quarantine import quarantine_metadata, quarantine_row, write_quarantine
+from pin_assets.quarantine import (
+    RetryConfig,
+    quarantine_metadata,
+    quarantine_row,
+    stage_quarantined_ids,
+    write_quarantine,
+)
 from resources.processing import ProcessingResource
 from resources.storage import StorageResource
 
@@ -50,7 +56,7 @@ def markdown_row(doc: dict, parsed: ParsedDocument) -> dict:
     pool="pin_cpu",
 )
 def parsed_markdown(
-    context: AssetExecutionContext, storage: StorageResource, processing: ProcessingResource
+    context: AssetExecutionContext, config: RetryConfig, storage: StorageResource, processing: ProcessingResource
 ) -> MaterializeResult:
     batch = context.partition_key
     limits = processing.limits()
@@ -60,6 +66,7 @@ def parsed_markdown(
         for row in iter_rows(storage.open_input(layout.assets_manifest(batch)))
         if row["role"] == "image"
     }
+    keep = _kept_documents(storage, batch) if config.retry_quarantined_only else set()
 
     def args_of(doc: dict) -> tuple:
         raw = storage.get_bytes(doc["raw_key"])
@@ -71,15 +78,25 @@ def parsed_markdown(
 
     def convertible() -> Iterator[dict]:
         for doc in iter_rows(storage.open_input(layout.manifest(batch))):
+            if doc["doc_id"] in keep:
+                continue
             if doc["kind"] == "unknown":
                 reason, _, message = (doc["detect_error"] or "unsupported: unknown kind").partition(": ")
                 failed.append(quarantine_row(doc, STAGE, TaskFailure(reason, "ConversionError", message)))
             else:
                 yield doc
 
-    docs = image_refs = new_images = pages = scanned = 0
+    docs = processed = image_refs = new_images = pages = scanned = 0
     preview = ""
     with storage.staged_file(layout.markdown(batch), ".parquet") as path, RowGroupWriter(path, MARKDOWN) as out:
+        if keep:  # a retry: carry the good rows over unchanged, without converting them again
+            for row in iter_rows(storage.open_input(layout.markdown(batch))):
+                if row["doc_id"] in keep:
+                    out.add(row)
+                    docs += 1
+                    image_refs += len(row["images"])
+                    pages += row["page_count"]
+                    scanned += len(row["scanned_pages"])
         results = run_isolated(
             parse_document,
             convertible(),
@@ -87,8 +104,10 @@ def parsed_markdown(
             workers=processing.pool_size(),
             timeout_s=limits.timeout_s,
             memory_mb=limits.memory_mb,
+            max_image_pixels=limits.max_image_pixels,
         )
         for doc, result in results:
+            processed += 1
             if isinstance(result, TaskFailure):
                 failed.append(quarantine_row(doc, STAGE, result))
                 context.log.warning(f"quarantined {doc['filename']}: {result.reason}: {result.message}")
@@ -108,6 +127,8 @@ def parsed_markdown(
     return MaterializeResult(
         metadata={
             "documents": docs,
+            "documents_processed": processed,
+            "documents_kept": len(keep),
             "pages": pages,
             "scanned_pages": scanned,
             "content_images": image_refs,
@@ -118,3 +139,16 @@ def parsed_markdown(
             **quarantine_metadata(failed),
         }
     )
+
+
+def _kept_documents(storage: StorageResource, batch: str) -> set[str]:
+    """Documents a retry keeps: those with a Markdown row that are still in the batch and not quarantined.
+
+    Everything else in the manifest (quarantined, or never processed because a run was killed or the batch
+    grew) is processed again, so a retry can never leave a document without a verdict.
+    """
+    if not storage.exists(layout.markdown(batch)):
+        return set()
+    manifest = {row["doc_id"] for row in iter_rows(storage.open_input(layout.manifest(batch)), ["doc_id"])}
+    converted = {row["doc_id"] for row in iter_rows(storage.open_input(layout.markdown(batch)), ["doc_id"])}
+    return (converted & manifest) - stage_quarantined_ids(storage, batch, STAGE)

@@ -13,7 +13,13 @@ from pin_assets.core.document import ExtractedImage, ParsedDocument
 from pin_assets.core.isolation import TaskFailure, run_isolated
 from pin_assets.core.tables import RENDERS, RowGroupWriter, iter_rows
 from pin_assets.partitions import batches
-from pin_assets.quarantine import quarantine_metadata, quarantine_row, write_quarantine
+from pin_assets.quarantine import (
+    RetryConfig,
+    quarantine_metadata,
+    quarantine_row,
+    stage_quarantined_ids,
+    write_quarantine,
+)
 from resources.processing import ProcessingResource
 from resources.storage import StorageResource
 
@@ -42,19 +48,25 @@ def parsed_from_row(storage: StorageResource, row: dict) -> ParsedDocument:
     pool="pin_cpu",
 )
 def page_renders(
-    context: AssetExecutionContext, storage: StorageResource, processing: ProcessingResource
+    context: AssetExecutionContext, config: RetryConfig, storage: StorageResource, processing: ProcessingResource
 ) -> MaterializeResult:
     batch = context.partition_key
     limits, options = processing.limits(), processing.render_options()
     columns = ["doc_id", "raw_key", "source_uri", "paired_pdf_key"]
     manifest = {row["doc_id"]: row for row in iter_rows(storage.open_input(layout.manifest(batch)), columns)}
-    storage.delete_prefix(layout.renders_prefix(batch))  # a re-run replaces every render: no stale pages
+    keep = _kept_documents(storage, batch) if config.retry_quarantined_only else set()
+    if not keep:
+        storage.delete_prefix(layout.renders_prefix(batch))  # a full run replaces every render: no stale pages
     failed: list[dict] = []
-    docs = pages = total_bytes = 0
+    docs = pages = total_bytes = processed = 0
     scratch = Path(tempfile.mkdtemp(prefix="pin-render-"))
 
     def jobs() -> Iterator[dict]:
         for row in iter_rows(storage.open_input(layout.markdown(batch))):
+            if row["doc_id"] in keep:
+                continue
+            if keep:  # pages a killed or failed attempt may have left for this document
+                storage.delete_prefix(f"{layout.renders_prefix(batch)}/{row['doc_id']}")
             row["folder"] = str(Path(tempfile.mkdtemp(dir=scratch)))
             row.update(manifest[row["doc_id"]])
             yield row
@@ -71,10 +83,18 @@ def page_renders(
         with storage.staged_file(layout.renders_index(batch), ".parquet") as path, RowGroupWriter(
             path, RENDERS
         ) as out:
+            if keep:  # a retry: the index rows of documents already rendered stay as they are
+                for row in iter_rows(storage.open_input(layout.renders_index(batch))):
+                    if row["doc_id"] in keep:
+                        out.add(row)
+                        pages += 1
+                        total_bytes += row["bytes"]
+                docs = len(keep)
             for row, result in run_isolated(
                 render_to_folder, jobs(), args_of=args_of, workers=processing.pool_size(),
-                timeout_s=limits.timeout_s, memory_mb=limits.memory_mb,
+                timeout_s=limits.timeout_s, memory_mb=limits.memory_mb, max_image_pixels=limits.max_image_pixels,
             ):
+                processed += 1
                 if isinstance(result, TaskFailure):
                     failed.append(quarantine_row(row, STAGE, result))
                     context.log.warning(f"render quarantined {row['doc_id'][:12]}: {result.message}")
@@ -94,6 +114,8 @@ def page_renders(
     return MaterializeResult(
         metadata={
             "documents": docs,
+            "documents_processed": processed,
+            "documents_kept": len(keep),
             "pages_rendered": pages,
             "render_bytes": MetadataValue.int(total_bytes),
             "format": options.ext,
@@ -102,3 +124,16 @@ def page_renders(
             **quarantine_metadata(failed),
         }
     )
+
+
+def _kept_documents(storage: StorageResource, batch: str) -> set[str]:
+    """Documents a retry keeps: rendered before, still parsed now, and not in the render quarantine.
+
+    A document the parse retry has just converted has no render yet, so it is rendered along with the
+    render stage's own quarantined documents.
+    """
+    if not storage.exists(layout.renders_index(batch)):
+        return set()
+    rendered = {row["doc_id"] for row in iter_rows(storage.open_input(layout.renders_index(batch)), ["doc_id"])}
+    parsed = {row["doc_id"] for row in iter_rows(storage.open_input(layout.markdown(batch)), ["doc_id"])}
+    return (rendered & parsed) - stage_quarantined_ids(storage, batch, STAGE)

@@ -24,6 +24,7 @@ a partition written before a signal existed reads that signal as NULL, and NULLs
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -64,14 +65,26 @@ class HistogramSpec:
             return [10**s - 1 for s in steps]
         return steps
 
-    def bin_sql(self, column: str) -> str:
-        """SQL giving the 0-based bin index of ``column`` (a quoted identifier)."""
-        value = f"log10(1 + greatest({column}, 0))" if self.scale == "log10p1" else f"{column}"
-        width = (self.high - self.low) / self.bins
-        raw = f"floor(({value} - {self.low!r}) / {width!r})"
-        # greatest/least skip NULLs, so a NULL value must be kept NULL explicitly rather than land in bin 0.
-        clamped = f"least(greatest(CAST({raw} AS INTEGER), 0), {self.bins - 1})"
-        return f"CASE WHEN {column} IS NOT NULL THEN {clamped} END"
+    def upper_bounds(self) -> list[float]:
+        """Inclusive upper bound of every bin but the last, for DuckDB's ``histogram(x, bounds)``.
+
+        DuckDB's buckets are right-closed (``x <= bound``); the largest double below each inner edge turns
+        them into the left-closed bins ``[edge_i, edge_i+1)`` used here, exactly, for any double ``x``.
+        """
+        return [math.nextafter(edge, -math.inf) for edge in self.edges()[1:-1]]
+
+    def histogram_sql(self, column: str) -> str:
+        """Aggregate giving ``{upper bound: count}`` for ``column`` (NULLs skipped, the last key inf)."""
+        bounds = ", ".join(repr(b) for b in self.upper_bounds())
+        return f"histogram({column}::DOUBLE, [{bounds}]::DOUBLE[])"
+
+    def counts(self, buckets: dict[float, int] | None) -> list[int]:
+        """Bin counts in order from the map that :meth:`histogram_sql` returns."""
+        index = {bound: i for i, bound in enumerate(self.upper_bounds())}
+        out = [0] * self.bins
+        for bound, n in (buckets or {}).items():
+            out[index.get(bound, self.bins - 1)] += int(n)
+        return out
 
 
 _FRACTION = HistogramSpec("linear", 0.0, 1.0, 20)
@@ -234,7 +247,7 @@ def _per_source_sql(signals: list[str], filters: list[SuggestedFilter], exact: b
         col = _quote(name)
         selects += [f"count({col}) AS n_{i}", f"sum({col}::DOUBLE) AS sum_{i}",
                     f"{_quantile_sql(name, exact)} AS q_{i}",
-                    f"histogram({MAIN_SIGNALS[name].bin_sql(col)}) AS h_{i}"]
+                    f"{MAIN_SIGNALS[name].histogram_sql(col)} AS h_{i}"]
     drops = [f"coalesce(({f.drop_if}), false)" for f in filters]
     selects += [f"count(*) FILTER (WHERE {d}) AS drop_{i}" for i, d in enumerate(drops)]
     selects.append(f"count(*) FILTER (WHERE {' OR '.join(drops) or 'false'}) AS drop_any")
@@ -267,13 +280,6 @@ def _merge_overall(rows: list[dict[str, Any]], overall_q: dict[str, Any], signal
     return merged
 
 
-def _histogram_list(counts: dict[int, int] | None, bins: int) -> list[int]:
-    out = [0] * bins
-    for index, n in (counts or {}).items():
-        out[int(index)] = int(n)
-    return out
-
-
 def _group_from_row(row: dict[str, Any], signals: list[str], filters: list[SuggestedFilter]) -> GroupStats:
     summaries: dict[str, Summary] = {}
     histograms: dict[str, list[int]] = {}
@@ -281,7 +287,7 @@ def _group_from_row(row: dict[str, Any], signals: list[str], filters: list[Sugge
         n = int(row[f"n_{i}"])
         q = row[f"q_{i}"] or [None] * len(QUANTILES)
         summaries[name] = Summary(n, row[f"sum_{i}"] / n if n else None, *q)
-        histograms[name] = _histogram_list(row[f"h_{i}"], MAIN_SIGNALS[name].bins)
+        histograms[name] = MAIN_SIGNALS[name].counts(row[f"h_{i}"])
     docs = int(row["documents"])
     return GroupStats(
         documents=docs,

@@ -24,6 +24,9 @@ _LINE_START_MARK = re.compile(r"^(\s*)(#{1,6}\s|[-+]\s|=+\s*$|-{3,}\s*$|(\d{1,9}
 _WRAPPED_MIN_MEDIAN = 40
 _TITLE_MAX_CHARS = 120
 _TIE_CHAOS = 0.1
+_WIDE_TIE_CHAOS = 0.2
+_CP1252_MARKS = frozenset("\u20ac\u201a\u201e\u2026\u2020\u2021\u2030\u2039\u203a\u2018\u2019\u201c\u201d"
+                          "\u2022\u2013\u2014\u2122\u00a0\u00a9\u00ae\u00b0\u00ab\u00bb\u00a7\u00b7\u0152\u0153")
 
 
 def text_to_markdown(data: bytes, *, is_markdown: bool) -> ParsedDocument:
@@ -70,10 +73,29 @@ def _guess_encoding(data: bytes) -> str | None:
     if not matches:
         return None
     best = matches[0]
+    window = _WIDE_TIE_CHAOS if _western_in_cp1252(data) else _TIE_CHAOS
     for match in matches:
-        if match.encoding == "cp1252" and match.chaos <= best.chaos + _TIE_CHAOS:
+        if match.encoding == "cp1252" and match.chaos <= best.chaos + window:
             return "cp1252"
     return best.encoding
+
+
+def _western_in_cp1252(data: bytes) -> bool:
+    """Every non-ASCII byte decodes in cp1252 to a Western accented letter or typographic mark.
+
+    charset-normalizer rates Latin-1 French (``naïve``, ``déjà``) as cp1257 with less "chaos" than
+    cp1252 and turns it into ``naļve``; text that reads as clean Western European in cp1252 gets a wider
+    tie window. Polish or Baltic text in its own code page decodes to symbols (``³``, ``¹``) here and
+    keeps the narrow window.
+    """
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    high = {c for c in text if ord(c) > 127}
+    return bool(high) and all(
+        ("\u00c0" <= c <= "\u00ff" and c not in "\u00d7\u00f7") or c in _CP1252_MARKS for c in high
+    )
 
 
 def _normalize_unicode(text: str) -> str:
