@@ -18,7 +18,6 @@ import struct
 import sys
 import time
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -333,18 +332,13 @@ def write_batch(folder: Path, server: str, secret: Path) -> list[HostileCase]:
     return cases
 
 
-def timing_table(cases: list[HostileCase], limits, run: Callable) -> list[tuple[str, str, float]]:
-    """``(name, outcome, seconds)`` per case, each document alone through ``run(data, name, limits)``."""
-    rows = []
-    for case in cases:
-        started = time.perf_counter()
-        outcome = run(case.data, case.name, limits)
-        rows.append((case.name, outcome, time.perf_counter() - started))
-    return rows
-
-
 def _main() -> None:
-    """Print the table of outcomes and times to quarantine, one document at a time through the pool."""
+    """Print each document's outcome and time to verdict, through one warm single-worker pool.
+
+    Documents run one after another, so the gap between two results is one document's time; a warm-up
+    document absorbs the pool's start-up. A timed-out worker is replaced, and that restart is counted in
+    the next document's time.
+    """
     import tempfile
 
     from pin_assets.core.convert import parse_document
@@ -353,26 +347,33 @@ def _main() -> None:
     from pin_assets.core.isolation import TaskFailure, run_isolated
     from pin_assets.core.limits import DocumentLimits
 
-    def run(data: bytes, name: str, limits: DocumentLimits) -> str:
-        try:
-            kind = detect_kind(data, name)
-        except ConversionError as exc:
-            return f"quarantined ({exc.reason}, at detection)"
-        ((_, result),) = run_isolated(parse_document, [data], args_of=lambda d: (d, kind, limits, None),
-                                      workers=1, timeout_s=limits.timeout_s, memory_mb=limits.memory_mb)
-        if isinstance(result, TaskFailure):
-            return f"quarantined ({result.reason}: {result.message[:70]})"
-        return f"converted ({len(result.markdown)} chars, {len(result.images)} images, {result.page_count} pages)"
-
     limits = DocumentLimits(timeout_s=float(sys.argv[1]) if len(sys.argv) > 1 else 5.0, max_pages=1000)
     with tempfile.TemporaryDirectory() as tmp:
         secret = Path(tmp) / "secret.txt"
         secret.write_text(SECRET_MARKER)
-        cases = hostile_cases("http://127.0.0.1:9", secret)
-        print(f"limits: {limits}")
-        print("| input | outcome | seconds |\n|---|---|---|")
-        for name, outcome, seconds in timing_table(cases, limits, run):
-            print(f"| {name} | {outcome.replace('|', '/')} | {seconds:.2f} |")
+        warm_up = HostileCase("warm-up.md", b"# Warm up\n\nA first document that starts the pool.\n", None)
+        cases = [warm_up, *hostile_cases("http://127.0.0.1:9", secret)]
+        print(f"limits: {limits}\n| input | outcome | seconds to verdict |\n|---|---|---|")
+        kinds: dict[str, str] = {}
+        for case in cases:
+            started = time.perf_counter()
+            try:
+                kinds[case.name] = detect_kind(case.data, case.name)
+            except ConversionError as exc:
+                print(f"| {case.name} | quarantined at ingest ({exc.reason}) | {time.perf_counter() - started:.3f} |")
+        last = time.perf_counter()
+        for case, result in run_isolated(
+            parse_document, [c for c in cases if c.name in kinds],
+            args_of=lambda c: (c.data, kinds[c.name], limits, None), workers=1, timeout_s=limits.timeout_s,
+            memory_mb=limits.memory_mb, max_image_pixels=limits.max_image_pixels,
+        ):
+            now = time.perf_counter()
+            if isinstance(result, TaskFailure):
+                outcome = f"quarantined ({result.reason}: {result.message[:90]})"
+            else:
+                outcome = f"converted ({len(result.markdown)} chars, {result.page_count} pages)"
+            print(f"| {case.name} | {outcome.replace('|', '/')} | {now - last:.3f} |")
+            last = now
 
 
 if __name__ == "__main__":
