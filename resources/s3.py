@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import pyarrow as pa
 import pyarrow.fs as pafs
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
@@ -195,6 +198,21 @@ class S3Backend:
     def get_bytes(self, key: str) -> bytes:
         with self._errors(f"get s3://{self.bucket}/{self._key(key)}"):
             return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+
+    def open_input(self, key: str) -> pa.NativeFile:
+        """Download through boto3 (retries, clear errors) to a scratch file and memory-map it.
+
+        pyarrow's own S3 reads neither share these retries nor say which endpoint failed; a memory map
+        keeps memory flat (pages are read from disk on demand) and the unlinked file vanishes on close.
+        """
+        fd, tmp = tempfile.mkstemp(prefix="pin-s3-", suffix=".bin")
+        os.close(fd)
+        try:
+            with self._errors(f"download s3://{self.bucket}/{self._key(key)}"):
+                self.client.download_file(self.bucket, self._key(key), tmp, Config=self.transfer)
+            return pa.memory_map(tmp, "r")
+        finally:
+            os.unlink(tmp)
 
     def _head(self, key: str) -> dict | None:
         with self._errors(f"head s3://{self.bucket}/{self._key(key)}"):

@@ -35,6 +35,7 @@ class StorageBackend(Protocol):
     def list_keys(self, prefix: str) -> Iterator[str]: ...
     def delete_prefix(self, prefix: str) -> int: ...
     def copy(self, src_key: str, dst_key: str) -> None: ...
+    def open_input(self, key: str) -> pa.NativeFile: ...
     def uri(self, key: str) -> str: ...
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]: ...
 
@@ -106,6 +107,9 @@ class LocalBackend:
 
     def copy(self, src_key: str, dst_key: str) -> None:
         self.put_file(dst_key, self._path(src_key))
+
+    def open_input(self, key: str) -> pa.NativeFile:
+        return pa.memory_map(str(self._path(key)), "r")
 
     def uri(self, key: str) -> str:
         return str(self._path(key))
@@ -185,8 +189,7 @@ class StorageResource(ConfigurableResource):
 
     def open_input(self, key: str) -> pa.NativeFile:
         """A seekable pyarrow file for ``key``: Parquet readers fetch only the row groups they need."""
-        fs, base = self.arrow_filesystem()
-        return fs.open_input_file(f"{base}/{key}")
+        return self.backend.open_input(key)
 
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
         """A pyarrow filesystem and the base path inside it, for DuckDB/pyarrow dataset scans."""
