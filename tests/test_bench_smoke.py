@@ -48,7 +48,7 @@ def table_rows(text: str) -> dict[str, list[str]]:
     rows = {}
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if line.startswith("| ") and len(cells) == 6 and cells[0] != "benchmark":
+        if line.startswith("| ") and len(cells) == 6 and cells[0] not in ("benchmark", "---"):
             rows[cells[0]] = cells
     return rows
 

@@ -282,3 +282,22 @@ def test_default_tokenizer_uses_packaged_file_without_importing_it(tmp_path, mon
     assert tok.name == "hf:fake"
     assert tok.count("hello world") == 2
     assert "fake_tok_pkg" not in sys.modules
+
+
+def test_integer_signals_are_exactly_the_counts() -> None:
+    from pin_assets.core.signals import INTEGER_SIGNALS, SIGNAL_NAMES, ImageFacts, compute_signals
+    from pin_assets.core.tokenizer import WordPunctTokenizer
+
+    markdown = "# T\n\nHello **w** ![](content_image/a.png) y"
+    values = compute_signals(markdown, [ImageFacts(3, 4, 5)], WordPunctTokenizer())
+    assert set(SIGNAL_NAMES) >= INTEGER_SIGNALS
+    assert {name for name, value in values.items() if isinstance(value, int)} == INTEGER_SIGNALS
+
+
+def test_docs_table_matches_the_definitions() -> None:
+    from pathlib import Path
+
+    from pin_assets.core.signals import definitions_markdown
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "signals.md").read_text()
+    assert definitions_markdown() in docs

@@ -4,7 +4,7 @@ import pyarrow as pa
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from pin_assets import layout
-from pin_assets.core.signals import SIGNAL_DEFINITIONS, ImageFacts, compute_signals
+from pin_assets.core.signals import INTEGER_SIGNALS, SIGNAL_DEFINITIONS, ImageFacts, compute_signals
 from pin_assets.core.tables import RowGroupWriter, iter_rows
 from pin_assets.partitions import batches
 from resources.storage import StorageResource
@@ -12,7 +12,7 @@ from resources.tokenizer import TokenizerResource
 
 SIGNALS = pa.schema(
     [("doc_id", pa.string()), ("batch", pa.string()), ("source_dataset", pa.string()), ("tokenizer", pa.string())]
-    + [(d.name, pa.float64()) for d in SIGNAL_DEFINITIONS]
+    + [(d.name, pa.int64() if d.name in INTEGER_SIGNALS else pa.float64()) for d in SIGNAL_DEFINITIONS]
 )
 
 

@@ -128,6 +128,11 @@ SIGNAL_DEFINITIONS: tuple[SignalDefinition, ...] = (
 )
 
 VALID_RANGES: dict[str, tuple[float, float]] = {d.name: d.valid_range for d in SIGNAL_DEFINITIONS}
+# Signals that are whole counts (stored as int64, written as integers in PIN records); the rest are floats.
+INTEGER_SIGNALS: frozenset[str] = frozenset({
+    "image_text_interleaving_count", "text_block_count", "total_token_count", "doc_length", "bold_char_count",
+    "italic_char_count", "title_count", "rps_doc_word_count", "image_count", "image_min_side", "image_total_bytes",
+})
 SIGNAL_NAMES: tuple[str, ...] = tuple(d.name for d in SIGNAL_DEFINITIONS)
 
 # NLTK's English stop-word corpus, original 127-word version (nltk_data corpora/stopwords/english).
@@ -428,3 +433,19 @@ def compute_signals(
     }
     row = {**pin, **text_signals("\n".join(seq.texts)), **image_signals(images)}
     return {name: row[name] for name in SIGNAL_NAMES}
+
+
+def definitions_markdown() -> str:
+    """The signal reference table for docs/signals.md, generated so the docs cannot drift from the code."""
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    def bound(value: float) -> str:
+        return "∞" if value == INF else f"{value:g}"
+
+    rows = [
+        f"| `{d.name}` | {cell(d.meaning)} | {d.unit} | {'int' if d.name in INTEGER_SIGNALS else 'float'} | "
+        f"[{bound(d.valid_range[0])}, {bound(d.valid_range[1])}] |"
+        for d in SIGNAL_DEFINITIONS
+    ]
+    return "\n".join(["| signal | meaning | unit | type | valid range |", "| --- | --- | --- | --- | --- |", *rows])
