@@ -97,7 +97,7 @@ def main(argv: list[str]) -> int:
     for note in notes:
         print(f"- {note}")
     if args.out:
-        write_results(args.out, table, host, notes, "python3 -m bench " + " ".join(argv))
+        write_results(args.out, table, host, notes, " ".join(["python3 -m bench", *argv]))
         print(f"written to {args.out}", file=sys.stderr)
     return 0
 

@@ -28,7 +28,7 @@ POLL_S = 0.05
 
 @dataclass(frozen=True)
 class RunOutcome:
-    seconds: float  # the run itself, imports excluded
+    seconds: float  # the run itself: imports (and for Dagster the instance set-up) excluded
     import_s: float
     documents: int
     records: int
@@ -124,19 +124,19 @@ def end_to_end(
 
     samples = interleaved({"dagster": contender("dagster"), "plain": contender("plain")}, runs, warmup)
     kept = {mode: outcomes[mode][-runs:] for mode in outcomes}  # drop the warm-up outcome
-    how = f"{docs} docs x {pages_per_doc or 'all'} page(s); imports excluded"
+    how = f"{docs} docs x {pages_per_doc or 'all'} page(s); set-up excluded"
     rows = []
     for mode, label in (("dagster", "Dagster pin_job"), ("plain", "plain loop, same core + pool")):
         imports = sorted(o.import_s for o in kept[mode])[len(kept[mode]) // 2]
         rows.append(Row(f"end to end: {label}", docs / samples.median(mode), "docs/s",
-                        f"{how}; {samples.spread(mode)}; imports {imports:.1f} s"))
+                        f"{how}; {samples.spread(mode)}; set-up {imports:.1f} s"))
     overhead = 1 - 1 / samples.ratio("dagster", "plain")
     rows.append(Row("end to end: Dagster overhead", 100 * overhead, "% of wall time",
                     "1 - plain/dagster, median per run", "< 15", overhead < 0.15))
     cpu = {mode: statistics.median(o.cpu_s for o in kept[mode]) for mode in kept}
     cpu_overhead = statistics.median(1 - p.cpu_s / d.cpu_s for d, p in zip(kept["dagster"], kept["plain"], strict=True))
     rows.append(Row("end to end: Dagster overhead, CPU time", 100 * cpu_overhead, "% of CPU seconds",
-                    f"run + workers, imports excluded: {cpu['dagster']:.1f} s vs {cpu['plain']:.1f} s (median); "
+                    f"run + workers, set-up excluded: {cpu['dagster']:.1f} s vs {cpu['plain']:.1f} s (median); "
                     "insensitive to other load"))
     return rows
 

@@ -56,7 +56,9 @@ METHOD = """\
   `pin_job` (`execute_in_process`, SQLite instance and local store in a temp folder, as `pin materialize`)
   vs a plain loop of the same core calls in the same stage order through the same `run_isolated` pool
   (ingest hashing, parse, render, signals, record build, validation and JSONL), each run in a fresh
-  subprocess; Python imports are excluded from both and shown separately.
+  subprocess. Set-up is excluded from both and shown separately: Python imports, and for Dagster also
+  creating the temp SQLite instance and registering the batch (the run is timed as `pin materialize`
+  times itself: `execute_in_process` only).
 - scaling: `pin_job` on N, 2N, 4N, 8N documents, one run each after a warm-up; peak RSS is the largest
   sum of resident memory over the run process and all its descendants (forkserver, pool workers), polled
   every 50 ms; shared pages are counted once per process, so it overstates true use but is comparable.

@@ -6,8 +6,12 @@ way everywhere. Each function is module-level and takes plain values so it can r
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import pymupdf
 
 from pin_assets.core.document import ConversionError, ParsedDocument, RenderedPage
 from pin_assets.core.language import detect_language
@@ -15,8 +19,29 @@ from pin_assets.core.limits import DocumentLimits, check_page_count, limit_excee
 from pin_assets.core.render import RenderOptions, render_pdf_pages
 
 PAGED_KINDS = frozenset({"pdf"})
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
+def frees_mupdf_store(fn: Callable[P, R]) -> Callable[P, R]:
+    """Empty MuPDF's object store after each document.
+
+    A pool worker lives for a whole stage; without this, MuPDF's cache of fonts and images carries over
+    from document to document and a worker's memory grows with the batch (233 -> 489 MB over 200 PDFs,
+    flat at about 250 MB with it).
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            pymupdf.TOOLS.store_shrink(100)
+
+    return wrapper
+
+
+@frees_mupdf_store
 def parse_document(
     data: bytes,
     kind: str,
@@ -89,6 +114,7 @@ def oi_source(kind: str, *, paired_pdf: bool = False) -> str:
     return "ori" if kind in PAGED_KINDS or paired_pdf else "compiling"
 
 
+@frees_mupdf_store
 def render_to_folder(
     data: bytes, kind: str, parsed: ParsedDocument | None, options: RenderOptions, limits: DocumentLimits,
     folder: str, stem: str,
