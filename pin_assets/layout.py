@@ -56,11 +56,15 @@ def image(name: str) -> str:
 
 
 def render_page(batch: str, doc_id: str, name: str) -> str:
-    return f"renders/{check_name(batch)}/{doc_id}/{check_name(name, 'render name')}"
+    return f"{render_doc_prefix(batch, doc_id)}/{check_name(name, 'render name')}"
 
 
 def renders_prefix(batch: str) -> str:
     return f"renders/{check_name(batch)}"
+
+
+def render_doc_prefix(batch: str, doc_id: str) -> str:
+    return f"{renders_prefix(batch)}/{check_name(doc_id, 'document id')}"
 
 
 def renders_index(batch: str) -> str:

@@ -66,7 +66,7 @@ def page_renders(
             if row["doc_id"] in keep:
                 continue
             if keep:  # pages a killed or failed attempt may have left for this document
-                storage.delete_prefix(f"{layout.renders_prefix(batch)}/{row['doc_id']}")
+                storage.delete_prefix(layout.render_doc_prefix(batch, row["doc_id"]))
             row["folder"] = str(Path(tempfile.mkdtemp(dir=scratch)))
             row.update(manifest[row["doc_id"]])
             yield row

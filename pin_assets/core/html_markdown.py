@@ -30,6 +30,7 @@ from lxml import etree
 from pin_assets.core.doc_assets import load_web_image, normalize_reference
 from pin_assets.core.document import ConversionError, ExtractedImage, ParsedDocument
 from pin_assets.core.jats_markdown import mathml_to_latex, script_text
+from pin_assets.core.markdown_text import escape_leading, md_text
 
 _DROP_TAGS = {
     "script",
@@ -123,8 +124,6 @@ _EMPHASIS = {
 _CODE_TAGS = {"code", "kbd", "samp", "tt"}
 _HTML_PARSER = lxml.html.HTMLParser(huge_tree=True, no_network=True)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
-_MD_ESCAPE = re.compile(r"([\\`*]|(?<!\w)_|_(?!\w))")
-_LEADING_MARK = re.compile(r"^(#{1,6}\s|[-+>]\s|\d{1,9}[.)]\s|={3,}|-{3,})")
 
 
 def html_to_markdown(
@@ -330,10 +329,10 @@ def _image_md(el: etree._Element, ctx: _Context) -> str:
     src = el.get("src") or el.get("data-src") or ""
     alt = " ".join((el.get("alt") or "").split())
     if not src:
-        return _md_text(alt)
+        return md_text(alt)
     image = ctx.image(src, alt)
     if image is None:
-        return _md_text(alt)
+        return md_text(alt)
     return f"![{alt.replace('[', '(').replace(']', ')')}](content_image/{image.name})"
 
 
@@ -343,14 +342,14 @@ def _image_md(el: etree._Element, ctx: _Context) -> str:
 def _blocks(el: etree._Element, ctx: _Context, list_indent: str) -> list[str]:
     """Blocks of an element's content in order; loose inline content between blocks becomes paragraphs."""
     blocks: list[str] = []
-    run: list[str] = [_md_text(_collapse(el.text or ""))]
+    run: list[str] = [md_text(_collapse(el.text or ""))]
     for child in el:
         if isinstance(child.tag, str) and child.tag in _BLOCK_TAGS:
             blocks.extend(_flush(run))
             blocks.extend(_block(child, ctx, list_indent))
-            run = [_md_text(_collapse(child.tail or ""))]
+            run = [md_text(_collapse(child.tail or ""))]
         else:
-            run.append(_inline_el(child, ctx) + _md_text(_collapse(child.tail or "")))
+            run.append(_inline_el(child, ctx) + md_text(_collapse(child.tail or "")))
     blocks.extend(_flush(run))
     return blocks
 
@@ -358,7 +357,7 @@ def _blocks(el: etree._Element, ctx: _Context, list_indent: str) -> list[str]:
 def _flush(run: list[str]) -> list[str]:
     text = _tidy("".join(run))
     run.clear()
-    return [_escape_leading(text)] if text else []
+    return [escape_leading(text)] if text else []
 
 
 def _block(el: etree._Element, ctx: _Context, list_indent: str) -> list[str]:
@@ -431,7 +430,7 @@ def _figure(el: etree._Element, ctx: _Context, list_indent: str) -> list[str]:
     if caption is not None:
         text = _tidy(_inline(caption, ctx))
         if text and text not in blocks:
-            blocks.append(_escape_leading(text))
+            blocks.append(escape_leading(text))
     return blocks
 
 
@@ -530,10 +529,10 @@ _HANDLERS: dict[str, Callable[[etree._Element, _Context, str], list[str]]] = {
 
 
 def _inline(el: etree._Element, ctx: _Context) -> str:
-    parts = [_md_text(_collapse(el.text or ""))]
+    parts = [md_text(_collapse(el.text or ""))]
     for child in el:
         parts.append(_inline_el(child, ctx))
-        parts.append(_md_text(_collapse(child.tail or "")))
+        parts.append(md_text(_collapse(child.tail or "")))
     return "".join(parts)
 
 
@@ -550,7 +549,7 @@ def _inline_el(el: etree._Element, ctx: _Context) -> str:
         return f"${' '.join(latex.split())}$" if latex.strip() else ""
     if tag in _CODE_TAGS:
         code = _collapse("".join(el.itertext())).strip()
-        return f" `{code}` " if code and "`" not in code else _md_text(code)
+        return f" `{code}` " if code and "`" not in code else md_text(code)
     inner = _inline(el, ctx)
     if tag in _EMPHASIS:
         return _wrap(_EMPHASIS[tag], inner)
@@ -583,16 +582,3 @@ def _tidy(text: str) -> str:
     return re.sub(r" ([.,;:!?)])(?=\s|$)", r"\1", text)
 
 
-def _md_text(text: str) -> str:
-    """Escape CommonMark's inline markers in page text, and ``<`` so text is never read as HTML."""
-    return _MD_ESCAPE.sub(r"\\\1", text).replace("<", "&lt;")
-
-
-def _escape_leading(text: str) -> str:
-    match = _LEADING_MARK.match(text)
-    if not match:
-        return text
-    digits = re.match(r"\d+", text)
-    if digits:
-        return text[: digits.end()] + "\\" + text[digits.end() :]
-    return "\\" + text

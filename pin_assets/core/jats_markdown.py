@@ -24,6 +24,7 @@ from lxml import etree
 
 from pin_assets.core.doc_assets import load_web_image
 from pin_assets.core.document import ConversionError, ExtractedImage, ParsedDocument
+from pin_assets.core.markdown_text import escape_leading, md_text
 
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 MML_NS = "http://www.w3.org/1998/Math/MathML"
@@ -63,8 +64,6 @@ _SKIP_TAGS = {
     "table-wrap-foot-placeholder",
 }
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
-_MD_INLINE_ESCAPE = re.compile(r"([\\`*]|(?<!\w)_|_(?!\w))")
-_LEADING_MARK = re.compile(r"^(#{1,6}\s|[-+>]\s|\d{1,9}[.)]\s|={3,}|-{3,})")
 
 
 def jats_to_markdown(
@@ -372,7 +371,7 @@ def _block(el: etree._Element, ctx: _Context, depth: int) -> list[str]:
     if any(isinstance(c.tag, str) and c.tag in _BLOCK_TAGS for c in el):
         return _children_blocks(el, ctx, depth)
     text = _inline(el, ctx)
-    return [_escape_leading(text)] if text else []
+    return [escape_leading(text)] if text else []
 
 
 def _paragraph(p: etree._Element, ctx: _Context, depth: int) -> list[str]:
@@ -401,9 +400,9 @@ class _InlineRun:
         self.children.append(child)
 
     def flush(self, ctx: _Context) -> list[str]:
-        parts = [_md_text(self.text)] + [_inline_el(c, ctx) + _md_text(c.tail or "") for c in self.children]
+        parts = [md_text(self.text)] + [_inline_el(c, ctx) + md_text(c.tail or "") for c in self.children]
         text = _squash("".join(parts))
-        return [_escape_leading(text)] if text else []
+        return [escape_leading(text)] if text else []
 
 
 def _list(el: etree._Element, ctx: _Context, depth: int, indent: str = "") -> list[str]:
@@ -464,7 +463,7 @@ def _caption_text(el: etree._Element, ctx: _Context) -> str:
         for child in caption:
             if isinstance(child.tag, str) and child.tag in {"title", "p"}:
                 parts.append(_inline(child, ctx))
-    return _escape_leading(_squash(" ".join(p for p in parts if p)))
+    return escape_leading(_squash(" ".join(p for p in parts if p)))
 
 
 def _plain_caption(el: etree._Element) -> str:
@@ -600,7 +599,7 @@ def _def_list(el: etree._Element, ctx: _Context, depth: int) -> list[str]:
 
 def _citation_block(el: etree._Element, ctx: _Context, depth: int) -> list[str]:
     text = citation_text(el)
-    return [_escape_leading(_md_text(text))] if text else []
+    return [escape_leading(md_text(text))] if text else []
 
 
 def _graphic_block(el: etree._Element, ctx: _Context, depth: int) -> list[str]:
@@ -621,7 +620,7 @@ def _ref_list(el: etree._Element, ctx: _Context) -> list[str]:
         ]
         text = " ".join(citation_text(c) for c in citations) or _squash(_plain(ref))
         if text:
-            entries.append(f"{len(entries) + 1}. {_md_text(text)}")
+            entries.append(f"{len(entries) + 1}. {md_text(text)}")
     blocks = [f"## {title or 'References'}"]
     return blocks + (["\n".join(entries)] if entries else [])
 
@@ -722,10 +721,10 @@ def _inline(el: etree._Element | None, ctx: _Context) -> str:
     """Inline Markdown of an element's content (its own text, children, not its tail)."""
     if el is None:
         return ""
-    parts = [_md_text(el.text or "")]
+    parts = [md_text(el.text or "")]
     for child in el:
         parts.append(_inline_el(child, ctx))
-        parts.append(_md_text(child.tail or ""))
+        parts.append(md_text(child.tail or ""))
     return _squash("".join(parts))
 
 
@@ -752,7 +751,7 @@ def _inline_el(el: etree._Element, ctx: _Context) -> str:
         return ""
     if tag == "math":
         latex = mathml_to_latex(el)
-        return f"${latex}$" if latex else _md_text(_plain(el))
+        return f"${latex}$" if latex else md_text(_plain(el))
     if tag == "inline-formula":
         latex = formula_latex(el)
         return f"${latex}$" if latex else _inline(el, ctx)
@@ -769,7 +768,7 @@ def _inline_el(el: etree._Element, ctx: _Context) -> str:
     if tag in {"break"}:
         return " "
     if tag == "name":
-        return _md_text(_person_name(el, given_first=True))
+        return md_text(_person_name(el, given_first=True))
     return inner
 
 
@@ -998,24 +997,6 @@ def _plain(el: etree._Element | None) -> str:
 
 def _squash(text: str) -> str:
     return " ".join(text.split())
-
-
-def _md_text(text: str) -> str:
-    """Escape what CommonMark would misread in running text: backslashes, code and emphasis markers,
-    and ``<`` (so ``p<0.05`` is not taken for an HTML tag)."""
-    text = _MD_INLINE_ESCAPE.sub(r"\\\1", text)
-    return text.replace("<", "&lt;")
-
-
-def _escape_leading(text: str) -> str:
-    """A paragraph starting like a heading or list marker would change block type; escape that."""
-    match = _LEADING_MARK.match(text)
-    if not match:
-        return text
-    digits = re.match(r"\d+", text)
-    if digits:
-        return text[: digits.end()] + "\\" + text[digits.end() :]
-    return "\\" + text
 
 
 def _alt(text: str) -> str:
