@@ -27,6 +27,7 @@ from markdown_it import MarkdownIt
 from PIL import Image
 
 from pin_assets.core.document import RenderedPage
+from pin_assets.core.render import RenderOptions, encode_pixmap
 
 _MARGIN_PT = 40
 _MAX_IMAGE_HEIGHT_FRACTION = 0.45
@@ -42,7 +43,6 @@ table { border-collapse: collapse; }
 td, th { border: 0.6pt solid #555; padding: 2pt 4pt; font-size: 9.5pt; }
 th { background-color: #eeeeee; }
 """
-_ENCODERS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "webp": "webp"}
 
 
 def render_markdown_pages(
@@ -55,10 +55,11 @@ def render_markdown_pages(
     page_width_pt: float = 595,
     page_height_pt: float = 842,
 ) -> Iterator[RenderedPage]:
-    """Yield one rendered page per ``page_offsets`` entry, in order, encoded as ``fmt`` at ``dpi``."""
-    ext = _ENCODERS.get(fmt.lower())
-    if ext is None:
-        raise ValueError(f"unsupported image format {fmt!r}; use png, jpeg or webp")
+    """Yield one rendered page per ``page_offsets`` entry, in order, encoded as ``fmt`` at ``dpi``.
+
+    Pages are encoded exactly as PDF page renders are (:func:`pin_assets.core.render.encode_pixmap`).
+    """
+    options = RenderOptions(dpi=dpi, fmt=fmt)
     if not page_offsets or page_offsets[0] != 0:
         raise ValueError("page_offsets must start with 0")
     parser = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
@@ -74,9 +75,10 @@ def render_markdown_pages(
         )
     with pymupdf.open("pdf", pdf) as doc:
         for index, page in enumerate(doc):
-            pixmap = page.get_pixmap(dpi=dpi, alpha=False)
+            pixmap = page.get_pixmap(dpi=dpi, alpha=False, colorspace=pymupdf.csRGB)
             yield RenderedPage(
-                index=index, data=_encode(pixmap, ext), ext=ext, width=pixmap.width, height=pixmap.height
+                index=index, data=encode_pixmap(pixmap, options), ext=options.ext, width=pixmap.width,
+                height=pixmap.height,
             )
 
 
@@ -192,11 +194,3 @@ def _last_resort_scale(html: str, archive: pymupdf.Archive, content: pymupdf.Rec
     return scale
 
 
-def _encode(pixmap: pymupdf.Pixmap, ext: str) -> bytes:
-    """PNG/JPEG straight from MuPDF; WebP through Pillow, which MuPDF cannot write."""
-    if ext != "webp":
-        return pixmap.tobytes(ext)
-    image = Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)
-    out = io.BytesIO()
-    image.save(out, "WEBP", quality=80, method=4)
-    return out.getvalue()
