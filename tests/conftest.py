@@ -40,6 +40,13 @@ WORDS = [
 ]
 
 
+def write_distinct_copies(folder: Path, pdf: Path, count: int) -> None:
+    """``count`` copies of a PDF with different trailing comments: distinct documents, identical pages."""
+    data = pdf.read_bytes()
+    for index in range(count):
+        (folder / f"copy{index:02d}.pdf").write_bytes(data + b"\n%% copy %d\n" % index)
+
+
 def make_text_pdf(text: str = "Hello world", pages: int = 1) -> bytes:
     """A PDF whose pages carry different body text in mid-page (so none of it looks like a running header)."""
     doc = pymupdf.open()

@@ -27,7 +27,7 @@ from PIL import Image
 from pin_assets.accounting import account_batch
 from pin_assets.cli import main
 from resources import StorageResource
-from tests.conftest import corpus_dir
+from tests.conftest import corpus_dir, write_distinct_copies
 from tests.pipeline_support import read_records
 
 BATCH = "crashy"
@@ -40,9 +40,7 @@ def thirty_pdfs(tmp_path: Path) -> Path:
     """30 copies of a 5-page corpus PDF, each with different trailing bytes: 30 documents, 150 pages."""
     folder = tmp_path / "src"
     folder.mkdir()
-    pdf = (corpus_dir("pdf") / "multi_page.pdf").read_bytes()
-    for index in range(COPIES):
-        (folder / f"copy{index:02d}.pdf").write_bytes(pdf + b"\n%% copy %d\n" % index)
+    write_distinct_copies(folder, corpus_dir("pdf") / "multi_page.pdf", COPIES)
     return folder
 
 

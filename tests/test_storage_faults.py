@@ -24,7 +24,7 @@ from pin_assets.assets import PIN_ASSETS
 from pin_assets.batches import BatchSpec, register_batch
 from pin_assets.checks import ALL_CHECKS
 from resources import ProcessingResource, StorageResource, TokenizerResource
-from tests.conftest import corpus_dir
+from tests.conftest import corpus_dir, write_distinct_copies
 from tests.pipeline_support import read_records
 from tests.s3_server import S3Server
 
@@ -62,9 +62,7 @@ def _error_text(result, step: str | None = None) -> str:
 def test_s3_outage_mid_run_fails_cleanly_and_the_next_run_completes(tmp_path: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()
-    pdf = (corpus_dir("pdf") / "multi_page.pdf").read_bytes()
-    for index in range(COPIES):
-        (source / f"copy{index:02d}.pdf").write_bytes(pdf + b"\n%% copy %d\n" % index)
+    write_distinct_copies(source, corpus_dir("pdf") / "multi_page.pdf", COPIES)
     shutil.copy(corpus_dir("pdf") / "picture_classification.pdf", source)
 
     server, port = _start()
