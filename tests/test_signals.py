@@ -69,7 +69,16 @@ def test_only_images():
 def test_empty_document_is_all_zero():
     row = signals("")
     assert set(row) == set(SIGNAL_NAMES)
+    assert row.pop("page_count") == 1  # the default: one page, unless the converter says otherwise
     assert all(value == 0 for value in row.values())
+
+
+def test_scanned_pages_are_a_signal():
+    from pin_assets.core.signals import compute_signals
+    from pin_assets.core.tokenizer import WordPunctTokenizer
+
+    row = compute_signals("Two pages of text.", [], WordPunctTokenizer(), page_count=4, scanned_pages=3)
+    assert (row["page_count"], row["scanned_page_count"], row["scanned_page_fraction"]) == (4, 3, 0.75)
 
 
 def test_text_image_text_gives_two_switches():

@@ -35,9 +35,12 @@ def quality_signals(
     }
     sums: dict[str, float] = {}
     with storage.staged_file(layout.signals(batch), ".parquet") as path, RowGroupWriter(path, SIGNALS) as out:
-        for row in iter_rows(storage.open_input(layout.markdown(batch)), ["doc_id", "markdown", "images"]):
+        columns = ["doc_id", "markdown", "images", "page_count", "scanned_pages"]
+        for row in iter_rows(storage.open_input(layout.markdown(batch)), columns):
             images = [ImageFacts(i["width"], i["height"], i["bytes"]) for i in row["images"]]
-            values = compute_signals(row["markdown"], images, tok)
+            values = compute_signals(
+                row["markdown"], images, tok, page_count=row["page_count"], scanned_pages=len(row["scanned_pages"])
+            )
             out.add({"doc_id": row["doc_id"], "batch": batch, "source_dataset": sources[row["doc_id"]],
                      "tokenizer": tok.name, **values})
             for name in ("image_text_interleaving_count", "avg_tokens_per_text_block", "total_token_count"):

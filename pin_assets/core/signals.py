@@ -125,6 +125,13 @@ SIGNAL_DEFINITIONS: tuple[SignalDefinition, ...] = (
     SignalDefinition("image_mean_aspect_ratio", "mean width/height over images with a height (0 without)",
                      "ratio", (0, INF)),
     SignalDefinition("image_total_bytes", "sum of the images' encoded sizes", "bytes", (0, INF)),
+    # Pages, from the converter: PDF pages, or compiled pages for sources without pages.
+    SignalDefinition("page_count", "pages of the document (compiled pages for sources without pages)", "pages",
+                     (0, INF)),
+    SignalDefinition("scanned_page_count", "PDF pages without a text layer (scans; no OCR is run)", "pages",
+                     (0, INF)),
+    SignalDefinition("scanned_page_fraction", "scanned_page_count / page_count (0 without pages)", "fraction",
+                     (0, 1)),
 )
 
 VALID_RANGES: dict[str, tuple[float, float]] = {d.name: d.valid_range for d in SIGNAL_DEFINITIONS}
@@ -132,6 +139,7 @@ VALID_RANGES: dict[str, tuple[float, float]] = {d.name: d.valid_range for d in S
 INTEGER_SIGNALS: frozenset[str] = frozenset({
     "image_text_interleaving_count", "text_block_count", "total_token_count", "doc_length", "bold_char_count",
     "italic_char_count", "title_count", "rps_doc_word_count", "image_count", "image_min_side", "image_total_bytes",
+    "page_count", "scanned_page_count",
 })
 SIGNAL_NAMES: tuple[str, ...] = tuple(d.name for d in SIGNAL_DEFINITIONS)
 
@@ -409,13 +417,20 @@ def image_signals(images: Sequence[ImageFacts]) -> dict[str, float | int]:
 
 
 def compute_signals(
-    markdown: str, images: Sequence[ImageFacts], tokenizer: Tokenizer
+    markdown: str,
+    images: Sequence[ImageFacts],
+    tokenizer: Tokenizer,
+    *,
+    page_count: int = 1,
+    scanned_pages: int = 0,
 ) -> dict[str, float | int]:
     """Every signal of :data:`SIGNAL_DEFINITIONS` for one document, in that order.
 
     ``images`` are the document's content images (normally in the order the Markdown references them);
     the image_* signals come from them, while the interleaving count follows the image links in the
-    Markdown itself, since that is the sequence a model is trained on.
+    Markdown itself, since that is the sequence a model is trained on. ``page_count`` and
+    ``scanned_pages`` (pages without a text layer) come from the converter: a scanned PDF has little or
+    no Markdown, and this is the signal that says why.
     """
     seq = read_blocks(markdown)
     blocks = len(seq.texts)
@@ -431,7 +446,12 @@ def compute_signals(
         "italic_char_count": seq.italic_chars,
         "title_count": seq.titles,
     }
-    row = {**pin, **text_signals("\n".join(seq.texts)), **image_signals(images)}
+    pages = {
+        "page_count": page_count,
+        "scanned_page_count": scanned_pages,
+        "scanned_page_fraction": _safe_div(scanned_pages, page_count),
+    }
+    row = {**pin, **text_signals("\n".join(seq.texts)), **image_signals(images), **pages}
     return {name: row[name] for name in SIGNAL_NAMES}
 
 

@@ -60,6 +60,8 @@ def convert_file(
         parsed.markdown,
         [ImageFacts(i.width, i.height, len(i.data)) for i in parsed.images],
         tokenizer or default_tokenizer(),
+        page_count=parsed.page_count,
+        scanned_pages=len(parsed.scanned_pages),
     )
     record = build_record(
         doc_id=hashlib.sha256(data).hexdigest(),
