@@ -1,8 +1,10 @@
-"""Sources without pages and the signals stage: compiled-render pages/s and quality-signal documents/s.
+"""Stages after parsing, on the bundled sample batch: compiled renders, signals and RealSyn's embeddings.
 
-Both run on the bundled sample batch (`pin_assets/data/sample`): the JATS articles and web pages are
-parsed once, untimed, then their Markdown is laid out and rasterized (PyMuPDF Story) in each format;
-the signals are computed over every sample document with the pipeline's default tokenizer.
+The sample's documents (`pin_assets/data/sample`) are parsed once, untimed. Then: the JATS articles' and
+web pages' Markdown is laid out and rasterized (PyMuPDF Story) in each format; the quality signals are
+computed for every document with the pipeline's default tokenizer; and the sentences RealSyn splits
+from them are embedded by the default text encoder on the CPU (images use the same encoder on their
+caption and context text, so sentences/s is the figure that matters).
 """
 
 from __future__ import annotations
@@ -74,7 +76,27 @@ def run(formats: list[str], runs: int, warmup: int = 1) -> list[Row]:
     chars = sum(len(parsed.markdown) for _, _, parsed in docs)
     rows.append(Row("signals: compute_signals", timed.rate("signals", len(docs)), "docs/s",
                     f"{len(docs)} sample docs, {chars:,} chars, tokenizer {tokenizer.name}; {timed.spread('signals')}"))
+    rows.append(_embedding_row(docs, runs, warmup))
     return rows
+
+
+def _embedding_row(docs: list[tuple[str, bytes, ParsedDocument]], runs: int, warmup: int) -> Row:
+    from pin_assets.core.realsyn.sentences import split_sentences
+    from resources.embeddings import MiniLMEncoder
+
+    sentences = [seg.text for _, _, parsed in docs for seg in split_sentences(parsed.markdown)]
+    encoder = MiniLMEncoder(device="cpu")
+
+    def encode() -> float:
+        began = time.perf_counter()
+        encoder.encode_texts(sentences)
+        return time.perf_counter() - began
+
+    timed = interleaved({"encode": encode}, runs, warmup)
+    mean_chars = sum(map(len, sentences)) / max(1, len(sentences))
+    return Row(f"realsyn: {encoder.name} text embedding, CPU", timed.rate("encode", len(sentences)), "sentences/s",
+               f"{len(sentences)} sample sentences, {mean_chars:.0f} chars mean, batch {encoder.batch_size}; "
+               f"{timed.spread('encode')}")
 
 
 
