@@ -79,7 +79,7 @@ def main(argv: list[str]) -> int:
             notes += parse_notes
         if "sources" in args.only:
             clock.start("sources", rows)
-            rows += sources.run(args.formats, args.runs, warmup)
+            rows += sources.run(args.formats, args.runs, warmup, max_sentences=128 if args.quick else None)
         if "e2e" in args.only:
             clock.start("end to end", rows)
             rows += pipeline.end_to_end(inputs.pdfs, 4 * args.n, args.pages_per_doc, args.runs, warmup, scratch, log)

@@ -52,7 +52,7 @@ def _compiled_renderer(docs: list[tuple[str, bytes, ParsedDocument]], fmt: str) 
     return run
 
 
-def run(formats: list[str], runs: int, warmup: int = 1) -> list[Row]:
+def run(formats: list[str], runs: int, warmup: int = 1, max_sentences: int | None = None) -> list[Row]:
     docs = sample_documents()
     compiled = [d for d in docs if d[0] != "pdf"]
     pages = sum(parsed.page_count for _, _, parsed in compiled)
@@ -76,15 +76,17 @@ def run(formats: list[str], runs: int, warmup: int = 1) -> list[Row]:
     chars = sum(len(parsed.markdown) for _, _, parsed in docs)
     rows.append(Row("signals: compute_signals", timed.rate("signals", len(docs)), "docs/s",
                     f"{len(docs)} sample docs, {chars:,} chars, tokenizer {tokenizer.name}; {timed.spread('signals')}"))
-    rows.append(_embedding_row(docs, runs, warmup))
+    rows.append(_embedding_row(docs, runs, warmup, max_sentences))
     return rows
 
 
-def _embedding_row(docs: list[tuple[str, bytes, ParsedDocument]], runs: int, warmup: int) -> Row:
+def _embedding_row(
+    docs: list[tuple[str, bytes, ParsedDocument]], runs: int, warmup: int, max_sentences: int | None
+) -> Row:
     from pin_assets.core.realsyn.sentences import split_sentences
     from resources.embeddings import MiniLMEncoder
 
-    sentences = [seg.text for _, _, parsed in docs for seg in split_sentences(parsed.markdown)]
+    sentences = [seg.text for _, _, parsed in docs for seg in split_sentences(parsed.markdown)][:max_sentences]
     encoder = MiniLMEncoder(device="cpu")
 
     def encode() -> float:
