@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pymupdf
 
+from pin_assets.core.sources import SAMPLE_PDF_DIR as SAMPLE
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-SAMPLE = REPO / "pin_assets" / "data" / "sample" / "pdf"
 
 
 @dataclass(frozen=True)

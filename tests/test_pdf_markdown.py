@@ -9,19 +9,19 @@ import random
 import re
 import unicodedata
 from functools import cache
-from pathlib import Path
 
 import pymupdf
 import pytest
 
 from pin_assets.core.document import ConversionError, ParsedDocument
 from pin_assets.core.pdf_markdown import pdf_to_markdown
+from pin_assets.core.sources import SAMPLE_PDF_DIR as BUNDLED
+from tests.conftest import SHARED_CORPUS
+from tests.hostile_corpus import raw_pdf
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pdf"
-BUNDLED = REPO / "pin_assets" / "data" / "sample" / "pdf"
-PDF_DIR = SHARED_CORPUS if SHARED_CORPUS.is_dir() else BUNDLED
-SCORER = Path(__file__).resolve().parents[2] / "shared" / "tools" / "score_md.py"
+SHARED_PDF = SHARED_CORPUS / "pdf"
+PDF_DIR = SHARED_PDF if SHARED_PDF.is_dir() else BUNDLED
+SCORER = SHARED_CORPUS.parent / "tools" / "score_md.py"
 DOCS = [
     "2305.03393v1-pg9", "amt_handbook_sample", "code_and_formula", "multi_page", "normal_4pages",
     "picture_classification", "right_to_left_01",
@@ -42,7 +42,7 @@ def convert(name: str) -> ParsedDocument:
 
 def reference(name: str) -> str:
     """docling's Markdown for a corpus PDF; only the shared corpus has it."""
-    path = SHARED_CORPUS / f"{name}.expected.md"
+    path = SHARED_PDF / f"{name}.expected.md"
     if not path.exists():
         pytest.skip("reference Markdown is only in the shared corpus")
     return path.read_text()
@@ -274,15 +274,7 @@ def test_password_protection():
 
 def zero_page_pdf() -> bytes:
     """A well-formed PDF whose page tree is empty, with a correct cross-reference table."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 3\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    return out + b"trailer\n<< /Size 3 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return raw_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"])
 
 
 @pytest.mark.parametrize(
