@@ -40,9 +40,10 @@ class BatchAccount:
 def account_batch(storage: StorageResource, batch: str) -> BatchAccount:
     """Read the manifest, the exported JSONL and the quarantine files, and reconcile them."""
     account = BatchAccount(batch)
-    manifest = [row["doc_id"] for row in iter_rows(storage.open_input(layout.manifest(batch)), ["doc_id"])]
+    rows = list(iter_rows(storage.open_input(layout.manifest(batch)), ["doc_id", "source_dataset"]))
+    manifest = [row["doc_id"] for row in rows]
     account.documents = len(manifest)
-    sources = {row["source_dataset"] for row in iter_rows(storage.open_input(layout.manifest(batch)))}
+    sources = {row["source_dataset"] for row in rows}
     exported: dict[str, int] = {}
     for source in sources:
         account.export_prefix = storage.uri(layout.export_prefix(source, batch))

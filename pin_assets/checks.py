@@ -1,6 +1,15 @@
 """Asset checks: the guarantees a user relies on, verified after every materialization."""
 
-from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, asset_check
+from collections.abc import Iterator
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    asset_check,
+    multi_asset_check,
+)
 
 from pin_assets import layout
 from pin_assets.accounting import account_batch
@@ -11,13 +20,24 @@ from pin_assets.core.tables import iter_rows
 from resources.processing import ProcessingResource
 from resources.storage import StorageResource
 
+RECORD_CHECKS = (
+    AssetCheckSpec("every_document_accounted_for", asset=pin_records,
+                   description="Every raw document is exported once or quarantined with a reason."),
+    AssetCheckSpec("no_record_without_markdown", asset=pin_records,
+                   description="No exported record has empty Markdown."),
+    AssetCheckSpec("quarantine_rate_within_bound", asset=pin_records,
+                   description="The share of quarantined documents stays under the configured bound."),
+)
 
-@asset_check(asset=pin_records, description="Every raw document is exported once or quarantined with a reason.")
-def every_document_accounted_for(
-    context: AssetCheckExecutionContext, storage: StorageResource
-) -> AssetCheckResult:
+
+@multi_asset_check(specs=RECORD_CHECKS, name="pin_records_checks")
+def pin_records_checks(
+    context: AssetCheckExecutionContext, storage: StorageResource, processing: ProcessingResource
+) -> Iterator[AssetCheckResult]:
+    """The three record checks from one reading of the batch's manifest, JSONL and quarantine."""
     account = account_batch(storage, context.partition_key)
-    return AssetCheckResult(
+    yield AssetCheckResult(
+        check_name="every_document_accounted_for",
         passed=account.balanced,
         severity=AssetCheckSeverity.ERROR,
         metadata={
@@ -29,24 +49,14 @@ def every_document_accounted_for(
             "unaccounted_ids": ", ".join(account.unaccounted[:20]),
         },
     )
-
-
-@asset_check(asset=pin_records, description="No exported record has empty Markdown.")
-def no_record_without_markdown(context: AssetCheckExecutionContext, storage: StorageResource) -> AssetCheckResult:
-    account = account_batch(storage, context.partition_key)
-    return AssetCheckResult(
+    yield AssetCheckResult(
+        check_name="no_record_without_markdown",
         passed=not account.without_markdown,
         metadata={"records": account.records, "without_markdown": len(account.without_markdown),
                   "ids": ", ".join(account.without_markdown[:20])},
     )
-
-
-@asset_check(asset=pin_records, description="The share of quarantined documents stays under the configured bound.")
-def quarantine_rate_within_bound(
-    context: AssetCheckExecutionContext, storage: StorageResource, processing: ProcessingResource
-) -> AssetCheckResult:
-    account = account_batch(storage, context.partition_key)
-    return AssetCheckResult(
+    yield AssetCheckResult(
+        check_name="quarantine_rate_within_bound",
         passed=account.quarantine_rate <= processing.max_quarantine_rate,
         severity=AssetCheckSeverity.WARN,
         metadata={"quarantine_rate": account.quarantine_rate, "bound": processing.max_quarantine_rate,
@@ -70,9 +80,4 @@ def signals_within_valid_ranges(
     )
 
 
-ALL_CHECKS = [
-    every_document_accounted_for,
-    no_record_without_markdown,
-    quarantine_rate_within_bound,
-    signals_within_valid_ranges,
-]
+ALL_CHECKS = [pin_records_checks, signals_within_valid_ranges]

@@ -12,7 +12,7 @@ from dagster import AssetSelection, DagsterInstance, materialize
 from pin_assets import layout
 from pin_assets.accounting import account_batch
 from pin_assets.assets import PIN_ASSETS
-from pin_assets.checks import ALL_CHECKS, every_document_accounted_for
+from pin_assets.checks import ALL_CHECKS
 from pin_assets.core.record import validate_record
 from resources import ProcessingResource, StorageResource, TokenizerResource
 from tests.pipeline_support import read_records, run_batch
@@ -109,6 +109,6 @@ def test_conservation_check_fails_when_a_record_goes_missing(
         resources={"storage": storage, "processing": ProcessingResource(), "tokenizer": TokenizerResource()},
     )
     evaluation = next(
-        c for c in result.get_asset_check_evaluations() if c.check_name == every_document_accounted_for.check_key.name
+        c for c in result.get_asset_check_evaluations() if c.check_name == "every_document_accounted_for"
     )
     assert not evaluation.passed and evaluation.metadata["unaccounted"].value == 1
