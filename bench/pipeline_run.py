@@ -65,6 +65,7 @@ def run_plain(source: Path, work: Path) -> dict[str, Any]:
     from pin_assets.core.convert import oi_source, parse_document, render_to_folder
     from pin_assets.core.detect import detect_kind
     from pin_assets.core.isolation import TaskFailure, run_isolated
+    from pin_assets.core.jsonl import dumps_line
     from pin_assets.core.limits import DocumentLimits
     from pin_assets.core.record import build_record, document_ori_meta, validate_record
     from pin_assets.core.render import RenderOptions
@@ -126,7 +127,7 @@ def run_plain(source: Path, work: Path) -> dict[str, Any]:
                 quality_signals=compute_signals(markdown, doc["facts"], tokenizer),
             )
             validate_record(record)
-            jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
+            jsonl.write(dumps_line(record))
     return {"seconds": time.perf_counter() - imported, "import_s": imported - began, "import_cpu_s": import_cpu,
             "documents": len(docs), "records": len(rendered)}
 

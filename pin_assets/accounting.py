@@ -6,10 +6,11 @@ read these counts, so they cannot disagree.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from pin_assets import layout
+from pin_assets.core.document import has_content
+from pin_assets.core.jsonl import iter_jsonl
 from pin_assets.core.tables import iter_rows
 from pin_assets.quarantine import read_quarantine
 from resources.storage import StorageResource
@@ -50,10 +51,9 @@ def account_batch(storage: StorageResource, batch: str) -> BatchAccount:
         for key in storage.list_keys(layout.export_prefix(source, batch)):
             if not key.endswith(".jsonl"):
                 continue
-            for line in storage.get_bytes(key).decode().splitlines():
-                record = json.loads(line)
+            for record in iter_jsonl(storage.get_bytes(key)):
                 exported[record["id"]] = exported.get(record["id"], 0) + 1
-                if not record["md"].strip():
+                if not has_content(record["md"]):
                     account.without_markdown.append(record["id"])
                 account.pages_rendered += len(record["overall_image"])
                 account.content_images += len(record["content_image"])

@@ -20,8 +20,9 @@ from dagster import Config
 from pydantic import Field
 
 from pin_assets import layout
-from pin_assets.core.isolation import TaskFailure
-from pin_assets.core.tables import QUARANTINE
+from pin_assets.core.isolation import MESSAGE_CHARS, TaskFailure
+from pin_assets.core.tables import QUARANTINE, write_table
+from pin_assets.core.text import clean_text
 from resources.storage import StorageResource
 
 
@@ -42,15 +43,14 @@ def quarantine_row(doc: dict, stage: str, failure: TaskFailure) -> dict:
         "stage": stage,
         "reason": failure.reason,
         "error_class": failure.error_class,
-        "message": failure.message[:2000],
+        "message": clean_text(failure.message)[:MESSAGE_CHARS],
+        "location": failure.location,
     }
 
 
 def write_quarantine(storage: StorageResource, batch: str, stage: str, rows: Iterable[dict]) -> int:
-    table = pa.Table.from_pylist(list(rows), schema=QUARANTINE)
     with storage.staged_file(layout.quarantine(batch, stage), ".parquet") as path:
-        pq.write_table(table, path)
-    return table.num_rows
+        return write_table(path, list(rows), QUARANTINE)
 
 
 def read_quarantine(storage: StorageResource, batch: str) -> pa.Table:
@@ -60,7 +60,8 @@ def read_quarantine(storage: StorageResource, batch: str) -> pa.Table:
         for key in storage.list_keys(layout.quarantine_prefix(batch))
         if key.endswith(".parquet")
     ]
-    return pa.concat_tables(tables) if tables else QUARANTINE.empty_table()
+    # Files written before a column was added lack it; promotion fills it with nulls instead of failing.
+    return pa.concat_tables(tables, promote_options="default") if tables else QUARANTINE.empty_table()
 
 
 def stage_quarantined_ids(storage: StorageResource, batch: str, stage: str) -> set[str]:

@@ -8,7 +8,6 @@ second run must give exactly the records of an uninterrupted run in another stor
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -26,6 +25,7 @@ from PIL import Image
 
 from pin_assets.accounting import account_batch
 from pin_assets.cli import main
+from pin_assets.core.jsonl import read_jsonl
 from resources import StorageResource
 from tests.conftest import corpus_dir, write_distinct_copies
 from tests.pipeline_support import read_records
@@ -82,8 +82,7 @@ def _assert_every_visible_object_is_whole(storage: StorageResource) -> int:
         if key.endswith(".parquet"):
             pq.read_table(path)
         elif key.endswith(".jsonl"):
-            for line in path.read_text().splitlines():
-                json.loads(line)
+            read_jsonl(path.read_bytes())
         elif key.endswith((".webp", ".png", ".jpeg")):
             with Image.open(path) as image:
                 image.load()

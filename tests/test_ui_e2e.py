@@ -3,7 +3,6 @@ materialized through the webserver's GraphQL API, PIN records on disk, and a cle
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
+from pin_assets.core.jsonl import read_jsonl
 from pin_assets.core.sources import SAMPLE_PDF_DIR
 
 REPO = Path(__file__).resolve().parents[1]
@@ -127,7 +127,7 @@ def test_ui_adds_batch_materializes_and_shuts_down(dagster_dev, tmp_path: Path) 
 
     parts = sorted((store / "export" / "pin" / "e2e" / BATCH).glob("part*/part*.jsonl"))
     assert parts, list(store.rglob("*"))[:50]
-    records = [json.loads(line) for part in parts for line in part.read_text().splitlines()]
+    records = [record for part in parts for record in read_jsonl(part.read_bytes())]
     assert len(records) == 2
     for record in records:
         folder = parts[0].parent

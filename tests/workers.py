@@ -9,6 +9,14 @@ import time
 from pin_assets.core.document import ConversionError
 
 
+class _Unpicklable(Exception):
+    """An exception holding something pickle refuses, like MuPDF's SWIG pointers."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.handle = lambda: None
+
+
 def behave(kind: str) -> str:
     if kind == "ok":
         return "done"
@@ -20,4 +28,12 @@ def behave(kind: str) -> str:
         raise ConversionError("encrypted", "needs a password")
     if kind == "memory":
         bytearray(8 * 2**30)
+    if kind == "mupdf":  # a soft mask whose size differs from its image, as real PDFs hold them
+        import pymupdf
+
+        image = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 4, 4), False)
+        mask = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 8, 8), False)
+        pymupdf.Pixmap(image, mask)
+    if kind == "unpicklable":
+        raise _Unpicklable("native handle \udcb1 in the message")
     raise ValueError(f"bad input {kind}")

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from pin_assets import layout
 from pin_assets.core.convert import oi_source
+from pin_assets.core.jsonl import dumps_line
 from pin_assets.core.record import build_record, document_ori_meta, validate_record
 from pin_assets.core.tables import iter_rows
 from pin_assets.partitions import batches
@@ -63,7 +64,7 @@ class PartWriter:
         for path, key in zip(record["overall_image"], render_keys, strict=True):
             self.storage.copy(key, f"{prefix}/{path}")
         self.overall += len(render_keys)
-        self.jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.jsonl.write(dumps_line(record))
         self.lines += 1
 
     def _flush(self) -> None:

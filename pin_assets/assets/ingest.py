@@ -4,7 +4,6 @@ import hashlib
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
@@ -15,7 +14,7 @@ from pin_assets.core.detect import MIME_TYPES, detect_kind
 from pin_assets.core.doc_assets import is_image_file
 from pin_assets.core.document import ConversionError
 from pin_assets.core.sources import SourceFile, iter_source
-from pin_assets.core.tables import ASSETS, MANIFEST, RowGroupWriter
+from pin_assets.core.tables import ASSETS, MANIFEST, RowGroupWriter, write_table
 from pin_assets.partitions import batches
 from resources.storage import StorageResource
 
@@ -133,7 +132,7 @@ def raw_documents(
         for row in docs.values():
             out.add(row)
     with storage.staged_file(layout.assets_manifest(batch), ".parquet") as path:
-        pq.write_table(pa.Table.from_pylist(assets, schema=ASSETS), path)
+        write_table(path, assets, ASSETS)
     kinds: dict[str, int] = {}
     for row in docs.values():
         kinds[row["kind"]] = kinds.get(row["kind"], 0) + 1

@@ -13,7 +13,13 @@ from typing import ParamSpec, TypeVar
 
 import pymupdf
 
-from pin_assets.core.document import ConversionError, ParsedDocument, RenderedPage
+from pin_assets.core.document import (
+    ConversionError,
+    ParsedDocument,
+    RenderedPage,
+    empty_document_error,
+    has_content,
+)
 from pin_assets.core.language import detect_language
 from pin_assets.core.limits import DocumentLimits, check_page_count, limit_exceeded
 from pin_assets.core.render import RenderOptions, render_pdf_pages
@@ -57,8 +63,8 @@ def parse_document(
         parsed.page_count = len(parsed.page_offsets)
         # Refused here, not in render: a 10 MB one-line page would otherwise compile thousands of pages.
         check_page_count(parsed.page_count, limits.max_pages, f"the compiled {kind} document")
-    if not parsed.markdown.strip() and not parsed.images and not parsed.scanned_pages:
-        raise ConversionError("empty", "document has no text and no images")
+    if not has_content(parsed.markdown):
+        raise empty_document_error(parsed)
     output_bytes = len(parsed.markdown.encode()) + sum(len(i.data) for i in parsed.images)
     if output_bytes > limits.max_output_bytes:
         raise limit_exceeded("max_output_bytes", "the Markdown and images in bytes", output_bytes,
@@ -72,10 +78,11 @@ def _convert(
     data: bytes, kind: str, limits: DocumentLimits, assets: Mapping[str, bytes] | None
 ) -> ParsedDocument:
     if kind == "pdf":
+        from pin_assets.core.detect import with_pdf_header
         from pin_assets.core.pdf_markdown import pdf_to_markdown
 
         return pdf_to_markdown(
-            data, max_pages=limits.max_pages, max_image_pixels=limits.max_image_pixels, truncate=False
+            with_pdf_header(data), max_pages=limits.max_pages, max_image_pixels=limits.max_image_pixels, truncate=False
         )
     if kind == "jats":
         from pin_assets.core.jats_markdown import jats_to_markdown

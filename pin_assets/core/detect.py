@@ -3,6 +3,10 @@
 File names in crawled corpora lie (a ``.txt`` that is really a PDF, an ``.xml`` that is an HTML page), so
 the content decides: magic bytes for PDF and for binary formats we refuse, the XML root element for JATS,
 HTML markers for HTML. The extension only breaks the one tie content cannot: Markdown versus plain text.
+
+PDFs are recognised the way PDF readers recognise them: a ``%PDF-`` header anywhere in the first 1,024
+bytes (Acrobat's rule; mail gateways and web servers put junk in front), and failing that, PDF object syntax
+that MuPDF opens with at least one page (files whose header was cut off still open in every viewer).
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ _BINARY_MAGICS: tuple[tuple[bytes, str], ...] = (
 )
 
 _SNIFF_BYTES = 4096
+PDF_HEADER = b"%PDF-"
+_PDF_HEADER_WINDOW = 1024
+_PDF_OBJECT = re.compile(rb"(?:^|[\r\n])\s*\d{1,10}\s+\d{1,5}\s+obj\b")
 _JATS_NS = "http://jats.nlm.nih.gov"
 _XML_START = re.compile(rb"^\s*(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*|<\?.*?\?>\s*)*", re.S)
 _DOCTYPE = re.compile(rb"<!DOCTYPE\s+([A-Za-z_][\w.:-]*)([^>\[]*)", re.I)
@@ -70,7 +77,7 @@ def detect_kind(data: bytes, filename: str | None = None) -> str:
     if not data or not data.strip():
         raise ConversionError("empty", "the file is empty (zero bytes or only whitespace)")
     head = data[:_SNIFF_BYTES]
-    if b"%PDF" in head[:1024]:
+    if PDF_HEADER in head[:_PDF_HEADER_WINDOW] or _is_headerless_pdf(data, head):
         return "pdf"
     _refuse_binary(head)
     sample = _decode_sample(head)
@@ -80,6 +87,33 @@ def detect_kind(data: bytes, filename: str | None = None) -> str:
     if sample.lstrip("\ufeff \t\r\n").startswith("<?xml"):
         raise ConversionError("unsupported", "XML document that is neither JATS (<article>) nor XHTML")
     return _text_kind(data, filename)
+
+
+def _is_headerless_pdf(data: bytes, head: bytes) -> bool:
+    """PDF object syntax near the start (``1 0 obj``) in a file MuPDF opens with at least one page.
+
+    MuPDF is only asked when the syntax is there, so ordinary text pays a regular-expression search.
+    """
+    if not _PDF_OBJECT.search(head):
+        return False
+    import pymupdf
+
+    try:
+        with pymupdf.open(stream=data, filetype="pdf") as doc:
+            return doc.needs_pass or doc.page_count > 0
+    except Exception:  # MuPDF's own classes or RuntimeError: either way, not a PDF it can read
+        return False
+
+
+def with_pdf_header(data: bytes) -> bytes:
+    """The bytes of a detected PDF as the converter opens them: with a ``%PDF-`` header in the first 1 KiB.
+
+    A headerless PDF (see :func:`detect_kind`) gets one in front; MuPDF rebuilds the object offsets, as it
+    must for such a file anyway. Every other file is returned as it is.
+    """
+    if PDF_HEADER in data[:_PDF_HEADER_WINDOW]:
+        return data
+    return b"%PDF-1.7\n" + data
 
 
 def _refuse_binary(head: bytes) -> None:

@@ -26,6 +26,26 @@ class ConversionError(Exception):
         return (type(self), (self.reason, str(self)))
 
 
+def has_content(markdown: str) -> bool:
+    """Whether a document's Markdown holds any text or image: the one rule for "empty".
+
+    Images are always linked inline, so Markdown with neither text nor an image link is blank. The parse
+    stage quarantines such a document as ``empty`` (see :func:`empty_document_error`) and the record check
+    ``no_record_without_markdown`` applies this same test, so the two can never disagree.
+    """
+    return bool(markdown.strip())
+
+
+def empty_document_error(parsed: ParsedDocument) -> ConversionError:
+    """The quarantine verdict for a converted document with no content, saying why it came out empty."""
+    if parsed.scanned_pages:
+        return ConversionError(
+            "empty", f"no text and no images: {len(parsed.scanned_pages)} of {parsed.page_count} pages are scanned "
+            "images without a text layer, and OCR gave no text",
+        )
+    return ConversionError("empty", "document has no text and no images")
+
+
 @dataclass(frozen=True)
 class ExtractedImage:
     """An image taken out of a document, named by its content so identical images are stored once."""

@@ -14,40 +14,111 @@ from __future__ import annotations
 
 import multiprocessing
 import resource
+import sys
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, TimeoutError
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
 from pin_assets.core.document import ConversionError
+from pin_assets.core.text import clean_text
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
+MESSAGE_CHARS = 2000
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
 @dataclass(frozen=True)
 class TaskFailure:
-    """Why a document did not come out of a stage; stored in quarantine as is."""
+    """Why a document did not come out of a stage, as plain strings; stored in quarantine as is.
 
-    reason: str  # ConversionError.reason, or "timeout", "crashed", "error"
+    Workers build it themselves (see :func:`_call_plain`) so that no exception object ever crosses the
+    process boundary: MuPDF's exceptions hold SWIG pointers that cannot be pickled, and a failure to
+    pickle would replace the real cause with ``TypeError: cannot pickle 'SwigPyObject'``.
+    """
+
+    reason: str  # ConversionError.reason, or "timeout", "crashed", "limit", "corrupt", "error"
     error_class: str
     message: str
+    location: str = ""  # the last frame in the project's own code: "pin_assets/core/x.py:12 in fn"
 
     @classmethod
-    def from_exception(cls, exc: BaseException, *, timeout_s: float | None = None) -> TaskFailure:
-        if isinstance(exc, ConversionError):
-            return cls(exc.reason, type(exc).__name__, str(exc))
-        if isinstance(exc, TimeoutError):
-            return cls("timeout", "TimeoutError",
-                       f"document took longer than the doc_timeout_s limit of {timeout_s:g} s; worker killed")
-        if isinstance(exc, ProcessExpired):
-            return cls("crashed", "ProcessExpired", f"worker process died (exit code {exc.exitcode})")
-        if isinstance(exc, MemoryError):
-            return cls("limit", "MemoryError", "worker ran out of its memory limit")
-        return cls("error", type(exc).__name__, str(exc) or repr(exc))
+    def from_exception(
+        cls, exc: BaseException, *, timeout_s: float | None = None, locate: bool = True
+    ) -> TaskFailure:
+        """``locate=False`` for failures seen from outside (timeout, dead worker): no frame of theirs is known."""
+        reason, message = _classify(exc, timeout_s)
+        location = _project_frame(exc) if locate else ""
+        return cls(reason, type(exc).__name__, clean_text(message)[:MESSAGE_CHARS], location)
+
+
+def _classify(exc: BaseException, timeout_s: float | None) -> tuple[str, str]:
+    """The quarantine reason and message of an exception; "error" only for what nothing here expects."""
+    if isinstance(exc, ConversionError):
+        return exc.reason, str(exc)
+    if isinstance(exc, TimeoutError):
+        limit = f" of {timeout_s:g} s" if timeout_s is not None else ""
+        return "timeout", f"document took longer than the doc_timeout_s limit{limit}; worker killed"
+    if isinstance(exc, ProcessExpired):
+        return "crashed", f"worker process died (exit code {exc.exitcode})"
+    if isinstance(exc, MemoryError):
+        return "limit", "worker ran out of its memory limit (raise memory_mb)"
+    if isinstance(exc, RecursionError):
+        return "limit", f"the document nests deeper than the interpreter's recursion limit: {exc}"
+    mupdf = _mupdf_reason(exc)
+    if mupdf is not None:
+        return mupdf, f"MuPDF could not read the document ({type(exc).__name__}): {exc}"
+    return "error", str(exc) or repr(exc)
+
+
+def _mupdf_reason(exc: BaseException) -> str | None:
+    """The reason for a MuPDF exception (``pymupdf.mupdf.FzErrorBase`` and its subclasses), else None.
+
+    MuPDF raises its own classes, not RuntimeError; this is the one place that maps them. pymupdf is only
+    consulted when some code in this process has loaded it, since otherwise no exception can come from it.
+    """
+    pymupdf = sys.modules.get("pymupdf")
+    if pymupdf is None:
+        return None
+    if isinstance(exc, pymupdf.mupdf.FzErrorLimit):
+        return "limit"
+    if isinstance(exc, pymupdf.mupdf.FzErrorUnsupported):
+        return "unsupported"
+    if isinstance(exc, pymupdf.mupdf.FzErrorBase | pymupdf.FileDataError):
+        return "corrupt"
+    return None
+
+
+def _project_frame(exc: BaseException) -> str:
+    """Where the project's own code was when ``exc`` (or, deeper, its cause) was raised."""
+    found = ""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for frame in reversed(traceback.extract_tb(current.__traceback__)):
+            path = Path(frame.filename).resolve()
+            if path.is_relative_to(_PROJECT_ROOT) and "site-packages" not in path.parts:
+                found = f"{path.relative_to(_PROJECT_ROOT).as_posix()}:{frame.lineno} in {frame.name}"
+                break
+        current = current.__cause__ or current.__context__
+    return clean_text(found)
+
+
+def _call_plain(fn: Callable[..., R], *args: Any) -> R | TaskFailure:
+    """Run ``fn`` in the worker and turn any exception into a :class:`TaskFailure` of plain strings there."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # every failure of one document becomes data before it leaves the worker
+        return TaskFailure.from_exception(exc)
 
 
 def _init_worker(memory_mb: int, max_image_pixels: int | None) -> None:
@@ -93,7 +164,7 @@ def run_isolated(
         context=context,
     ) as pool:
         for item in items:
-            pending.append((item, pool.schedule(fn, args=args_of(item), timeout=timeout_s)))
+            pending.append((item, pool.schedule(_call_plain, args=(fn, *args_of(item)), timeout=timeout_s)))
             if len(pending) >= window:
                 yield _collect(*pending.popleft(), timeout_s)
         while pending:
@@ -103,5 +174,5 @@ def run_isolated(
 def _collect(item: T, future: Future, timeout_s: float) -> tuple[T, Any]:
     try:
         return item, future.result()
-    except Exception as exc:  # every failure mode of one document is data, not a crash of the batch
-        return item, TaskFailure.from_exception(exc, timeout_s=timeout_s)
+    except Exception as exc:  # timeouts, dead workers, results that did not pickle: data, not a crash
+        return item, TaskFailure.from_exception(exc, timeout_s=timeout_s, locate=False)

@@ -19,6 +19,7 @@ from pin_assets.core.limits import DocumentLimits
 from pin_assets.core.record import build_record, document_ori_meta, validate_record
 from pin_assets.core.render import RenderOptions
 from pin_assets.core.signals import ImageFacts, compute_signals
+from pin_assets.core.text import clean_text, clean_value
 from pin_assets.core.tokenizer import Tokenizer, default_tokenizer
 
 
@@ -80,6 +81,7 @@ def convert_file(
         quality_signals=signals,
     )
     validate_record(record)
-    (folder / f"{path.stem}.md").write_text(parsed.markdown, encoding="utf-8")
-    (folder / f"{path.stem}.json").write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+    (folder / f"{path.stem}.md").write_text(clean_text(parsed.markdown), encoding="utf-8")
+    (folder / f"{path.stem}.json").write_text(json.dumps(clean_value(record), ensure_ascii=False, indent=1),
+                                               encoding="utf-8")
     return record

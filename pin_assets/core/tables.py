@@ -13,6 +13,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pin_assets.core.text import clean_value
+
 MANIFEST = pa.schema(
     [
         ("doc_id", pa.string()),
@@ -85,12 +87,17 @@ QUARANTINE = pa.schema(
         ("reason", pa.string()),
         ("error_class", pa.string()),
         ("message", pa.string()),
+        ("location", pa.string()),  # last frame of the project's code where it failed; empty when none
     ]
 )
 
 
 class RowGroupWriter:
-    """Buffer rows and flush them to a Parquet file as row groups of ``rows_per_group``."""
+    """Buffer rows and flush them to a Parquet file as row groups of ``rows_per_group``.
+
+    Every row's strings go through the one sanitizer (:func:`~pin_assets.core.text.clean_value`): Arrow
+    refuses to encode a lone surrogate, and one such string would fail the whole file.
+    """
 
     def __init__(self, path: Path, schema: pa.Schema, rows_per_group: int = 256):
         self.path = path
@@ -101,7 +108,7 @@ class RowGroupWriter:
         self._writer = pq.ParquetWriter(path, schema, compression="zstd")
 
     def add(self, row: Mapping[str, Any]) -> None:
-        self.rows.append(row)
+        self.rows.append(clean_value(row))
         self.count += 1
         if len(self.rows) >= self.rows_per_group:
             self.flush()
@@ -120,6 +127,13 @@ class RowGroupWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def write_table(path: Path, rows: list[Mapping[str, Any]], schema: pa.Schema) -> int:
+    """Write a small table in one go (quarantine files, asset lists), sanitized like :class:`RowGroupWriter`."""
+    table = pa.Table.from_pylist([clean_value(row) for row in rows], schema=schema)
+    pq.write_table(table, path)
+    return table.num_rows
 
 
 def iter_rows(source: pa.NativeFile | str | Path, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
