@@ -24,7 +24,8 @@ RECORD_CHECKS = (
     AssetCheckSpec("every_document_accounted_for", asset=pin_records,
                    description="Every raw document is exported once or quarantined with a reason."),
     AssetCheckSpec("no_record_without_markdown", asset=pin_records,
-                   description="No exported record has empty Markdown."),
+                   description="No exported record has empty Markdown (core.document.has_content, the rule the "
+                               "parse stage quarantines empty documents by)."),
     AssetCheckSpec("quarantine_rate_within_bound", asset=pin_records,
                    description="The share of quarantined documents stays under the configured bound."),
 )
@@ -52,6 +53,7 @@ def pin_records_checks(
     yield AssetCheckResult(
         check_name="no_record_without_markdown",
         passed=not account.without_markdown,
+        severity=AssetCheckSeverity.ERROR,
         metadata={"records": account.records, "without_markdown": len(account.without_markdown),
                   "ids": ", ".join(account.without_markdown[:20])},
     )

@@ -53,31 +53,50 @@ def main() -> None:
 @click.option("--format", "fmt", default="webp", show_default=True, type=click.Choice(["webp", "jpeg", "png"]))
 @click.option("--source-dataset", default="local", show_default=True)
 @click.option("--license", "license_", default="unknown", show_default=True)
+@click.option("--workers", default=0, show_default=True, help="Worker processes (0: one per CPU core).")
+@click.option("--timeout", "timeout_s", default=120.0, show_default=True,
+              help="Seconds one input may take before its worker is killed.")
+@click.option("--memory-mb", default=4096, show_default=True, help="Memory cap of each worker process.")
 def convert(
-    inputs: tuple[Path, ...], out_dir: Path, dpi: int, fmt: str, source_dataset: str, license_: str
+    inputs: tuple[Path, ...], out_dir: Path, dpi: int, fmt: str, source_dataset: str, license_: str,
+    workers: int, timeout_s: float, memory_mb: int,
 ) -> None:
-    """Write OUT/<stem>/<stem>.md, <stem>.json, content_image/ and overall_image/ for each input."""
-    from pin_assets.core.document import ConversionError
-    from pin_assets.core.render import RenderOptions
-    from pin_assets.core.single import convert_file
+    """Write OUT/<stem>/<stem>.md, <stem>.json, content_image/ and overall_image/ for each input.
 
-    options = RenderOptions(dpi=dpi, fmt=fmt)
-    failures = 0
-    for path in inputs:
-        started = time.perf_counter()
-        try:
-            record = convert_file(path, out_dir, options, source_dataset=source_dataset, license=license_)
-        except ConversionError as exc:
-            failures += 1
-            click.echo(f"pin convert: {path}: {exc.reason}: {exc}", err=True)
-            continue
-        click.echo(
-            f"{path} -> {out_dir / path.stem}/ ({len(record['overall_image'])} pages, "
-            f"{len(record['content_image'])} images, {time.perf_counter() - started:.2f} s)"
-        )
+    Each input runs in a worker process with a timeout and a memory cap, as in a batch: an input that
+    fails, hangs or crashes gets one line on stderr and the others go on. The exit status is the number of
+    inputs that failed (at most 100); 0 when all converted.
+    """
+    from pin_assets.core.limits import DocumentLimits
+    from pin_assets.core.render import RenderOptions
+    from pin_assets.core.single import convert_files
+
+    limits = DocumentLimits(timeout_s=timeout_s, memory_mb=memory_mb)
+    results = convert_files(
+        list(inputs), out_dir, RenderOptions(dpi=dpi, fmt=fmt), source_dataset=source_dataset, license=license_,
+        limits=limits, workers=workers or (os.cpu_count() or 1),
+    )
+    failures = sum(not _report_converted(path, result) for path, result in results)
     if failures:
         click.echo(f"pin convert: {failures} of {len(inputs)} inputs failed", err=True)
-        sys.exit(1)
+    sys.exit(min(failures, MAX_EXIT_COUNT))
+
+
+MAX_EXIT_COUNT = 100  # exit statuses above 125 mean "killed by a signal" to shells
+
+
+def _report_converted(path: Path, result) -> bool:
+    """One line for one input, on stdout when converted, on stderr (one line, however long) when not."""
+    from pin_assets.core.isolation import TaskFailure
+    from pin_assets.core.text import clean_text
+
+    if isinstance(result, TaskFailure):
+        message = " ".join(result.message.split())
+        click.echo(f"pin convert: {clean_text(str(path))}: {result.reason}: {message}", err=True)
+        return False
+    click.echo(f"{clean_text(str(path))} -> {clean_text(result.folder)}/ ({result.pages} pages, "
+               f"{result.images} images, {result.seconds:.2f} s)")
+    return True
 
 
 @main.group()
@@ -212,6 +231,8 @@ def _run_batch(
         pairs = defs.resolve_job_def("realsyn_job").execute_in_process(instance=instance, run_config=quiet)
         realsyn_line = _realsyn_summary(pairs, storage)
     elapsed = time.perf_counter() - started
+    checks = result.get_asset_check_evaluations()
+    failed_checks = _failed_error_checks(checks)
     account = account_batch(storage, batch_name)
     images = len(list(storage.list_keys("images")))
     if retry:
@@ -230,6 +251,7 @@ def _run_batch(
                 f"  images extracted  {account.content_images} in records ({images} distinct in store)",
                 f"  conservation      {'ok' if account.balanced else 'BROKEN'}: "
                 f"{account.documents} = {account.records} + {account.quarantined}",
+                f"  checks            {_checks_line(checks, failed_checks)}",
                 f"  records           {account.export_prefix}",
                 f"  signal dashboard  {storage.uri(layout.STATS_DASHBOARD)}",
                 realsyn_line,
@@ -238,7 +260,29 @@ def _run_batch(
             ]
         )
     )
-    return 0 if account.balanced else 1
+    for name in failed_checks:
+        click.echo(f"pin: asset check {name} failed at ERROR severity; see its metadata in the UI", err=True)
+    return 0 if account.balanced and not failed_checks else 1
+
+
+def _failed_error_checks(evaluations) -> list[str]:
+    """``asset/check`` names of the ERROR-severity checks that did not pass: any one makes the run a failure."""
+    from dagster import AssetCheckSeverity
+
+    return [
+        f"{e.asset_key.to_user_string()}/{e.check_name}"
+        for e in evaluations
+        if not e.passed and e.severity == AssetCheckSeverity.ERROR
+    ]
+
+
+def _checks_line(evaluations, failed: list[str]) -> str:
+    """The summary's checks line: the failed ERROR checks by name, else how many passed, with any warnings."""
+    warned = [e.check_name for e in evaluations if not e.passed
+              and f"{e.asset_key.to_user_string()}/{e.check_name}" not in failed]
+    passed = len(evaluations) - len(warned)
+    line = f"FAILED {', '.join(failed)}" if failed else f"ok ({passed} of {len(evaluations)} passed)"
+    return line + (f"; warnings: {', '.join(warned)}" if warned else "")
 
 
 @main.command()
@@ -306,8 +350,9 @@ def quarantine(batch_name: str, as_json: bool, retry: bool, realsyn: bool, setti
         if as_json:
             click.echo(json.dumps(row))
         else:
+            where = f" (at {row['location']})" if row.get("location") else ""
             click.echo(f"{row['doc_id'][:12]}  {row['stage']:<7} {row['reason']:<12} {row['source_uri']}\n"
-                       f"              {row['error_class']}: {row['message']}")
+                       f"              {row['error_class']}: {row['message']}{where}")
     if not as_json:
         click.echo(f"{len(rows)} quarantined in batch {batch_name!r}")
 

@@ -4,6 +4,7 @@ import json
 import tempfile
 from pathlib import Path, PurePosixPath
 
+import jsonschema
 from dagster import (
     AssetExecutionContext,
     AutomationCondition,
@@ -16,13 +17,17 @@ from pydantic import Field
 
 from pin_assets import layout
 from pin_assets.core.convert import oi_source
+from pin_assets.core.isolation import TaskFailure
 from pin_assets.core.jsonl import dumps_line
 from pin_assets.core.record import build_record, document_ori_meta, validate_record
 from pin_assets.core.tables import iter_rows
+from pin_assets.core.text import clean_text
 from pin_assets.partitions import batches
+from pin_assets.quarantine import quarantine_metadata, quarantine_row, write_quarantine
 from resources.storage import StorageResource
 
 MAX_FILES_PER_FOLDER = 100_000
+STAGE = "export"
 
 
 class ExportConfig(Config):
@@ -104,6 +109,7 @@ def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: S
     storage.delete_prefix(layout.export_prefix(source, batch))
     writer = PartWriter(storage, lambda part: layout.export_part(source, batch, part), config.max_docs_per_part)
     records = content_images = overall_images = 0
+    failed: list[dict] = []
     for row in iter_rows(storage.open_input(layout.markdown(batch))):
         doc_id = row["doc_id"]
         if doc_id not in renders:  # render failed: the document is in the render quarantine
@@ -126,12 +132,18 @@ def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: S
             ),
             quality_signals=quality,
         )
-        validate_record(record)
+        try:
+            validate_record(record)
+        except jsonschema.ValidationError as exc:  # one document's content never fails the batch
+            failed.append(quarantine_row(doc, STAGE, TaskFailure("invalid_record", "ValidationError", exc.message)))
+            context.log.warning(f"export quarantined {doc_id[:12]}: {clean_text(exc.message)[:200]}")
+            continue
         writer.add(record, renders[doc_id])
         records += 1
         content_images += len(record["content_image"])
         overall_images += len(record["overall_image"])
     parts = writer.close()
+    write_quarantine(storage, batch, STAGE, failed)
     return MaterializeResult(
         metadata={
             "records": records,
@@ -139,5 +151,6 @@ def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: S
             "content_images": content_images,
             "overall_images": overall_images,
             "export_path": MetadataValue.path(storage.uri(layout.export_prefix(source, batch))),
+            **quarantine_metadata(failed),
         }
     )

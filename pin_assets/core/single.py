@@ -2,12 +2,21 @@
 
 The same core functions the assets call (detect, parse, render, signals, record), arranged for one
 document: ``OUT/<stem>/<stem>.md``, ``<stem>.json``, ``content_image/`` and ``overall_image/``.
+
+:func:`convert_files` runs each input through the same isolation as the assets (a worker pool with a
+per-document timeout and memory cap), so one file that crashes, hangs or exhausts memory costs that file
+only. A record folder appears whole or not at all: it is built in a hidden staging folder and renamed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +24,7 @@ from typing import Any
 from pin_assets.core.convert import oi_source, parse_document, render_document
 from pin_assets.core.detect import detect_kind
 from pin_assets.core.doc_assets import folder_assets
+from pin_assets.core.isolation import TaskFailure, run_isolated
 from pin_assets.core.limits import DocumentLimits
 from pin_assets.core.record import build_record, document_ori_meta, validate_record
 from pin_assets.core.render import RenderOptions
@@ -38,11 +48,32 @@ def convert_file(
     Raises ``ConversionError`` with a reason when the document cannot be converted.
     """
     limits = limits or DocumentLimits()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = out_dir / f"{_staging_prefix(path)}{uuid.uuid4().hex}"  # mkdir, unlike mkdtemp, honours umask
+    staging.mkdir()
+    try:
+        record = _convert_into(path, staging, options, source_dataset, license, limits, tokenizer)
+        final = out_dir / path.stem
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return record
+
+
+def _staging_prefix(path: Path) -> str:
+    return f".{path.stem}.partial-"
+
+
+def _convert_into(
+    path: Path, folder: Path, options: RenderOptions, source_dataset: str, license: str,
+    limits: DocumentLimits, tokenizer: Tokenizer | None,
+) -> dict[str, Any]:
     data = path.read_bytes()
     kind = detect_kind(data, path.name)
     assets = folder_assets(path.parent) if kind in ("jats", "html") else None
     parsed = parse_document(data, kind, limits, assets)
-    folder = out_dir / path.stem
     (folder / "content_image").mkdir(parents=True, exist_ok=True)
     (folder / "overall_image").mkdir(parents=True, exist_ok=True)
     for image in parsed.images:
@@ -85,3 +116,47 @@ def convert_file(
     (folder / f"{path.stem}.json").write_text(json.dumps(clean_value(record), ensure_ascii=False, indent=1),
                                                encoding="utf-8")
     return record
+
+
+@dataclass(frozen=True)
+class Converted:
+    """What ``pin convert`` reports for one converted input (plain values, returned by a worker)."""
+
+    folder: str
+    pages: int
+    images: int
+    seconds: float
+
+
+def convert_to_folder(
+    path: str, out_dir: str, options: RenderOptions, source_dataset: str, license: str, limits: DocumentLimits
+) -> Converted:
+    """:func:`convert_file` as a worker task: plain arguments in, a plain summary out."""
+    started = time.perf_counter()
+    record = convert_file(Path(path), Path(out_dir), options, source_dataset=source_dataset, license=license,
+                          limits=limits)
+    return Converted(str(Path(out_dir) / Path(path).stem), len(record["overall_image"]),
+                     len(record["content_image"]), time.perf_counter() - started)
+
+
+def convert_files(
+    paths: Sequence[Path], out_dir: Path, options: RenderOptions, *, source_dataset: str = "local",
+    license: str = "unknown", limits: DocumentLimits | None = None, workers: int = 1,
+) -> Iterator[tuple[Path, Converted | TaskFailure]]:
+    """Convert each path in a worker pool; yield ``(path, summary or failure)`` in input order.
+
+    A worker killed mid-document (timeout, memory, crash) may leave its staging folder; it is removed here.
+    """
+    limits = limits or DocumentLimits()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = run_isolated(
+        convert_to_folder, paths,
+        args_of=lambda p: (str(p), str(out_dir), options, source_dataset, license, limits),
+        workers=max(1, min(workers, len(paths))), timeout_s=limits.timeout_s, memory_mb=limits.memory_mb,
+        max_image_pixels=limits.max_image_pixels,
+    )
+    for path, result in results:
+        if isinstance(result, TaskFailure):
+            for leftover in out_dir.glob(_staging_prefix(path) + "*"):
+                shutil.rmtree(leftover, ignore_errors=True)
+        yield path, result
