@@ -8,6 +8,7 @@
     pin quarantine BATCH              list the documents a batch could not convert, with reasons
     pin quarantine BATCH --retry      after a fix, re-run parse and render for the quarantined documents only
     pin stats [--where SQL]           signal statistics over all batches, or how many a filter keeps
+    pin views BATCH --view V -o DIR   write a training view (page_pairs, doc_pairs, interleaved, pagination)
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ def _storage():
     from resources import build_resources
 
     return build_resources()["storage"]
+
+
+def _tokenizer():
+    """The configured tokenizer (the same one the signals counted with)."""
+    from resources import build_resources
+
+    return build_resources()["tokenizer"].get()
 
 
 @click.group(help=__doc__)
@@ -307,6 +315,41 @@ def stats(where_sql: str | None) -> None:
         sys.exit(2)
     share = kept / total if total else 0.0
     click.echo(f"{kept} of {total} documents kept ({share:.1%}) by: {where_sql}")
+
+
+@main.command()
+@click.argument("batch_name")
+@click.option("--view", "view", required=True,
+              type=click.Choice(["page_pairs", "doc_pairs", "interleaved", "pagination"]))
+@click.option("--where", "where_sql", default=None, help="Quality-signal filter, as for `pin stats --where`.")
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--shard-samples", default=1000, show_default=True, help="Samples per WebDataset shard.")
+@click.option("--token-budget", default=8192, show_default=True, help="doc_pairs: most Markdown tokens a sample.")
+def views(batch_name: str, view: str, where_sql: str | None, out_dir: Path, shard_samples: int,
+          token_budget: int) -> None:
+    """Write one training view of a materialized batch to DIR: shard-NNNNN.tar, index.parquet, manifest.json."""
+    from pin_assets.core.stats import UnsafeFilterError
+    from pin_assets.core.views import ViewOptions
+    from pin_assets.records import record_keys
+    from pin_assets.views_io import build_view, folder_sinks
+
+    storage = _storage()
+    try:
+        if not record_keys(storage, batch_name):
+            raise FileNotFoundError(f"no exported records for batch {batch_name!r}")
+    except (FileNotFoundError, ValueError) as exc:
+        click.echo(f"pin views: {exc}; materialize the batch first (`pin materialize {batch_name}`)", err=True)
+        sys.exit(2)
+    put_file, put_bytes = folder_sinks(out_dir)
+    try:
+        manifest = build_view(storage, batch_name, view, _tokenizer(), put_file, put_bytes,
+                              where=where_sql, options=ViewOptions(token_budget=token_budget),
+                              max_samples=shard_samples)
+    except UnsafeFilterError as exc:
+        click.echo(f"pin views: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"{view} of {batch_name}: {manifest.samples} samples from {manifest.documents} documents, "
+               f"{manifest.pages} pages, {manifest.tokens} tokens, {len(manifest.shards)} shards in {out_dir}")
 
 
 def _realsyn_summary(result, storage) -> str:

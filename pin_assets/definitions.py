@@ -2,7 +2,7 @@
 
 from dagster import AssetSelection, Definitions, define_asset_job, multiprocess_executor
 
-from pin_assets.assets import PIN_ASSETS, signal_stats
+from pin_assets.assets import PIN_ASSETS, VIEW_ASSETS, signal_stats
 from pin_assets.assets.realsyn import REALSYN_ASSETS, balanced_samples, image_text_pairs, realsyn_corpus, text_index
 from pin_assets.checks import ALL_CHECKS
 from pin_assets.partitions import batches
@@ -30,6 +30,13 @@ realsyn_job = define_asset_job(
     description="Rebuild the sentence index over every batch, retrieve image-text pairs, balance, write shards.",
 )
 
+views_job = define_asset_job(
+    "views_job",
+    selection=AssetSelection.assets(*VIEW_ASSETS),
+    partitions_def=batches,
+    description="Cut a batch's PIN records into training views (WebDataset shards with a Parquet index).",
+)
+
 
 def build_definitions() -> Definitions:
     """Definitions for the environment as configured now (``PIN_STORAGE_URI`` and friends).
@@ -37,9 +44,9 @@ def build_definitions() -> Definitions:
     The `pin` CLI builds them at call time, so a command always runs against the store it was pointed at.
     """
     return Definitions(
-        assets=[*PIN_ASSETS, signal_stats, *REALSYN_ASSETS],
+        assets=[*PIN_ASSETS, signal_stats, *REALSYN_ASSETS, *VIEW_ASSETS],
         asset_checks=ALL_CHECKS,
-        jobs=[pin_job, stats_job, realsyn_job],
+        jobs=[pin_job, stats_job, realsyn_job, views_job],
         resources=build_resources(),
         sensors=build_sensors(),
         schedules=build_schedules(),

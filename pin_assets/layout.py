@@ -13,6 +13,7 @@ Under the storage base::
     signals/<batch>/part-00000.parquet     quality signals per document
     quarantine/<batch>/<stage>.parquet     documents a stage could not process, with the reason
     export/pin/<source>/<batch>/partNN/    PIN-14M layout: partNN.jsonl, content_image/, overall_image/
+    views/<view>/<batch>/                  training views: shard-NNNNN.tar, index.parquet, manifest.json
     stats/dashboard.html                   signal distributions per source (self-contained HTML)
     stats/signal_stats.json                the same numbers as JSON
 """
@@ -94,3 +95,7 @@ def export_prefix(source_dataset: str, batch: str) -> str:
 
 def export_part(source_dataset: str, batch: str, part: int) -> str:
     return f"{export_prefix(source_dataset, batch)}/part{part:02d}"
+
+
+def view_prefix(view: str, batch: str) -> str:
+    return f"views/{check_name(view, 'view')}/{check_name(batch)}"

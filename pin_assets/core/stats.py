@@ -431,3 +431,23 @@ def count_where(source: Source, where_sql: str) -> tuple[int, int]:
     finally:
         con.close()
     return int(kept), int(total)
+
+
+def ids_where(source: Source, where_sql: str, *, batch: str | None = None) -> set[str]:
+    """The ``doc_id``s for which ``where_sql`` is TRUE (in ``batch`` only, if given): what a filter keeps.
+
+    The expression passes the same checks as :func:`count_where`, so a filter that ``pin stats --where``
+    accepts selects exactly the documents it counted.
+    """
+    con = connect(source)
+    try:
+        validate_where(where_sql, _columns(con))
+        scope = "batch = ? AND " if batch is not None else ""
+        rows = con.execute(
+            f"SELECT doc_id FROM signals WHERE {scope}({where_sql})", [batch] if batch is not None else []
+        ).fetchall()
+    except duckdb.Error as exc:
+        raise UnsafeFilterError(f"the filter failed to run: {exc}") from exc
+    finally:
+        con.close()
+    return {row[0] for row in rows}
