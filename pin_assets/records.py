@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 from pin_assets import layout
+from pin_assets.core.jsonl import iter_jsonl
 from pin_assets.core.tables import iter_rows
 from resources.storage import StorageResource
 
@@ -26,8 +26,6 @@ def record_keys(storage: StorageResource, batch: str) -> list[str]:
 
 
 def iter_records(storage: StorageResource, batch: str) -> Iterator[dict[str, Any]]:
-    """The batch's PIN records; lines are split on ``\\n`` only (U+2028 and friends may sit inside ``md``)."""
+    """The batch's PIN records, read with the project's one JSON Lines reader."""
     for key in record_keys(storage, batch):
-        for line in storage.get_bytes(key).decode("utf-8").split("\n"):
-            if line.strip():
-                yield json.loads(line)
+        yield from iter_jsonl(storage.get_bytes(key))
