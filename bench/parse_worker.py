@@ -23,7 +23,7 @@ TOOLS = ("pin", "pymupdf4llm-layout", "pymupdf4llm-nolayout", "gettext")
 def load_tool(tool: str) -> Callable[[Path], str]:
     """A function from PDF path to Markdown for ``tool``, imported only in this process."""
     if tool == "pin":
-        from pin_assets.core.pdf_markdown import pdf_to_markdown
+        from pin_assets.core.pdf import pdf_to_markdown
 
         return lambda path: pdf_to_markdown(path.read_bytes()).markdown
     if tool == "gettext":

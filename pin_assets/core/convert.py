@@ -72,7 +72,7 @@ def _convert(
     data: bytes, kind: str, limits: DocumentLimits, assets: Mapping[str, bytes] | None
 ) -> ParsedDocument:
     if kind == "pdf":
-        from pin_assets.core.pdf_markdown import pdf_to_markdown
+        from pin_assets.core.pdf import pdf_to_markdown
 
         return pdf_to_markdown(
             data, max_pages=limits.max_pages, max_image_pixels=limits.max_image_pixels, truncate=False
