@@ -13,7 +13,7 @@ import pytest
 
 from bench.pdf_units import docs
 from bench.pdf_units.score import load_cases, passes, score, tables
-from pin_assets.core.pdf_markdown import pdf_to_markdown
+from pin_assets.core.pdf import pdf_to_markdown
 from tests.conftest import corpus_dir
 
 FLOOR = 0.60  # pass rate; the bench section records the measured rate beside pymupdf4llm's
