@@ -24,6 +24,7 @@ from pin_assets.core.pdf.render import render_element
 from pin_assets.core.pdf.running import drop_running
 from pin_assets.core.pdf.style import document_style
 from pin_assets.core.pdf.tables import has_rulings, ruled_tables
+from pin_assets.core.pdf.text_tables import find_text_tables
 
 _TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
 _BAD_TITLE_RE = re.compile(
@@ -177,6 +178,8 @@ def _read_page(page: pymupdf.Page, detect_tables: bool, max_pixels: int | None =
         if rows:
             text_chars += sum(len(r.text.strip()) for r in rows)
             units.append(text_unit(rows))
+    if detect_tables:
+        units = find_text_tables(units, page.rect.width)
     area = max(page.rect.width * page.rect.height, 1.0)
     placements = image_placements(page, max_pixels)
     cover = sum((p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) for p in placements) / area

@@ -50,11 +50,22 @@ def ruled_tables(page: pymupdf.Page, textpage: pymupdf.TextPage) -> list[Unit]:
         cells = _table_cells(table)
         if table.row_count < 2 or table.col_count < 2 or not cells:
             continue
+        if _undersegmented(table, words):
+            continue  # rules only above and below: the text-alignment pass reads its rows
         grid = _fill_cells(cells, words)
         if sum(1 for cell in grid if cell[4]) < 2:
             continue
-        units.append(Unit("table", *table.bbox, markdown=_table_markdown(grid)))
+        units.append(Unit("table", *table.bbox, markdown=table_markdown(grid)))
     return units
+
+
+def _undersegmented(table, words: list) -> bool:
+    """Whether the ruled grid has far fewer rows than the text lines inside it: booktabs tables rule
+    only the header and the foot, so `find_tables` sees one row holding every body line."""
+    x0, y0, x1, y1 = table.bbox
+    middles = sorted({round((w[1] + w[3]) / 2) for w in words
+                      if x0 <= (w[0] + w[2]) / 2 <= x1 and y0 <= (w[1] + w[3]) / 2 <= y1})
+    return table.row_count <= 3 and len(cluster(middles, 3.0)) > 2 * table.row_count
 
 
 def _table_cells(table) -> list[tuple[int, int, int, int]] | None:
@@ -89,7 +100,7 @@ def _fill_cells(cells: list, words: list) -> list[tuple[int, int, int, int, str]
     return [(r, c, rs, cs, " ".join(t)) for (r, c, rs, cs, _), t in zip(cells, texts, strict=True)]
 
 
-def _table_markdown(grid: list[tuple[int, int, int, int, str]]) -> str:
+def table_markdown(grid: list[tuple[int, int, int, int, str]]) -> str:
     """A GFM pipe table, or an HTML table when a cell spans rows or columns (GFM cannot express it)."""
     if any(rs > 1 or cs > 1 for _, _, rs, cs, _ in grid):
         return _html_table(grid)
