@@ -2,7 +2,7 @@
 
     python3 -m bench                      everything, medians of 5 after a warm-up (~10 min on 2 cores)
     python3 -m bench --quick              one run of tiny sizes: a smoke test, writes no RESULTS.md
-    python3 -m bench --only render,parse  some sections (render, parse, sources, e2e, scaling, stats)
+    python3 -m bench --only render,parse  some sections (render, parse, units, sources, e2e, scaling, stats)
     python3 -m bench --runs 7 --n 50      more repetitions, bigger batches (e2e = 4N, scaling N..8N)
 
 Module-level imports stay light: the pipeline section's pool workers re-import ``__main__``.
@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SECTIONS = ("render", "parse", "sources", "e2e", "scaling", "stats")
+SECTIONS = ("render", "parse", "units", "sources", "e2e", "scaling", "stats")
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
@@ -48,7 +48,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    from bench import machine, parse, pipeline, render, sources, stats
+    from bench import machine, parse, pipeline, render, sources, stats, units
     from bench.corpus import find_inputs
     from bench.report import Row, markdown_table, write_results
 
@@ -77,6 +77,12 @@ def main(argv: list[str]) -> int:
             parse_rows, parse_notes = parse.run(inputs.pdfs, pages, reference, args.runs, warmup)
             rows += parse_rows
             notes += parse_notes
+        if "units" in args.only:
+            clock.start("units", rows)
+            unit_rows, unit_notes, _ = units.run(inputs.pdfs, pages, args.runs, warmup, scratch,
+                                                       quick=args.quick)
+            rows += unit_rows
+            notes += unit_notes
         if "sources" in args.only:
             clock.start("sources", rows)
             rows += sources.run(args.formats, args.runs, warmup, max_sentences=128 if args.quick else None)

@@ -17,15 +17,23 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-TOOLS = ("pin", "pymupdf4llm-layout", "pymupdf4llm-nolayout")
+TOOLS = ("pin", "pymupdf4llm-layout", "pymupdf4llm-nolayout", "gettext")
 
 
 def load_tool(tool: str) -> Callable[[Path], str]:
     """A function from PDF path to Markdown for ``tool``, imported only in this process."""
     if tool == "pin":
-        from pin_assets.core.pdf_markdown import pdf_to_markdown
+        from pin_assets.core.pdf import pdf_to_markdown
 
         return lambda path: pdf_to_markdown(path.read_bytes()).markdown
+    if tool == "gettext":
+        import pymupdf
+
+        def plain(path: Path) -> str:
+            with pymupdf.open(path) as doc:
+                return "\n".join(page.get_text() for page in doc)
+
+        return plain
     import pymupdf4llm
 
     # pymupdf4llm 2.0: layout mode is on by default when pymupdf_layout is installed; use_layout(False)

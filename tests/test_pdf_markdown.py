@@ -14,7 +14,7 @@ import pymupdf
 import pytest
 
 from pin_assets.core.document import ConversionError, ParsedDocument
-from pin_assets.core.pdf_markdown import pdf_to_markdown
+from pin_assets.core.pdf import pdf_to_markdown
 from pin_assets.core.sources import SAMPLE_PDF_DIR as BUNDLED
 from tests.conftest import SHARED_CORPUS
 from tests.hostile_corpus import raw_pdf

@@ -28,7 +28,7 @@ aws_env = s3_helpers.aws_env
 
 def _pdf_pipeline_available() -> bool:
     try:
-        import pin_assets.core.pdf_markdown  # noqa: F401
+        import pin_assets.core.pdf  # noqa: F401
     except ImportError:
         return False
     return True

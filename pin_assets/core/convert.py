@@ -79,7 +79,7 @@ def _convert(
 ) -> ParsedDocument:
     if kind == "pdf":
         from pin_assets.core.detect import with_pdf_header
-        from pin_assets.core.pdf_markdown import pdf_to_markdown
+        from pin_assets.core.pdf import pdf_to_markdown
 
         return pdf_to_markdown(
             with_pdf_header(data), max_pages=limits.max_pages, max_image_pixels=limits.max_image_pixels, truncate=False

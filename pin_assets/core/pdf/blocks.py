@@ -1,0 +1,120 @@
+"""Markdown blocks from ordered rows: which rows continue a paragraph or list item and which start a new
+paragraph, list item or code block."""
+
+from __future__ import annotations
+
+import re
+import statistics
+
+from pin_assets.core.pdf.headings import classify_heading
+from pin_assets.core.pdf.model import Element, Row, Span, Style, Unit
+
+_BULLET_RE = re.compile(r"^\s*([•◦▪▫‣●○■□►▸➢➤✓✔·\uf0b7\uf0a7\uf0d8\uf076\uf0fc]\s*|[-–]\s+)")
+_NUMBER_RE = re.compile(r"^\s*(\d{1,3})([.)])\s+")
+_LABEL_RE = re.compile(r"^\s*(\(\d{1,3}\)|\(?[a-z]\)|\(?[ivx]{1,4}\))\s+")
+
+
+def build_elements(units: list[Unit], style: Style) -> list[Element]:
+    """Group ordered rows into Markdown blocks; tables and images pass through as they are."""
+    elements: list[Element] = []
+    rows = [r for u in units for r in u.rows]
+    gap = _typical_gap(rows)
+    current: Element | None = None
+    for unit in units:
+        if unit.kind != "text":
+            elements.append(Element(unit.kind, unit=unit))
+            current = None
+            continue
+        for row in unit.rows:
+            if current is not None and _continues(current, row, style, gap):
+                current.rows.append(row)
+                continue
+            current = _start_element(row)
+            elements.append(current)
+    for element in elements:
+        classify_heading(element, style)
+    return elements
+
+
+def _typical_gap(rows: list[Row]) -> float:
+    """Median whitespace between consecutive lines of a column: the page's normal line spacing."""
+    gaps = [
+        b.y0 - a.y1
+        for a, b in zip(rows, rows[1:], strict=False)
+        if b.x0 < a.x1 and b.x1 > a.x0 and -0.5 * a.height <= b.y0 - a.y1 <= 1.5 * a.height
+    ]
+    return statistics.median(gaps) if len(gaps) >= 3 else 0.2 * (rows[0].height if rows else 10)
+
+
+def _start_element(row: Row) -> Element:
+    """Begin a code block, list item or paragraph with this row."""
+    if row.all("mono"):
+        return Element("code", [row])
+    marker = _list_marker(row.text)
+    if marker is not None:
+        return Element("list", [_without_marker(row)], marker=marker, start_x=row.x0)
+    return Element("para", [row])
+
+
+def _list_marker(text: str) -> str | None:
+    """The Markdown marker for a row that starts a list item, or None.
+
+    Bullets become "-", "1." and "1)" stay ordered (CommonMark accepts both delimiters), and letter or
+    parenthesised labels, which Markdown cannot number, become "- a)" items keeping their label.
+    """
+    if _BULLET_RE.match(text) and _BULLET_RE.sub("", text, count=1).strip():
+        return "-"
+    match = _NUMBER_RE.match(text)
+    if match:
+        return f"{match.group(1)}{match.group(2)}"
+    match = _LABEL_RE.match(text)
+    if match:
+        return f"- {match.group(1)}"
+    return None
+
+
+def _continues(element: Element, row: Row, style: Style, gap: float) -> bool:
+    """Whether a row continues the current block rather than starting a new one."""
+    prev = element.rows[-1]
+    if element.kind == "code":
+        return row.all("mono") and 0 <= row.y0 - prev.y1 < 1.5 * prev.height + gap
+    if element.kind not in ("para", "list") or row.all("mono") or _list_marker(row.text) is not None:
+        return False
+    if abs(row.size - prev.size) > 0.6 or not (row.x0 < prev.x1 and row.x1 > prev.x0):
+        return False
+    if not -0.5 * prev.height <= row.y0 - prev.y1 <= gap + 0.5 * min(prev.height, row.height):
+        return False
+    left = min(r.x0 for r in element.rows[1:]) if len(element.rows) > 1 else element.rows[0].x0
+    if element.kind == "list":
+        return row.x0 > element.start_x + 0.3 * row.size
+    if row.x0 > left + 0.6 * row.size:
+        return False
+    return not _ends_standalone(element, row)
+
+
+def _ends_standalone(element: Element, row: Row) -> bool:
+    """A short fully bold or italic first line followed by plain text is a run-in heading line, and a
+    short line ending a sentence closes its paragraph."""
+    prev = element.rows[-1]
+    text = prev.text.strip()
+    emphasized = prev.all("bold") or prev.all("italic")
+    plain_next = not (row.all("bold") or row.all("italic"))
+    short = len(text) <= 80 and not text.endswith((".", ",", ";"))
+    if len(element.rows) == 1 and emphasized and plain_next and short:
+        return True
+    right = max(r.x1 for r in element.rows)
+    return len(element.rows) > 1 and prev.x1 < right - 4 * prev.size and text.endswith((".", "!", "?", ":"))
+
+
+def _without_marker(row: Row) -> Row:
+    """The row minus its bullet or number, which the Markdown list marker now carries."""
+    match = _BULLET_RE.match(row.text) or _NUMBER_RE.match(row.text) or _LABEL_RE.match(row.text)
+    drop = match.end() if match else 0
+    spans = []
+    for span in row.spans:
+        cut = min(drop, len(span.text))
+        drop -= cut
+        if span.text[cut:]:
+            spans.append(Span(span.text[cut:], span.size, span.bold, span.italic, span.mono,
+                               span.superscript, span.x0, span.x1))
+    return Row(spans, row.x0, row.y0, row.x1, row.y1)

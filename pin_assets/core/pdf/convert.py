@@ -1,0 +1,204 @@
+"""PDF to Markdown with inline images, built on PyMuPDF's text spans, drawings and tables.
+
+The converter reads each page once as a span dictionary, puts blocks in reading order with a recursive
+cut on whitespace gaps (columns first, so two-column papers read column by column), drops running
+headers, footers and page numbers, and turns rows of spans into headings, paragraphs, lists, code
+blocks, tables and images. It uses no layout model: it is meant to run over millions of pages, so
+`page.find_tables()` is only called on pages whose vector drawings contain ruling lines.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pymupdf
+
+from pin_assets.core.document import ConversionError, ParsedDocument
+from pin_assets.core.limits import check_page_count
+from pin_assets.core.pdf.blocks import build_elements
+from pin_assets.core.pdf.images import ImageStore, figure_units, image_placements
+from pin_assets.core.pdf.lines import RTL_RE, block_rows
+from pin_assets.core.pdf.model import Page, Style, Unit, center_in, text_unit
+from pin_assets.core.pdf.order import place_figures, reading_order
+from pin_assets.core.pdf.render import render_element
+from pin_assets.core.pdf.running import drop_running
+from pin_assets.core.pdf.style import document_style
+from pin_assets.core.pdf.tables import has_rulings, ruled_tables
+from pin_assets.core.pdf.text_tables import find_text_tables
+
+_TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
+_BAD_TITLE_RE = re.compile(
+    r"^(microsoft (word|powerpoint) - |untitled|doi:|title\b)|\.(pdf|docx?|tex|dvi|ps|indd|qxd|rtf)$",
+    re.IGNORECASE,
+)
+
+
+def pdf_to_markdown(
+    data: bytes,
+    *,
+    max_pages: int | None = None,
+    min_image_side: int = 8,
+    max_image_pixels: int = 100_000_000,
+    detect_tables: bool = True,
+    truncate: bool = True,
+) -> ParsedDocument:
+    """Convert a PDF to Markdown with images inline in reading order.
+
+    With ``truncate`` (the default for interactive use) a PDF longer than ``max_pages`` is converted up to
+    that page with a warning; without it (the pipeline) it is refused before any page is read, so a
+    2,000-page monster costs milliseconds, not minutes, and its record is not silently partial.
+
+    Raises ConversionError with reason ``empty``, ``not_pdf``, ``corrupt``, ``encrypted``,
+    ``no_pages`` or ``limit`` (more than ``max_pages`` pages, or an image larger than ``max_image_pixels``).
+    """
+    pymupdf.TOOLS.reset_mupdf_warnings()
+    doc = _open(data)
+    try:
+        if not truncate:
+            check_page_count(doc.page_count, max_pages, "the PDF")
+        return _convert(doc, max_pages, min_image_side, max_image_pixels, detect_tables)
+    except ConversionError:
+        raise
+    except (RuntimeError, ValueError) as exc:  # MuPDF reports broken content streams this way
+        raise ConversionError("corrupt", f"the PDF is damaged and could not be read: {exc}") from exc
+    finally:
+        doc.close()
+
+
+def _open(data: bytes) -> pymupdf.Document:
+    """Open the bytes as a PDF, turning every way that can fail into a ConversionError."""
+    if not data:
+        raise ConversionError("empty", "the file is empty (0 bytes)")
+    if b"%PDF-" not in data[:1024]:
+        raise ConversionError("not_pdf", "the file is not a PDF (no %PDF- header in its first 1 KiB)")
+    try:
+        doc = pymupdf.open(stream=data, filetype="pdf")
+    except Exception as exc:  # MuPDF raises several types (FileDataError, RuntimeError...) for junk
+        raise ConversionError("corrupt", f"the PDF is damaged and could not be opened: {exc}") from exc
+    if doc.needs_pass:
+        doc.close()
+        raise ConversionError("encrypted", "the PDF is encrypted: a password is required to open it")
+    if doc.page_count == 0:
+        reason = "corrupt" if doc.is_repaired else "no_pages"
+        doc.close()
+        damaged = " (it is damaged)" if reason == "corrupt" else ""
+        raise ConversionError(reason, f"the PDF has no pages{damaged}")
+    return doc
+
+
+def _convert(
+    doc: pymupdf.Document, max_pages: int | None, min_side: int, max_pixels: int, detect_tables: bool
+) -> ParsedDocument:
+    """Two passes: read every page (rows, tables, images), then write Markdown with document-wide style."""
+    warnings: list[str] = []
+    count = doc.page_count if max_pages is None else max(1, min(max_pages, doc.page_count))
+    if count < doc.page_count:
+        warnings.append(f"only the first {count} of {doc.page_count} pages were converted")
+    pages = [_read_page(doc[i], detect_tables, max_pixels) for i in range(count)]
+    style = document_style(pages)
+    images = ImageStore(doc, min_side, max_pixels, warnings)
+    scanned: list[int] = []
+    page_mds: list[str] = []
+    for index, page in enumerate(pages):
+        if page.text_chars == 0:
+            if page.image_cover >= 0.5:
+                scanned.append(index)
+                warnings.append(f"page {index + 1} is scanned (an image, no text layer); no OCR was run")
+            elif not page.units:
+                warnings.append(f"page {index + 1} has no text and no images")
+            else:
+                warnings.append(f"page {index + 1} has no extractable text")
+        page_mds.append(_page_markdown(page, style, images, index))
+    markdown, offsets = _join_pages(page_mds)
+    if not markdown.strip() and not scanned and not images.ordered:
+        _raise_if_broken(doc)
+    if doc.is_repaired:
+        warnings.append("the PDF was damaged and has been repaired; some content may be missing")
+    return ParsedDocument(
+        markdown=markdown,
+        images=images.ordered,
+        page_offsets=offsets,
+        page_count=count,
+        scanned_pages=scanned,
+        title=_title(doc.metadata or {}, markdown),
+        metadata={k: str(v).strip() for k, v in sorted((doc.metadata or {}).items()) if v and str(v).strip()},
+        warnings=warnings,
+    )
+
+
+def _raise_if_broken(doc: pymupdf.Document) -> None:
+    """An empty result from a PDF that MuPDF repaired or could not fully load is damage, not emptiness.
+
+    MuPDF skips objects it cannot load (a page dictionary nested too deep, a truncated stream) with only a
+    warning; without this the document would be quarantined as ``empty``, which sends users looking for a
+    blank file instead of a broken one.
+    """
+    errors = [line for line in pymupdf.TOOLS.mupdf_warnings().splitlines() if line.strip()]
+    if doc.is_repaired or any("cannot load object" in line or "error" in line for line in errors):
+        detail = f" (MuPDF: {errors[0]})" if errors else ""
+        raise ConversionError("corrupt", f"the PDF is damaged and nothing could be recovered{detail}")
+
+
+def _join_pages(page_mds: list[str]) -> tuple[str, list[int]]:
+    """Concatenate page Markdown with blank lines and record where each page starts."""
+    markdown = ""
+    offsets: list[int] = []
+    for md in page_mds:
+        separator = "\n\n" if markdown and md else ""
+        offsets.append(len(markdown) + len(separator))
+        markdown += separator + md
+    return (markdown + "\n" if markdown else markdown), offsets
+
+
+def _title(meta: dict, markdown: str) -> str | None:
+    """The metadata title unless it looks like a file name or an identifier, else the first # heading."""
+    title = " ".join(str(meta.get("title") or "").split())
+    if len(title) >= 3 and re.search(r"[^\W\d_]", title) and not _BAD_TITLE_RE.search(title):
+        return title
+    match = re.search(r"^# (.+)$", markdown, flags=re.MULTILINE)
+    return match.group(1).strip() if match else None
+
+
+def _read_page(page: pymupdf.Page, detect_tables: bool, max_pixels: int | None = None) -> Page:
+    """Collect text rows per block, table areas and image placements of one page.
+
+    Image sizes are checked against ``max_pixels`` before anything decodes an image (see
+    :func:`image_placements`).
+    """
+    textpage = page.get_textpage(flags=_TEXT_FLAGS)
+    blocks = textpage.extractDICT()["blocks"]
+    if any(RTL_RE.search(s["text"]) for b in blocks for line in b.get("lines", ()) for s in line["spans"]):
+        blocks = textpage.extractRAWDICT()["blocks"]  # per-character boxes to repair lam-alef ligatures
+    tables = ruled_tables(page, textpage) if detect_tables and has_rulings(page) else []
+    units = list(tables)
+    text_chars = 0
+    for block in blocks:
+        rows = block_rows(block)
+        rows = [r for r in rows if not any(center_in(r, t) for t in tables)]
+        if rows:
+            text_chars += sum(len(r.text.strip()) for r in rows)
+            units.append(text_unit(rows))
+    if detect_tables:
+        units = find_text_tables(units, page.rect.width)
+    area = max(page.rect.width * page.rect.height, 1.0)
+    placements = image_placements(page, max_pixels)
+    cover = sum((p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) for p in placements) / area
+    units += [Unit("image", *p["bbox"], image=p) for p in placements]
+    return Page(page.rect.width, page.rect.height, units, text_chars, min(cover, 1.0))
+
+
+def _page_markdown(page: Page, style: Style, images: ImageStore, index: int) -> str:
+    """Markdown of one page: ordered units, grouped into elements, rendered."""
+    units = drop_running(page, style)
+    area = page.width * page.height
+    background = [u for u in units if u.kind == "image" and (u.x1 - u.x0) * (u.y1 - u.y0) > 0.5 * area]
+    figures = figure_units([u for u in units if u.kind == "image" and all(u is not b for b in background)])
+    flow = reading_order([u for u in units if u.kind != "image"], page.width)
+    ordered = background + place_figures(flow, figures)
+    elements = build_elements(ordered, style)
+    parts = []
+    for element in elements:
+        md = render_element(element, elements, style, images)
+        if md:
+            parts.append(md)
+    return "\n\n".join(parts)

@@ -1,0 +1,162 @@
+"""Images: where they are drawn, overlapping placements merged into figures, captions found, and each
+image's bytes decoded once per document (kept as stored when a browser can show them)."""
+
+from __future__ import annotations
+
+import pymupdf
+
+from pin_assets.core.document import ExtractedImage
+from pin_assets.core.limits import check_image_pixels
+from pin_assets.core.pdf.inline import plain_text
+from pin_assets.core.pdf.model import CAPTION_RE, Element, Style, Unit
+
+_BROWSER_EXTS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "gif": "gif", "webp": "webp"}
+
+
+def image_placements(page: pymupdf.Page, max_pixels: int | None = None) -> list[dict]:
+    """Where images are drawn on the page (clipped to it); one entry per placement, in paint order.
+
+    ``get_image_info(xrefs=True)`` finds xrefs by hashing every image, which decodes it in full: a 50 KB
+    stream declaring 20,000 x 20,000 pixels costs 400 MB and seconds there. The plain call reads only the
+    declared sizes, so the pixel limit is enforced first and the decoding call only sees accepted images.
+    """
+    declared = page.get_image_info()
+    if not declared:
+        return []
+    for info in declared:
+        check_image_pixels(info["width"], info["height"], max_pixels, f"an image on page {page.number + 1}")
+    placements = []
+    for info in page.get_image_info(xrefs=True):
+        box = pymupdf.Rect(info["bbox"]) & page.rect
+        if box.is_empty or box.width < 1 or box.height < 1:
+            continue
+        placements.append({"bbox": tuple(box), "xref": info["xref"], "width": info["width"],
+                           "height": info["height"], "page": page.number})
+    return placements
+
+
+def figure_units(images: list[Unit]) -> list[Unit]:
+    """Merge overlapping image placements into one figure: a picture drawn as tiles or with overlays
+    becomes a single image, the largest placement's own bytes when it covers the group, else a render."""
+    groups: list[list[Unit]] = []
+    for image in sorted(images, key=lambda u: (u.y0, u.x0)):
+        touching = [g for g in groups if any(_overlaps(image, other) for other in g)]
+        merged = [image] + [u for g in touching for u in g]
+        groups = [g for g in groups if all(g is not t for t in touching)] + [merged]
+    figures = []
+    for group in groups:
+        box = _union(group)
+        largest = max(group, key=_area)
+        if len(group) == 1 or _area(largest) >= 0.9 * _area(box):
+            figures.append(largest)
+        else:
+            box.image = _render_placement(box, group)
+            figures.append(box)
+    return figures
+
+
+def _overlaps(a: Unit, b: Unit, slack: float = 1.0) -> bool:
+    """Whether two boxes intersect or touch."""
+    return a.x0 <= b.x1 + slack and b.x0 <= a.x1 + slack and a.y0 <= b.y1 + slack and b.y0 <= a.y1 + slack
+
+
+def _union(units: list[Unit]) -> Unit:
+    """The box enclosing a group of units."""
+    return Unit("image", min(u.x0 for u in units), min(u.y0 for u in units),
+                 max(u.x1 for u in units), max(u.y1 for u in units))
+
+
+def _area(unit: Unit) -> float:
+    """Area of a unit's box in square points."""
+    return max(unit.x1 - unit.x0, 0.0) * max(unit.y1 - unit.y0, 0.0)
+
+
+def _render_placement(box: Unit, group: list[Unit]) -> dict:
+    """A placement that asks for the page area to be rendered, at the finest member's resolution."""
+    zoom = max(u.image["width"] / max(u.x1 - u.x0, 1.0) for u in group)
+    zoom = min(3.0, max(1.0, zoom))
+    page = group[0].image["page"]
+    width, height = round((box.x1 - box.x0) * zoom), round((box.y1 - box.y0) * zoom)
+    return {"bbox": (box.x0, box.y0, box.x1, box.y1), "xref": 0, "width": width, "height": height,
+            "page": page, "zoom": zoom}
+
+
+def caption_for(element: Element, elements: list[Element], style: Style) -> str | None:
+    """A 'Figure 3: ...' or 'Table 1' paragraph touching the image from below or above."""
+    x0, y0, x1, y1 = element.bbox
+    reach = 3 * style.body
+    best: tuple[float, str] | None = None
+    for other in elements:
+        if other.kind not in ("para", "heading") or not other.rows:
+            continue
+        ox0, oy0, ox1, oy1 = other.bbox
+        if ox0 > x1 or ox1 < x0:
+            continue
+        distance = min(abs(oy0 - y1), abs(y0 - oy1))
+        text = " ".join(plain_text(other.rows, style).split())
+        if distance <= reach and CAPTION_RE.match(text) and (best is None or distance < best[0]):
+            best = (distance, text)
+    return best[1] if best else None
+
+
+class ImageStore:
+    """Decodes each image xref once, and records every occurrence in Markdown order."""
+
+    def __init__(self, doc: pymupdf.Document, min_side: int, max_pixels: int, warnings: list[str]):
+        self.doc = doc
+        self.min_side = min_side
+        self.max_pixels = max_pixels
+        self.warnings = warnings
+        self.cache: dict[int, tuple[bytes, str, int, int] | None] = {}
+        self.ordered: list[ExtractedImage] = []
+
+    def get(self, placement: dict, caption: str | None) -> ExtractedImage | None:
+        """The image for one placement, or None when it is too small or cannot be decoded."""
+        width, height = placement["width"], placement["height"]
+        check_image_pixels(width, height, self.max_pixels, f"an image on page {placement['page'] + 1}")
+        if min(width, height) < self.min_side:
+            return None
+        xref = placement["xref"]
+        if xref not in self.cache or xref == 0:
+            self.cache[xref] = self._decode(placement)
+        decoded = self.cache[xref]
+        if decoded is None:
+            return None
+        image = ExtractedImage(*decoded, caption=caption)
+        self.ordered.append(image)
+        return image
+
+    def _decode(self, placement: dict) -> tuple[bytes, str, int, int] | None:
+        """Original bytes when a browser can show them, else PNG; failures become warnings."""
+        try:
+            if placement["xref"] == 0:
+                return _render_inline_image(self.doc[placement["page"]], placement)
+            return _image_bytes(self.doc, placement["xref"])
+        except (RuntimeError, ValueError) as exc:
+            self.warnings.append(f"an image on page {placement['page'] + 1} could not be decoded: {exc}")
+            return None
+
+
+def _image_bytes(doc: pymupdf.Document, xref: int) -> tuple[bytes, str, int, int]:
+    """Keep JPEG/PNG/GIF/WebP streams as stored; convert JPX, JBIG2, CCITT, CMYK and masked images."""
+    info = doc.extract_image(xref)
+    ext = _BROWSER_EXTS.get(info.get("ext", ""))
+    cmyk_jpeg = ext == "jpeg" and info.get("colorspace") == 4
+    if ext and not info.get("smask") and not cmyk_jpeg:
+        return info["image"], ext, info["width"], info["height"]
+    pix = pymupdf.Pixmap(doc, xref)
+    if info.get("smask"):
+        pix = pymupdf.Pixmap(pix, pymupdf.Pixmap(doc, info["smask"]))
+    if pix.colorspace is None or pix.colorspace.n not in (1, 3):
+        pix = pymupdf.Pixmap(pymupdf.csRGB, pix)
+    if cmyk_jpeg:
+        return pix.tobytes("jpeg"), "jpeg", pix.width, pix.height
+    return pix.tobytes("png"), "png", pix.width, pix.height
+
+
+def _render_inline_image(page: pymupdf.Page, placement: dict) -> tuple[bytes, str, int, int]:
+    """Inline images and composite figures have no single stream to extract: render their area."""
+    box = pymupdf.Rect(placement["bbox"])
+    zoom = placement.get("zoom") or min(4.0, max(0.5, placement["width"] / max(box.width, 1.0)))
+    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=box)
+    return pix.tobytes("png"), "png", pix.width, pix.height

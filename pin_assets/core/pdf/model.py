@@ -1,0 +1,144 @@
+"""What the PDF converter's passes hand each other: spans, rows, placed units, Markdown elements, pages
+and document-wide style, plus the small geometry helpers every pass shares."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of text with one style; superscripts stay plain so footnote marks do not become bold."""
+
+    text: str
+    size: float
+    bold: bool
+    italic: bool
+    mono: bool
+    superscript: bool
+    x0: float
+    x1: float
+
+
+@dataclass
+class Row:
+    """One visual line: the PyMuPDF lines sharing a baseline, in reading direction."""
+
+    spans: list[Span]
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def text(self) -> str:
+        return "".join(s.text for s in self.spans)
+
+    @property
+    def height(self) -> float:
+        return max(self.y1 - self.y0, 1.0)
+
+    @property
+    def size(self) -> float:
+        """The size most characters have, so a big initial or a footnote mark does not decide it."""
+        sizes: Counter[float] = Counter()
+        for s in self.spans:
+            if not s.superscript and s.text.strip():
+                sizes[round(s.size * 2) / 2] += len(s.text.strip())
+        return sizes.most_common(1)[0][0] if sizes else round(self.spans[0].size * 2) / 2
+
+    def all(self, attr: str) -> bool:
+        """Whether every visible character has a style (bold, italic, mono)."""
+        visible = [s for s in self.spans if s.text.strip() and not s.superscript]
+        return bool(visible) and all(getattr(s, attr) for s in visible)
+
+
+@dataclass
+class Unit:
+    """A block placed on the page: text rows, a table (Markdown ready) or an image occurrence."""
+
+    kind: str  # "text" | "table" | "image"
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    rows: list[Row] = field(default_factory=list)
+    markdown: str = ""
+    image: dict | None = None
+
+
+@dataclass
+class Element:
+    """A Markdown block being built from rows: heading, paragraph, list item, code, table or image."""
+
+    kind: str
+    rows: list[Row] = field(default_factory=list)
+    marker: str = ""
+    level: int = 0
+    unit: Unit | None = None
+    start_x: float = 0.0  # where a list item's marker starts, to tell continuation lines
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        if self.unit is not None:
+            return self.unit.x0, self.unit.y0, self.unit.x1, self.unit.y1
+        return (min(r.x0 for r in self.rows), min(r.y0 for r in self.rows),
+                max(r.x1 for r in self.rows), max(r.y1 for r in self.rows))
+
+
+@dataclass
+class Page:
+    """What the first pass learned about one page."""
+
+    width: float
+    height: float
+    units: list[Unit]
+    text_chars: int
+    image_cover: float
+
+
+@dataclass
+class Style:
+    """Document-wide facts the second pass needs: body size, heading levels, running lines, hyphens."""
+
+    body: float
+    levels: dict[float, int]
+    running: set[str]
+    hyphenated: set[str]
+
+
+def text_unit(rows: list[Row]) -> Unit:
+    """A text unit whose box is the union of its rows."""
+    return Unit("text", min(r.x0 for r in rows), min(r.y0 for r in rows),
+                 max(r.x1 for r in rows), max(r.y1 for r in rows), rows=rows)
+
+
+def center_in(row: Row, unit: Unit) -> bool:
+    """Whether a row's centre lies inside a unit, used to keep table text out of paragraphs."""
+    cx, cy = (row.x0 + row.x1) / 2, (row.y0 + row.y1) / 2
+    return unit.x0 <= cx <= unit.x1 and unit.y0 <= cy <= unit.y1
+
+
+def text_rows(page: Page) -> Iterator[Row]:
+    """All text rows of a page, in no particular order."""
+    for unit in page.units:
+        yield from unit.rows
+
+
+def cluster(values: list[float], tolerance: float = 1.5) -> list[float]:
+    """Collapse coordinates closer than ``tolerance`` points: cell edges are never drawn exactly."""
+    out: list[float] = []
+    for v in values:
+        if not out or v - out[-1] > tolerance:
+            out.append(v)
+    return out
+
+
+CAPTION_RE = re.compile(
+    r"^\s*(\[?(fig(ure)?|table|tab|listing|chart|plate|scheme|photo|image|abbildung|tabelle|표|그림)"
+    r"\.?\s*[\dIVX]+|(표|그림)\s*\d)",
+    re.IGNORECASE,
+)

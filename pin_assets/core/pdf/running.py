@@ -1,0 +1,132 @@
+"""Running headers, footers and page numbers, dropped before reading order is decided.
+
+Three kinds of evidence, so that a one-page document is cleaned as well as a long one: repetition
+(margin lines that recur on half the pages), patterns (page numbers, "Downloaded from ...", DOIs,
+ISSNs, copyright and price lines, journal citation lines such as "Journal of X 310 (2005) 253-265"),
+and position (the outermost lines of the page, set smaller than the body text and standing apart
+from it). Only lines between the page edge and the first line of content are candidates: a URL or
+a DOI in the middle of the text is content.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+from pin_assets.core.pdf.model import Page, Row, Style, Unit, text_rows, text_unit
+
+_PAGE_NUMBER_RE = re.compile(
+    r"^\W*((page|p\.|seite|página|страница)\s*)?(\d{1,4}([-–.]\d{1,4})?|[ivxlc]{1,6})"
+    r"(\s*(/|of|von|de|из)\s*\d{1,4})?\W*$",
+    re.IGNORECASE,
+)
+_EDGE_NUMBER_RE = re.compile(r"^\d{1,4}\s\s*\S|\S\s*\s\d{1,4}$")
+# Lines that are boilerplate wherever they stand at the page's edge.
+_BOILERPLATE_RE = re.compile(
+    r"^\W*(downloaded|accessed|retrieved|printed)\s+(from|for|by|on)\b"
+    r"|all rights reserved|see front matter|\bissn\b|\bisbn\b|^\s*\d[\d-]{8,}\d/\d\d/\$\d+\.\d\d"
+    r"|^\W*(©|\(c\)|copyright)\s*\d{4}|^\s*arxiv:\d{4}\.\d{4,5}",
+    re.IGNORECASE,
+)
+# Lines that are boilerplate at the edge when set apart (smaller than the body, or a gap away from it).
+_EDGE_LINE_RE = re.compile(
+    r"^\s*((https?://|www\.)\S+|doi:\s*\S+|\S+\s+doi:\s*\S+)\s*$"
+    r"|^[^\W\d][^()]{2,80}\s\d{1,4}\s*(\(\d{1,2}\))?\s*\(\d{4}\)\s*[\d\w]+\s*[-–]\s*[\d\w]+\s*$",
+    re.IGNORECASE,
+)
+_EDGE_ZONE = 0.2  # candidates lie within this share of the page height from the top or bottom
+_BAND = 0.12  # unpatterned small lines set apart from the body must lie closer still
+_FOOT_BAND = 0.07  # closer yet at the foot, where footnotes also stand small and apart
+_FOOTNOTE_RE = re.compile(r"^\s*([*†‡§¶]|\d{1,2}\s?[^\d\s.,])")
+
+
+def _margin_rows(page: Page, share: float = 0.14) -> Iterator[Row]:
+    """Rows in the top or bottom share of the page, where running headers and footers live."""
+    for row in text_rows(page):
+        if row.y1 < share * page.height or row.y0 > (1 - share) * page.height:
+            yield row
+
+
+def _running_key(text: str) -> str:
+    """Compare running lines without their page numbers and spacing."""
+    return re.sub(r"\d+", "#", " ".join(text.lower().split()))
+
+
+def running_lines(pages: list[Page]) -> set[str]:
+    """Margin lines that repeat on at least half the pages (and at least two) are running headers."""
+    if len(pages) < 2:
+        return set()
+    seen: Counter[str] = Counter()
+    for page in pages:
+        seen.update({_running_key(r.text) for r in _margin_rows(page)})
+    need = max(2, (len(pages) + 1) // 2)
+    return {key for key, n in seen.items() if n >= need}
+
+
+def drop_running(page: Page, style: Style) -> list[Unit]:
+    """Remove running headers/footers and page numbers, then drop units left empty."""
+    rows = [r for r in text_rows(page)]
+    top = min((r.y0 for r in rows), default=0.0)
+    bottom = max((r.y1 for r in rows), default=0.0)
+    margin = {id(r) for r in _margin_rows(page)}
+    margin |= {id(r) for r in _margin_rows(page, 0.25) if abs(r.y0 - top) < 1 or abs(r.y1 - bottom) < 1}
+    edge = _edge_rows(rows, page, style, from_top=True) | _edge_rows(rows, page, style, from_top=False)
+    units = []
+    for unit in page.units:
+        if unit.kind != "text":
+            units.append(unit)
+            continue
+        kept = [r for r in unit.rows if id(r) not in edge
+                and (id(r) not in margin or not _is_running(r, style, top, bottom))]
+        if kept:
+            units.append(text_unit(kept))
+    return units
+
+
+def _is_running(row: Row, style: Style, top: float, bottom: float) -> bool:
+    """A margin row is running text if it repeats across pages, is a page number, or is the page's
+    outermost row carrying a page number at one end (a header like "Title of the paper   9")."""
+    text = " ".join(row.text.split())
+    if _running_key(text) in style.running or _PAGE_NUMBER_RE.match(text):
+        return True
+    outermost = abs(row.y0 - top) < 1 or abs(row.y1 - bottom) < 1
+    return outermost and row.size <= style.body and not row.all("bold") and bool(_EDGE_NUMBER_RE.search(text))
+
+
+def _edge_rows(rows: list[Row], page: Page, style: Style, from_top: bool) -> set[int]:
+    """Rows running from one page edge inwards that are headers or footers, up to the first that is not.
+
+    A row qualifies by a boilerplate pattern, by being a page number, or, when it is small and stands
+    apart from the rest of the text (a running title above a gap), by position alone.
+    """
+    ordered = sorted(rows, key=lambda r: r.y0) if from_top else sorted(rows, key=lambda r: -r.y1)
+    found: set[int] = set()
+    for index, row in enumerate(ordered):
+        distance = row.y0 if from_top else page.height - row.y1
+        if distance > _EDGE_ZONE * page.height:
+            break
+        text = " ".join(row.text.split())
+        small = row.size < style.body - 0.5
+        apart = small or _gap_inwards(row, ordered[index + 1:], from_top) >= 1.5 * max(style.body, row.height)
+        if (_BOILERPLATE_RE.search(text) or _PAGE_NUMBER_RE.match(text)
+                or (apart and _EDGE_LINE_RE.match(text))
+                or (distance <= (_BAND if from_top else _FOOT_BAND) * page.height and small and apart
+                    and not row.all("bold") and not (not from_top and _FOOTNOTE_RE.match(text))
+                    and _gap_inwards(row, ordered[index + 1:], from_top) >= 1.5 * style.body)):
+            found.add(id(row))
+            continue
+        if any(abs(other.y0 - row.y0) < 1 for other in ordered[index + 1:index + 3]):
+            continue  # another row on the same line (a header's other half) still gets its turn
+        break
+    return found
+
+
+def _gap_inwards(row: Row, rest: list[Row], from_top: bool) -> float:
+    """White space between a row and the next row towards the middle of the page (rows on its own
+    line do not count)."""
+    if from_top:
+        below = [r.y0 - row.y1 for r in rest if r.y0 >= row.y1 - 0.3 * row.height]
+        return min(below, default=float("inf"))
+    above = [row.y0 - r.y1 for r in rest if r.y1 <= row.y0 + 0.3 * row.height]
+    return min(above, default=float("inf"))

@@ -1,0 +1,193 @@
+"""Tables without ruling lines, found from how text lines up.
+
+Financial statements and the results tables of papers draw few or no rules: a table is only text set
+in columns. This pass groups the page's rows into visual lines, splits each line into cells where
+the gap between spans is wider than a word space, and looks for runs of lines whose cells fall into
+the same columns. Two things keep it from inventing tables in prose: cells must be short (labels and
+figures, not sentences), so two columns of running text or two aligned lists are left alone, and a
+table needs at least two lines with the full set of columns.
+
+It costs a few list passes over rows the converter has already read, so it runs on every page; the
+ruled-table finder (`find_tables`) stays reserved for pages with ruling lines.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass
+
+from pin_assets.core.pdf.model import Row, Unit, text_unit
+from pin_assets.core.pdf.tables import table_markdown
+
+_NUMERIC_RE = re.compile(r"^[\s\d.,:;%()+\-–—−/*$€£¥±×x<>=~]+$")
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]")
+_GAP_EMS = 0.9  # a gap wider than this many font sizes separates cells; word spaces are ~0.25 em
+
+
+@dataclass
+class _Cell:
+    x0: float
+    x1: float
+    text: str
+    row: Row
+
+
+@dataclass
+class _Line:
+    y0: float
+    y1: float
+    cells: list[_Cell]
+    rows: list[Row]
+
+
+def find_text_tables(units: list[Unit], page_width: float) -> list[Unit]:
+    """Replace aligned rows in ``units`` by table units; returns the new unit list (tables appended)."""
+    text_units = [u for u in units if u.kind == "text"]
+    rows = [r for u in text_units for r in u.rows if not r.all("mono")]
+    if len(rows) < 3:
+        return units
+    lines = _lines(rows, page_width)
+    tables: list[tuple[Unit, set[int]]] = []
+    for run in _runs(lines):
+        table = _table(run)
+        if table is not None:
+            tables.append(table)
+    if not tables:
+        return units
+    taken = set().union(*(ids for _, ids in tables))
+    out = [u for u in units if u.kind != "text"]
+    for unit in text_units:
+        kept = [r for r in unit.rows if id(r) not in taken]
+        if kept:
+            out.append(text_unit(kept) if len(kept) < len(unit.rows) else unit)
+    return out + [t for t, _ in tables]
+
+
+def _cells(row: Row, page_width: float) -> list[_Cell]:
+    """The row split at wide gaps between spans; cells that read like prose are not table cells."""
+    cells: list[_Cell] = []
+    for span in row.spans:
+        if not span.text.strip():
+            continue
+        if cells and span.x0 - cells[-1].x1 <= _GAP_EMS * span.size:
+            cell = cells[-1]
+            cell.text += ("" if cell.text.endswith(" ") or span.text.startswith(" ") or span.x0 - cell.x1 < 0.15
+                          * span.size else " ") + span.text
+            cell.x1 = max(cell.x1, span.x1)
+        else:
+            cells.append(_Cell(span.x0, span.x1, span.text, row))
+    for cell in cells:
+        cell.text = " ".join(cell.text.split())
+    cells = [c for c in cells if c.text]
+    return [] if any(_prose(c, page_width) for c in cells) else cells
+
+
+def _prose(cell: _Cell, page_width: float) -> bool:
+    """A sentence rather than a label: many words, a wide line of several words, or a run of CJK."""
+    words = len(cell.text.split())
+    if len(_CJK_RE.findall(cell.text)) >= 12:
+        return True
+    return words >= 10 or (words >= 6 and cell.x1 - cell.x0 >= 0.3 * page_width)
+
+
+def _short(cell: _Cell) -> bool:
+    """A label or a figure: few words, few characters (CJK counts double), or only digits and signs."""
+    if _NUMERIC_RE.match(cell.text):
+        return True
+    length = len(cell.text) + len(_CJK_RE.findall(cell.text))
+    return length <= 25 or (len(cell.text.split()) <= 4 and not _CJK_RE.search(cell.text))
+
+
+def _lines(rows: list[Row], page_width: float) -> list[_Line]:
+    """Rows sharing a baseline across the page (columns, separate blocks) as one visual line."""
+    lines: list[_Line] = []
+    for row in sorted(rows, key=lambda r: ((r.y0 + r.y1) / 2, r.x0)):
+        middle = (row.y0 + row.y1) / 2
+        if lines and lines[-1].y0 <= middle <= lines[-1].y1:
+            line = lines[-1]
+            line.rows.append(row)
+        else:
+            line = _Line(row.y0, row.y1, [], [row])
+            lines.append(line)
+    for line in lines:
+        line.cells = sorted((c for r in line.rows for c in _cells(r, page_width)), key=lambda c: c.x0)
+        line.y0 = min(r.y0 for r in line.rows)
+        line.y1 = max(r.y1 for r in line.rows)
+    return lines
+
+
+def _runs(lines: list[_Line]) -> list[list[_Line]]:
+    """Stretches of lines that start and end with a multi-cell line, close together vertically, with
+    short single-cell lines allowed in between (a section label inside a statement)."""
+    heights = [ln.y1 - ln.y0 for ln in lines]
+    step = statistics.median(heights) if heights else 10.0
+    runs: list[list[_Line]] = []
+    current: list[_Line] = []
+    for line in lines:
+        multi = len(line.cells) >= 2
+        near = bool(current) and line.y0 - current[-1].y1 <= 1.6 * step
+        single_ok = len(line.cells) == 1 and _short(line.cells[0]) and len(line.rows) == 1
+        if current and near and (multi or single_ok):
+            current.append(line)
+            continue
+        if current:
+            runs.append(current)
+        current = [line] if multi else []
+    if current:
+        runs.append(current)
+    out = []
+    for run in runs:
+        while run and len(run[-1].cells) < 2:
+            run = run[:-1]
+        if sum(len(ln.cells) >= 2 for ln in run) >= 2 and len(run) >= 3:
+            out.append(run)
+    return out
+
+
+def _table(run: list[_Line]) -> tuple[Unit, set[int]] | None:
+    """A GFM table from a run of lines, or None when the run does not look like one."""
+    cells = [c for ln in run for c in ln.cells]
+    if sum(map(_short, cells)) < 0.7 * len(cells):
+        return None
+    counts = [len(ln.cells) for ln in run]
+    width = max((k for k in set(counts) if k >= 2 and counts.count(k) >= 2), default=0)
+    if width < 2:
+        return None
+    full = [ln for ln in run if len(ln.cells) == width]
+    columns = [(min(ln.cells[i].x0 for ln in full), max(ln.cells[i].x1 for ln in full)) for i in range(width)]
+    if any(a[1] > b[0] for a, b in zip(columns, columns[1:], strict=False)):
+        return None  # full lines do not agree on where the columns are
+    size = statistics.median(c.row.size for c in cells)
+    left, right = columns[0][0] - 2 * size, columns[-1][1] + 2 * size
+    grid: list[tuple[int, int, int, int, str]] = []
+    taken: set[int] = set()
+    inside: list[_Cell] = []
+    for line in run:
+        texts = [""] * width
+        for cell in line.cells:
+            if cell.x1 < left or cell.x0 > right:
+                continue  # text of a neighbouring column on the same baseline
+            inside.append(cell)
+            col = _column_of(cell, columns)
+            texts[col] = f"{texts[col]} {cell.text}".strip()
+            taken.add(id(cell.row))
+        if any(texts):
+            grid += [(len(grid) // width, c, 1, 1, text) for c, text in enumerate(texts)]
+    filled = sum(1 for *_, text in grid if text)
+    if len(grid) < 3 * width or filled < 0.55 * len(grid):
+        return None  # fewer than three rows, or mostly empty: axis ticks and figure labels
+    rows_in = [c.row for c in inside]
+    box = (min(r.x0 for r in rows_in), min(ln.y0 for ln in run), max(r.x1 for r in rows_in), max(ln.y1 for ln in run))
+    return Unit("table", *box, markdown=table_markdown(grid)), taken
+
+
+def _column_of(cell: _Cell, columns: list[tuple[float, float]]) -> int:
+    """The column the cell overlaps most, or whose span is nearest to its centre."""
+    def score(i: int) -> tuple[float, float]:
+        x0, x1 = columns[i]
+        overlap = min(cell.x1, x1) - max(cell.x0, x0)
+        centre = (cell.x0 + cell.x1) / 2
+        return overlap, -min(abs(centre - x0), abs(centre - x1))
+
+    return max(range(len(columns)), key=score)
