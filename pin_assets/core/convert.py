@@ -47,9 +47,12 @@ def parse_document(
     kind: str,
     limits: DocumentLimits,
     assets: Mapping[str, bytes] | None = None,
+    url: str | None = None,
 ) -> ParsedDocument:
-    """Convert raw bytes of a known kind to Markdown with images and page boundaries."""
-    parsed = _convert(data, kind, limits, assets)
+    """Convert raw bytes of a known kind to Markdown with images and page boundaries.
+
+    ``url`` is a web page's own address (a WARC record's target URI), for its relative references."""
+    parsed = _convert(data, kind, limits, assets, url)
     if kind not in PAGED_KINDS:
         from pin_assets.core.paginate import paginate
 
@@ -69,7 +72,7 @@ def parse_document(
 
 
 def _convert(
-    data: bytes, kind: str, limits: DocumentLimits, assets: Mapping[str, bytes] | None
+    data: bytes, kind: str, limits: DocumentLimits, assets: Mapping[str, bytes] | None, url: str | None = None
 ) -> ParsedDocument:
     if kind == "pdf":
         from pin_assets.core.pdf_markdown import pdf_to_markdown
@@ -84,7 +87,7 @@ def _convert(
     if kind == "html":
         from pin_assets.core.html_markdown import html_to_markdown
 
-        return html_to_markdown(data, assets=assets, max_image_pixels=limits.max_image_pixels)
+        return html_to_markdown(data, assets=assets, max_image_pixels=limits.max_image_pixels, url=url)
     if kind in ("markdown", "text"):
         from pin_assets.core.text_markdown import text_to_markdown
 
