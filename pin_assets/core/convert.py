@@ -19,6 +19,7 @@ from pin_assets.core.limits import DocumentLimits, check_page_count, limit_excee
 from pin_assets.core.render import RenderOptions, render_pdf_pages
 
 PAGED_KINDS = frozenset({"pdf"})
+PAGE_CHARS = 50 * 80  # what one compiled page holds by paginate's default rule (50 lines of 80 characters)
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -87,7 +88,8 @@ def _convert(
     if kind == "html":
         from pin_assets.core.html_markdown import html_to_markdown
 
-        return html_to_markdown(data, assets=assets, max_image_pixels=limits.max_image_pixels, url=url)
+        return html_to_markdown(data, assets=assets, max_image_pixels=limits.max_image_pixels, url=url,
+                                max_text_chars=limits.max_pages * PAGE_CHARS)
     if kind in ("markdown", "text"):
         from pin_assets.core.text_markdown import text_to_markdown
 

@@ -75,20 +75,41 @@ def extract_main(doc: lxml.html.HtmlElement, url: str | None) -> etree._Element 
     text = _squash("".join(result.body.itertext()))
     if not text and not kept_images:
         return None
+    kept_owners, dropped_owners = _prune_text(body, text)
+    kept_images |= _images_among_content(images, kept_owners, dropped_owners)
     for img in list(body.iter("img")):
         if img not in kept_images:
             remove_keep_tail(img)
-    _prune_text(body, text)
     _drop_empty(body)
     return body
 
 
-def _prune_text(body: etree._Element, kept: str) -> None:
-    """Blank every run of text trafilatura did not keep (kept images stay where they are).
+def _images_among_content(
+    images: list[etree._Element], kept_owners: list[etree._Element], dropped_owners: list[etree._Element]
+) -> set[etree._Element]:
+    """Images trafilatura passed over that stand inside pure main content: the nearest element around
+    them that holds kept text holds no dropped text. trafilatura keeps an image mostly when it sits in a
+    paragraph or figure; a picture standing between the paragraphs of an article is content all the same,
+    while one in a region that also holds navigation or teasers stays out."""
+    holds_kept = {a for el in kept_owners for a in el.iterancestors()} | set(kept_owners)
+    holds_dropped = {a for el in dropped_owners for a in el.iterancestors()} | set(dropped_owners)
+    chosen = set()
+    for img in images:
+        region = next((a for a in img.iterancestors() if a in holds_kept), None)
+        if region is not None and region not in holds_dropped:
+            chosen.add(img)
+    return chosen
+
+
+def _prune_text(body: etree._Element, kept: str) -> tuple[list[etree._Element], list[etree._Element]]:
+    """Blank every run of text trafilatura did not keep (images stay where they are, for now); return the
+    elements that hold kept runs and those that held dropped ones.
 
     A run is the loose text between two block boundaries: a block's text with the inline elements after
     it, or the tail of a nested block with the inline elements after that. Runs are visited in reading
     order, so matching can move forward through trafilatura's text."""
+    kept_owners: list[etree._Element] = []
+    dropped_owners: list[etree._Element] = []
     cursor = 0
     title: list[tuple[str, etree._Element]] | None = None  # the first <h1>, while no run is kept yet
     skipped = 0  # text dropped between that <h1> and the first kept run
@@ -107,13 +128,27 @@ def _prune_text(body: etree._Element, kept: str) -> None:
             continue
         else:
             skipped += len(own)
+            dropped_owners.append(_owner(run))
             _blank(run)
             continue
-        if not started and title is not None and skipped > _TITLE_GAP:
-            _blank(title)
+        kept_owners.append(_owner(run))
+        if not started and title is not None:
+            if skipped > _TITLE_GAP:
+                dropped_owners.append(_owner(title))
+                _blank(title)
+            else:
+                kept_owners.append(_owner(title))
         started = True
     if not started and title is not None:
+        dropped_owners.append(_owner(title))
         _blank(title)
+    return kept_owners, dropped_owners
+
+
+def _owner(run: list[tuple[str, etree._Element]]) -> etree._Element:
+    """The element whose loose text a run is."""
+    kind, el = run[0]
+    return el if kind == "text" else el.getparent()
 
 
 def _runs(block: etree._Element):
@@ -144,7 +179,7 @@ def _mostly_kept(own: str, kept: str) -> bool:
 
 
 def _blank(run: list[tuple[str, etree._Element]]) -> None:
-    """Remove a run's text and inline elements, lifting out any kept image they hold."""
+    """Remove a run's text and inline elements, lifting out the images they hold (decided later)."""
     for kind, el in run:
         if kind == "text":
             el.text = None

@@ -30,6 +30,7 @@ from pin_assets.core.html_charset import decode_html
 from pin_assets.core.html_dom import walk
 from pin_assets.core.html_images import ImageContext, page_base
 from pin_assets.core.html_main import extract_main, remove_keep_tail
+from pin_assets.core.limits import limit_exceeded
 from pin_assets.core.markdown_text import md_text
 
 __all__ = ["decode_html", "html_to_markdown"]
@@ -92,6 +93,7 @@ def html_to_markdown(
     max_image_pixels: int | None = None,
     url: str | None = None,
     content_type: str | None = None,
+    max_text_chars: int | None = None,
 ) -> ParsedDocument:
     """Convert an HTML page's main content to Markdown; local images come from ``assets``.
 
@@ -100,7 +102,9 @@ def html_to_markdown(
     which relative references resolve; ``content_type`` its HTTP header, whose charset wins over the page's.
 
     Raises ``ConversionError("empty")`` when the page has no text or image content, and ``limit`` when an
-    image (a file or a ``data:`` URI) declares more than ``max_image_pixels`` pixels.
+    image (a file or a ``data:`` URI) declares more than ``max_image_pixels`` pixels or the page holds more
+    than ``max_text_chars`` characters of text (checked before main-content detection, whose cost grows
+    with the page: a 10 MB page would spend minutes there only to be refused by the page limit after).
     """
     text, warnings = decode_html(data, content_type)
     text = _XML_DECLARATION.sub("", text, count=1)  # lxml refuses a str that declares its own encoding
@@ -110,6 +114,9 @@ def html_to_markdown(
         doc = lxml.html.document_fromstring(text, parser=_HTML_PARSER)
     except (etree.ParserError, ValueError) as exc:
         raise ConversionError("empty" if not text.strip() else "corrupt", f"unparsable HTML: {exc}") from exc
+    if max_text_chars is not None and (chars := len(doc.text_content())) > max_text_chars:
+        raise limit_exceeded("max_pages", "the text of the HTML page in characters (what max_pages compiled "
+                             "pages hold)", chars, max_text_chars)
     metadata = _page_metadata(doc)
     if url:
         metadata.setdefault("url", url)
