@@ -22,7 +22,6 @@ import copy
 import re
 
 import lxml.html
-import trafilatura
 from lxml import etree
 
 from pin_assets.core.html_images import image_candidates
@@ -49,6 +48,8 @@ _TITLE_GAP = 200
 def extract_main(doc: lxml.html.HtmlElement, url: str | None) -> etree._Element | None:
     """The page's ``<body>`` (a pruned copy) holding only what trafilatura takes for main content, or
     ``None`` when trafilatura finds none."""
+    import trafilatura  # imported here: 0.5 s that loading the Dagster definitions should not pay
+
     body = copy.deepcopy(doc.find("body") if doc.find("body") is not None else doc)
     images = [img for img in body.iter("img") if image_candidates(img)]
     probe = copy.deepcopy(body)
