@@ -32,9 +32,10 @@ def image_candidates(img: etree._Element) -> list[str]:
     found: list[str] = [img.get(a, "").strip() for a in LAZY_ATTRIBUTES]
     for attr in SRCSET_ATTRIBUTES:
         found += parse_srcset(img.get(attr, ""))
-    parent = img.getparent()
-    if parent is not None and parent.tag == "picture":
-        for source in parent.iter("source"):
+    # libxml2 does not know <source> is void and nests the <img> inside it: look for the <picture> above
+    picture = next(img.iterancestors("picture"), None)
+    if picture is not None:
+        for source in picture.iter("source"):
             for attr in SRCSET_ATTRIBUTES:
                 found += parse_srcset(source.get(attr, ""))
     found.append((img.get("src") or "").strip())

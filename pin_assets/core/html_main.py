@@ -199,7 +199,7 @@ def _blank(run: list[tuple[str, etree._Element]]) -> None:
 def _drop_empty(body: etree._Element) -> None:
     """Remove elements left with neither text nor images, innermost first."""
     for el in reversed(list(body.iter())):
-        if el is body or not isinstance(el.tag, str) or el.tag in {"img", "br", "td", "th"}:
+        if el is body or not isinstance(el.tag, str) or el.tag in {"img", "source", "br", "td", "th"}:
             continue
         if not "".join(el.itertext()).strip() and next(el.iter("img"), None) is None:
             remove_keep_tail(el)
