@@ -128,7 +128,8 @@ def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: S
             ori_meta=document_ori_meta(
                 source_uri=doc["source_uri"], filename=doc["filename"], title=row["title"],
                 page_count=row["page_count"], page_offsets=row["page_offsets"],
-                scanned_pages=row["scanned_pages"], metadata=json.loads(row["metadata_json"]),
+                scanned_pages=row["scanned_pages"],
+                metadata={**json.loads(row["metadata_json"]), **json.loads(doc.get("origin_json") or "{}")},
             ),
             quality_signals=quality,
         )

@@ -1,8 +1,10 @@
 """Stage `ingest`: copy a batch's raw files into the store, content-addressed, with a manifest."""
 
 import hashlib
+import json
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pyarrow.parquet as pq
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
@@ -15,6 +17,7 @@ from pin_assets.core.doc_assets import is_image_file
 from pin_assets.core.document import ConversionError
 from pin_assets.core.sources import SourceFile, iter_source
 from pin_assets.core.tables import ASSETS, MANIFEST, RowGroupWriter, write_table
+from pin_assets.core.warc import is_warc, read_warc_bytes, warc_failure
 from pin_assets.partitions import batches
 from resources.storage import StorageResource
 
@@ -99,6 +102,7 @@ def raw_documents(
     today = datetime.now(UTC).strftime("%Y-%m-%d")
     docs: dict[str, dict] = {}
     assets: list[dict] = []
+    warc: dict[str, Any] = {"files": 0, "records": 0, "pages": 0, "images": 0, "skipped": {}, "balanced": True}
     files = total_bytes = 0
     for source in iter_source(spec.source_uri, s3_client_factory=storage.s3_client_factory()):
         data = source.read()
@@ -106,6 +110,9 @@ def raw_documents(
         total_bytes += len(data)
         sha = hashlib.sha256(data).hexdigest()
         relpath = relative_path(spec.source_uri, source)
+        if is_warc(source.name, data[:4096]):
+            _expand_warc(storage, batch, spec, source, data, docs, assets, warc)
+            continue
         if is_image_file(source.name, data[:16]):
             key = layout.raw_object(batch, sha, PurePosixPath(source.name).suffix.lower().lstrip(".") or "bin")
             _store(storage, key, data)
@@ -150,8 +157,63 @@ def raw_documents(
             "source_uri": MetadataValue.text(spec.source_uri),
             "source_dataset": MetadataValue.text(spec.source_dataset),
             "manifest": MetadataValue.path(storage.uri(layout.manifest(batch))),
+            **({"warc": MetadataValue.json(warc)} if warc["files"] else {}),
         }
     )
+
+
+def _expand_warc(
+    storage: StorageResource, batch: str, spec: BatchSpec, source: SourceFile, data: bytes,
+    docs: dict[str, dict], assets: list[dict], counts: dict[str, Any],
+) -> None:
+    """One WARC file: each HTML response a document (URL and crawl date as its origin), each image response
+    an asset keyed by its URL; a WARC that broke off or holds no page is itself a document that fails."""
+    contents = read_warc_bytes(data)
+    counts["files"] += 1
+    counts["records"] += contents.records
+    counts["pages"] += len(contents.pages)
+    counts["images"] += contents.image_records
+    for reason, n in contents.skipped.items():
+        counts["skipped"][reason] = counts["skipped"].get(reason, 0) + n
+    counts["balanced"] = counts["balanced"] and contents.balanced
+    for url, image in contents.images.items():
+        sha = hashlib.sha256(image).hexdigest()
+        key = layout.raw_object(batch, sha, PurePosixPath(url.split("?")[0]).suffix.lower().lstrip(".")[:5] or "bin")
+        _store(storage, key, image)
+        assets.append(asset_row(url, sha, key, len(image), url, "image"))
+    for page in contents.pages:
+        origin = {"url": page.url, "crawl_date": page.crawl_date, "warc_record_id": page.record_id}
+        uri = f"{source.uri}#{page.record_id}"
+        _add_document(storage, batch, spec, docs, page.body, uri, page.url, page.url, page.crawl_date[:10], origin)
+    failure = warc_failure(contents)
+    if failure is not None:
+        row = _add_document(storage, batch, spec, docs, data, source.uri, source.name, source.name, None, None)
+        row.update(kind="unknown", mime="application/warc", detect_error=f"{failure.reason}: {failure}")
+
+
+def _add_document(
+    storage: StorageResource, batch: str, spec: BatchSpec, docs: dict[str, dict], data: bytes, uri: str,
+    name: str, relpath: str, date: str | None, origin: dict | None,
+) -> dict:
+    sha = hashlib.sha256(data).hexdigest()
+    if sha in docs:  # the same content twice: one document, every source URI kept
+        docs[sha]["alt_source_uris"].append(uri)
+        return docs[sha]
+    try:
+        kind, error = detect_kind(data, name), None
+    except ConversionError as exc:
+        kind, error = "unknown", f"{exc.reason}: {exc}"
+    key = layout.raw_object(batch, sha, EXTENSIONS.get(kind, "bin"))
+    _store(storage, key, data)
+    docs[sha] = {
+        "doc_id": sha, "sha256": sha, "source_uri": uri, "alt_source_uris": [],
+        "source_dataset": spec.source_dataset, "filename": name, "kind": kind,
+        "mime": MIME_TYPES.get(kind, "application/octet-stream"), "detect_error": error,
+        "bytes": len(data), "license": spec.license, "date_download": date or datetime.now(UTC).strftime("%Y-%m-%d"),
+        "raw_key": key, "relpath": relpath, "paired_pdf_key": None,
+        "origin_json": json.dumps(origin, ensure_ascii=False) if origin else None,
+    }
+    return docs[sha]
 
 
 def _store(storage: StorageResource, key: str, data: bytes) -> None:

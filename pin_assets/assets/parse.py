@@ -11,6 +11,7 @@ from pin_assets.core.doc_assets import referenced_paths, resolve_references
 from pin_assets.core.document import ParsedDocument
 from pin_assets.core.isolation import TaskFailure, run_isolated
 from pin_assets.core.tables import MARKDOWN, RowGroupWriter, iter_rows
+from pin_assets.core.warc import page_image_refs
 from pin_assets.partitions import batches
 from pin_assets.quarantine import (
     RetryConfig,
@@ -71,10 +72,13 @@ def parsed_markdown(
     def args_of(doc: dict) -> tuple:
         raw = storage.get_bytes(doc["raw_key"])
         assets = None
+        url = json.loads(doc.get("origin_json") or "{}").get("url")
         if doc["kind"] in LINKED_KINDS:
             wanted = resolve_references(doc["relpath"], referenced_paths(raw), images)
+            if url:  # a WARC page: the images captured in the same WARC, by absolute URL
+                wanted.update(page_image_refs(raw, url, images))
             assets = {ref: storage.get_bytes(key) for ref, key in wanted.items()}
-        return (raw, doc["kind"], limits, assets)
+        return (raw, doc["kind"], limits, assets, url)
 
     def convertible() -> Iterator[dict]:
         for doc in iter_rows(storage.open_input(layout.manifest(batch))):

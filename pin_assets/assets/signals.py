@@ -1,9 +1,12 @@
 """Stage `signals`: PIN's and RedPajama-v2-style quality signals, one row per parsed document."""
 
+import json
+
 import pyarrow as pa
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from pin_assets import layout
+from pin_assets.core.html_markdown import FALLBACK_FLAG
 from pin_assets.core.signals import INTEGER_SIGNALS, SIGNAL_DEFINITIONS, ImageFacts, compute_signals
 from pin_assets.core.tables import RowGroupWriter, iter_rows
 from pin_assets.partitions import batches
@@ -35,11 +38,12 @@ def quality_signals(
     }
     sums: dict[str, float] = {}
     with storage.staged_file(layout.signals(batch), ".parquet") as path, RowGroupWriter(path, SIGNALS) as out:
-        columns = ["doc_id", "markdown", "images", "page_count", "scanned_pages"]
+        columns = ["doc_id", "markdown", "images", "page_count", "scanned_pages", "metadata_json"]
         for row in iter_rows(storage.open_input(layout.markdown(batch)), columns):
             images = [ImageFacts(i["width"], i["height"], i["bytes"]) for i in row["images"]]
             values = compute_signals(
-                row["markdown"], images, tok, page_count=row["page_count"], scanned_pages=len(row["scanned_pages"])
+                row["markdown"], images, tok, page_count=row["page_count"], scanned_pages=len(row["scanned_pages"]),
+                main_content_fallback=FALLBACK_FLAG in json.loads(row["metadata_json"] or "{}"),
             )
             out.add({"doc_id": row["doc_id"], "batch": batch, "source_dataset": sources[row["doc_id"]],
                      "tokenizer": tok.name, **values})

@@ -25,6 +25,7 @@ from pin_assets.core.limits import DocumentLimits, check_page_count, limit_excee
 from pin_assets.core.render import RenderOptions, render_pdf_pages
 
 PAGED_KINDS = frozenset({"pdf"})
+PAGE_CHARS = 50 * 80  # what one compiled page holds by paginate's default rule (50 lines of 80 characters)
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -53,9 +54,12 @@ def parse_document(
     kind: str,
     limits: DocumentLimits,
     assets: Mapping[str, bytes] | None = None,
+    url: str | None = None,
 ) -> ParsedDocument:
-    """Convert raw bytes of a known kind to Markdown with images and page boundaries."""
-    parsed = _convert(data, kind, limits, assets)
+    """Convert raw bytes of a known kind to Markdown with images and page boundaries.
+
+    ``url`` is a web page's own address (a WARC record's target URI), for its relative references."""
+    parsed = _convert(data, kind, limits, assets, url)
     if kind not in PAGED_KINDS:
         from pin_assets.core.paginate import paginate
 
@@ -75,7 +79,7 @@ def parse_document(
 
 
 def _convert(
-    data: bytes, kind: str, limits: DocumentLimits, assets: Mapping[str, bytes] | None
+    data: bytes, kind: str, limits: DocumentLimits, assets: Mapping[str, bytes] | None, url: str | None = None
 ) -> ParsedDocument:
     if kind == "pdf":
         from pin_assets.core.detect import with_pdf_header
@@ -91,7 +95,8 @@ def _convert(
     if kind == "html":
         from pin_assets.core.html_markdown import html_to_markdown
 
-        return html_to_markdown(data, assets=assets, max_image_pixels=limits.max_image_pixels)
+        return html_to_markdown(data, assets=assets, max_image_pixels=limits.max_image_pixels, url=url,
+                                max_text_chars=limits.max_pages * PAGE_CHARS)
     if kind in ("markdown", "text"):
         from pin_assets.core.text_markdown import text_to_markdown
 

@@ -132,6 +132,10 @@ SIGNAL_DEFINITIONS: tuple[SignalDefinition, ...] = (
                      (0, INF)),
     SignalDefinition("scanned_page_fraction", "scanned_page_count / page_count (0 without pages)", "fraction",
                      (0, 1)),
+    # Web pages, from the converter.
+    SignalDefinition("main_content_fallback",
+                     "1 when no main content was found in a web page and its body without boilerplate was "
+                     "kept instead (less clean text), else 0", "flag", (0, 1)),
 )
 
 VALID_RANGES: dict[str, tuple[float, float]] = {d.name: d.valid_range for d in SIGNAL_DEFINITIONS}
@@ -139,7 +143,7 @@ VALID_RANGES: dict[str, tuple[float, float]] = {d.name: d.valid_range for d in S
 INTEGER_SIGNALS: frozenset[str] = frozenset({
     "image_text_interleaving_count", "text_block_count", "total_token_count", "doc_length", "bold_char_count",
     "italic_char_count", "title_count", "rps_doc_word_count", "image_count", "image_min_side", "image_total_bytes",
-    "page_count", "scanned_page_count",
+    "page_count", "scanned_page_count", "main_content_fallback",
 })
 SIGNAL_NAMES: tuple[str, ...] = tuple(d.name for d in SIGNAL_DEFINITIONS)
 
@@ -423,6 +427,7 @@ def compute_signals(
     *,
     page_count: int = 1,
     scanned_pages: int = 0,
+    main_content_fallback: bool = False,
 ) -> dict[str, float | int]:
     """Every signal of :data:`SIGNAL_DEFINITIONS` for one document, in that order.
 
@@ -430,7 +435,8 @@ def compute_signals(
     the image_* signals come from them, while the interleaving count follows the image links in the
     Markdown itself, since that is the sequence a model is trained on. ``page_count`` and
     ``scanned_pages`` (pages without a text layer) come from the converter: a scanned PDF has little or
-    no Markdown, and this is the signal that says why.
+    no Markdown, and this is the signal that says why. ``main_content_fallback`` marks a web page kept
+    whole (minus boilerplate) because its main content could not be found.
     """
     seq = read_blocks(markdown)
     blocks = len(seq.texts)
@@ -450,6 +456,7 @@ def compute_signals(
         "page_count": page_count,
         "scanned_page_count": scanned_pages,
         "scanned_page_fraction": _safe_div(scanned_pages, page_count),
+        "main_content_fallback": int(main_content_fallback),
     }
     row = {**pin, **text_signals("\n".join(seq.texts)), **image_signals(images), **pages}
     return {name: row[name] for name in SIGNAL_NAMES}

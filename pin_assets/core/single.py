@@ -24,6 +24,7 @@ from typing import Any
 from pin_assets.core.convert import oi_source, parse_document, render_document
 from pin_assets.core.detect import detect_kind
 from pin_assets.core.doc_assets import folder_assets
+from pin_assets.core.html_markdown import FALLBACK_FLAG
 from pin_assets.core.isolation import TaskFailure, run_isolated
 from pin_assets.core.limits import DocumentLimits
 from pin_assets.core.record import build_record, document_ori_meta, validate_record
@@ -94,6 +95,7 @@ def _convert_into(
         tokenizer or default_tokenizer(),
         page_count=parsed.page_count,
         scanned_pages=len(parsed.scanned_pages),
+        main_content_fallback=FALLBACK_FLAG in parsed.metadata,
     )
     record = build_record(
         doc_id=hashlib.sha256(data).hexdigest(),

@@ -32,6 +32,8 @@ MANIFEST = pa.schema(
         ("raw_key", pa.string()),
         ("relpath", pa.string()),
         ("paired_pdf_key", pa.string()),
+        # provenance merged into meta.ori_meta, as JSON: a WARC record's page URL and crawl date
+        ("origin_json", pa.string()),
     ]
 )
 
