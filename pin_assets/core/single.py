@@ -80,6 +80,6 @@ def convert_file(
         quality_signals=signals,
     )
     validate_record(record)
-    (folder / f"{path.stem}.md").write_text(parsed.markdown, encoding="utf-8")
+    (folder / f"{path.stem}.md").write_text(record["md"], encoding="utf-8")
     (folder / f"{path.stem}.json").write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
     return record
