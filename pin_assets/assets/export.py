@@ -1,6 +1,7 @@
 """Stage `export`: PIN-14M-compatible records, ``partNN/partNN.jsonl`` with its image folders."""
 
 import json
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Literal
 
@@ -16,6 +17,7 @@ from pydantic import Field
 
 from pin_assets import layout
 from pin_assets.core.convert import oi_source
+from pin_assets.core.image_refs import ImageSyntax
 from pin_assets.core.pin_export import FolderPartWriter, HubPartWriter, PartWriter
 from pin_assets.core.record import build_record, document_ori_meta, validate_record
 from pin_assets.core.tables import iter_rows
@@ -51,27 +53,25 @@ def part_writer(storage: StorageResource, config: ExportConfig, source: str, bat
     )
 
 
-@asset(
-    group_name="export",
-    partitions_def=batches,
-    deps=["raw_documents", "parsed_markdown", "page_renders", "quality_signals"],
-    description="PIN records: partNN/partNN.jsonl with content_image/ and overall_image/ (PIN-14M layout), or "
-    "the hub release layout with the images in tar files.",
-    kinds={"json"},
-    automation_condition=AutomationCondition.eager(),
-)
-def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: StorageResource) -> MaterializeResult:
-    batch = context.partition_key
+def batch_source(storage: StorageResource, batch: str) -> str:
+    """The batch's source dataset (a batch is one drop of one source), or the batch name if it is empty."""
+    for row in iter_rows(storage.open_input(layout.manifest(batch)), ["source_dataset"]):
+        return row["source_dataset"]
+    return batch
+
+
+def batch_records(
+    storage: StorageResource, batch: str, image_syntax: ImageSyntax = "html"
+) -> Iterator[tuple[dict, list[str]]]:
+    """Each rendered document of the batch as a validated PIN record, with the storage keys of its renders.
+
+    The one place records are assembled from the stages' outputs: every export format starts here.
+    """
     manifest = {row["doc_id"]: row for row in iter_rows(storage.open_input(layout.manifest(batch)))}
     renders: dict[str, list[str]] = {}
     for row in iter_rows(storage.open_input(layout.renders_index(batch)), ["doc_id", "key"]):
         renders.setdefault(row["doc_id"], []).append(row["key"])
     signals = {row.pop("doc_id"): row for row in iter_rows(storage.open_input(layout.signals(batch)))}
-    source = next(iter(manifest.values()))["source_dataset"] if manifest else batch
-    for prefix in layout.record_prefixes(source, batch):  # switching layouts must not leave records twice
-        storage.delete_prefix(prefix)
-    writer = part_writer(storage, config, source, batch)
-    records = content_images = overall_images = 0
     for row in iter_rows(storage.open_input(layout.markdown(batch))):
         doc_id = row["doc_id"]
         if doc_id not in renders:  # render failed: the document is in the render quarantine
@@ -93,10 +93,30 @@ def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: S
                 scanned_pages=row["scanned_pages"], metadata=json.loads(row["metadata_json"]),
             ),
             quality_signals=quality,
-            image_syntax=config.image_syntax,
+            image_syntax=image_syntax,
         )
         validate_record(record)
-        writer.add(record, renders[doc_id])
+        yield record, renders[doc_id]
+
+
+@asset(
+    group_name="export",
+    partitions_def=batches,
+    deps=["raw_documents", "parsed_markdown", "page_renders", "quality_signals"],
+    description="PIN records: partNN/partNN.jsonl with content_image/ and overall_image/ (PIN-14M layout), or "
+    "the hub release layout with the images in tar files.",
+    kinds={"json"},
+    automation_condition=AutomationCondition.eager(),
+)
+def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: StorageResource) -> MaterializeResult:
+    batch = context.partition_key
+    source = batch_source(storage, batch)
+    for prefix in layout.record_prefixes(source, batch):  # switching layouts must not leave records twice
+        storage.delete_prefix(prefix)
+    writer = part_writer(storage, config, source, batch)
+    records = content_images = overall_images = 0
+    for record, render_keys in batch_records(storage, batch, config.image_syntax):
+        writer.add(record, render_keys)
         records += 1
         content_images += len(record["content_image"])
         overall_images += len(record["overall_image"])
