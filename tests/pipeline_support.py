@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ from dagster import DagsterInstance, materialize
 from pin_assets.assets import PIN_ASSETS
 from pin_assets.batches import BatchSpec, register_batch
 from pin_assets.checks import ALL_CHECKS
+from pin_assets.core.jsonl import iter_jsonl
 from resources import ProcessingResource, StorageResource, TokenizerResource
 
 
@@ -36,5 +36,5 @@ def read_records(storage: StorageResource, prefix: str = "export/pin") -> list[d
     records = []
     for key in storage.list_keys(prefix):
         if key.endswith(".jsonl"):
-            records += [json.loads(line) for line in storage.get_bytes(key).decode().splitlines()]
+            records += list(iter_jsonl(storage.get_bytes(key)))  # split on \n only, never splitlines()
     return records

@@ -9,6 +9,7 @@ from pin_assets import layout
 from pin_assets.core.convert import parse_document
 from pin_assets.core.doc_assets import referenced_paths, resolve_references
 from pin_assets.core.document import ParsedDocument
+from pin_assets.core.interleaved_sources import DATASET_KINDS, dataset_image_refs
 from pin_assets.core.isolation import TaskFailure, run_isolated
 from pin_assets.core.tables import MARKDOWN, RowGroupWriter, iter_rows
 from pin_assets.partitions import batches
@@ -74,6 +75,8 @@ def parsed_markdown(
         if doc["kind"] in LINKED_KINDS:
             wanted = resolve_references(doc["relpath"], referenced_paths(raw), images)
             assets = {ref: storage.get_bytes(key) for ref, key in wanted.items()}
+        elif doc["kind"] in DATASET_KINDS:  # OBELICS/MMC4 rows: images stored beside them at ingest
+            assets = {ref: storage.get_bytes(images[ref]) for ref in dataset_image_refs(raw) if ref in images}
         return (raw, doc["kind"], limits, assets)
 
     def convertible() -> Iterator[dict]:

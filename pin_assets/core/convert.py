@@ -85,6 +85,10 @@ def _convert(
         from pin_assets.core.html_markdown import html_to_markdown
 
         return html_to_markdown(data, assets=assets, max_image_pixels=limits.max_image_pixels)
+    if kind in ("obelics", "mmc4"):
+        from pin_assets.core.interleaved_sources import dataset_to_markdown
+
+        return dataset_to_markdown(data, assets, max_image_pixels=limits.max_image_pixels)
     if kind in ("markdown", "text"):
         from pin_assets.core.text_markdown import text_to_markdown
 
