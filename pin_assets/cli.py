@@ -124,7 +124,7 @@ REALSYN_OPTION = click.option(
 
 RETRY_STAGES = ("parsed_markdown", "page_renders")
 # Everything pin_job makes after ingest: a retry redoes what the retried documents feed into.
-RETRY_ASSETS = (*RETRY_STAGES, "quality_signals", "pin_records", "realsyn_corpus")
+RETRY_ASSETS = (*RETRY_STAGES, "quality_signals", "pin_records", "interleaved_documents", "realsyn_corpus")
 
 SET_OPTION = click.option(
     "--set", "settings", multiple=True, metavar="NAME=VALUE",

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import tarfile
+import zipfile
 from pathlib import Path
 
 import datasets
@@ -20,7 +21,13 @@ from pin_assets.assets import PIN_ASSETS
 from pin_assets.batches import BatchSpec, register_batch
 from pin_assets.checks import ALL_CHECKS
 from pin_assets.core.image_refs import image_paths
-from pin_assets.core.interleaved_sources import ImageIndex, canonical_document, expand_dataset_file, sniff_dataset
+from pin_assets.core.interleaved_sources import (
+    ImageIndex,
+    canonical_document,
+    expand_dataset_file,
+    sniff_dataset,
+    unwrap_shard,
+)
 from pin_assets.core.record import validate_record
 from pin_assets.quarantine import read_quarantine
 from resources import ProcessingResource, StorageResource, TokenizerResource
@@ -80,7 +87,8 @@ def _write_sources(root: Path) -> tuple[Path, Path]:
         json.dumps(_obelics_row([("A JSON Lines row\u2028with a line separator inside.", None),
                                  (None, URL.format("red"))], "https://example.org/c"), ensure_ascii=False) + "\n",
         encoding="utf-8")
-    (src / "mmc4-shard.jsonl").write_text("".join(json.dumps(d) + "\n" for d in MMC4_DOCS) + "{broken json\n")
+    with zipfile.ZipFile(src / "docs_shard_0_v2.jsonl.zip", "w", zipfile.ZIP_DEFLATED) as archive:  # as MMC4 ships
+        archive.writestr("docs_shard_0_v2.jsonl", "".join(json.dumps(d) + "\n" for d in MMC4_DOCS) + "{broken json\n")
     for key, (color, data) in enumerate([("red", RED), ("green", GREEN), ("blue", BLUE)]):
         (images / "00000" / f"{key:09d}.jpg").write_bytes(data)
         (images / "00000" / f"{key:09d}.json").write_text(json.dumps({"url": URL.format(color), "key": key}))
@@ -96,7 +104,7 @@ def test_rows_expand_in_order_with_images_by_url_and_by_name(tmp_path: Path) -> 
     src, images = _write_sources(tmp_path)
     index = ImageIndex.from_path(images)
     assert index.get(url=URL.format("green")) == GREEN and index.get(name="a1.jpg") == GREY
-    data = (src / "mmc4-shard.jsonl").read_bytes()
+    data = unwrap_shard((src / "docs_shard_0_v2.jsonl.zip").read_bytes())
     assert sniff_dataset(data) == "mmc4" and sniff_dataset((src / "obelics-00000.parquet").read_bytes()) == "obelics"
     assert sniff_dataset(b'{"title": "x"}\n') is None and sniff_dataset(b"%PDF-1.7") is None
     members = list(expand_dataset_file(data, "m.jsonl", "file:///m.jsonl", "mmc4", index))

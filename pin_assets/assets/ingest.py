@@ -15,13 +15,13 @@ from pin_assets.batches import BatchSpec, load_spec
 from pin_assets.core.detect import MIME_TYPES, detect_kind
 from pin_assets.core.doc_assets import is_image_file
 from pin_assets.core.document import ConversionError
-from pin_assets.core.interleaved_sources import MIME_TYPE as DATASET_MIME
+from pin_assets.core.expanded import ExpandedDocument
 from pin_assets.core.interleaved_sources import (
-    ExpandedDocument,
     LazyImageIndex,
     expand_dataset_file,
     is_image_archive,
     sniff_dataset,
+    unwrap_shard,
 )
 from pin_assets.core.sources import SourceFile, iter_source
 from pin_assets.core.tables import ASSETS, MANIFEST, RowGroupWriter
@@ -133,10 +133,11 @@ def raw_documents(
             continue
         if is_image_archive(source.name, data):  # images of OBELICS/MMC4 rows, read through `images`
             continue
-        dataset_kind = sniff_dataset(data)
+        shard = unwrap_shard(data)
+        dataset_kind = sniff_dataset(shard)
         if dataset_kind:  # one file, many documents: each row is stored and accounted for on its own
             expanded_files += 1
-            for member in expand_dataset_file(data, source.name, source.uri, dataset_kind, images.get()):
+            for member in expand_dataset_file(shard, source.name, source.uri, dataset_kind, images.get()):
                 _add_member(storage, batch, spec, member, relpath, dates, today, docs, assets, stored_images)
             continue
         if sha in docs:  # the same content twice: one document, every source URI kept
@@ -211,7 +212,7 @@ def _add_member(
     docs[sha] = {
         "doc_id": sha, "sha256": sha, "source_uri": member.uri, "alt_source_uris": [],
         "source_dataset": spec.source_dataset, "filename": member.name, "kind": member.kind,
-        "mime": DATASET_MIME, "detect_error": member.error, "bytes": len(member.data), "license": spec.license,
-        "date_download": dates.get(sha, today), "raw_key": key, "relpath": f"{relpath}#{member.name}",
+        "mime": member.mime, "detect_error": member.error, "bytes": len(member.data), "license": spec.license,
+        "date_download": dates.get(sha, today), "raw_key": key, "relpath": relpath + member.uri[member.uri.rfind("#"):],
         "paired_pdf_key": None,
     }

@@ -1,10 +1,11 @@
 """Existing interleaved datasets as sources: OBELICS rows (Parquet or JSON Lines) and MMC4 documents (JSON Lines).
 
 One dataset file holds many documents, so ingest *expands* it: :func:`expand_dataset_file` yields one
-:class:`ExpandedDocument` per row, each a small canonical JSON document (``kind`` ``obelics`` or
-``mmc4``) that is stored, hashed and converted like any other raw document. A row that cannot be read
-becomes an ``ExpandedDocument`` with an ``error``, which ingest records and parse quarantines, so
-"raw documents = records + quarantined" still holds when one file turns into thousands of documents.
+:class:`~pin_assets.core.expanded.ExpandedDocument` per row, each a small canonical JSON document
+(``kind`` ``obelics`` or ``mmc4``) that is stored, hashed and converted like any other raw document.
+A row that cannot be read becomes an ``ExpandedDocument`` with an ``error``, which ingest records and
+parse quarantines, so "raw documents = records + quarantined" still holds when one file turns into
+thousands of documents.
 
 Images are never fetched: they come from an :class:`ImageIndex` over a local folder or tar files, as
 img2dataset writes them (``KEY.jpg`` beside ``KEY.json`` holding the ``url``), looked up by file name
@@ -21,44 +22,31 @@ Source schemas:
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
 import tarfile
+import zipfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pin_assets.core.doc_assets import IMAGE_SUFFIXES, load_web_image
 from pin_assets.core.document import ConversionError, ExtractedImage, ParsedDocument
+from pin_assets.core.expanded import ExpandedDocument
 from pin_assets.core.jsonl import iter_lines
 from pin_assets.core.markdown_text import escape_leading, md_text
 
 DATASET_KINDS = frozenset({"obelics", "mmc4"})
 MIME_TYPE = "application/json"
 PARQUET_MAGIC = b"PAR1"
+MAX_SHARD_BYTES = 8 * 2**30
 _OBELICS_KEYS = frozenset({"texts", "images"})
 _MMC4_KEYS = frozenset({"text_list", "image_info"})
-
-
-@dataclass(frozen=True)
-class ExpandedDocument:
-    """One document carved out of a multi-document raw file (a dataset row, a WARC record...).
-
-    ``data`` is what gets stored and hashed; ``kind`` is the converter to use, or ``"unknown"`` with an
-    ``error`` (``"reason: message"``) for a member that could not be read, to be quarantined.
-    """
-
-    name: str
-    uri: str
-    data: bytes
-    kind: str
-    error: str | None = None
-    attachments: tuple[tuple[str, bytes], ...] = ()  # (reference used in ``data``, file bytes): images
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -74,10 +62,38 @@ def _row_kind(row: Mapping[str, Any]) -> str | None:
     return None
 
 
+def unwrap_shard(data: bytes) -> bytes:
+    """The JSON Lines inside a ``.jsonl.gz`` or a one-member ``.jsonl.zip`` (how MMC4 ships), else ``data``.
+
+    Decompressed size is capped at :data:`MAX_SHARD_BYTES`, so a compression bomb is refused, not inflated.
+    """
+    try:
+        if data[:2] == b"\x1f\x8b":
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
+                return _read_capped(handle)
+        if data[:4] == b"PK\x03\x04":
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                members = [m for m in archive.infolist() if not m.is_dir()]
+                if len(members) == 1 and members[0].filename.lower().endswith((".jsonl", ".json")):
+                    with archive.open(members[0]) as handle:
+                        return _read_capped(handle)
+    except (OSError, EOFError, zipfile.BadZipFile, ValueError):
+        return data
+    return data
+
+
+def _read_capped(handle: IO[bytes]) -> bytes:
+    data = handle.read(MAX_SHARD_BYTES + 1)
+    if len(data) > MAX_SHARD_BYTES:
+        raise ValueError("decompressed shard over the size cap")
+    return data
+
+
 def sniff_dataset(data: bytes) -> str | None:
     """``"obelics"`` or ``"mmc4"`` for a Parquet or JSON Lines file of such rows, else ``None``.
 
     Decided from the content (the Parquet schema, the first JSON line's keys), never the file name.
+    Compressed JSON Lines are unwrapped first by the caller (:func:`unwrap_shard`).
     """
     if data[:4] == PARQUET_MAGIC and data[-4:] == PARQUET_MAGIC:
         try:
@@ -140,10 +156,10 @@ def expand_dataset_file(
                 error = f"corrupt: {label}: {exc}"
             else:
                 payload = json.dumps(document, ensure_ascii=False, sort_keys=True, default=str).encode()
-                yield ExpandedDocument(row_name, row_uri, payload, kind, attachments=tuple(found.items()))
+                yield ExpandedDocument(row_name, row_uri, payload, kind, MIME_TYPE, attachments=tuple(found.items()))
                 continue
         raw = json.dumps({"source": row_uri, "row": row}, default=str, sort_keys=True).encode()
-        yield ExpandedDocument(row_name, row_uri, raw, "unknown", error)
+        yield ExpandedDocument(row_name, row_uri, raw, "unknown", MIME_TYPE, error)
 
 
 def _json_field(value: Any, what: str) -> Any:

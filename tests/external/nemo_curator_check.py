@@ -9,22 +9,26 @@ It exits non-zero unless every image row gets its bytes from ``source_ref`` with
 """
 
 import sys
+
 from nemo_curator.stages.interleaved.io.readers.parquet import InterleavedParquetReaderStage
 from nemo_curator.stages.interleaved.utils.materialization import materialize_task_binary_content
 from nemo_curator.tasks import FileGroupTask
 
-paths = sys.argv[1:]
-out = InterleavedParquetReaderStage().process(FileGroupTask(dataset_name="pin", data=paths))
-batches = out if isinstance(out, list) else [out]
-total = filled = errors = 0
-for batch in batches:
-    done = materialize_task_binary_content(batch)
-    df = done.to_pandas()
-    images = df[df["modality"] == "image"]
-    total += len(images)
-    filled += int(images["binary_content"].map(lambda b: b is not None and len(b) > 0).sum())
-    errors += int(images["materialize_error"].notna().sum())
-    print("samples", batch.num_items, "rows", len(df), "by modality", df["modality"].value_counts().to_dict())
-    print("columns", list(df.columns)[:14], "...")
-print(f"image rows {total}, materialized {filled}, errors {errors}")
-assert total > 0 and filled == total and errors == 0
+
+def main(paths: list[str]) -> int:
+    out = InterleavedParquetReaderStage().process(FileGroupTask(dataset_name="pin", data=paths))
+    total = filled = errors = 0
+    for batch in out if isinstance(out, list) else [out]:
+        frame = materialize_task_binary_content(batch).to_pandas()
+        images = frame[frame["modality"] == "image"]
+        total += len(images)
+        filled += int(images["binary_content"].map(lambda b: b is not None and len(b) > 0).sum())
+        errors += int(images["materialize_error"].notna().sum())
+        print("samples", batch.num_items, "rows", len(frame), "by modality", frame["modality"].value_counts().to_dict())
+        print("columns", list(frame.columns))
+    print(f"image rows {total}, materialized {filled}, errors {errors}")
+    return 0 if total and filled == total and not errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
