@@ -46,11 +46,14 @@ def account_batch(storage: StorageResource, batch: str) -> BatchAccount:
     account.documents = len(manifest)
     sources = {row["source_dataset"] for row in rows}
     exported: dict[str, int] = {}
-    for source in sources:
-        account.export_prefix = storage.uri(layout.export_prefix(source, batch))
-        for key in storage.list_keys(layout.export_prefix(source, batch)):
+    # Records may be in either export layout (folders or hub); the export deletes the other one.
+    prefixes = [prefix for source in sources for prefix in layout.record_prefixes(source, batch)]
+    account.export_prefix = storage.uri(prefixes[0]) if prefixes else ""
+    for prefix in prefixes:
+        for key in storage.list_keys(prefix):
             if not key.endswith(".jsonl"):
                 continue
+            account.export_prefix = storage.uri(prefix)
             for record in iter_jsonl(storage.get_bytes(key)):
                 exported[record["id"]] = exported.get(record["id"], 0) + 1
                 if not has_content(record["md"]):

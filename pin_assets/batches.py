@@ -25,6 +25,7 @@ class BatchSpec:
     source_dataset: str
     license: str = "unknown"
     registered_at: str = ""
+    images_uri: str = ""  # OBELICS/MMC4 sources: a local folder or tar file(s) with the rows' images
 
     def __post_init__(self) -> None:
         layout.check_name(self.name)

@@ -117,14 +117,18 @@ def batch() -> None:
 @click.argument("source")
 @click.option("--dataset", "source_dataset", default=None, help="Source name in records (default: NAME).")
 @click.option("--license", "license_", default="unknown", show_default=True)
-def batch_add(name: str, source: str, source_dataset: str | None, license_: str) -> None:
+@click.option("--images", "images", default="",
+              help="OBELICS/MMC4 sources: local folder or tar file(s) holding the rows' images (never fetched).")
+def batch_add(name: str, source: str, source_dataset: str | None, license_: str, images: str) -> None:
     """Register SOURCE (a folder or file) as batch NAME; materialize it with `pin materialize NAME` or the UI."""
     from pin_assets.batches import BatchSpec, register_batch
 
     if "://" not in source:
         source = str(Path(source).resolve())
+    if images and "://" not in images:
+        images = str(Path(images).resolve())
     spec = register_batch(
-        _instance(), _storage(), BatchSpec(name, source, source_dataset or name, license_)
+        _instance(), _storage(), BatchSpec(name, source, source_dataset or name, license_, images_uri=images)
     )
     click.echo(f"registered batch {spec.name!r} from {spec.source_uri} (dataset {spec.source_dataset!r})")
 
@@ -147,7 +151,7 @@ REALSYN_OPTION = click.option(
 
 RETRY_STAGES = ("parsed_markdown", "page_renders")
 # Everything pin_job makes after ingest: a retry redoes what the retried documents feed into.
-RETRY_ASSETS = (*RETRY_STAGES, "quality_signals", "pin_records", "realsyn_corpus")
+RETRY_ASSETS = (*RETRY_STAGES, "quality_signals", "pin_records", "interleaved_documents", "realsyn_corpus")
 
 SET_OPTION = click.option(
     "--set", "settings", multiple=True, metavar="NAME=VALUE",

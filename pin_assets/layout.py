@@ -14,6 +14,9 @@ Under the storage base::
     quarantine/<batch>/<stage>.parquet     documents a stage could not process, with the reason
     export/pin/<source>/<batch>/partNN/    PIN-14M layout: partNN.jsonl, content_image/, overall_image/
     views/<view>/<batch>/                  training views: shard-NNNNN.tar, index.parquet, manifest.json
+    export/hub/<batch>/data/<source>/partNNNNN/   the hub release layout: partNNNNN.jsonl with
+                                           content_image.tar[.partNN] and overall_image.tar[.partNN]
+    export/interleaved/<batch>/part-00000.parquet NeMo Curator interleaved rows (INTERLEAVED_SCHEMA)
     stats/dashboard.html                   signal distributions per source (self-contained HTML)
     stats/signal_stats.json                the same numbers as JSON
 """
@@ -99,3 +102,23 @@ def export_part(source_dataset: str, batch: str, part: int) -> str:
 
 def view_prefix(view: str, batch: str) -> str:
     return f"views/{check_name(view, 'view')}/{check_name(batch)}"
+def hub_export_root(batch: str) -> str:
+    """A batch's hub export: a folder that can be uploaded as a dataset repository as it is."""
+    return f"export/hub/{check_name(batch)}"
+
+
+def hub_export_prefix(source_dataset: str, batch: str) -> str:
+    return f"{hub_export_root(batch)}/data/{check_name(source_dataset, 'source dataset')}"
+
+
+def hub_part(source_dataset: str, batch: str, part: int) -> str:
+    return f"{hub_export_prefix(source_dataset, batch)}/part{part:05d}"
+
+
+def record_prefixes(source_dataset: str, batch: str) -> tuple[str, str]:
+    """Where a batch's records may be, in either export layout."""
+    return export_prefix(source_dataset, batch), hub_export_prefix(source_dataset, batch)
+
+
+def interleaved(batch: str) -> str:
+    return f"export/interleaved/{check_name(batch)}/part-00000.parquet"

@@ -1,8 +1,9 @@
 """Stage `export`: PIN-14M-compatible records, ``partNN/partNN.jsonl`` with its image folders."""
 
 import json
-import tempfile
-from pathlib import Path, PurePosixPath
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+from typing import Literal
 
 import jsonschema
 from dagster import (
@@ -17,8 +18,9 @@ from pydantic import Field
 
 from pin_assets import layout
 from pin_assets.core.convert import oi_source
+from pin_assets.core.image_refs import ImageSyntax
 from pin_assets.core.isolation import TaskFailure
-from pin_assets.core.jsonl import dumps_line
+from pin_assets.core.pin_export import FolderPartWriter, HubPartWriter, PartWriter
 from pin_assets.core.record import build_record, document_ori_meta, validate_record
 from pin_assets.core.tables import iter_rows
 from pin_assets.core.text import clean_text
@@ -26,90 +28,57 @@ from pin_assets.partitions import batches
 from pin_assets.quarantine import quarantine_metadata, quarantine_row, write_quarantine
 from resources.storage import StorageResource
 
-MAX_FILES_PER_FOLDER = 100_000
 STAGE = "export"
 
-
 class ExportConfig(Config):
-    max_docs_per_part: int = Field(default=5000, description="Documents per partNN folder.")
+    max_docs_per_part: int = Field(default=5000, description="Documents per part folder.")
+    image_syntax: Literal["html", "markdown"] = Field(
+        default="html",
+        description="How md spells images: 'html' = <img src='content_image/NAME'> as PIN-14M, "
+        "'markdown' = ![](content_image/NAME).",
+    )
+    layout: Literal["folders", "hub"] = Field(
+        default="folders",
+        description="'folders' = export/pin/<source>/<batch>/partNN/{partNN.jsonl,content_image/,overall_image/}; "
+        "'hub' = export/hub/<batch>/data/<source>/partNNNNN/{partNNNNN.jsonl,content_image.tar*,overall_image.tar*}.",
+    )
+    tar_part_bytes: int = Field(
+        default=2 * 2**30, description="Hub layout: largest tar part; bigger tars are split into .partNN files."
+    )
 
 
-class PartWriter:
-    """Fills ``partNN`` folders in turn, starting a new one before any folder reaches its file limit."""
-
-    def __init__(self, storage: StorageResource, prefix_of, max_docs: int):
-        self.storage = storage
-        self.prefix_of = prefix_of
-        self.max_docs = max_docs
-        self.part = -1
-        self.parts: list[str] = []
-        self._start_part()
-
-    def _start_part(self) -> None:
-        self._flush()
-        self.part += 1
-        self.lines = 0
-        self.jsonl = tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".jsonl", delete=False)  # noqa: SIM115 (spans parts)
-        self.content: set[str] = set()
-        self.overall = 0
-
-    def add(self, record: dict, render_keys: list[str]) -> None:
-        new_content = {p for p in record["content_image"] if p not in self.content}
-        if self.lines and (
-            self.lines >= self.max_docs
-            or len(self.content) + len(new_content) > MAX_FILES_PER_FOLDER
-            or self.overall + len(render_keys) > MAX_FILES_PER_FOLDER
-        ):
-            self._start_part()
-            new_content = set(record["content_image"])
-        prefix = self.prefix_of(self.part)
-        for path in sorted(new_content):
-            self.storage.copy(layout.image(PurePosixPath(path).name), f"{prefix}/{path}")
-        self.content |= new_content
-        for path, key in zip(record["overall_image"], render_keys, strict=True):
-            self.storage.copy(key, f"{prefix}/{path}")
-        self.overall += len(render_keys)
-        self.jsonl.write(dumps_line(record))
-        self.lines += 1
-
-    def _flush(self) -> None:
-        """Upload the finished part's JSONL (streamed to a scratch file, never held in memory)."""
-        if self.part < 0:
-            return
-        self.jsonl.close()
-        local = Path(self.jsonl.name)
-        if self.lines:
-            prefix = self.prefix_of(self.part)
-            self.storage.put_file(f"{prefix}/part{self.part:02d}.jsonl", local)
-            self.parts.append(prefix)
-        local.unlink(missing_ok=True)
-
-    def close(self) -> list[str]:
-        self._flush()
-        self.part = -1
-        return self.parts
+def part_writer(storage: StorageResource, config: ExportConfig, source: str, batch: str) -> PartWriter:
+    if config.layout == "hub":
+        return HubPartWriter(
+            storage, lambda part: layout.hub_part(source, batch, part), layout.image, config.max_docs_per_part,
+            tar_part_bytes=config.tar_part_bytes,
+        )
+    return FolderPartWriter(
+        storage, lambda part: layout.export_part(source, batch, part), layout.image, config.max_docs_per_part
+    )
 
 
-@asset(
-    group_name="export",
-    partitions_def=batches,
-    deps=["raw_documents", "parsed_markdown", "page_renders", "quality_signals"],
-    description="PIN records: partNN/partNN.jsonl with content_image/ and overall_image/ (PIN-14M layout).",
-    kinds={"json"},
-    automation_condition=AutomationCondition.eager(),
-)
-def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: StorageResource) -> MaterializeResult:
-    batch = context.partition_key
+def batch_source(storage: StorageResource, batch: str) -> str:
+    """The batch's source dataset (a batch is one drop of one source), or the batch name if it is empty."""
+    for row in iter_rows(storage.open_input(layout.manifest(batch)), ["source_dataset"]):
+        return row["source_dataset"]
+    return batch
+
+
+def batch_records(
+    storage: StorageResource, batch: str, image_syntax: ImageSyntax = "html", failed: list[dict] | None = None
+) -> Iterator[tuple[dict, list[str]]]:
+    """Each rendered document of the batch as a validated PIN record, with the storage keys of its renders.
+
+    The one place records are assembled from the stages' outputs: every export format starts here. A
+    record that breaks the schema is left out (one document's content never fails a batch) and, when
+    ``failed`` is given, added to it as a quarantine row.
+    """
     manifest = {row["doc_id"]: row for row in iter_rows(storage.open_input(layout.manifest(batch)))}
     renders: dict[str, list[str]] = {}
     for row in iter_rows(storage.open_input(layout.renders_index(batch)), ["doc_id", "key"]):
         renders.setdefault(row["doc_id"], []).append(row["key"])
     signals = {row.pop("doc_id"): row for row in iter_rows(storage.open_input(layout.signals(batch)))}
-    source = next(iter(manifest.values()))["source_dataset"] if manifest else batch
-    storage.delete_prefix(layout.export_prefix(source, batch))
-    writer = PartWriter(storage, lambda part: layout.export_part(source, batch, part), config.max_docs_per_part)
-    records = content_images = overall_images = 0
-    failed: list[dict] = []
     for row in iter_rows(storage.open_input(layout.markdown(batch))):
         doc_id = row["doc_id"]
         if doc_id not in renders:  # render failed: the document is in the render quarantine
@@ -132,18 +101,42 @@ def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: S
                 metadata={**json.loads(row["metadata_json"]), **json.loads(doc.get("origin_json") or "{}")},
             ),
             quality_signals=quality,
+            image_syntax=image_syntax,
         )
         try:
             validate_record(record)
         except jsonschema.ValidationError as exc:  # one document's content never fails the batch
-            failed.append(quarantine_row(doc, STAGE, TaskFailure("invalid_record", "ValidationError", exc.message)))
-            context.log.warning(f"export quarantined {doc_id[:12]}: {clean_text(exc.message)[:200]}")
+            if failed is not None:
+                failed.append(quarantine_row(doc, STAGE, TaskFailure("invalid_record", "ValidationError", exc.message)))
             continue
-        writer.add(record, renders[doc_id])
+        yield record, renders[doc_id]
+
+
+@asset(
+    group_name="export",
+    partitions_def=batches,
+    deps=["raw_documents", "parsed_markdown", "page_renders", "quality_signals"],
+    description="PIN records: partNN/partNN.jsonl with content_image/ and overall_image/ (PIN-14M layout), or "
+    "the hub release layout with the images in tar files.",
+    kinds={"json"},
+    automation_condition=AutomationCondition.eager(),
+)
+def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: StorageResource) -> MaterializeResult:
+    batch = context.partition_key
+    source = batch_source(storage, batch)
+    for prefix in layout.record_prefixes(source, batch):  # switching layouts must not leave records twice
+        storage.delete_prefix(prefix)
+    writer = part_writer(storage, config, source, batch)
+    records = content_images = overall_images = 0
+    failed: list[dict] = []
+    for record, render_keys in batch_records(storage, batch, config.image_syntax, failed):
+        writer.add(record, render_keys)
         records += 1
         content_images += len(record["content_image"])
         overall_images += len(record["overall_image"])
     parts = writer.close()
+    for row in failed:
+        context.log.warning(f"export quarantined {row['doc_id'][:12]}: {clean_text(row['message'])[:200]}")
     write_quarantine(storage, batch, STAGE, failed)
     return MaterializeResult(
         metadata={
@@ -151,7 +144,11 @@ def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: S
             "parts": len(parts),
             "content_images": content_images,
             "overall_images": overall_images,
-            "export_path": MetadataValue.path(storage.uri(layout.export_prefix(source, batch))),
+            "layout": config.layout,
+            "image_syntax": config.image_syntax,
+            "export_path": MetadataValue.path(
+                storage.uri(layout.record_prefixes(source, batch)[config.layout == "hub"])
+            ),
             **quarantine_metadata(failed),
         }
     )

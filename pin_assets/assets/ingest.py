@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -15,6 +16,14 @@ from pin_assets.batches import BatchSpec, load_spec
 from pin_assets.core.detect import MIME_TYPES, detect_kind
 from pin_assets.core.doc_assets import is_image_file
 from pin_assets.core.document import ConversionError
+from pin_assets.core.expanded import ExpandedDocument
+from pin_assets.core.interleaved_sources import (
+    LazyImageIndex,
+    expand_dataset_file,
+    is_image_archive,
+    sniff_dataset,
+    unwrap_shard,
+)
 from pin_assets.core.sources import SourceFile, iter_source
 from pin_assets.core.tables import ASSETS, MANIFEST, RowGroupWriter, write_table
 from pin_assets.core.warc import is_warc, read_warc_bytes, warc_failure
@@ -30,6 +39,11 @@ class IngestConfig(Config):
     source_uri: str = Field(default="", description="Folder or file to ingest; default: the batch's spec.")
     source_dataset: str = Field(default="", description="Source name in the records (arxiv, pmc, ...).")
     license: str = Field(default="", description="License string for the records.")
+    images_uri: str = Field(
+        default="",
+        description="OBELICS/MMC4 sources: local folder or tar file(s) of the rows' images (img2dataset output); "
+        "default: the batch's images_uri, else the source folder. Images are never fetched.",
+    )
 
 
 def resolve_spec(storage: StorageResource, batch: str, config: IngestConfig) -> BatchSpec:
@@ -40,7 +54,10 @@ def resolve_spec(storage: StorageResource, batch: str, config: IngestConfig) -> 
             source_uri=config.source_uri,
             source_dataset=config.source_dataset or (spec.source_dataset if spec else batch),
             license=config.license or (spec.license if spec else "unknown"),
+            images_uri=config.images_uri or (spec.images_uri if spec else ""),
         )
+    if spec is not None and config.images_uri:
+        return replace(spec, images_uri=config.images_uri)
     if spec is None:
         raise ValueError(
             f"batch {batch!r} has no source: register it with `pin batch add {batch} SOURCE` "
@@ -103,7 +120,9 @@ def raw_documents(
     docs: dict[str, dict] = {}
     assets: list[dict] = []
     warc: dict[str, Any] = {"files": 0, "records": 0, "pages": 0, "images": 0, "skipped": {}, "balanced": True}
-    files = total_bytes = 0
+    files = total_bytes = expanded_files = duplicates = 0
+    images = LazyImageIndex(spec.images_uri or spec.source_uri, explicit=bool(spec.images_uri))
+    stored_images: set[str] = set()
     for source in iter_source(spec.source_uri, s3_client_factory=storage.s3_client_factory()):
         data = source.read()
         files += 1
@@ -118,8 +137,18 @@ def raw_documents(
             _store(storage, key, data)
             assets.append(asset_row(relpath, sha, key, len(data), source.uri, "image"))
             continue
+        if is_image_archive(source.name, data):  # images of OBELICS/MMC4 rows, read through `images`
+            continue
+        shard = unwrap_shard(data)
+        dataset_kind = sniff_dataset(shard)
+        if dataset_kind:  # one file, many documents: each row is stored and accounted for on its own
+            expanded_files += 1
+            for member in expand_dataset_file(shard, source.name, source.uri, dataset_kind, images.get()):
+                _add_member(storage, batch, spec, member, relpath, dates, today, docs, assets, stored_images)
+            continue
         if sha in docs:  # the same content twice: one document, every source URI kept
             docs[sha]["alt_source_uris"].append(source.uri)
+            duplicates += 1
             continue
         try:
             kind, error = detect_kind(data, source.name), None
@@ -151,7 +180,8 @@ def raw_documents(
             "documents": len(docs),
             "assets": len(assets),
             "files_seen": files,
-            "duplicate_files": files - len(docs) - len(assets),
+            "files_expanded": expanded_files,
+            "duplicate_files": duplicates,
             "bytes": MetadataValue.int(total_bytes),
             "kinds": MetadataValue.json(kinds),
             "source_uri": MetadataValue.text(spec.source_uri),
@@ -220,3 +250,30 @@ def _store(storage: StorageResource, key: str, data: bytes) -> None:
     """Content-addressed: an object already stored under its hash is never written again."""
     if not storage.exists(key):
         storage.put_bytes(key, data)
+
+
+def _add_member(
+    storage: StorageResource, batch: str, spec: BatchSpec, member: ExpandedDocument, relpath: str,
+    dates: dict[str, str], today: str, docs: dict[str, dict], assets: list[dict], stored_images: set[str],
+) -> None:
+    """One document carved out of a multi-document file: stored and listed like a file of its own."""
+    sha = hashlib.sha256(member.data).hexdigest()
+    if sha in docs:
+        docs[sha]["alt_source_uris"].append(member.uri)
+        return
+    key = layout.raw_object(batch, sha, "json")
+    _store(storage, key, member.data)
+    for ref, data in member.attachments:
+        if ref in stored_images:
+            continue
+        stored_images.add(ref)
+        image_key = layout.raw_object(batch, ref.rsplit(".", 1)[0], ref.rsplit(".", 1)[1])
+        _store(storage, image_key, data)
+        assets.append(asset_row(ref, ref.rsplit(".", 1)[0], image_key, len(data), member.uri, "image"))
+    docs[sha] = {
+        "doc_id": sha, "sha256": sha, "source_uri": member.uri, "alt_source_uris": [],
+        "source_dataset": spec.source_dataset, "filename": member.name, "kind": member.kind,
+        "mime": member.mime, "detect_error": member.error, "bytes": len(member.data), "license": spec.license,
+        "date_download": dates.get(sha, today), "raw_key": key, "relpath": relpath + member.uri[member.uri.rfind("#"):],
+        "paired_pdf_key": None,
+    }

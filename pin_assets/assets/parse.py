@@ -9,6 +9,7 @@ from pin_assets import layout
 from pin_assets.core.convert import parse_document
 from pin_assets.core.doc_assets import referenced_paths, resolve_references
 from pin_assets.core.document import ParsedDocument
+from pin_assets.core.interleaved_sources import DATASET_KINDS, dataset_image_refs
 from pin_assets.core.isolation import TaskFailure, run_isolated
 from pin_assets.core.tables import MARKDOWN, RowGroupWriter, iter_rows
 from pin_assets.core.warc import page_image_refs
@@ -78,6 +79,8 @@ def parsed_markdown(
             if url:  # a WARC page: the images captured in the same WARC, by absolute URL
                 wanted.update(page_image_refs(raw, url, images))
             assets = {ref: storage.get_bytes(key) for ref, key in wanted.items()}
+        elif doc["kind"] in DATASET_KINDS:  # OBELICS/MMC4 rows: images stored beside them at ingest
+            assets = {ref: storage.get_bytes(images[ref]) for ref in dataset_image_refs(raw) if ref in images}
         return (raw, doc["kind"], limits, assets, url)
 
     def convertible() -> Iterator[dict]:

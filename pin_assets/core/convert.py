@@ -97,6 +97,10 @@ def _convert(
 
         return html_to_markdown(data, assets=assets, max_image_pixels=limits.max_image_pixels, url=url,
                                 max_text_chars=limits.max_pages * PAGE_CHARS)
+    if kind in ("obelics", "mmc4"):
+        from pin_assets.core.interleaved_sources import dataset_to_markdown
+
+        return dataset_to_markdown(data, assets, max_image_pixels=limits.max_image_pixels)
     if kind in ("markdown", "text"):
         from pin_assets.core.text_markdown import text_to_markdown
 

@@ -3,8 +3,8 @@
 ``json.dumps(..., ensure_ascii=False)`` keeps U+2028, U+2029 and U+0085 raw inside strings, and
 ``str.splitlines()`` (and many readers in other languages) treat them as line ends, which cut records in
 two. The writer escapes those three code points (inside JSON strings, the only place they can occur, so
-the escapes decode back to the same text) and the reader splits on ``\\n`` only, so files from older
-writers that kept them raw read correctly too.
+the escapes decode back to the same text) and the reader splits on ``\\n`` only, in bytes, before
+decoding, so files from older writers that kept them raw read correctly too.
 """
 
 from __future__ import annotations
@@ -36,12 +36,27 @@ def write_jsonl(out: IO[str], records: Iterable[Any]) -> int:
     return count
 
 
-def iter_jsonl(data: bytes | str) -> Iterator[Any]:
-    """The records of a JSON Lines document, split on ``\\n`` only (blank lines skipped)."""
-    text = data.decode("utf-8") if isinstance(data, bytes) else data
-    for line in text.split("\n"):
-        if line.strip():
-            yield json.loads(line)
+def iter_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Non-blank lines of a byte stream given in chunks, split on ``\\n`` only."""
+    rest = b""
+    for chunk in chunks:
+        rest += chunk
+        *lines, rest = rest.split(b"\n")
+        yield from (line for line in lines if line.strip())
+    if rest.strip():
+        yield rest
+
+
+def iter_jsonl(source: bytes | str | IO[bytes], chunk_size: int = 1 << 20) -> Iterator[Any]:
+    """The records of a JSON Lines document (bytes, text, or a binary file read in chunks); blank lines skipped."""
+    if isinstance(source, str):
+        chunks: Iterable[bytes] = [source.encode("utf-8")]
+    elif isinstance(source, bytes | bytearray):
+        chunks = [bytes(source)]
+    else:
+        chunks = iter(lambda: source.read(chunk_size), b"")
+    for line in iter_lines(chunks):
+        yield json.loads(line)
 
 
 def read_jsonl(data: bytes | str) -> list[Any]:

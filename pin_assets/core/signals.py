@@ -17,17 +17,20 @@ blocks and images, in document order:
 * Adjacent text blocks are *not* merged: two paragraphs in a row are two text blocks with no image
   between them. This is what makes PIN's Table 1 figures (about 112 tokens per block on arXiv) come
   out at paragraph scale rather than at "everything between two figures" scale.
-* Images (``![alt](src)``) are items of their own. An image inside a paragraph (or table cell) splits
-  that block: ``See ![](a) here`` is text block, image, text block. A run of text that holds only
-  whitespace between images is no block, so a paragraph of two images on two lines is just I, I.
-* Raw HTML (``<!-- image -->`` placeholders, ``<div>``...) is neither text nor image and is ignored,
+* Images (``![alt](src)``, or PIN-14M's ``<img src='content_image/NAME'>`` tag) are items of their own.
+  An image inside a paragraph (or table cell) splits that block: ``See ![](a) here`` is text block,
+  image, text block. A run of text that holds only whitespace between images is no block, so a
+  paragraph of two images on two lines is just I, I.
+* Other raw HTML (``<!-- image -->`` placeholders, ``<div>``...) is neither text nor image and is ignored,
   as are link targets and image alt text. Empty headings (``#`` alone) are no block and no title.
 
 The text of a block is what a reader sees: markup removed, code kept verbatim, soft and hard line
 breaks as ``\\n``, table cells joined by a space and rows by ``\\n``; it is stripped of surrounding
 whitespace. Lengths, token counts and all RedPajama-style text signals are computed on that visible
 text (blocks joined by ``\\n``), so they do not change with the converter's choice of markup.
-``doc_length`` alone is ``len(markdown)`` as DESIGN.md asks.
+``doc_length`` alone is ``len(md)`` as DESIGN.md asks, measured with the images spelled as the exported
+record spells them by default (``<img src='content_image/NAME'>``); the export sets it to the length of
+the ``md`` it writes, so a record's signal always equals ``len(record["md"])``.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ import numpy as np
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from numpy.lib.stride_tricks import sliding_window_view
+
+from pin_assets.core.image_refs import HTML_IMAGE_TAG, write_image_refs
 
 if TYPE_CHECKING:
     from pin_assets.core.tokenizer import Tokenizer
@@ -85,7 +90,8 @@ SIGNAL_DEFINITIONS: tuple[SignalDefinition, ...] = (
                      "the asset metadata)", "tokens", (0, INF)),
     SignalDefinition("avg_tokens_per_text_block", "total_token_count / text_block_count (0 without blocks)",
                      "tokens", (0, INF)),
-    SignalDefinition("doc_length", "len(md): characters of the Markdown, markup and image links included",
+    SignalDefinition("doc_length", "len(md): characters of the Markdown, markup and image links included (as "
+                     "<img src='content_image/NAME'> tags, the record's default spelling)",
                      "chars", (0, INF)),
     SignalDefinition("avg_text_block_length", "mean visible characters per text block (0 without blocks)",
                      "chars", (0, INF)),
@@ -236,6 +242,8 @@ def _feed_inline(seq: BlockSequence, inline: Token) -> None:
             seq.add_text("\n")
         elif kind == "image":
             seq.add_image()
+        elif kind == "html_inline" and HTML_IMAGE_TAG.fullmatch(child.content.strip()):
+            seq.add_image()  # PIN-14M's <img src='content_image/NAME'>
         elif kind in ("strong_open", "strong_close"):
             strong += child.nesting
         elif kind in ("em_open", "em_close"):
@@ -273,6 +281,9 @@ def read_blocks(markdown: str) -> BlockSequence:
         if token.type in ("fence", "code_block"):
             seq.add_text(token.content)
             seq.end_block()
+        elif token.type == "html_block":  # raw HTML is no text, but PIN-14M's image tags are images
+            for _ in HTML_IMAGE_TAG.finditer(token.content):
+                seq.add_image()
         elif token.type == "inline":
             blocks_before = len(seq.texts)
             _feed_inline(seq, token)
@@ -446,7 +457,7 @@ def compute_signals(
         "text_block_count": blocks,
         "total_token_count": tokens,
         "avg_tokens_per_text_block": _safe_div(tokens, blocks),
-        "doc_length": len(markdown),
+        "doc_length": len(write_image_refs(markdown, "html")),
         "avg_text_block_length": _safe_div(sum(map(len, seq.texts)), blocks),
         "bold_char_count": seq.bold_chars,
         "italic_char_count": seq.italic_chars,

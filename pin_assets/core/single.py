@@ -114,7 +114,7 @@ def _convert_into(
         quality_signals=signals,
     )
     validate_record(record)
-    (folder / f"{path.stem}.md").write_text(clean_text(parsed.markdown), encoding="utf-8")
+    (folder / f"{path.stem}.md").write_text(clean_text(record["md"]), encoding="utf-8")
     (folder / f"{path.stem}.json").write_text(json.dumps(clean_value(record), ensure_ascii=False, indent=1),
                                                encoding="utf-8")
     return record

@@ -1,0 +1,65 @@
+"""Content image references in a record's Markdown: the one parser for both spellings PIN data uses.
+
+Converters write Markdown image syntax, ``![alt](content_image/NAME)``. The PIN-14M release (and the
+readers built for it) writes an HTML tag, ``<img src='content_image/NAME'>``. Records may carry either,
+so everything that lists, counts or rewrites the images of a record goes through this module.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+ImageSyntax = Literal["html", "markdown"]
+IMAGE_SYNTAXES: tuple[ImageSyntax, ...] = ("html", "markdown")
+
+# Either ``![alt](content_image/NAME)`` or ``<img src='content_image/NAME'>`` (either quote, optional `/`).
+IMAGE_REF = re.compile(
+    r"!\[(?P<alt>[^\]]*)\]\((?P<md>content_image/[^)\s]+)\)"
+    r"|<img\s+src=(?P<q>['\"])(?P<html>content_image/[^'\"\s>]+)(?P=q)\s*/?>"
+)
+HTML_IMAGE_TAG = re.compile(r"<img\s+src=(['\"])(content_image/[^'\"\s>]+)\1\s*/?>")
+
+
+def image_paths(markdown: str) -> list[str]:
+    """The ``content_image/NAME`` paths of ``markdown``, in reading order, in whichever spelling."""
+    return [m.group("md") or m.group("html") for m in IMAGE_REF.finditer(markdown)]
+
+
+def image_tag(path: str, syntax: ImageSyntax = "html", alt: str = "") -> str:
+    """One image reference in the requested spelling (the HTML tag carries no alt text, as PIN-14M's)."""
+    if syntax == "html":
+        return f"<img src='{path}'>"
+    return f"![{alt}]({path})"
+
+
+def write_image_refs(markdown: str, syntax: ImageSyntax) -> str:
+    """Rewrite every content image reference of ``markdown`` in ``syntax``; everything else is untouched."""
+    if syntax not in IMAGE_SYNTAXES:
+        raise ValueError(f"image syntax must be one of {IMAGE_SYNTAXES}, got {syntax!r}")
+
+    def rewrite(match: re.Match[str]) -> str:
+        path = match.group("md") or match.group("html")
+        return image_tag(path, syntax, match.group("alt") or "")
+
+    return IMAGE_REF.sub(rewrite, markdown)
+
+
+def split_at_images(markdown: str) -> list[tuple[str, str]]:
+    """``markdown`` as ``("text", chunk)`` and ``("image", path)`` items in reading order.
+
+    Text chunks are the Markdown between two images, stripped; chunks with nothing but whitespace are
+    dropped, so two images on consecutive lines are two image items with no text between them.
+    """
+    items: list[tuple[str, str]] = []
+    start = 0
+    for match in IMAGE_REF.finditer(markdown):
+        text = markdown[start : match.start()].strip()
+        if text:
+            items.append(("text", text))
+        items.append(("image", match.group("md") or match.group("html")))
+        start = match.end()
+    tail = markdown[start:].strip()
+    if tail:
+        items.append(("text", tail))
+    return items
