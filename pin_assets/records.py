@@ -18,10 +18,11 @@ def batch_sources(storage: StorageResource, batch: str) -> list[str]:
 
 
 def record_keys(storage: StorageResource, batch: str) -> list[str]:
-    """Every exported JSONL object of ``batch``, in part order."""
+    """Every exported JSONL object of ``batch``, in part order, in whichever export layout it was written."""
     keys: list[str] = []
     for source in batch_sources(storage, batch):
-        keys += sorted(k for k in storage.list_keys(layout.export_prefix(source, batch)) if k.endswith(".jsonl"))
+        for prefix in layout.record_prefixes(source, batch):
+            keys += sorted(k for k in storage.list_keys(prefix) if k.endswith(".jsonl"))
     return keys
 
 

@@ -8,6 +8,7 @@ so everything that lists, counts or rewrites the images of a record goes through
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Literal
 
 ImageSyntax = Literal["html", "markdown"]
@@ -43,6 +44,36 @@ def write_image_refs(markdown: str, syntax: ImageSyntax) -> str:
         return image_tag(path, syntax, match.group("alt") or "")
 
     return IMAGE_REF.sub(rewrite, markdown)
+
+
+def write_image_refs_keeping_offsets(
+    markdown: str, syntax: ImageSyntax, offsets: Sequence[int]
+) -> tuple[str, list[int]]:
+    """:func:`write_image_refs`, with character ``offsets`` into ``markdown`` moved to the same places.
+
+    Page offsets are stored per record and cut ``md`` into pages (pagination labels, page views); the two
+    spellings differ in length, so every offset after a rewritten reference shifts by the difference. An
+    offset inside a reference (never written by the converters) moves to the reference's start.
+    """
+    rewritten = write_image_refs(markdown, syntax)
+    if rewritten == markdown:
+        return markdown, list(offsets)
+    changes = []  # (start, end, change in length) of each reference, in order
+    for match in IMAGE_REF.finditer(markdown):
+        new = image_tag(match.group("md") or match.group("html"), syntax, match.group("alt") or "")
+        changes.append((match.start(), match.end(), len(new) - (match.end() - match.start())))
+    moved = []
+    for offset in offsets:
+        delta = 0
+        for start, end, change in changes:
+            if end <= offset:
+                delta += change
+                continue
+            if start < offset:
+                offset = start
+            break
+        moved.append(offset + delta)
+    return rewritten, moved
 
 
 def split_at_images(markdown: str) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 
-from pin_assets.core.image_refs import ImageSyntax, image_paths, write_image_refs
+from pin_assets.core.image_refs import ImageSyntax, image_paths, write_image_refs_keeping_offsets
 
 
 @cache
@@ -76,7 +76,9 @@ def build_record(
     ``image_syntax`` is ``"markdown"``. Every field has one JSON type whatever the source (see
     :func:`json_stable`), so a whole export loads as one table.
     """
-    markdown = write_image_refs(markdown, image_syntax)
+    markdown, offsets = write_image_refs_keeping_offsets(markdown, image_syntax, ori_meta.get("page_offsets") or [])
+    if "page_offsets" in ori_meta:
+        ori_meta = {**ori_meta, "page_offsets": offsets}
     signals = {name: json_stable(value) for name, value in quality_signals.items()}
     if "doc_length" in signals:
         signals["doc_length"] = len(markdown)
