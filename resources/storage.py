@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -47,6 +48,23 @@ def _check_key(key: str) -> str:
     return key
 
 
+def _new_part_file(target: Path) -> Path:
+    """Create an empty, uniquely named ``.part`` file beside ``target`` with the process umask's permissions.
+
+    ``tempfile.mkstemp`` would create it 0600, and the rename would carry that mode onto the stored file, so
+    another user, a container with another UID or a web server could not read the output. Opening with
+    0666 lets the umask decide (0644 by default), like any other file the user's tools write.
+    """
+    for _ in range(100):
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(f"could not create a temporary file beside {target}")
+
+
 class LocalBackend:
     """A folder on the local disk. Atomic writes by write-then-rename in the target's folder."""
 
@@ -60,9 +78,7 @@ class LocalBackend:
     def _atomic_target(self, key: str) -> Iterator[Path]:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-        os.close(fd)
-        tmp_path = Path(tmp)
+        tmp_path = _new_part_file(target)
         try:
             yield tmp_path
             os.replace(tmp_path, target)
