@@ -20,6 +20,7 @@ Under the storage base::
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -94,3 +95,21 @@ def export_prefix(source_dataset: str, batch: str) -> str:
 
 def export_part(source_dataset: str, batch: str, part: int) -> str:
     return f"{export_prefix(source_dataset, batch)}/part{part:02d}"
+
+
+def batch_prefixes(batch: str, source_datasets: Iterable[str]) -> list[str]:
+    """Every key and prefix above that holds only this batch's data: what removing a batch deletes.
+
+    ``images/`` is left out on purpose: content images are stored once by hash and shared by every batch
+    that contains them. ``stats/`` is corpus-wide and is rebuilt from the remaining batches' signals.
+    """
+    check_name(batch)
+    return [
+        batch_spec(batch),
+        f"raw/{batch}",
+        f"markdown/{batch}",
+        renders_prefix(batch),
+        f"signals/{batch}",
+        quarantine_prefix(batch),
+        *(export_prefix(source, batch) for source in sorted(set(source_datasets))),
+    ]

@@ -39,6 +39,7 @@ class StorageBackend(Protocol):
     def open_input(self, key: str) -> pa.NativeFile: ...
     def uri(self, key: str) -> str: ...
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]: ...
+    def check(self) -> None: ...
 
 
 def _check_key(key: str) -> str:
@@ -133,6 +134,10 @@ class LocalBackend:
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
         return pafs.LocalFileSystem(), str(self.root)
 
+    def check(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise NotADirectoryError(f"{self.root} is a file, not a folder")
+
 
 class StorageResource(ConfigurableResource):
     """Where every stage's data lives, chosen by ``base_uri``: a folder, ``file://`` or ``s3://bucket/prefix``.
@@ -210,6 +215,14 @@ class StorageResource(ConfigurableResource):
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
         """A pyarrow filesystem and the base path inside it, for DuckDB/pyarrow dataset scans."""
         return self.backend.arrow_filesystem()
+
+    def check(self) -> None:
+        """Fail fast, with one clear message, when the store cannot be used (no endpoint, no bucket).
+
+        Commands call it before starting work, so a typo in an endpoint costs one failed request and a
+        sentence, not a run that dies halfway with a botocore traceback.
+        """
+        self.backend.check()
 
     @contextlib.contextmanager
     def staged_file(self, key: str, suffix: str = "") -> Iterator[Path]:

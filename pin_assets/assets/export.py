@@ -16,8 +16,9 @@ from pydantic import Field
 
 from pin_assets import layout
 from pin_assets.core.convert import oi_source
+from pin_assets.core.progress import track
 from pin_assets.core.record import build_record, document_ori_meta, validate_record
-from pin_assets.core.tables import iter_rows
+from pin_assets.core.tables import count_rows, iter_rows
 from pin_assets.partitions import batches
 from resources.storage import StorageResource
 
@@ -103,7 +104,10 @@ def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: S
     storage.delete_prefix(layout.export_prefix(source, batch))
     writer = PartWriter(storage, lambda part: layout.export_part(source, batch, part), config.max_docs_per_part)
     records = content_images = overall_images = 0
-    for row in iter_rows(storage.open_input(layout.markdown(batch))):
+    markdown = storage.open_input(layout.markdown(batch))
+    progress = track("export", count_rows(markdown), context.log)
+    for row in iter_rows(markdown):
+        progress.advance()
         doc_id = row["doc_id"]
         if doc_id not in renders:  # render failed: the document is in the render quarantine
             continue
@@ -131,6 +135,7 @@ def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: S
         content_images += len(record["content_image"])
         overall_images += len(record["overall_image"])
     parts = writer.close()
+    progress.finish()
     return MaterializeResult(
         metadata={
             "records": records,

@@ -14,6 +14,7 @@ from pin_assets.batches import BatchSpec, load_spec
 from pin_assets.core.detect import MIME_TYPES, detect_kind
 from pin_assets.core.doc_assets import is_image_file
 from pin_assets.core.document import ConversionError
+from pin_assets.core.progress import track
 from pin_assets.core.sources import SourceFile, iter_source
 from pin_assets.core.tables import ASSETS, MANIFEST, RowGroupWriter
 from pin_assets.partitions import batches
@@ -101,9 +102,11 @@ def raw_documents(
     docs: dict[str, dict] = {}
     assets: list[dict] = []
     files = total_bytes = 0
+    progress = track("ingest", None, context.log, unit="files")
     for source in iter_source(spec.source_uri, s3_client_factory=storage.s3_client_factory()):
         data = source.read()
         files += 1
+        progress.advance()
         total_bytes += len(data)
         sha = hashlib.sha256(data).hexdigest()
         relpath = relative_path(spec.source_uri, source)
@@ -128,6 +131,7 @@ def raw_documents(
             "bytes": len(data), "license": spec.license, "date_download": dates.get(sha, today),
             "raw_key": key, "relpath": relpath, "paired_pdf_key": None,
         }
+    progress.finish()
     pair_articles_with_pdfs(docs, assets)
     with storage.staged_file(layout.manifest(batch), ".parquet") as path, RowGroupWriter(path, MANIFEST) as out:
         for row in docs.values():

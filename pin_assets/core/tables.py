@@ -122,6 +122,11 @@ class RowGroupWriter:
         self.close()
 
 
+def count_rows(source: pa.NativeFile | str | Path) -> int:
+    """Rows of a Parquet file, from its footer alone."""
+    return pq.ParquetFile(source).metadata.num_rows
+
+
 def iter_rows(source: pa.NativeFile | str | Path, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
     """Stream a Parquet file's rows one row group at a time."""
     parquet = pq.ParquetFile(source)
