@@ -20,6 +20,7 @@ A failed run prints its failing step and where its full log is.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
 
 DEFAULT_DAGSTER_HOME = ".dagster_home"
 INSTANCE_TEMPLATE = Path(__file__).with_name("instance.yaml")
+
+
+_OPEN_RESOURCES = contextlib.ExitStack()  # resources the command opened; closed when the process exits
+atexit.register(_OPEN_RESOURCES.close)
 
 
 class PinError(click.ClickException):
@@ -66,7 +71,8 @@ def _storage():
 
     from resources import StorageUnavailableError, build_resources
 
-    storage = build_resources()["storage"]
+    # Initialized as Dagster would for a run, so EnvVar settings (endpoint, credentials) are resolved.
+    storage = _OPEN_RESOURCES.enter_context(build_resources()["storage"].process_config_and_initialize_cm())
     try:
         storage.check()
     except (StorageUnavailableError, OSError, ClientError, BotoCoreError) as exc:
