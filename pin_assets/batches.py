@@ -50,8 +50,24 @@ def load_spec(storage: StorageResource, batch: str) -> BatchSpec | None:
     return SAMPLE_SPEC if batch == SAMPLE_BATCH else None
 
 
-def register_batch(instance: DagsterInstance, storage: StorageResource, spec: BatchSpec) -> BatchSpec:
-    """Store the spec and add the partition; registering the same batch again is a no-op update."""
+class BatchExistsError(ValueError):
+    """A batch of that name is registered with another source; replacing it must be asked for."""
+
+
+def register_batch(
+    instance: DagsterInstance, storage: StorageResource, spec: BatchSpec, *, replace: bool = False
+) -> BatchSpec:
+    """Store the spec and add the partition; registering the same batch again is a no-op update.
+
+    A name already registered with a *different* source is refused unless ``replace``: silently pointing a
+    batch at other documents would mix two sources' outputs under one partition.
+    """
+    existing = load_spec(storage, spec.name)
+    if existing is not None and existing.source_uri != spec.source_uri and not replace:
+        raise BatchExistsError(
+            f"batch {spec.name!r} is already registered from {existing.source_uri}; "
+            "use --replace to point it at the new source (its stored outputs are deleted), or pick another name"
+        )
     saved = save_spec(storage, spec)
     if not instance.has_dynamic_partition(batches.name, spec.name):
         instance.add_dynamic_partitions(batches.name, [spec.name])
@@ -60,3 +76,38 @@ def register_batch(instance: DagsterInstance, storage: StorageResource, spec: Ba
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class RemovedBatch:
+    name: str
+    partition_removed: bool
+    objects_deleted: int
+    purged: bool
+
+
+def remove_batch(instance: DagsterInstance, storage: StorageResource, name: str, *, purge: bool) -> RemovedBatch:
+    """Delete a batch's partition and stored spec and, with ``purge``, everything stored for it alone.
+
+    Without ``purge`` the outputs stay (a batch can be registered again and keeps its records); with it,
+    every per-batch prefix of ``layout`` and ``realsyn_layout`` is deleted. Shared content images and the
+    corpus-wide stats and RealSyn outputs are not: they are rebuilt from the remaining batches.
+    """
+    from pin_assets import realsyn_layout
+    from pin_assets.core.tables import iter_rows
+
+    spec = load_spec(storage, name)
+    if purge:
+        sources = {spec.source_dataset} if spec else set()
+        if storage.exists(layout.manifest(name)):  # a UI run may have overridden the spec's dataset
+            sources |= {r["source_dataset"] for r in iter_rows(storage.open_input(layout.manifest(name)),
+                                                               ["source_dataset"])}
+        embedding_keys = list(storage.list_keys(realsyn_layout.EMBEDDINGS_PREFIX))
+        prefixes = [*layout.batch_prefixes(name, sources), *realsyn_layout.batch_prefixes(name, embedding_keys)]
+    else:
+        prefixes = [layout.batch_spec(name)]
+    deleted = sum(storage.delete_prefix(prefix) for prefix in prefixes)
+    had_partition = instance.has_dynamic_partition(batches.name, name)
+    if had_partition:
+        instance.delete_dynamic_partition(batches.name, name)
+    return RemovedBatch(name, had_partition, deleted, purge)

@@ -1,27 +1,59 @@
 """`pin`: convert single files, run batches through the Dagster job, and inspect what happened.
 
-    pin demo                          materialize the bundled `sample` batch and print what it made
-    pin convert INPUT... -o OUT       convert files without Dagster (same core code as the assets)
-    pin batch add NAME SOURCE         register a folder (or file) as a new batch partition
-    pin batch list                    list registered batches
-    pin materialize BATCH             run the whole graph for one batch
-    pin quarantine BATCH              list the documents a batch could not convert, with reasons
-    pin quarantine BATCH --retry      after a fix, re-run parse and render for the quarantined documents only
-    pin stats [--where SQL]           signal statistics over all batches, or how many a filter keeps
-    pin views BATCH --view V -o DIR   write a training view (page_pairs, doc_pairs, interleaved, pagination)
+\b
+  pin demo                        run the bundled sample batch, print results
+  pin convert INPUT... -o OUT     convert files without Dagster
+  pin batch add NAME SOURCE       register a folder, file, s3:// or URL list
+  pin batch list                  list registered batches
+  pin batch remove NAME [--purge] unregister (--purge: delete its outputs)
+  pin materialize BATCH           run the whole graph for one batch
+  pin quarantine BATCH            what a batch could not convert, and why
+  pin quarantine BATCH --retry    after a fix, redo only quarantined documents
+  pin stats [--where SQL]         signal statistics, or what a filter keeps
+  pin views BATCH --view V -o DIR write a training view (page_pairs, doc_pairs, ...)
+
+\b
+Storage:  $PIN_STORAGE_URI (default ./pin_data)
+Instance: $DAGSTER_HOME (default ./.dagster_home), which the UI reads with
+          DAGSTER_HOME=$PWD/.dagster_home dagster dev
+A failed run prints its failing step and where its full log is.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
+import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+if TYPE_CHECKING:
+    from pin_assets.core.progress import Progress
+
+from pin_assets.layout import VIEW_NAMES
+
 DEFAULT_DAGSTER_HOME = ".dagster_home"
+INSTANCE_TEMPLATE = Path(__file__).with_name("instance.yaml")
+
+
+_OPEN_RESOURCES = contextlib.ExitStack()  # resources the command opened; closed when the process exits
+atexit.register(_OPEN_RESOURCES.close)
+
+
+class PinError(click.ClickException):
+    """A problem the user can fix (a bad path, an unknown batch, an unreachable store): one line, exit 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:  # noqa: ANN001 (click's signature)
+        click.echo(f"pin: {self.format_message()}", err=True)
 
 
 def _instance():
@@ -31,15 +63,24 @@ def _instance():
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(DEFAULT_DAGSTER_HOME).resolve())))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():  # SQLite storage in DAGSTER_HOME; no telemetry calls from an offline tool
-        config.write_text("telemetry:\n  enabled: false\n")
+    if not config.exists():  # SQLite storage in DAGSTER_HOME, one queued UI run at a time, no telemetry
+        shutil.copyfile(INSTANCE_TEMPLATE, config)
     return DagsterInstance.get()
 
 
 def _storage():
-    from resources import build_resources
+    """The configured store, checked once: an unreachable S3 endpoint or a missing bucket is a one-line error."""
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    return build_resources()["storage"]
+    from resources import StorageUnavailableError, build_resources
+
+    # Initialized as Dagster would for a run, so EnvVar settings (endpoint, credentials) are resolved.
+    storage = _OPEN_RESOURCES.enter_context(build_resources()["storage"].process_config_and_initialize_cm())
+    try:
+        storage.check()
+    except (StorageUnavailableError, OSError, ClientError, BotoCoreError) as exc:
+        raise PinError(f"storage {storage.base_uri}: {exc}") from exc
+    return storage
 
 
 def _tokenizer():
@@ -49,12 +90,12 @@ def _tokenizer():
     return build_resources()["tokenizer"].get()
 
 
-@click.group(help=__doc__)
+@click.group(help=__doc__, context_settings={"max_content_width": 110})
 def main() -> None:
     """Entry point of the `pin` console script."""
 
 
-@main.command()
+@main.command(short_help="Convert files without Dagster.")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--dpi", default=100, show_default=True, help="Resolution of overall images.")
@@ -84,7 +125,11 @@ def convert(
         list(inputs), out_dir, RenderOptions(dpi=dpi, fmt=fmt), source_dataset=source_dataset, license=license_,
         limits=limits, workers=workers or (os.cpu_count() or 1),
     )
-    failures = sum(not _report_converted(path, result) for path, result in results)
+    with _progress_line("convert", len(inputs), unit="files") as progress:
+        failures = 0
+        for path, result in results:
+            failures += not _report_converted(path, result)
+            progress.advance()
     if failures:
         click.echo(f"pin convert: {failures} of {len(inputs)} inputs failed", err=True)
     sys.exit(min(failures, MAX_EXIT_COUNT))
@@ -100,45 +145,120 @@ def _report_converted(path: Path, result) -> bool:
 
     if isinstance(result, TaskFailure):
         message = " ".join(result.message.split())
-        click.echo(f"pin convert: {clean_text(str(path))}: {result.reason}: {message}", err=True)
+        _say(f"pin convert: {clean_text(str(path))}: {result.reason}: {message}", err=True)
         return False
-    click.echo(f"{clean_text(str(path))} -> {clean_text(result.folder)}/ ({result.pages} pages, "
+    _say(f"{clean_text(str(path))} -> {clean_text(result.folder)}/ ({result.pages} pages, "
                f"{result.images} images, {result.seconds:.2f} s)")
     return True
 
 
-@main.group()
+@contextlib.contextmanager
+def _progress_line(stage: str, total: int | None, unit: str = "documents") -> Iterator[Progress]:
+    """A live progress line on stderr when it is a terminal; nothing in pipes, files or CI logs."""
+    from pin_assets.core.progress import terminal_progress, track
+
+    with terminal_progress(), track(stage, total, unit=unit) as progress:
+        yield progress
+
+
+def _say(line: str, err: bool = False) -> None:
+    """Echo a line without tearing a live progress line: the line is cleared first and redrawn after."""
+    from pin_assets.core.progress import clear_terminal_lines
+
+    clear_terminal_lines()
+    click.echo(line, err=err)
+
+
+@main.group(short_help="Register, list and remove batches.")
 def batch() -> None:
-    """Register and list batches (dynamic partitions)."""
+    """Register, list and remove batches (dynamic partitions)."""
 
 
-@batch.command("add")
+@batch.command("add", short_help="Register a folder, file, s3:// prefix or URL list.")
 @click.argument("name")
 @click.argument("source")
 @click.option("--dataset", "source_dataset", default=None, help="Source name in records (default: NAME).")
 @click.option("--license", "license_", default="unknown", show_default=True)
 @click.option("--images", "images", default="",
               help="OBELICS/MMC4 sources: local folder or tar file(s) holding the rows' images (never fetched).")
-def batch_add(name: str, source: str, source_dataset: str | None, license_: str, images: str) -> None:
-    """Register SOURCE (a folder or file) as batch NAME; materialize it with `pin materialize NAME` or the UI."""
-    from pin_assets.batches import BatchSpec, register_batch
+@click.option("--replace", is_flag=True,
+              help="NAME exists with another source: point it at SOURCE and delete its old stored outputs.")
+def batch_add(
+    name: str, source: str, source_dataset: str | None, license_: str, images: str, replace: bool
+) -> None:
+    """Register SOURCE (a folder, file, s3:// prefix or .urls list) as batch NAME.
+
+    SOURCE is checked first: it must exist and hold at least one document pin converts. Materialize the
+    batch with `pin materialize NAME` or in the UI.
+    """
+    from pin_assets.batches import BatchExistsError, BatchSpec, load_spec, register_batch, remove_batch
+    from pin_assets.core.source_check import SourceProblem, check_source
 
     if "://" not in source:
         source = str(Path(source).resolve())
     if images and "://" not in images:
         images = str(Path(images).resolve())
-    spec = register_batch(
-        _instance(), _storage(), BatchSpec(name, source, source_dataset or name, license_, images_uri=images)
-    )
+    try:
+        spec = BatchSpec(name, source, source_dataset or name, license_, images_uri=images)
+    except ValueError as exc:
+        raise PinError(str(exc)) from exc
+    instance, storage = _instance(), _storage()
+    try:
+        check_source(source, s3_client_factory=storage.s3_client_factory())
+    except SourceProblem as exc:
+        raise PinError(str(exc)) from exc
+    previous = load_spec(storage, name)
+    if replace and previous is not None and previous.source_uri != spec.source_uri:
+        removed = remove_batch(instance, storage, name, purge=True)  # no stale outputs of the old source
+        click.echo(f"replacing batch {name!r} (was {previous.source_uri}): {removed.objects_deleted} stored "
+                   "objects deleted")
+    try:
+        spec = register_batch(instance, storage, spec, replace=replace)
+    except BatchExistsError as exc:
+        raise PinError(str(exc)) from exc
     click.echo(f"registered batch {spec.name!r} from {spec.source_uri} (dataset {spec.source_dataset!r})")
 
 
 @batch.command("list")
 def batch_list() -> None:
+    """List registered batches."""
     from pin_assets.partitions import batches
 
     for name in _instance().get_dynamic_partitions(batches.name):
         click.echo(name)
+
+
+@batch.command("remove", short_help="Unregister a batch; --purge deletes its outputs.")
+@click.argument("name")
+@click.option("--purge", is_flag=True,
+              help="Also delete everything stored for this batch: raw copies, Markdown, renders, signals, "
+                   "quarantine, exported records, RealSyn corpus.")
+def batch_remove(name: str, purge: bool) -> None:
+    """Unregister batch NAME (its partition and stored spec); with --purge delete its stored outputs too.
+
+    Content images shared with other batches stay; corpus-wide outputs (signal_stats, RealSyn pairs)
+    drop the batch the next time they are built.
+    """
+    from pin_assets.batches import remove_batch
+
+    instance = _instance()
+    _require_batch(instance, name)
+    removed = remove_batch(instance, _storage(), name, purge=purge)
+    if purge:
+        click.echo(f"removed batch {name!r} and {removed.objects_deleted} stored objects")
+    else:
+        click.echo(f"removed batch {name!r} (stored outputs kept; `pin batch remove {name} --purge` deletes them)")
+
+
+def _require_batch(instance, name: str) -> None:  # noqa: ANN001 (a DagsterInstance)
+    """Refuse an unregistered batch name with the list of names that exist."""
+    from pin_assets.partitions import batches
+
+    if instance.has_dynamic_partition(batches.name, name):
+        return
+    known = instance.get_dynamic_partitions(batches.name)
+    hint = f"registered: {', '.join(known[:10])}{' ...' if len(known) > 10 else ''}" if known else "none registered"
+    raise PinError(f"unknown batch {name!r} ({hint}); register it with `pin batch add {name} SOURCE`")
 
 
 REALSYN_OPTION = click.option(
@@ -166,44 +286,81 @@ def _processing_settings(pairs: tuple[str, ...]) -> dict[str, object]:
     Limits are what a user changes before retrying a quarantined document, so they must be settable from
     the command line, not only from the UI's launchpad.
     """
+    from pydantic import TypeAdapter, ValidationError
+
     from resources.processing import ProcessingResource
 
     fields = ProcessingResource.model_fields
     settings: dict[str, object] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
+        name = name.strip()
         if not sep or name not in fields:
-            raise click.BadParameter(f"{pair!r}: use NAME=VALUE with NAME one of {', '.join(sorted(fields))}",
-                                     param_hint="--set")
-        kind = fields[name].annotation
+            raise PinError(f"--set {pair!r}: use NAME=VALUE with NAME one of {', '.join(sorted(fields))}")
         try:
-            settings[name] = kind(value) if kind in (int, float, str) else value
-        except ValueError as exc:
-            raise click.BadParameter(f"{pair!r}: {exc}", param_hint="--set") from exc
+            settings[name] = TypeAdapter(fields[name].annotation).validate_strings(value.strip())
+        except ValidationError as exc:
+            reason = exc.errors()[0]["msg"]
+            raise PinError(f"--set {pair!r}: {reason} ({name} is {fields[name].annotation.__name__})") from exc
     return settings
 
 
-@main.command()
+VERBOSE_OPTION = click.option(
+    "-v", "--verbose", is_flag=True,
+    help="Print Dagster's own event log while running (it is always written to $DAGSTER_HOME/logs/).",
+)
+
+
+@main.command(short_help="Run the whole graph for one batch.")
 @click.argument("batch_name")
 @REALSYN_OPTION
 @SET_OPTION
-def materialize(batch_name: str, realsyn: bool, settings: tuple[str, ...]) -> None:
+@VERBOSE_OPTION
+def materialize(batch_name: str, realsyn: bool, settings: tuple[str, ...], verbose: bool) -> None:
     """Run the whole asset graph for one registered batch and print what it made."""
-    sys.exit(_run_batch(batch_name, realsyn=realsyn, settings=_processing_settings(settings)))
+    sys.exit(_run_batch(batch_name, realsyn=realsyn, settings=_processing_settings(settings), verbose=verbose))
 
 
-@main.command()
+@main.command(short_help="Materialize the bundled sample batch.")
 @REALSYN_OPTION
-def demo(realsyn: bool) -> None:
+@VERBOSE_OPTION
+def demo(realsyn: bool, verbose: bool) -> None:
     """Materialize the bundled `sample` batch (PDF, JATS, HTML) with local storage and print what it made."""
     from pin_assets.batches import SAMPLE_SPEC, register_batch
 
-    register_batch(_instance(), _storage(), SAMPLE_SPEC)
-    sys.exit(_run_batch(SAMPLE_SPEC.name, realsyn=realsyn))
+    register_batch(_instance(), _storage(), SAMPLE_SPEC, replace=True)  # the bundled copy, wherever installed
+    sys.exit(_run_batch(SAMPLE_SPEC.name, realsyn=realsyn, verbose=verbose))
+
+
+def _console(verbose: bool) -> dict:
+    """Dagster's console logger: silent unless --verbose; progress lines and the summary say what matters."""
+    return {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}}}
+
+
+def _execute(defs, job_name: str, instance, run_config: dict, **kwargs):  # noqa: ANN001, ANN202
+    """Run a job in this process; a failure prints its failing step, the one-line cause and the log's path."""
+    from pin_assets.core.progress import terminal_progress
+    from pin_assets.run_report import failure_lines, write_run_log
+
+    with terminal_progress():
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance, raise_on_error=False, run_config=run_config, **kwargs
+        )
+    if not result.success:
+        log = write_run_log(instance, result.run_id, Path(os.environ["DAGSTER_HOME"]))
+        for line in failure_lines(result):
+            click.echo(f"pin: {job_name}: {line}", err=True)
+        click.echo(f"pin: full log: {log} (or open run {result.run_id} in `dagster dev`)", err=True)
+    return result
 
 
 def _run_batch(
-    batch_name: str, *, realsyn: bool, retry: bool = False, settings: dict[str, object] | None = None
+    batch_name: str,
+    *,
+    realsyn: bool,
+    retry: bool = False,
+    settings: dict[str, object] | None = None,
+    verbose: bool = False,
 ) -> int:
     """Run ``pin_job`` for one batch (from parse on, quarantined documents only, with ``retry``) and report."""
     from dagster import AssetKey
@@ -211,36 +368,29 @@ def _run_batch(
     from pin_assets import layout
     from pin_assets.accounting import account_batch
     from pin_assets.definitions import build_definitions
-    from pin_assets.partitions import batches
 
     instance = _instance()
-    if not instance.has_dynamic_partition(batches.name, batch_name):
-        click.echo(f"pin: unknown batch {batch_name!r}; register it with `pin batch add`", err=True)
-        return 2
+    _require_batch(instance, batch_name)
     storage = _storage()
     defs = build_definitions()
     started = time.perf_counter()
-    run_config: dict = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    run_config: dict = _console(verbose)
     if settings:
         run_config["resources"] = {"processing": {"config": settings}}
     if retry:
         run_config["ops"] = {name: {"config": {"retry_quarantined_only": True}} for name in RETRY_STAGES}
-    result = defs.resolve_job_def("pin_job").execute_in_process(
+    result = _execute(
+        defs, "pin_job", instance, run_config,
         partition_key=batch_name,
-        instance=instance,
-        raise_on_error=False,
-        run_config=run_config,
         asset_selection=[AssetKey(name) for name in RETRY_ASSETS] if retry else None,
     )
     if not result.success:
-        click.echo(f"pin: run {result.run_id} failed; see `DAGSTER_HOME={os.environ['DAGSTER_HOME']} "
-                   "dagster dev` for the logs", err=True)
         return 1
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    defs.resolve_job_def("stats_job").execute_in_process(instance=instance, run_config=quiet)
+    quiet = _console(verbose)
+    _execute(defs, "stats_job", instance, quiet)
     realsyn_line = "  realsyn           skipped (--no-realsyn)"
     if realsyn:
-        pairs = defs.resolve_job_def("realsyn_job").execute_in_process(instance=instance, run_config=quiet)
+        pairs = _execute(defs, "realsyn_job", instance, quiet)
         realsyn_line = _realsyn_summary(pairs, storage)
     elapsed = time.perf_counter() - started
     checks = result.get_asset_check_evaluations()
@@ -258,7 +408,8 @@ def _run_batch(
                 f"batch {batch_name!r} done in {elapsed:.1f} s (run {result.run_id})",
                 f"  documents in      {account.documents}",
                 f"  records out       {account.records}",
-                f"  quarantined       {account.quarantined}",
+                f"  quarantined       {account.quarantined}"
+                + (f" (why: pin quarantine {batch_name})" if account.quarantined else ""),
                 f"  pages rendered    {account.pages_rendered}",
                 f"  images extracted  {account.content_images} in records ({images} distinct in store)",
                 f"  conservation      {'ok' if account.balanced else 'BROKEN'}: "
@@ -297,7 +448,7 @@ def _checks_line(evaluations, failed: list[str]) -> str:
     return line + (f"; warnings: {', '.join(warned)}" if warned else "")
 
 
-@main.command()
+@main.command(short_help="Signal statistics, or what a filter keeps.")
 @click.option("--where", "where_sql", default=None, help="SQL filter to preview, e.g. 'total_token_count >= 50'.")
 def stats(where_sql: str | None) -> None:
     """Print the signal statistics of every batch (the `signal_stats` table), or preview a filter."""
@@ -323,8 +474,7 @@ def stats(where_sql: str | None) -> None:
 
 @main.command()
 @click.argument("batch_name")
-@click.option("--view", "view", required=True,
-              type=click.Choice(["page_pairs", "doc_pairs", "interleaved", "pagination"]))
+@click.option("--view", "view", required=True, type=click.Choice(VIEW_NAMES))
 @click.option("--where", "where_sql", default=None, help="Quality-signal filter, as for `pin stats --where`.")
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--shard-samples", default=1000, show_default=True, help="Samples per WebDataset shard.")
@@ -342,16 +492,14 @@ def views(batch_name: str, view: str, where_sql: str | None, out_dir: Path, shar
         if not record_keys(storage, batch_name):
             raise FileNotFoundError(f"no exported records for batch {batch_name!r}")
     except (FileNotFoundError, ValueError) as exc:
-        click.echo(f"pin views: {exc}; materialize the batch first (`pin materialize {batch_name}`)", err=True)
-        sys.exit(2)
+        raise PinError(f"{exc}; materialize the batch first (`pin materialize {batch_name}`)") from exc
     put_file, put_bytes = folder_sinks(out_dir)
     try:
         manifest = build_view(storage, batch_name, view, _tokenizer(), put_file, put_bytes,
                               where=where_sql, options=ViewOptions(token_budget=token_budget),
                               max_samples=shard_samples)
     except UnsafeFilterError as exc:
-        click.echo(f"pin views: {exc}", err=True)
-        sys.exit(2)
+        raise PinError(str(exc)) from exc
     click.echo(f"{view} of {batch_name}: {manifest.samples} samples from {manifest.documents} documents, "
                f"{manifest.pages} pages, {manifest.tokens} tokens, {len(manifest.shards)} shards in {out_dir}")
 
@@ -371,7 +519,7 @@ def _realsyn_summary(result, storage) -> str:
             f"{storage.uri(realsyn_layout.BALANCED)}")
 
 
-@main.command()
+@main.command(short_help="What a batch could not convert; --retry.")
 @click.argument("batch_name")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
 @click.option("--retry", is_flag=True,
@@ -387,10 +535,11 @@ def quarantine(batch_name: str, as_json: bool, retry: bool, realsyn: bool, setti
     """
     from pin_assets.quarantine import read_quarantine
 
+    _require_batch(_instance(), batch_name)
     if retry:
         sys.exit(_run_batch(batch_name, realsyn=realsyn, retry=True, settings=_processing_settings(settings)))
     if settings:
-        raise click.UsageError("--set only applies with --retry")
+        raise PinError("--set only applies with --retry")
 
     rows = read_quarantine(_storage(), batch_name).to_pylist()
     for row in rows:

@@ -24,6 +24,7 @@ Under the storage base::
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -100,8 +101,13 @@ def export_part(source_dataset: str, batch: str, part: int) -> str:
     return f"{export_prefix(source_dataset, batch)}/part{part:02d}"
 
 
+VIEW_NAMES = ("page_pairs", "doc_pairs", "interleaved", "pagination")
+
+
 def view_prefix(view: str, batch: str) -> str:
     return f"views/{check_name(view, 'view')}/{check_name(batch)}"
+
+
 def hub_export_root(batch: str) -> str:
     """A batch's hub export: a folder that can be uploaded as a dataset repository as it is."""
     return f"export/hub/{check_name(batch)}"
@@ -122,3 +128,24 @@ def record_prefixes(source_dataset: str, batch: str) -> tuple[str, str]:
 
 def interleaved(batch: str) -> str:
     return f"export/interleaved/{check_name(batch)}/part-00000.parquet"
+
+
+def batch_prefixes(batch: str, source_datasets: Iterable[str]) -> list[str]:
+    """Every key and prefix above that holds only this batch's data: what removing a batch deletes.
+
+    ``images/`` is left out on purpose: content images are stored once by hash and shared by every batch
+    that contains them. ``stats/`` is corpus-wide and is rebuilt from the remaining batches' signals.
+    """
+    check_name(batch)
+    return [
+        batch_spec(batch),
+        f"raw/{batch}",
+        f"markdown/{batch}",
+        renders_prefix(batch),
+        f"signals/{batch}",
+        quarantine_prefix(batch),
+        *(prefix for source in sorted(set(source_datasets)) for prefix in record_prefixes(source, batch)),
+        hub_export_root(batch),
+        f"export/interleaved/{batch}",
+        *(view_prefix(view, batch) for view in VIEW_NAMES),
+    ]

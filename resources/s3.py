@@ -281,6 +281,18 @@ class S3Backend:
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
 
+    def check(self) -> None:
+        """One HeadBucket: the endpoint answers (after the configured retries) and the bucket exists."""
+        with self._errors(f"head bucket s3://{self.bucket}"):
+            try:
+                self.client.head_bucket(Bucket=self.bucket)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code", "") in (*_NOT_FOUND, "NoSuchBucket"):
+                    raise FileNotFoundError(
+                        f"bucket {self.bucket!r} does not exist at {self.client.meta.endpoint_url}"
+                    ) from exc
+                raise
+
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
         base = f"{self.bucket}/{self.prefix}" if self.prefix else self.bucket
         return self.connection.arrow_filesystem(), base

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -38,6 +39,7 @@ class StorageBackend(Protocol):
     def open_input(self, key: str) -> pa.NativeFile: ...
     def uri(self, key: str) -> str: ...
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]: ...
+    def check(self) -> None: ...
 
 
 def _check_key(key: str) -> str:
@@ -45,6 +47,23 @@ def _check_key(key: str) -> str:
     if not key or key.startswith("/") or "\\" in key or any(p in ("", ".", "..") for p in key.split("/")):
         raise ValueError(f"invalid storage key {key!r}")
     return key
+
+
+def _new_part_file(target: Path) -> Path:
+    """Create an empty, uniquely named ``.part`` file beside ``target`` with the process umask's permissions.
+
+    ``tempfile.mkstemp`` would create it 0600, and the rename would carry that mode onto the stored file, so
+    another user, a container with another UID or a web server could not read the output. Opening with
+    0666 lets the umask decide (0644 by default), like any other file the user's tools write.
+    """
+    for _ in range(100):
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(f"could not create a temporary file beside {target}")
 
 
 class LocalBackend:
@@ -60,9 +79,7 @@ class LocalBackend:
     def _atomic_target(self, key: str) -> Iterator[Path]:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-        os.close(fd)
-        tmp_path = Path(tmp)
+        tmp_path = _new_part_file(target)
         try:
             yield tmp_path
             os.replace(tmp_path, target)
@@ -116,6 +133,10 @@ class LocalBackend:
 
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
         return pafs.LocalFileSystem(), str(self.root)
+
+    def check(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise NotADirectoryError(f"{self.root} is a file, not a folder")
 
 
 class StorageResource(ConfigurableResource):
@@ -194,6 +215,14 @@ class StorageResource(ConfigurableResource):
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
         """A pyarrow filesystem and the base path inside it, for DuckDB/pyarrow dataset scans."""
         return self.backend.arrow_filesystem()
+
+    def check(self) -> None:
+        """Fail fast, with one clear message, when the store cannot be used (no endpoint, no bucket).
+
+        Commands call it before starting work, so a typo in an endpoint costs one failed request and a
+        sentence, not a run that dies halfway with a botocore traceback.
+        """
+        self.backend.check()
 
     @contextlib.contextmanager
     def staged_file(self, key: str, suffix: str = "") -> Iterator[Path]:

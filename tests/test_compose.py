@@ -56,7 +56,7 @@ def test_compose_services_wire_dagster_postgres_minio() -> None:
     assert set(launcher["env_vars"]) <= set(code["environment"])
 
 
-@pytest.mark.parametrize("path", ["docker/dagster.yaml", "dagster.yaml"])
+@pytest.mark.parametrize("path", ["docker/dagster.yaml", "pin_assets/instance.yaml"])
 def test_instance_files_match_schema(path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("PIN_S3_BUCKET", "PIN_S3_ENDPOINT_URL"):  # {env: ...} references, set by compose
         monkeypatch.setenv(name, "x")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pyarrow as pa
@@ -42,3 +44,22 @@ def test_staged_file_is_invisible_until_complete(tmp_path: Path) -> None:
     with storage.staged_file("t/table.parquet") as path:
         pq.write_table(pa.table({"x": [1, 2]}), path)
     assert pq.read_table(storage.open_input("t/table.parquet"))["x"].to_pylist() == [1, 2]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_stored_files_get_the_process_umask(tmp_path: Path, umask: int) -> None:
+    """Atomic writes go through temporary files; the stored file still gets 0666 & ~umask, not 0600."""
+    storage = StorageResource(base_uri=str(tmp_path / "store"))
+    source = tmp_path / "src.bin"
+    source.write_bytes(b"x")
+    previous = os.umask(umask)
+    try:
+        storage.put_bytes("a/one.bin", b"1")
+        storage.put_file("a/two.bin", source)
+        with storage.staged_file("a/three.parquet", ".parquet") as path:
+            pq.write_table(pa.table({"x": [1]}), path)
+        storage.copy("a/one.bin", "b/four.bin")
+    finally:
+        os.umask(previous)
+    modes = {key: stat.S_IMODE((tmp_path / "store" / key).stat().st_mode) for key in storage.list_keys("")}
+    assert modes == dict.fromkeys(["a/one.bin", "a/three.parquet", "a/two.bin", "b/four.bin"], 0o666 & ~umask)

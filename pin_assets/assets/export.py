@@ -21,8 +21,9 @@ from pin_assets.core.convert import oi_source
 from pin_assets.core.image_refs import ImageSyntax
 from pin_assets.core.isolation import TaskFailure
 from pin_assets.core.pin_export import FolderPartWriter, HubPartWriter, PartWriter
+from pin_assets.core.progress import track
 from pin_assets.core.record import build_record, document_ori_meta, validate_record
-from pin_assets.core.tables import iter_rows
+from pin_assets.core.tables import count_rows, iter_rows
 from pin_assets.core.text import clean_text
 from pin_assets.partitions import batches
 from pin_assets.quarantine import quarantine_metadata, quarantine_row, write_quarantine
@@ -129,12 +130,15 @@ def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: S
     writer = part_writer(storage, config, source, batch)
     records = content_images = overall_images = 0
     failed: list[dict] = []
+    progress = track("export", count_rows(storage.open_input(layout.markdown(batch))), context.log)
     for record, render_keys in batch_records(storage, batch, config.image_syntax, failed):
+        progress.advance()
         writer.add(record, render_keys)
         records += 1
         content_images += len(record["content_image"])
         overall_images += len(record["overall_image"])
     parts = writer.close()
+    progress.finish()
     for row in failed:
         context.log.warning(f"export quarantined {row['doc_id'][:12]}: {clean_text(row['message'])[:200]}")
     write_quarantine(storage, batch, STAGE, failed)

@@ -24,6 +24,7 @@ from pin_assets.core.interleaved_sources import (
     sniff_dataset,
     unwrap_shard,
 )
+from pin_assets.core.progress import track
 from pin_assets.core.sources import SourceFile, iter_source
 from pin_assets.core.tables import ASSETS, MANIFEST, RowGroupWriter, write_table
 from pin_assets.core.warc import is_warc, read_warc_bytes, warc_failure
@@ -123,9 +124,11 @@ def raw_documents(
     files = total_bytes = expanded_files = duplicates = 0
     images = LazyImageIndex(spec.images_uri or spec.source_uri, explicit=bool(spec.images_uri))
     stored_images: set[str] = set()
+    progress = track("ingest", None, context.log, unit="files")
     for source in iter_source(spec.source_uri, s3_client_factory=storage.s3_client_factory()):
         data = source.read()
         files += 1
+        progress.advance()
         total_bytes += len(data)
         sha = hashlib.sha256(data).hexdigest()
         relpath = relative_path(spec.source_uri, source)
@@ -163,6 +166,7 @@ def raw_documents(
             "bytes": len(data), "license": spec.license, "date_download": dates.get(sha, today),
             "raw_key": key, "relpath": relpath, "paired_pdf_key": None,
         }
+    progress.finish()
     pair_articles_with_pdfs(docs, assets)
     with storage.staged_file(layout.manifest(batch), ".parquet") as path, RowGroupWriter(path, MANIFEST) as out:
         for row in docs.values():

@@ -11,7 +11,8 @@ from pin_assets.core.doc_assets import referenced_paths, resolve_references
 from pin_assets.core.document import ParsedDocument
 from pin_assets.core.interleaved_sources import DATASET_KINDS, dataset_image_refs
 from pin_assets.core.isolation import TaskFailure, run_isolated
-from pin_assets.core.tables import MARKDOWN, RowGroupWriter, iter_rows
+from pin_assets.core.progress import track
+from pin_assets.core.tables import MARKDOWN, RowGroupWriter, count_rows, iter_rows
 from pin_assets.core.warc import page_image_refs
 from pin_assets.partitions import batches
 from pin_assets.quarantine import (
@@ -83,8 +84,10 @@ def parsed_markdown(
             assets = {ref: storage.get_bytes(images[ref]) for ref in dataset_image_refs(raw) if ref in images}
         return (raw, doc["kind"], limits, assets, url)
 
+    manifest = storage.open_input(layout.manifest(batch))
+
     def convertible() -> Iterator[dict]:
-        for doc in iter_rows(storage.open_input(layout.manifest(batch))):
+        for doc in iter_rows(manifest):
             if doc["doc_id"] in keep:
                 continue
             if doc["kind"] == "unknown":
@@ -104,6 +107,7 @@ def parsed_markdown(
                     image_refs += len(row["images"])
                     pages += row["page_count"]
                     scanned += len(row["scanned_pages"])
+        progress = track(STAGE, count_rows(manifest) - len(keep), context.log)
         results = run_isolated(
             parse_document,
             convertible(),
@@ -115,6 +119,7 @@ def parsed_markdown(
         )
         for doc, result in results:
             processed += 1
+            progress.advance()
             if isinstance(result, TaskFailure):
                 failed.append(quarantine_row(doc, STAGE, result))
                 context.log.warning(f"quarantined {doc['filename']}: {result.reason}: {result.message}")
@@ -130,6 +135,7 @@ def parsed_markdown(
             pages += result.page_count
             scanned += len(result.scanned_pages)
             preview = preview or result.markdown[:PREVIEW_CHARS]
+        progress.finish()
     write_quarantine(storage, batch, STAGE, failed)
     return MaterializeResult(
         metadata={

@@ -11,7 +11,8 @@ from pin_assets import layout
 from pin_assets.core.convert import render_to_folder
 from pin_assets.core.document import ExtractedImage, ParsedDocument
 from pin_assets.core.isolation import TaskFailure, run_isolated
-from pin_assets.core.tables import RENDERS, RowGroupWriter, iter_rows
+from pin_assets.core.progress import track
+from pin_assets.core.tables import RENDERS, RowGroupWriter, count_rows, iter_rows
 from pin_assets.partitions import batches
 from pin_assets.quarantine import (
     RetryConfig,
@@ -61,8 +62,10 @@ def page_renders(
     docs = pages = total_bytes = processed = 0
     scratch = Path(tempfile.mkdtemp(prefix="pin-render-"))
 
+    markdown = storage.open_input(layout.markdown(batch))
+
     def jobs() -> Iterator[dict]:
-        for row in iter_rows(storage.open_input(layout.markdown(batch))):
+        for row in iter_rows(markdown):
             if row["doc_id"] in keep:
                 continue
             if keep:  # pages a killed or failed attempt may have left for this document
@@ -90,11 +93,13 @@ def page_renders(
                         pages += 1
                         total_bytes += row["bytes"]
                 docs = len(keep)
+            progress = track(STAGE, count_rows(markdown) - len(keep), context.log)
             for row, result in run_isolated(
                 render_to_folder, jobs(), args_of=args_of, workers=processing.pool_size(),
                 timeout_s=limits.timeout_s, memory_mb=limits.memory_mb, max_image_pixels=limits.max_image_pixels,
             ):
                 processed += 1
+                progress.advance()
                 if isinstance(result, TaskFailure):
                     failed.append(quarantine_row(row, STAGE, result))
                     context.log.warning(f"render quarantined {row['doc_id'][:12]}: {result.message}")
@@ -108,6 +113,7 @@ def page_renders(
                     docs += 1
                     pages += len(result)
                 shutil.rmtree(row["folder"], ignore_errors=True)
+            progress.finish()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     write_quarantine(storage, batch, STAGE, failed)

@@ -7,8 +7,9 @@ from dagster import AssetExecutionContext, AutomationCondition, MaterializeResul
 
 from pin_assets import layout
 from pin_assets.core.html_markdown import FALLBACK_FLAG
+from pin_assets.core.progress import track
 from pin_assets.core.signals import INTEGER_SIGNALS, SIGNAL_DEFINITIONS, ImageFacts, compute_signals
-from pin_assets.core.tables import RowGroupWriter, iter_rows
+from pin_assets.core.tables import RowGroupWriter, count_rows, iter_rows
 from pin_assets.partitions import batches
 from resources.storage import StorageResource
 from resources.tokenizer import TokenizerResource
@@ -39,7 +40,10 @@ def quality_signals(
     sums: dict[str, float] = {}
     with storage.staged_file(layout.signals(batch), ".parquet") as path, RowGroupWriter(path, SIGNALS) as out:
         columns = ["doc_id", "markdown", "images", "page_count", "scanned_pages", "metadata_json"]
-        for row in iter_rows(storage.open_input(layout.markdown(batch)), columns):
+        markdown = storage.open_input(layout.markdown(batch))
+        progress = track("signals", count_rows(markdown), context.log)
+        for row in iter_rows(markdown, columns):
+            progress.advance()
             images = [ImageFacts(i["width"], i["height"], i["bytes"]) for i in row["images"]]
             values = compute_signals(
                 row["markdown"], images, tok, page_count=row["page_count"], scanned_pages=len(row["scanned_pages"]),
@@ -50,6 +54,7 @@ def quality_signals(
             for name in ("image_text_interleaving_count", "avg_tokens_per_text_block", "total_token_count"):
                 sums[name] = sums.get(name, 0.0) + float(values[name])
         docs = out.count
+        progress.finish()
     means = {f"mean_{k}": MetadataValue.float(v / docs) for k, v in sums.items()} if docs else {}
     return MaterializeResult(
         metadata={
