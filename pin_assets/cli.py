@@ -209,8 +209,7 @@ def _run_batch(
     defs.resolve_job_def("stats_job").execute_in_process(instance=instance, run_config=quiet)
     realsyn_line = "  realsyn           skipped (--no-realsyn)"
     if realsyn:
-        pairs = defs.resolve_job_def("realsyn_job").execute_in_process(instance=instance, run_config=quiet)
-        realsyn_line = _realsyn_summary(pairs, storage)
+        realsyn_line = _run_realsyn(defs, instance, batch_name, quiet, storage)
     elapsed = time.perf_counter() - started
     account = account_batch(storage, batch_name)
     images = len(list(storage.list_keys("images")))
@@ -265,14 +264,23 @@ def stats(where_sql: str | None) -> None:
     click.echo(f"{kept} of {total} documents kept ({share:.1%}) by: {where_sql}")
 
 
-def _realsyn_summary(result, storage) -> str:
-    """One line on the RealSyn branch, from the balanced_samples materialization's own metadata."""
+def _run_realsyn(defs, instance, batch_name: str, run_config: dict, storage) -> str:
+    """Centroids (trained once), the batch's index shard and pairs, then the balance over every batch."""
+    meta = {}
+    for job, partition in (("realsyn_centroids_job", None), ("realsyn_batch_job", batch_name), ("realsyn_job", None)):
+        result = defs.resolve_job_def(job).execute_in_process(
+            instance=instance, run_config=run_config, partition_key=partition, raise_on_error=False)
+        if not result.success:
+            return f"  realsyn           FAILED ({job}, run {result.run_id})"
+        meta.update({e.asset_key.to_user_string(): e.event_specific_data.materialization.metadata
+                     for e in result.get_asset_materialization_events()})
+    return _realsyn_summary(meta, storage)
+
+
+def _realsyn_summary(meta: dict, storage) -> str:
+    """One line on the RealSyn branch, from the pairs' and balanced_samples' own metadata."""
     from pin_assets import realsyn_layout
 
-    if not result.success:
-        return f"  realsyn           FAILED (run {result.run_id})"
-    meta = {e.asset_key.to_user_string(): e.event_specific_data.materialization.metadata
-            for e in result.get_asset_materialization_events()}
     paired = meta["image_text_pairs"]["images"].value
     balanced = meta["balanced_samples"]
     return (f"  realsyn           {paired} images paired with real sentences, {balanced['images_after'].value} in "

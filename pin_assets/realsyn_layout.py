@@ -5,9 +5,13 @@ Under the storage base::
     realsyn/corpus/<batch>/sentences.parquet        filtered, deduplicated sentences with lineage
     realsyn/corpus/<batch>/images.parquet           filtered, deduplicated images with lineage
     realsyn/embeddings/<encoder>/<batch>/<kind>.npz cached embeddings (ids + vectors) per batch and encoder
-    realsyn/text_index/ivf.faiss                    the serialized IVF index over every sentence embedding
-    realsyn/text_index/sentences.parquet            index row -> sentence id, batch, document, text
-    realsyn/pairs/pairs.parquet                     top-k retrieved texts per image, with scores
+    realsyn/centroids/current.json                  which centroid version shards are built with now
+    realsyn/centroids/<version>/template.faiss      an empty trained IVF index: k-means centres (+ codec)
+    realsyn/centroids/<version>/meta.json           how that version was trained (sample, clusters, encoder)
+    realsyn/text_index/<batch>/shard.faiss          the batch's sentence vectors in the shared centres' lists
+    realsyn/text_index/<batch>/sentences.parquet    shard row -> sentence id, batch, document, text
+    realsyn/text_index/<batch>/shard.json           the centroid version and codec the shard was built with
+    realsyn/pairs/<batch>/pairs.parquet             top-k retrieved texts per image of the batch, with scores
     realsyn/balanced/realsyn.parquet                the balanced sample, RealSyn release columns
     realsyn/balanced/shards/shard-NNNNNN.tar        the same sample as WebDataset shards
 
@@ -22,9 +26,10 @@ from pin_assets.layout import check_name
 
 PREFIX = "realsyn"
 CORPUS_PREFIX = f"{PREFIX}/corpus"
-TEXT_INDEX = f"{PREFIX}/text_index/ivf.faiss"
-TEXT_INDEX_ROWS = f"{PREFIX}/text_index/sentences.parquet"
-PAIRS = f"{PREFIX}/pairs/pairs.parquet"
+CENTROIDS_PREFIX = f"{PREFIX}/centroids"
+CURRENT_CENTROIDS = f"{CENTROIDS_PREFIX}/current.json"
+TEXT_INDEX_PREFIX = f"{PREFIX}/text_index"
+PAIRS_PREFIX = f"{PREFIX}/pairs"
 BALANCED = f"{PREFIX}/balanced/realsyn.parquet"
 SHARDS_PREFIX = f"{PREFIX}/balanced/shards"
 
@@ -48,6 +53,37 @@ def embeddings(encoder_name: str, batch: str, kind: str) -> str:
     if kind not in ("sentences", "images"):
         raise ValueError(f"unknown embedding kind {kind!r}")
     return f"{PREFIX}/embeddings/{encoder_slug(encoder_name)}/{check_name(batch)}/{kind}.npz"
+
+
+def centroid_template(version: str) -> str:
+    return f"{CENTROIDS_PREFIX}/{check_name(version, 'centroid version')}/template.faiss"
+
+
+def centroid_meta(version: str) -> str:
+    return f"{CENTROIDS_PREFIX}/{check_name(version, 'centroid version')}/meta.json"
+
+
+def index_shard(batch: str) -> str:
+    return f"{TEXT_INDEX_PREFIX}/{check_name(batch)}/shard.faiss"
+
+
+def index_rows(batch: str) -> str:
+    return f"{TEXT_INDEX_PREFIX}/{check_name(batch)}/sentences.parquet"
+
+
+def index_meta(batch: str) -> str:
+    return f"{TEXT_INDEX_PREFIX}/{check_name(batch)}/shard.json"
+
+
+def pairs(batch: str) -> str:
+    return f"{PAIRS_PREFIX}/{check_name(batch)}/pairs.parquet"
+
+
+def batches_with(keys: list[str], prefix: str, file_name: str) -> list[str]:
+    """Batches under ``prefix`` that hold ``file_name`` (``<prefix>/<batch>/<file_name>``), sorted."""
+    depth = prefix.count("/") + 2
+    found = {key.split("/")[depth - 1] for key in keys if key.endswith(f"/{file_name}") and key.count("/") == depth}
+    return sorted(found)
 
 
 def shard(index: int) -> str:

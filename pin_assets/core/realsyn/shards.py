@@ -164,6 +164,10 @@ class TopK:
         self.shards = np.take_along_axis(all_shards, order, axis=1)
         self.rows = np.take_along_axis(all_rows, order, axis=1)
 
+    def keys(self) -> np.ndarray:
+        """One int64 per hit, unique across shards (shard number in the high bits); -1 where no hit."""
+        return np.where(self.rows >= 0, (self.shards.astype(np.int64) << 40) | self.rows, -1)
+
 
 def search_shards(
     template: faiss.IndexIVF, shards: Iterable[faiss.IndexIVF], queries: np.ndarray, top_k: int, nprobe: int
