@@ -390,8 +390,7 @@ def _run_batch(
     _execute(defs, "stats_job", instance, quiet)
     realsyn_line = "  realsyn           skipped (--no-realsyn)"
     if realsyn:
-        pairs = _execute(defs, "realsyn_job", instance, quiet)
-        realsyn_line = _realsyn_summary(pairs, storage)
+        realsyn_line = _run_realsyn(defs, instance, batch_name, quiet, storage)
     elapsed = time.perf_counter() - started
     checks = result.get_asset_check_evaluations()
     failed_checks = _failed_error_checks(checks)
@@ -504,14 +503,23 @@ def views(batch_name: str, view: str, where_sql: str | None, out_dir: Path, shar
                f"{manifest.pages} pages, {manifest.tokens} tokens, {len(manifest.shards)} shards in {out_dir}")
 
 
-def _realsyn_summary(result, storage) -> str:
-    """One line on the RealSyn branch, from the balanced_samples materialization's own metadata."""
+def _run_realsyn(defs, instance, batch_name: str, run_config: dict, storage) -> str:
+    """Centroids (trained once), the batch's index shard and pairs, then the balance over every batch."""
+    meta = {}
+    for job, partition in (("realsyn_centroids_job", None), ("realsyn_batch_job", batch_name), ("realsyn_job", None)):
+        result = defs.resolve_job_def(job).execute_in_process(
+            instance=instance, run_config=run_config, partition_key=partition, raise_on_error=False)
+        if not result.success:
+            return f"  realsyn           FAILED ({job}, run {result.run_id})"
+        meta.update({e.asset_key.to_user_string(): e.event_specific_data.materialization.metadata
+                     for e in result.get_asset_materialization_events()})
+    return _realsyn_summary(meta, storage)
+
+
+def _realsyn_summary(meta: dict, storage) -> str:
+    """One line on the RealSyn branch, from the pairs' and balanced_samples' own metadata."""
     from pin_assets import realsyn_layout
 
-    if not result.success:
-        return f"  realsyn           FAILED (run {result.run_id})"
-    meta = {e.asset_key.to_user_string(): e.event_specific_data.materialization.metadata
-            for e in result.get_asset_materialization_events()}
     paired = meta["image_text_pairs"]["images"].value
     balanced = meta["balanced_samples"]
     return (f"  realsyn           {paired} images paired with real sentences, {balanced['images_after'].value} in "

@@ -3,7 +3,8 @@
 from dagster import AssetSelection, Definitions, define_asset_job, multiprocess_executor
 
 from pin_assets.assets import PIN_ASSETS, VIEW_ASSETS, signal_stats
-from pin_assets.assets.realsyn import REALSYN_ASSETS, balanced_samples, image_text_pairs, realsyn_corpus, text_index
+from pin_assets.assets.realsyn import REALSYN_ASSETS, balanced_samples, realsyn_corpus
+from pin_assets.assets.realsyn_index import image_text_pairs, text_centroids, text_index
 from pin_assets.checks import ALL_CHECKS
 from pin_assets.partitions import batches
 from resources import build_resources
@@ -24,10 +25,24 @@ stats_job = define_asset_job(
 )
 
 
+realsyn_centroids_job = define_asset_job(
+    "realsyn_centroids_job",
+    selection=AssetSelection.assets(text_centroids),
+    description="Train the sentence index's centroids on a sample across batches (kept if a version exists; "
+    "set retrain to train a new version).",
+)
+
+realsyn_batch_job = define_asset_job(
+    "realsyn_batch_job",
+    selection=AssetSelection.assets(text_index, image_text_pairs),
+    partitions_def=batches,
+    description="A batch's sentence index shard, then its images' top texts retrieved across every shard.",
+)
+
 realsyn_job = define_asset_job(
     "realsyn_job",
-    selection=AssetSelection.assets(text_index, image_text_pairs, balanced_samples),
-    description="Rebuild the sentence index over every batch, retrieve image-text pairs, balance, write shards.",
+    selection=AssetSelection.assets(balanced_samples),
+    description="Balance every batch's image-text pairs (two streaming passes) and write the WebDataset shards.",
 )
 
 views_job = define_asset_job(
@@ -46,7 +61,7 @@ def build_definitions() -> Definitions:
     return Definitions(
         assets=[*PIN_ASSETS, signal_stats, *REALSYN_ASSETS, *VIEW_ASSETS],
         asset_checks=ALL_CHECKS,
-        jobs=[pin_job, stats_job, realsyn_job, views_job],
+        jobs=[pin_job, stats_job, realsyn_centroids_job, realsyn_batch_job, realsyn_job, views_job],
         resources=build_resources(),
         sensors=build_sensors(),
         schedules=build_schedules(),

@@ -5,9 +5,13 @@ Under the storage base::
     realsyn/corpus/<batch>/sentences.parquet        filtered, deduplicated sentences with lineage
     realsyn/corpus/<batch>/images.parquet           filtered, deduplicated images with lineage
     realsyn/embeddings/<encoder>/<batch>/<kind>.npz cached embeddings (ids + vectors) per batch and encoder
-    realsyn/text_index/ivf.faiss                    the serialized IVF index over every sentence embedding
-    realsyn/text_index/sentences.parquet            index row -> sentence id, batch, document, text
-    realsyn/pairs/pairs.parquet                     top-k retrieved texts per image, with scores
+    realsyn/centroids/current.json                  which centroid version shards are built with now
+    realsyn/centroids/<version>/template.faiss      an empty trained IVF index: k-means centres (+ codec)
+    realsyn/centroids/<version>/meta.json           how that version was trained (sample, clusters, encoder)
+    realsyn/text_index/<batch>/shard.faiss          the batch's sentence vectors in the shared centres' lists
+    realsyn/text_index/<batch>/sentences.parquet    shard row -> sentence id, batch, document, text
+    realsyn/text_index/<batch>/shard.json           the centroid version and codec the shard was built with
+    realsyn/pairs/<batch>/pairs.parquet             top-k retrieved texts per image of the batch, with scores
     realsyn/balanced/realsyn.parquet                the balanced sample, RealSyn release columns
     realsyn/balanced/shards/shard-NNNNNN.tar        the same sample as WebDataset shards
 
@@ -23,9 +27,10 @@ from pin_assets.layout import check_name
 PREFIX = "realsyn"
 CORPUS_PREFIX = f"{PREFIX}/corpus"
 EMBEDDINGS_PREFIX = f"{PREFIX}/embeddings"
-TEXT_INDEX = f"{PREFIX}/text_index/ivf.faiss"
-TEXT_INDEX_ROWS = f"{PREFIX}/text_index/sentences.parquet"
-PAIRS = f"{PREFIX}/pairs/pairs.parquet"
+CENTROIDS_PREFIX = f"{PREFIX}/centroids"
+CURRENT_CENTROIDS = f"{CENTROIDS_PREFIX}/current.json"
+TEXT_INDEX_PREFIX = f"{PREFIX}/text_index"
+PAIRS_PREFIX = f"{PREFIX}/pairs"
 BALANCED = f"{PREFIX}/balanced/realsyn.parquet"
 SHARDS_PREFIX = f"{PREFIX}/balanced/shards"
 
@@ -48,7 +53,38 @@ def encoder_slug(encoder_name: str) -> str:
 def embeddings(encoder_name: str, batch: str, kind: str) -> str:
     if kind not in ("sentences", "images"):
         raise ValueError(f"unknown embedding kind {kind!r}")
-    return f"{PREFIX}/embeddings/{encoder_slug(encoder_name)}/{check_name(batch)}/{kind}.npz"
+    return f"{EMBEDDINGS_PREFIX}/{encoder_slug(encoder_name)}/{check_name(batch)}/{kind}.npz"
+
+
+def centroid_template(version: str) -> str:
+    return f"{CENTROIDS_PREFIX}/{check_name(version, 'centroid version')}/template.faiss"
+
+
+def centroid_meta(version: str) -> str:
+    return f"{CENTROIDS_PREFIX}/{check_name(version, 'centroid version')}/meta.json"
+
+
+def index_shard(batch: str) -> str:
+    return f"{TEXT_INDEX_PREFIX}/{check_name(batch)}/shard.faiss"
+
+
+def index_rows(batch: str) -> str:
+    return f"{TEXT_INDEX_PREFIX}/{check_name(batch)}/sentences.parquet"
+
+
+def index_meta(batch: str) -> str:
+    return f"{TEXT_INDEX_PREFIX}/{check_name(batch)}/shard.json"
+
+
+def pairs(batch: str) -> str:
+    return f"{PAIRS_PREFIX}/{check_name(batch)}/pairs.parquet"
+
+
+def batches_with(keys: list[str], prefix: str, file_name: str) -> list[str]:
+    """Batches under ``prefix`` that hold ``file_name`` (``<prefix>/<batch>/<file_name>``), sorted."""
+    depth = prefix.count("/") + 2
+    found = {key.split("/")[depth - 1] for key in keys if key.endswith(f"/{file_name}") and key.count("/") == depth}
+    return sorted(found)
 
 
 def shard(index: int) -> str:
@@ -62,8 +98,10 @@ def corpus_batches(keys: list[str]) -> list[str]:
 
 
 def batch_prefixes(batch: str, embedding_keys: list[str]) -> list[str]:
-    """This batch's RealSyn corpus and its cached embeddings (under every encoder found in ``embedding_keys``,
-    a listing of ``realsyn/embeddings``). The corpus-wide index, pairs and sample drop the batch when they
-    are next rebuilt."""
+    """This batch's RealSyn corpus, index shard, pairs and cached embeddings (under every encoder found in
+    ``embedding_keys``, a listing of ``realsyn/embeddings``). The balanced sample drops the batch when it is
+    next rebuilt; the centroids, trained on a sample across batches, are kept."""
     encoders = sorted({key.split("/")[2] for key in embedding_keys if key.count("/") == 4})
-    return [f"{CORPUS_PREFIX}/{check_name(batch)}", *(f"{EMBEDDINGS_PREFIX}/{encoder}/{batch}" for encoder in encoders)]
+    batch = check_name(batch)
+    return [f"{CORPUS_PREFIX}/{batch}", f"{TEXT_INDEX_PREFIX}/{batch}", f"{PAIRS_PREFIX}/{batch}",
+            *(f"{EMBEDDINGS_PREFIX}/{encoder}/{batch}" for encoder in encoders)]

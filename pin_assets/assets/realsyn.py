@@ -1,10 +1,10 @@
 """Stage `realsyn` (arXiv 2502.12513): mine image-text pairs from the parsed documents.
 
 ``realsyn_corpus`` is partitioned by batch like the PIN stages: extraction and dedup are per document, and a
-new batch should not re-read old ones. The three downstream assets are *not* partitioned: k-means over all
-sentences, retrieval over the whole corpus and balancing across all images are global by definition, and
-per-batch results would cluster and balance each drop separately. They stay cheap to refresh because
-embeddings are cached per batch (only a new batch is encoded).
+new batch should not re-read old ones. The sentence index (``realsyn_index``) is versioned centroids plus
+one shard per batch, and pairs are retrieved per batch across every shard, so a new batch costs its own
+encoding, shard and retrieval. ``balanced_samples`` is global by definition (it balances across all
+images) and reads the batches' pairs in two streaming passes. Embeddings are cached per batch.
 
 Corpus-wide dedup: the hash columns of every materialized batch's corpus files (``text_hash``, ``phash``)
 are the index. A batch drops sentences and images already kept by any *other* batch, then removes
@@ -17,15 +17,15 @@ runs in the ``realsyn_corpus`` pool; give that pool a limit of 1 in the instance
 
 import io
 import json
+import re
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import faiss
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 from dagster import (
     AssetExecutionContext,
     AutomationCondition,
@@ -40,23 +40,30 @@ from pydantic import Field
 
 from pin_assets import layout
 from pin_assets import realsyn_layout as rl
-from pin_assets.assets.realsyn_io import cached_embeddings, corpus_batches, read_table, write_table
+from pin_assets.assets.realsyn_index import image_text_pairs, text_centroids, text_index
+from pin_assets.assets.realsyn_io import (
+    PREVIEW_ROWS,
+    batch_images,
+    corpus_batches,
+    md_table,
+    read_table,
+    write_table,
+)
 from pin_assets.core.realsyn import retrieval
-from pin_assets.core.realsyn.balance import balanced_sample, cap_for_target, cluster_sizes
+from pin_assets.core.realsyn.balance import StreamingCapSampler, cap_for_target
 from pin_assets.core.realsyn.charts import distribution_report, size_stats
 from pin_assets.core.realsyn.corpus import CorpusBuilder, CorpusConfig
 from pin_assets.core.realsyn.filters import ImageFilter, SentenceFilter
-from pin_assets.core.realsyn.schemas import IMAGES, INDEX_ROWS, SENTENCES, balanced_schema, pairs_schema
+from pin_assets.core.realsyn.schemas import IMAGES, SENTENCES, balanced_schema
+from pin_assets.core.realsyn.shards import flat_index, nearest, sample_positions
 from pin_assets.core.realsyn.webdataset_writer import write_shards
 from pin_assets.core.tables import RowGroupWriter, iter_rows
 from pin_assets.partitions import batches
-from resources.embeddings import EmbeddingResource, Encoder, ImageInput
+from resources.embeddings import EmbeddingResource, Encoder
 from resources.llm import LLMResource
 from resources.storage import StorageResource
 
 GROUP = "realsyn"
-IMAGE_CHUNK = 256
-PREVIEW_ROWS = 5
 
 
 class RealSynCorpusConfig(Config):
@@ -71,38 +78,14 @@ class RealSynCorpusConfig(Config):
     context_sentences: int = Field(default=2, description="Sentences kept as context on each side of an image.")
 
 
-class TextIndexConfig(Config):
-    n_clusters: int = Field(default=0, description="k-means clusters; 0 = about clusters_per_sqrt * sqrt(N).")
-    clusters_per_sqrt: float = Field(default=1.0, description="Scale of the automatic cluster count.")
-    seed: int = Field(default=0, description="k-means seed.")
-
-
-class ImageTextPairsConfig(Config):
-    top_k: int = Field(default=3, description="Texts kept per image.")
-    nprobe: int = Field(default=8, description="Clusters searched per image (nearest centres first).")
-    recall_queries: int = Field(default=1000, description="Images checked against brute-force search.")
-    seed: int = Field(default=0, description="Seed of the recall sample.")
-
-
 class BalancedSamplesConfig(Config):
     target_size: int = Field(default=1_000_000, description="Images wanted after balancing (at most).")
+    sample_size: int = Field(default=200_000, description="Images drawn across batches to train the clusters on.")
     n_clusters: int = Field(default=0, description="Image k-means clusters; 0 = about clusters_per_sqrt * sqrt(N).")
     clusters_per_sqrt: float = Field(default=1.0, description="Scale of the automatic cluster count.")
     seed: int = Field(default=0, description="Seed of k-means and of the sampling: same seed, same sample.")
     shard_max_samples: int = Field(default=1000, description="Samples per WebDataset shard.")
     shard_max_bytes: int = Field(default=1 << 30, description="Largest shard before starting the next one.")
-
-
-def _md_table(rows: list[dict[str, Any]], columns: list[str], width: int = 80) -> str:
-    """A small Markdown preview table; cells shortened and pipes escaped."""
-    def cell(value: Any) -> str:
-        text = f"{value:.3f}" if isinstance(value, float) else str(value if value is not None else "")
-        text = text.replace("|", "\\|").replace("\n", " ")
-        return text if len(text) <= width else text[: width - 1] + "…"
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
-    lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _other_batch_hashes(storage: StorageResource, batch: str) -> tuple[np.ndarray, list[int]]:
@@ -155,7 +138,7 @@ def realsyn_corpus(
     return MaterializeResult(
         metadata={
             **{k: MetadataValue.int(v) for k, v in counts.items()},
-            "dropped_by_filter": MetadataValue.md(_md_table(
+            "dropped_by_filter": MetadataValue.md(md_table(
                 [{"filter": k, "dropped": v} for k, v in dropped.items()] or [{"filter": "(none)", "dropped": 0}],
                 ["filter", "dropped"])),
             "other_batches_in_dedup_index": len(corpus_batches(storage)) - 1,
@@ -163,159 +146,9 @@ def realsyn_corpus(
             "sentence_dedup": "BLAKE2b-64 of lower-cased text without punctuation or extra spaces",
             "sentences_path": MetadataValue.path(storage.uri(rl.corpus_sentences(batch))),
             "images_path": MetadataValue.path(storage.uri(rl.corpus_images(batch))),
-            "preview_sentences": MetadataValue.md(_md_table(preview, ["sentence_id", "text", "prev_sentence_id"])),
-            "preview_images": MetadataValue.md(_md_table(
+            "preview_sentences": MetadataValue.md(md_table(preview, ["sentence_id", "text", "prev_sentence_id"])),
+            "preview_images": MetadataValue.md(md_table(
                 images[:PREVIEW_ROWS], ["image_id", "name", "width", "height", "caption", "context_after"])),
-        }
-    )
-
-
-def _image_inputs(storage: StorageResource, rows: list[dict[str, Any]]) -> list[ImageInput]:
-    return [
-        ImageInput(storage.get_bytes(layout.image(r["name"])), r["caption"] or "",
-                   " ".join(t for t in (r["context_before"], r["context_after"]) if t))
-        for r in rows
-    ]
-
-
-def _encode_images(storage: StorageResource, encoder: Encoder, rows: list[dict[str, Any]]) -> np.ndarray:
-    """Encode in chunks so only ``IMAGE_CHUNK`` images' bytes are in memory at once."""
-    chunks = [np.zeros((0, encoder.dim), dtype=np.float32)]
-    for start in range(0, len(rows), IMAGE_CHUNK):
-        chunks.append(encoder.encode_images(_image_inputs(storage, rows[start:start + IMAGE_CHUNK])))
-    return np.concatenate(chunks)
-
-
-def _all_images(storage: StorageResource, encoder: Encoder) -> tuple[list[dict[str, Any]], np.ndarray, int]:
-    """Every corpus image row, its embedding (cached per batch), and how many were encoded in this call."""
-    rows: list[dict[str, Any]] = []
-    vectors = [np.zeros((0, encoder.dim), dtype=np.float32)]
-    encoded = 0
-    for batch in corpus_batches(storage):
-        batch_rows = read_table(storage, rl.corpus_images(batch)).to_pylist()
-        found, hit = cached_embeddings(
-            storage, encoder, batch, "images", [r["image_id"] for r in batch_rows],
-            lambda rows_=batch_rows: _encode_images(storage, encoder, rows_),
-        )
-        encoded += 0 if hit else len(batch_rows)
-        rows += batch_rows
-        vectors.append(found)
-    return rows, np.concatenate(vectors), encoded
-
-
-@asset(
-    group_name=GROUP,
-    deps=[realsyn_corpus],
-    description="k-means (faiss) over every sentence embedding: an IVF index whose lists are the clusters.",
-    kinds={"faiss", "parquet"},
-)
-def text_index(
-    context: AssetExecutionContext, config: TextIndexConfig, storage: StorageResource,
-    embeddings: EmbeddingResource,
-) -> MaterializeResult:
-    encoder = embeddings.get()
-    tables, vectors = [], []
-    encoded, encode_s = 0, 0.0
-    for batch in corpus_batches(storage):
-        table = read_table(storage, rl.corpus_sentences(batch), ["sentence_id", "batch", "doc_id", "text"])
-        started = time.perf_counter()
-        found, hit = cached_embeddings(
-            storage, encoder, batch, "sentences", table.column("sentence_id").to_pylist(),
-            lambda t=table: encoder.encode_texts(t.column("text").to_pylist()),
-        )
-        if not hit:
-            encoded += table.num_rows
-            encode_s += time.perf_counter() - started
-        tables.append(table)
-        vectors.append(found)
-    if not tables or sum(t.num_rows for t in tables) == 0:
-        raise Failure("no sentences in any batch: materialize realsyn_corpus for at least one batch first")
-    x = np.concatenate(vectors)
-    n_clusters = retrieval.auto_clusters(len(x), config.n_clusters, config.clusters_per_sqrt)
-    started = time.perf_counter()
-    index = retrieval.build_ivf(x, n_clusters, seed=config.seed)
-    build_s = time.perf_counter() - started
-    storage.put_bytes(rl.TEXT_INDEX, retrieval.serialize(index))
-    rows = pa.concat_tables(tables)
-    write_table(storage, rl.TEXT_INDEX_ROWS, pa.Table.from_arrays(
-        [pa.array(np.arange(rows.num_rows)), *(rows.column(n) for n in ("sentence_id", "batch", "doc_id", "text"))],
-        schema=INDEX_ROWS,
-    ))
-    sizes = np.array([index.invlists.list_size(i) for i in range(index.nlist)])
-    return MaterializeResult(
-        metadata={
-            "sentences": len(x),
-            "clusters": n_clusters,
-            "encoder": encoder.name,
-            "dim": encoder.dim,
-            "sentences_encoded_now": encoded,
-            "sentences_per_s": MetadataValue.float(encoded / encode_s if encode_s else 0.0),
-            "kmeans_and_index_s": MetadataValue.float(build_s),
-            "cluster_sizes": MetadataValue.md(distribution_report({"sentences per cluster": sizes})),
-            "index_path": MetadataValue.path(storage.uri(rl.TEXT_INDEX)),
-        }
-    )
-
-
-def _timed_search(fn: Any) -> tuple[np.ndarray, np.ndarray, float]:
-    started = time.perf_counter()
-    scores, ids = fn()
-    return scores, ids, time.perf_counter() - started
-
-
-@asset(
-    group_name=GROUP,
-    deps=[text_index, realsyn_corpus],
-    description="Top-k real sentences per image by hierarchical retrieval, with recall against brute force.",
-    kinds={"faiss", "parquet"},
-)
-def image_text_pairs(
-    context: AssetExecutionContext, config: ImageTextPairsConfig, storage: StorageResource,
-    embeddings: EmbeddingResource,
-) -> MaterializeResult:
-    encoder = embeddings.get()
-    index = retrieval.deserialize(storage.get_bytes(rl.TEXT_INDEX))
-    sentences = read_table(storage, rl.TEXT_INDEX_ROWS).to_pylist()
-    images, queries, encoded = _all_images(storage, encoder)
-    k = config.top_k
-    scores, ids, search_s = _timed_search(lambda: retrieval.ivf_search(index, queries, k, config.nprobe))
-    pairs = []
-    for row, row_scores, row_ids in zip(images, scores, ids, strict=True):
-        pair = {
-            "image_id": row["image_id"], "batch": row["batch"], "doc_id": row["doc_id"],
-            "image": layout.image(row["name"]), "width": row["width"], "height": row["height"],
-            "caption": row["caption"],
-        }
-        for rank in range(k):
-            hit = sentences[row_ids[rank]] if row_ids[rank] >= 0 else None
-            pair[f"text{rank + 1}"] = hit["text"] if hit else ""
-            pair[f"score{rank + 1}"] = float(row_scores[rank]) if hit else float("nan")
-            pair[f"sentence_id{rank + 1}"] = hit["sentence_id"] if hit else None
-        pairs.append(pair)
-    write_table(storage, rl.PAIRS, pa.Table.from_pylist(pairs, schema=pairs_schema(k)))
-
-    # Recall and speed against brute force on the same vectors, for a seeded sample of images.
-    sample = np.sort(np.random.default_rng(config.seed).permutation(len(queries))[: config.recall_queries])
-    ivf = faiss.extract_index_ivf(index)
-    ivf.make_direct_map()
-    vectors = ivf.reconstruct_n(0, ivf.ntotal)
-    _, exact_ids, exact_s = _timed_search(lambda: retrieval.exact_search(vectors, queries[sample], k))
-    _, approx_ids, approx_s = _timed_search(lambda: retrieval.ivf_search(index, queries[sample], k, config.nprobe))
-    recall = retrieval.recall_at_k(approx_ids, exact_ids)
-    return MaterializeResult(
-        metadata={
-            "images": len(images),
-            "sentences_indexed": int(ivf.ntotal),
-            "images_encoded_now": encoded,
-            "encoder": encoder.name,
-            "nprobe": config.nprobe,
-            "clusters": int(ivf.nlist),
-            f"recall_at_{k}": MetadataValue.float(recall),
-            "recall_queries": len(sample),
-            "search_s": MetadataValue.float(search_s),
-            "speedup_vs_exact": MetadataValue.float(exact_s / approx_s if approx_s else 0.0),
-            "path": MetadataValue.path(storage.uri(rl.PAIRS)),
-            "preview": MetadataValue.md(_md_table(pairs[:PREVIEW_ROWS], ["image_id", "caption", "text1", "score1"])),
         }
     )
 
@@ -340,36 +173,72 @@ def _shard_files(storage: StorageResource, row: dict[str, Any], k: int) -> dict[
     return {ext: data, "json": json.dumps(record, ensure_ascii=False).encode(), "txt": caption.encode()}
 
 
-def _pair_vectors(storage: StorageResource, encoder: Encoder, pairs: list[dict[str, Any]]) -> np.ndarray:
-    rows, vectors, _ = _all_images(storage, encoder)
+def pairs_batches(storage: StorageResource) -> list[str]:
+    """Batches with retrieved pairs, sorted (the order both balance passes read them in)."""
+    return rl.batches_with(list(storage.list_keys(rl.PAIRS_PREFIX)), rl.PAIRS_PREFIX, "pairs.parquet")
+
+
+def _top_k(storage: StorageResource, batch: str) -> int:
+    """How many texts per image the pairs hold (``text1..k`` columns)."""
+    names = pq.read_schema(storage.open_input(rl.pairs(batch))).names
+    return sum(1 for name in names if re.fullmatch(r"text\d+", name))
+
+
+def _pairs_and_vectors(
+    storage: StorageResource, encoder: Encoder, batch: str
+) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """One batch's pairs and their images' embeddings (from the per-batch cache), row for row."""
+    pairs = read_table(storage, rl.pairs(batch)).to_pylist()
+    rows, vectors, _ = batch_images(storage, encoder, batch)
     position = {row["image_id"]: i for i, row in enumerate(rows)}
-    return vectors[[position[p["image_id"]] for p in pairs]] if pairs else vectors[:0]
+    return pairs, vectors[[position[p["image_id"]] for p in pairs]] if pairs else vectors[:0]
 
 
 @asset(
     group_name=GROUP,
     deps=[image_text_pairs],
-    description="Semantically balanced sample (MetaCLIP-style cap per image cluster) as Parquet and WebDataset.",
+    description="Semantically balanced sample (MetaCLIP-style cap per image cluster) as Parquet and WebDataset, "
+    "in two streaming passes over the batches' pairs.",
     kinds={"parquet", "webdataset"},
 )
 def balanced_samples(
     context: AssetExecutionContext, config: BalancedSamplesConfig, storage: StorageResource,
     embeddings: EmbeddingResource, llm: LLMResource,
 ) -> MaterializeResult:
-    pairs = read_table(storage, rl.PAIRS).to_pylist()
-    if not pairs:
+    encoder = embeddings.get()
+    names = pairs_batches(storage)
+    sizes = {b: read_table(storage, rl.pairs(b), ["image_id"]).num_rows for b in names}
+    total = sum(sizes.values())
+    if total == 0:
         raise Failure("no image-text pairs: materialize image_text_pairs over a corpus with images first")
-    k = sum(1 for name in pairs[0] if name.startswith("text"))
-    vectors = _pair_vectors(storage, embeddings.get(), pairs)
-    n_clusters = retrieval.auto_clusters(len(pairs), config.n_clusters, config.clusters_per_sqrt)
-    _, labels = retrieval.kmeans(vectors, n_clusters, seed=config.seed)
-    before = cluster_sizes(labels, n_clusters)
+    k = _top_k(storage, names[0])
+
+    # Image clusters: k-means on a bounded sample drawn across batches (all images while they fit).
+    picks = sample_positions(sizes, config.sample_size, seed=config.seed)
+    sample = np.concatenate([_pairs_and_vectors(storage, encoder, b)[1][picks[b]] for b in names])
+    n_clusters = retrieval.auto_clusters(total, config.n_clusters, config.clusters_per_sqrt)
+    centres, _ = retrieval.kmeans(sample, min(n_clusters, len(sample)), seed=config.seed)
+    del sample
+    centre_index = flat_index(centres)
+
+    # Pass 1: cluster sizes. Pass 2: the capped sample, a batch at a time.
+    before = np.zeros(len(centres), dtype=np.int64)
+    for batch in names:
+        before += np.bincount(nearest(centre_index, _pairs_and_vectors(storage, encoder, batch)[1]),
+                              minlength=len(centres))
     cap = cap_for_target(before.tolist(), config.target_size)
-    keep = balanced_sample(labels, cap, config.seed)
-    after = cluster_sizes(labels[keep], n_clusters)
-    chosen = [{**pairs[i], "cluster": int(labels[i])} for i in keep]
-    for row, syn in zip(chosen, llm.complete_many([(r["text1"], r["caption"]) for r in chosen]), strict=True):
-        row["syn_text"] = syn
+    sampler = StreamingCapSampler(before, cap, config.seed)
+    after = np.zeros(len(centres), dtype=np.int64)
+    chosen: list[dict[str, Any]] = []  # the output sample (at most target_size rows), never the corpus
+    for batch in names:
+        pairs, vectors = _pairs_and_vectors(storage, encoder, batch)
+        labels = nearest(centre_index, vectors)
+        keep = sampler.select(labels)
+        after += np.bincount(labels[keep], minlength=len(centres))
+        picked = [{**pairs[i], "cluster": int(labels[i])} for i in keep]
+        for row, syn in zip(picked, llm.complete_many([(r["text1"], r["caption"]) for r in picked]), strict=True):
+            row["syn_text"] = syn
+        chosen += picked
 
     def samples() -> Iterator[tuple[str, dict[str, bytes]]]:
         for row in chosen:
@@ -390,11 +259,13 @@ def balanced_samples(
     report = distribution_report({"before": before, "after": after})
     return MaterializeResult(
         metadata={
-            "images_before": len(pairs),
+            "images_before": total,
             "images_after": len(chosen),
             "target_size": config.target_size,
             "cap": cap,
-            "clusters": n_clusters,
+            "clusters": len(centres),
+            "cluster_sample": int(sum(len(p) for p in picks.values())),
+            "batches": len(names),
             "seed": config.seed,
             "max_cluster_before": int(before.max()),
             "max_cluster_after": int(after.max()),
@@ -406,9 +277,9 @@ def balanced_samples(
             "shards": shard_count,
             "parquet_path": MetadataValue.path(storage.uri(rl.BALANCED)),
             "shards_path": MetadataValue.path(storage.uri(rl.SHARDS_PREFIX)),
-            "preview": MetadataValue.md(_md_table(chosen[:PREVIEW_ROWS], ["image_id", "cluster", "text1", "syn_text"])),
+            "preview": MetadataValue.md(md_table(chosen[:PREVIEW_ROWS], ["image_id", "cluster", "text1", "syn_text"])),
         }
     )
 
 
-REALSYN_ASSETS = [realsyn_corpus, text_index, image_text_pairs, balanced_samples]
+REALSYN_ASSETS = [realsyn_corpus, text_centroids, text_index, image_text_pairs, balanced_samples]

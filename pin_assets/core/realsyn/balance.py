@@ -50,3 +50,43 @@ def cluster_sizes(labels: np.ndarray, n_clusters: int | None = None) -> np.ndarr
     labels = np.asarray(labels, dtype=np.int64)
     length = n_clusters if n_clusters is not None else (int(labels.max()) + 1 if len(labels) else 0)
     return np.bincount(labels, minlength=length)
+
+
+class StreamingCapSampler:
+    """The second pass of a streaming balance: cluster sizes known (first pass), labels arrive batch by batch.
+
+    Each cluster ends with exactly ``min(size, cap)`` members, a uniformly random subset of it, without ever
+    holding more than one batch of labels: per cluster, the number kept from the members in this batch is a
+    hypergeometric draw from (still needed, still to come), and which of them are kept is uniform. That is
+    sequential sampling without replacement (Knuth's algorithm S), vectorized per cluster and batch.
+    """
+
+    def __init__(self, sizes: Sequence[int], cap: int, seed: int):
+        sizes_array = np.asarray(sizes, dtype=np.int64)
+        self.need = np.minimum(sizes_array, cap)
+        self.left = sizes_array.copy()
+        self.rng = np.random.default_rng(seed)
+
+    def select(self, labels: np.ndarray) -> np.ndarray:
+        """Sorted positions of ``labels`` (this batch's cluster labels) that the sample keeps."""
+        labels = np.asarray(labels, dtype=np.int64)
+        if len(labels) == 0:
+            return np.empty(0, dtype=np.int64)
+        order = np.argsort(labels, kind="stable")
+        clusters, starts, counts = np.unique(labels[order], return_index=True, return_counts=True)
+        if np.any(counts > self.left[clusters]):
+            raise ValueError("more members of a cluster than its counted size: labels differ from the first pass")
+        kept: list[np.ndarray] = []
+        for cluster, start, count in zip(clusters.tolist(), starts.tolist(), counts.tolist(), strict=True):
+            members = order[start:start + count]
+            need, left = int(self.need[cluster]), int(self.left[cluster])
+            if need == left:
+                take = count
+                chosen = members
+            else:
+                take = int(self.rng.hypergeometric(need, left - need, count)) if need else 0
+                chosen = self.rng.choice(members, size=take, replace=False)
+            kept.append(chosen)
+            self.need[cluster] -= take
+            self.left[cluster] -= count
+        return np.sort(np.concatenate(kept))

@@ -45,10 +45,10 @@ INDEX_ROWS = pa.schema(
 
 
 def pairs_schema(top_k: int) -> pa.Schema:
-    """Per image: lineage, then ``text1..k`` with their scores and sentence ids."""
+    """Per image: lineage and the text centroid version searched, then ``text1..k`` with scores and sentence ids."""
     fields = [
         ("image_id", pa.string()), ("batch", pa.string()), ("doc_id", pa.string()), ("image", pa.string()),
-        ("width", pa.int32()), ("height", pa.int32()), ("caption", pa.string()),
+        ("width", pa.int32()), ("height", pa.int32()), ("caption", pa.string()), ("centroid_version", pa.string()),
     ]
     for rank in range(1, top_k + 1):
         fields += [(f"text{rank}", pa.string()), (f"score{rank}", pa.float32()), (f"sentence_id{rank}", pa.string())]
