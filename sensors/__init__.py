@@ -2,12 +2,13 @@
 
 ``PIN_INBOX_URI``          folder or ``s3://bucket/prefix`` watched for new drops (see ``sensors.inbox``)
 ``PIN_INBOX_DATASET``      source dataset of inbox drops whose ``_READY`` marker names none (default inbox)
+``PIN_INBOX_INTERVAL_SECONDS``  seconds between the inbox sensor's ticks (default 60)
 ``PIN_DAILY_SOURCE_URI``   source pulled daily as ``daily-YYYY-MM-DD``; ``{date}`` is substituted
 ``PIN_DAILY_DATASET``      source dataset of the daily batches (default daily)
 
-The downstream stages carry ``AutomationCondition.eager()``; ``pin_automation_sensor`` evaluates those
-conditions and is on by default, so a batch ingested by the inbox sensor, the schedule or a user in the
-UI flows on to parse, render, signals and export by itself.
+The inbox sensor and the schedule request one ``pin_job`` run per batch. The downstream stages also carry
+``AutomationCondition.eager()``; ``pin_automation_sensor`` evaluates those conditions and is on by
+default, so a batch a user ingests in the UI flows on to parse, render, signals and export by itself.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ automation_sensor = AutomationConditionSensorDefinition(
 
 def build_sensors() -> list[SensorDefinition]:
     inbox = make_inbox_sensor(
-        os.environ.get("PIN_INBOX_URI", ""), source_dataset=os.environ.get("PIN_INBOX_DATASET", "inbox")
+        os.environ.get("PIN_INBOX_URI", ""),
+        source_dataset=os.environ.get("PIN_INBOX_DATASET", "inbox"),
+        minimum_interval_seconds=int(os.environ.get("PIN_INBOX_INTERVAL_SECONDS", "60")),
     )
     return [inbox, automation_sensor]
 

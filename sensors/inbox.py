@@ -1,5 +1,9 @@
 """The inbox sensor: every new, complete drop of raw documents becomes a batch partition and a run.
 
+The run is ``pin_job`` for that partition: the whole batch, ingest to PIN records and RealSyn corpus, in
+one run. One run per batch is the grain the run queue limits (``concurrency.runs`` in the instance) and
+the unit that fails, retries and shows up in the UI on its own.
+
 Layout of an inbox (a local folder or an S3 prefix, ``PIN_INBOX_URI``)::
 
     <inbox>/<drop-name>/...files...
@@ -37,7 +41,6 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from dagster import (
-    AssetSelection,
     DefaultSensorStatus,
     RunRequest,
     SensorDefinition,
@@ -53,7 +56,8 @@ from pin_assets.core.sources import READY_MARKER
 from pin_assets.partitions import batches
 from resources.storage import StorageResource
 
-INGEST_SELECTION = AssetSelection.assets("raw_documents")
+BATCH_JOB = "pin_job"
+"""The job a new batch runs (defined in ``pin_assets.definitions``, named here to avoid a cycle)."""
 
 
 class Inbox(Protocol):
@@ -224,17 +228,17 @@ def make_inbox_sensor(
     minimum_interval_seconds: int = 60,
     default_status: DefaultSensorStatus | None = None,
 ) -> SensorDefinition:
-    """A sensor that registers each complete drop under ``inbox_uri`` and requests its ingest run.
+    """A sensor that registers each complete drop under ``inbox_uri`` and requests its ``pin_job`` run.
 
     With no ``inbox_uri`` the sensor still exists (visible in the UI) but skips every tick and is off
-    by default. The run materializes ``raw_documents``; the downstream stages follow by their eager
-    automation conditions, so one drop flows through the whole graph without a job of its own.
+    by default. The run materializes the whole batch, so the queue sees one run per drop; the eager
+    automation conditions then have nothing left to do for it (they serve batches a user ingests by hand).
     """
     status = default_status or (DefaultSensorStatus.RUNNING if inbox_uri else DefaultSensorStatus.STOPPED)
 
     @sensor(
         name=name,
-        target=INGEST_SELECTION,
+        job_name=BATCH_JOB,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=status,
         description=f"New drops with a {READY_MARKER} marker in {inbox_uri or '$PIN_INBOX_URI (unset)'} "

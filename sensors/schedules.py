@@ -1,4 +1,4 @@
-"""The daily pull: once a day, a source URI becomes the batch ``daily-YYYY-MM-DD`` and its ingest run.
+"""The daily pull: once a day, a source URI becomes the batch ``daily-YYYY-MM-DD`` and its ``pin_job`` run.
 
 ``PIN_DAILY_SOURCE_URI`` names the source; ``{date}`` in it is replaced by the scheduled day, so a feed
 that lands in dated folders (``s3://feeds/arxiv/{date}/``) or a dated URL manifest
@@ -19,7 +19,7 @@ from dagster import (
 
 from pin_assets.batches import BatchSpec, register_batch
 from resources.storage import StorageResource
-from sensors.inbox import INGEST_SELECTION
+from sensors.inbox import BATCH_JOB
 
 
 def daily_batch_name(day: str) -> str:
@@ -35,7 +35,7 @@ def make_daily_schedule(
     license: str = "unknown",
     default_status: DefaultScheduleStatus | None = None,
 ) -> ScheduleDefinition:
-    """A schedule registering ``daily-<date>`` from ``source_uri`` and requesting its ingest run.
+    """A schedule registering ``daily-<date>`` from ``source_uri`` and requesting its ``pin_job`` run.
 
     Schedules cannot return dynamic-partition requests the way sensors do, so the partition is added
     through the instance (:func:`pin_assets.batches.register_batch`, a no-op when it exists); the
@@ -48,7 +48,7 @@ def make_daily_schedule(
         name=name,
         cron_schedule=cron_schedule,
         execution_timezone="UTC",
-        target=INGEST_SELECTION,
+        job_name=BATCH_JOB,
         default_status=status,
         description=f"Daily batch daily-YYYY-MM-DD from {source_uri or '$PIN_DAILY_SOURCE_URI (unset)'}.",
     )

@@ -45,8 +45,10 @@ def test_compose_services_wire_dagster_postgres_minio() -> None:
     assert "mc mb --ignore-existing" in str(services["pin_minio_init"]["entrypoint"])
     assert any("docker.sock" in str(v) for v in services["pin_daemon"]["volumes"])
     workspace = yaml.safe_load((REPO / "docker" / "workspace.yaml").read_text())
-    grpc = workspace["load_from"][0]["grpc_server"]
-    assert grpc["host"] == "pin_code" and str(grpc["port"]) in code["command"]
+    grpc = workspace["load_from"][0]["grpc_server"]  # host and port are {env: ...}, set by compose
+    for service in ("pin_webserver", "pin_daemon"):
+        env = services[service]["environment"]
+        assert env[grpc["host"]["env"]] == "pin_code" and env[grpc["port"]["env"]] in code["command"]
     launcher = yaml.safe_load((REPO / "docker" / "dagster.yaml").read_text())["run_launcher"]["config"]
     assert launcher["network"] in yaml.safe_load(result.stdout)["networks"]["pin_factory"]["name"]
     # Every variable the run's resources read is forwarded into the run containers.
@@ -60,6 +62,7 @@ def test_compose_services_wire_dagster_postgres_minio() -> None:
 def test_instance_files_match_schema(path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("PIN_S3_BUCKET", "PIN_S3_ENDPOINT_URL"):  # {env: ...} references, set by compose
         monkeypatch.setenv(name, "x")
+    monkeypatch.setenv("DAGSTER_POSTGRES_PORT", "5432")
     shutil.copy(REPO / path, tmp_path / "dagster.yaml")
     config, _ = dagster_instance_config(str(tmp_path))
     assert config["concurrency"]["runs"]["max_concurrent_runs"] >= 1
