@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import statistics
 
-from pin_assets.core.pdf.headings import classify_heading
+from pin_assets.core.pdf.headings import classify_headings
 from pin_assets.core.pdf.model import Element, Row, Span, Style, Unit
 
 _BULLET_RE = re.compile(r"^\s*([•◦▪▫‣●○■□►▸➢➤✓✔·\uf0b7\uf0a7\uf0d8\uf076\uf0fc]\s*|[-–]\s+)")
@@ -19,6 +19,7 @@ def build_elements(units: list[Unit], style: Style) -> list[Element]:
     elements: list[Element] = []
     rows = [r for u in units for r in u.rows]
     gap = _typical_gap(rows)
+    line = _line_width(rows, style)
     current: Element | None = None
     for unit in units:
         if unit.kind != "text":
@@ -26,13 +27,12 @@ def build_elements(units: list[Unit], style: Style) -> list[Element]:
             current = None
             continue
         for row in unit.rows:
-            if current is not None and _continues(current, row, style, gap):
+            if current is not None and _continues(current, row, style, gap, line):
                 current.rows.append(row)
                 continue
             current = _start_element(row)
             elements.append(current)
-    for element in elements:
-        classify_heading(element, style)
+    classify_headings(elements, style)
     return elements
 
 
@@ -44,6 +44,13 @@ def _typical_gap(rows: list[Row]) -> float:
         if b.x0 < a.x1 and b.x1 > a.x0 and -0.5 * a.height <= b.y0 - a.y1 <= 1.5 * a.height
     ]
     return statistics.median(gaps) if len(gaps) >= 3 else 0.2 * (rows[0].height if rows else 10)
+
+
+def _line_width(rows: list[Row], style: Style) -> float:
+    """How wide a full line of body text is on this page (a column's width): the width most body rows
+    reach, so a short line in a heading size can be told from one a title filled and wrapped."""
+    widths = sorted(r.x1 - r.x0 for r in rows if abs(r.size - style.body) <= 0.6 and not r.rotated)
+    return widths[int(0.8 * (len(widths) - 1))] if widths else 0.0
 
 
 def _start_element(row: Row) -> Element:
@@ -73,12 +80,18 @@ def _list_marker(text: str) -> str | None:
     return None
 
 
-def _continues(element: Element, row: Row, style: Style, gap: float) -> bool:
-    """Whether a row continues the current block rather than starting a new one."""
+def _continues(element: Element, row: Row, style: Style, gap: float, line: float) -> bool:
+    """Whether a row continues the current block rather than starting a new one. A row set in a
+    heading size continues only a line that was filled: a title wraps, an author or date line under
+    it stands alone."""
     prev = element.rows[-1]
     if element.kind == "code":
         return row.all("mono") and 0 <= row.y0 - prev.y1 < 1.5 * prev.height + gap
     if element.kind not in ("para", "list") or row.all("mono") or _list_marker(row.text) is not None:
+        return False
+    if row.rotated or prev.rotated:
+        return False
+    if prev.size in style.levels and line and prev.x1 - prev.x0 < 0.6 * line:
         return False
     if abs(row.size - prev.size) > 0.6 or not (row.x0 < prev.x1 and row.x1 > prev.x0):
         return False
@@ -117,4 +130,4 @@ def _without_marker(row: Row) -> Row:
         if span.text[cut:]:
             spans.append(Span(span.text[cut:], span.size, span.bold, span.italic, span.mono,
                                span.superscript, span.x0, span.x1))
-    return Row(spans, row.x0, row.y0, row.x1, row.y1)
+    return Row(spans, row.x0, row.y0, row.x1, row.y1, row.rotated)

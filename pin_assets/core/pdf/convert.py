@@ -17,10 +17,11 @@ from pin_assets.core.document import ConversionError, ParsedDocument
 from pin_assets.core.limits import check_page_count
 from pin_assets.core.pdf.blocks import build_elements
 from pin_assets.core.pdf.images import ImageStore, figure_units, image_placements
-from pin_assets.core.pdf.lines import RTL_RE, block_rows
+from pin_assets.core.pdf.lines import RTL_RE, block_row_groups
 from pin_assets.core.pdf.model import Page, Style, Unit, center_in, text_unit
 from pin_assets.core.pdf.order import place_figures, reading_order
 from pin_assets.core.pdf.render import render_element
+from pin_assets.core.pdf.rotation import drop_side_stamps, page_turn, turn_blocks, turn_box, turned_size
 from pin_assets.core.pdf.running import drop_running
 from pin_assets.core.pdf.style import document_style
 from pin_assets.core.pdf.tables import has_rulings, ruled_tables
@@ -169,22 +170,27 @@ def _read_page(page: pymupdf.Page, detect_tables: bool, max_pixels: int | None =
     blocks = textpage.extractDICT()["blocks"]
     if any(RTL_RE.search(s["text"]) for b in blocks for line in b.get("lines", ()) for s in line["spans"]):
         blocks = textpage.extractRAWDICT()["blocks"]  # per-character boxes to repair lam-alef ligatures
-    tables = ruled_tables(page, textpage) if detect_tables and has_rulings(page) else []
+    width, height = page.rect.width, page.rect.height
+    turn = page_turn(blocks)  # most text runs up, down or upside down: read the page turned upright
+    if turn != (1, 0):
+        blocks = turn_blocks(blocks, turn, width, height)
+    tables = ruled_tables(page, textpage) if detect_tables and turn == (1, 0) and has_rulings(page) else []
     units = list(tables)
     text_chars = 0
     for block in blocks:
-        rows = block_rows(block)
-        rows = [r for r in rows if not any(center_in(r, t) for t in tables)]
-        if rows:
-            text_chars += sum(len(r.text.strip()) for r in rows)
-            units.append(text_unit(rows))
+        for rows in block_row_groups(block):
+            rows = [r for r in rows if not any(center_in(r, t) for t in tables)]
+            if rows:
+                text_chars += sum(len(r.text.strip()) for r in rows)
+                units.append(text_unit(rows))
+    units = drop_side_stamps(units, turned_size(turn, width, height)[0])
     if detect_tables:
-        units = find_text_tables(units, page.rect.width)
-    area = max(page.rect.width * page.rect.height, 1.0)
+        units = find_text_tables(units, turned_size(turn, width, height)[0])
+    area = max(width * height, 1.0)
     placements = image_placements(page, max_pixels)
     cover = sum((p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) for p in placements) / area
-    units += [Unit("image", *p["bbox"], image=p) for p in placements]
-    return Page(page.rect.width, page.rect.height, units, text_chars, min(cover, 1.0))
+    units += [Unit("image", *turn_box(p["bbox"], turn, width, height), image=p) for p in placements]
+    return Page(*turned_size(turn, width, height), units, text_chars, min(cover, 1.0))
 
 
 def _page_markdown(page: Page, style: Style, images: ImageStore, index: int) -> str:

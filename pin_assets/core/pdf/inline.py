@@ -1,33 +1,49 @@
-"""Inline text of a block: rows joined across line ends (hyphenation repaired), emphasis and code
-markers, and escaping so plain text is not read as Markdown syntax."""
+"""Inline text of a block: rows joined across line ends (hyphenation repaired, no spaces inside CJK),
+emphasis and code markers, and escaping so plain text is not read as Markdown syntax.
+
+Emphasis follows words, not spans. PDFs switch fonts mid-word (a bold-italic "Abstract" run straight
+into a bold dash, a hyphenated word whose halves sit on two lines), and marking each span gives
+``***Abstract*****—Stereo``, which CommonMark reads as literal asterisks. So styles are decided per
+word (a word is emphasized only as far as all its letters are), neighbouring words of one style form
+a run, and markers open and close only at spaces, nested bold outside italic or the other way round,
+whichever lasts longer. Every marker then stands between a space and a word character, where
+CommonMark always reads it as emphasis.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 
+from pin_assets.core.pdf.cjk import CJK_LETTER, tight
 from pin_assets.core.pdf.model import Row, Style
 
 _HYPHENS = "-\u2010\u00ad"
+_MARKS = {"b": "**", "i": "*"}
+# Words: runs of non-space characters, except that each Han or kana character is a word of its own,
+# CJK being written without spaces.
+_WORD_RE = re.compile(f"{CJK_LETTER}|(?:(?!{CJK_LETTER})\\S)+")
+_Segment = tuple[str, bool, bool, bool, bool]  # text, bold, italic, mono, neutral (takes no part in style)
 
 
 def plain_text(rows: list[Row], style: Style) -> str:
     """Row text joined across line ends, without emphasis markers."""
-    return "".join(text for text, *_ in _joined_segments(rows, style))
+    return _unhyphenate([(seg[0], False, False, False, True) for seg in _joined_segments(rows, style)])[0][0] \
+        if rows else ""
 
 
 def inline_text(rows: list[Row], style: Style) -> str:
     """Row text joined across line ends with **bold**, *italic* and `code` runs."""
-    runs: list[list] = []
-    for text, bold, italic, mono in _joined_segments(rows, style):
-        if runs and (not text.strip() or runs[-1][1:] == [bold, italic, mono]):
-            runs[-1][0] += text
-        else:
-            runs.append([text, bold, italic, mono])
-    return "".join(_emphasize(*run) for run in runs).strip()
+    segments = _unhyphenate(list(_joined_segments(rows, style)))
+    styled = {seg[1:4] for seg in segments if not seg[4]}
+    if len(styled) <= 1:  # one style throughout: the common case, no word-level work
+        text = "".join(seg[0] for seg in segments)
+        bold, italic, mono = styled.pop() if styled else (False, False, False)
+        return _render([(text.strip(), (bold, italic, mono), "")])
+    return _render(_word_runs(segments))
 
 
-def _joined_segments(rows: list[Row], style: Style) -> Iterator[tuple[str, bool, bool, bool]]:
+def _joined_segments(rows: list[Row], style: Style) -> Iterator[_Segment]:
     """Span texts with styles, joining rows with a space or, for a word hyphenated at the line end,
     with nothing (keeping the hyphen when the document spells the word with one elsewhere)."""
     previous = ""
@@ -36,19 +52,21 @@ def _joined_segments(rows: list[Row], style: Style) -> Iterator[tuple[str, bool,
         if i:
             joiner, drop = _line_join(previous, row.text.lstrip(), style)
             if drop:
-                yield "\x00", False, False, False  # marks the hyphen to remove
+                yield "\x00", False, False, False, True  # marks the hyphen to remove
             if joiner:
-                yield joiner, False, False, False
+                yield joiner, False, False, False, True
         for j, span in enumerate(spans):
             text = span.text.lstrip() if j == 0 else span.text
             text = text.rstrip() if j == len(spans) - 1 else text
             plain = span.superscript or not re.search(r"[^\W\d_]", text)
-            yield text, span.bold and not plain, span.italic and not plain, span.mono and not span.superscript
+            yield text, span.bold, span.italic, span.mono and not span.superscript, plain
         previous = row.text.rstrip()
 
 
 def _line_join(previous: str, following: str, style: Style) -> tuple[str, bool]:
     """How to join two lines: the separator and whether the trailing hyphen must go."""
+    if tight(previous, following):
+        return "", False
     match = re.search(r"(\w+)[" + _HYPHENS + r"]$", previous)
     nxt = re.match(r"\w+", following)
     if not match or not nxt:
@@ -60,25 +78,151 @@ def _line_join(previous: str, following: str, style: Style) -> tuple[str, bool]:
     return "", False
 
 
-def _emphasize(text: str, bold: bool, italic: bool, mono: bool) -> str:
-    """Wrap a run in Markdown emphasis, keeping surrounding spaces outside the markers."""
-    text = _remove_hyphen_marks(text)
-    core = text.strip()
-    if not core:
-        return text
-    lead = text[: len(text) - len(text.lstrip())]
-    trail = text[len(text.rstrip()):]
-    if mono and not (bold or italic):
-        tick = "``" if "`" in core else "`"
-        return f"{lead}{tick}{core}{tick}{trail}"
-    core = _escape(core)
-    mark = "***" if bold and italic else "**" if bold else "*" if italic else ""
-    return f"{lead}{mark}{core}{mark}{trail}"
+def _unhyphenate(segments: list[_Segment]) -> list[_Segment]:
+    """Drop each removal mark and the hyphen before it; for plain text, one segment of all the text."""
+    out: list[_Segment] = []
+    for seg in segments:
+        if seg[0] == "\x00":
+            for k in range(len(out) - 1, -1, -1):
+                text = out[k][0].rstrip()
+                if text:
+                    if text[-1] in _HYPHENS:
+                        out[k] = (text[:-1], *out[k][1:])
+                    break
+                out[k] = ("", *out[k][1:])
+            continue
+        out.append(seg)
+    if all(seg[4] and not any(seg[1:4]) for seg in out):
+        return [("".join(seg[0] for seg in out), False, False, False, True)]
+    return out
 
 
-def _remove_hyphen_marks(text: str) -> str:
-    """Drop the hyphen that precedes a removal mark inserted by `_joined_segments`."""
-    return re.sub(r"[" + _HYPHENS + r"]\s*\x00", "", text).replace("\x00", "")
+def _word_runs(segments: list[_Segment]) -> list[tuple[str, tuple[bool, bool, bool], str]]:
+    """(text, style, following whitespace) runs of whole words.
+
+    A word is bold (italic, code) when all its letters and digits are; punctuation before or after
+    them keeps its own style when that makes valid Markdown (``**Laboratories**:``); words without
+    letters or digits (dashes, footnote marks) join the run around them.
+    """
+    text = "".join(seg[0] for seg in segments)
+    owner: list[int] = []
+    for index, seg in enumerate(segments):
+        owner.extend([index] * len(seg[0]))
+    pieces: list[tuple[str, tuple[bool, bool, bool] | None, str]] = []
+    for match in _WORD_RE.finditer(text):
+        start, end = match.span()
+        tail = re.match(r"\s*", text[end:]).group(0)
+        core = [k for k in range(start, end) if text[k].isalnum() and not segments[owner[k]][4]]
+        if not core:
+            pieces.append((match.group(0), None, tail))
+            continue
+        style = _shared(segments, owner, core)
+        first, last = core[0], core[-1] + 1
+        while first > start and _same(segments, owner, first - 1, style):
+            first -= 1
+        while last < end and _same(segments, owner, last, style):
+            last += 1
+        if start < first:
+            pieces.append((text[start:first], _shared(segments, owner, range(start, first)), ""))
+        if last < end:
+            pieces.append((text[first:last], style, ""))
+            pieces.append((text[last:end], _shared(segments, owner, range(last, end)), tail))
+        else:
+            pieces.append((text[first:end], style, tail))
+    resolved = _attached(pieces, _resolve_neutral([p[1] for p in pieces]))
+    runs: list[tuple[str, tuple[bool, bool, bool], str]] = []
+    for (word, _, tail), style in zip(pieces, resolved, strict=True):
+        if runs and runs[-1][1] == style:
+            runs[-1] = (runs[-1][0] + runs[-1][2] + word, style, tail)
+        else:
+            runs.append((word, style, tail))
+    return runs
+
+
+def _shared(segments: list[_Segment], owner: list[int], positions: object) -> tuple[bool, bool, bool] | None:
+    """The style all the styled characters at ``positions`` have (None when none is styled)."""
+    styles = {segments[owner[k]][1:4] for k in positions if not segments[owner[k]][4]}
+    return tuple(all(s[n] for s in styles) for n in range(3)) if styles else None
+
+
+def _same(segments: list[_Segment], owner: list[int], k: int, style: tuple[bool, bool, bool]) -> bool:
+    """Whether the character at ``k`` goes with a word of ``style``: it has that style, or none."""
+    return segments[owner[k]][4] or segments[owner[k]][1:4] == style
+
+
+def _resolve_neutral(styles: list[tuple[bool, bool, bool] | None]) -> list[tuple[bool, bool, bool]]:
+    """Words without letters take what the lettered words on both sides share."""
+    plain = (False, False, False)
+    out: list[tuple[bool, bool, bool]] = []
+    for k, style in enumerate(styles):
+        if style is not None:
+            out.append(style)
+            continue
+        before = next((s for s in reversed(styles[:k]) if s is not None), None)
+        after = next((s for s in styles[k + 1:] if s is not None), None)
+        before, after = before or after or plain, after or before or plain
+        out.append(tuple(a and b for a, b in zip(before, after, strict=True)))
+    return out
+
+
+def _attached(words: list[tuple[str, object, str]], styles: list[tuple[bool, bool, bool]],
+              ) -> list[tuple[bool, bool, bool]]:
+    """Where two words touch (CJK, or punctuation split off a word), a style change needs markers that
+    CommonMark reads as emphasis: a closing marker may not stand between punctuation and a letter, an
+    opening one not between a letter and punctuation. Where it would, both sides get the style they
+    share."""
+    for _ in range(3):
+        changed = False
+        for k in range(len(words) - 1):
+            if words[k][2] or styles[k] == styles[k + 1]:
+                continue
+            left, right = words[k][0][-1], words[k + 1][0][0]
+            closing = bool(_wanted(styles[k])) and not left.isalnum() and right.isalnum()
+            opening = bool(_wanted(styles[k + 1])) and left.isalnum() and not right.isalnum()
+            if closing or opening or styles[k][2] or styles[k + 1][2]:
+                shared = tuple(a and b for a, b in zip(styles[k], styles[k + 1], strict=True))
+                styles[k] = styles[k + 1] = shared
+                changed = True
+        if not changed:
+            break
+    return styles
+
+
+def _render(runs: list[tuple[str, tuple[bool, bool, bool], str]]) -> str:
+    """Markdown of styled runs, markers opened and closed as a stack at the spaces between runs."""
+    wanted = [_wanted(style) for _, style, _ in runs]
+    stack: list[str] = []
+    parts: list[str] = []
+    for k, (text, style, tail) in enumerate(runs):
+        bold, italic, mono = style
+        if mono and not (bold or italic):
+            tick = "``" if "`" in text else "`"
+            parts.append(f"{tick}{text}{tick}{tail}")
+            continue
+        opening = sorted(wanted[k] - set(stack), key=lambda m: -_extent(wanted, k, m))
+        stack.extend(opening)
+        parts.append("".join(_MARKS[m] for m in opening) + _escape(text))
+        following = wanted[k + 1] if k + 1 < len(runs) else set()
+        lowest = next((j for j, m in enumerate(stack) if m not in following), len(stack))
+        parts.append("".join(_MARKS[m] for m in reversed(stack[lowest:])) + tail)
+        del stack[lowest:]
+    return "".join(parts).strip()
+
+
+def _wanted(style: tuple[bool, bool, bool]) -> set[str]:
+    """The emphasis markers a style needs (code is rendered on its own, outside emphasis)."""
+    bold, italic, mono = style
+    return {m for m, on in (("b", bold), ("i", italic)) if on}
+
+
+def _extent(wanted: list[set[str]], start: int, mark: str) -> int:
+    """How many runs from ``start`` on keep a marker: the longer-lasting one opens outside."""
+    count = 0
+    for marks in wanted[start:]:
+        if mark not in marks:
+            break
+        count += 1
+    return count
 
 
 def _escape(text: str) -> str:

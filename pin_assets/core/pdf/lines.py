@@ -1,5 +1,6 @@
 """Visual rows from PyMuPDF text lines: span styles from flags and font names, lines sharing a baseline
-merged into one row in reading direction (left-to-right or right-to-left)."""
+merged into one row in reading direction (left-to-right or right-to-left), and lines that run up, down
+or upside down the page kept as rows of their own."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 
 import pymupdf
 
+from pin_assets.core.pdf.cjk import spaced_out, tight
 from pin_assets.core.pdf.glyphs import LIGATURES
 from pin_assets.core.pdf.model import Row, Span
 
@@ -19,18 +21,83 @@ _MONO_NAME_RE = re.compile(
 )
 
 
-def block_rows(block: dict) -> list[Row]:
-    """Turn a PyMuPDF text block into visual rows, dropping rotated text such as arXiv side stamps."""
+# Identifiers and download notes that publishers and arXiv print up the side of a page.
+_SIDE_STAMP_RE = re.compile(
+    r"^\s*(arxiv:\s*\d{4}\.\d{4,5}|downloaded\s+(from|by)\b|this article is protected by copyright)",
+    re.IGNORECASE,
+)
+
+
+def block_row_groups(block: dict) -> list[list[Row]]:
+    """Rows of a PyMuPDF text block, one group per future text unit: the horizontal lines merged into
+    visual rows, then each run of lines that share a rotated direction (a sidebar, a rotated table
+    header, a vertical CJK column set) as one row of its own. Side stamps (arXiv identifiers,
+    "Downloaded from" notes) are dropped wherever they stand."""
     if block.get("type", 0) != 0:
         return []
     pieces = []
+    turned: list[tuple[tuple[int, int], list[tuple[tuple, list[Span]]]]] = []
     for line in block["lines"]:
-        if abs(line["dir"][1]) > 0.1 or line["dir"][0] < 0:
-            continue
         spans = [span for span in map(_make_span, line["spans"]) if span.text]
-        if any(s.text.strip() for s in spans):
+        if not any(s.text.strip() for s in spans):
+            continue
+        direction = (round(line["dir"][0]), round(line["dir"][1]))
+        if direction == (1, 0):
             pieces.append((line["bbox"], spans))
-    return _merge_rows(pieces)
+        elif not _SIDE_STAMP_RE.match("".join(s.text for s in spans)):
+            if turned and turned[-1][0] == direction:
+                turned[-1][1].append((line["bbox"], spans))
+            else:
+                turned.append((direction, [(line["bbox"], spans)]))
+    groups = [_merge_rows(pieces)] if pieces else []
+    return groups + [[_turned_row(direction, lines)] for direction, lines in turned]
+
+
+def _turned_row(direction: tuple[int, int], lines: list[tuple[tuple, list[Span]]]) -> Row:
+    """One row from lines that run in a rotated ``direction``, in reading order.
+
+    Each next line of rotated text lies a quarter turn clockwise from the reading direction: to the
+    right of text that runs up the page, to the left of text that runs down it (so vertical CJK
+    columns read right to left), above upside-down text.
+    """
+    dx, dy = direction
+    def across(line: tuple[tuple, list[Span]]) -> float:
+        x0, y0, x1, y1 = line[0]
+        return -dy * (x0 + x1) / 2 + dx * (y0 + y1) / 2
+
+    spans: list[Span] = []
+    for bbox, piece in sorted(lines, key=across):
+        if spans:
+            before, after = spans[-1].text.rstrip(), piece[0].text.lstrip()
+            if re.search(r"\w-$", before) and after[:1].islower():
+                spans[-1] = _with_text(spans[-1], before[:-1])
+            elif not tight(before, after) and not spans[-1].text.endswith(" "):
+                spans.append(Span(" ", piece[0].size, False, False, False, False, bbox[0], bbox[0]))
+        spans.extend(piece)
+    boxes = [b for b, _ in lines]
+    return Row(_without_spaced_out(spans), min(b[0] for b in boxes), min(b[1] for b in boxes),
+               max(b[2] for b in boxes), max(b[3] for b in boxes), rotated=True)
+
+
+def _with_text(span: Span, text: str) -> Span:
+    """A copy of ``span`` carrying other text."""
+    return Span(text, span.size, span.bold, span.italic, span.mono, span.superscript, span.x0, span.x1)
+
+
+def _without_spaced_out(spans: list[Span]) -> list[Span]:
+    """Spans minus the spaces that stand between CJK characters placed one at a time, even where each
+    character and each space is a span of its own."""
+    drop = spaced_out("".join(s.text for s in spans))
+    if not drop:
+        return spans
+    out: list[Span] = []
+    start = 0
+    for span in spans:
+        text = "".join(c for i, c in enumerate(span.text, start) if i not in drop)
+        start += len(span.text)
+        if text:
+            out.append(span if text == span.text else _with_text(span, text))
+    return out
 
 
 def _make_span(raw: dict) -> Span:
@@ -95,9 +162,10 @@ def _make_row(group: list[tuple[tuple, list[Span]]]) -> Row:
     for bbox, piece in group:
         gap = 0.0 if previous is None else previous[0] - bbox[2] if rtl else bbox[0] - previous[2]
         apart = gap > 0.15 * piece[0].size
-        if apart and not spans[-1].text.endswith(" ") and not piece[0].text.startswith(" "):
+        if (apart and not spans[-1].text.endswith(" ") and not piece[0].text.startswith(" ")
+                and not tight(spans[-1].text, piece[0].text)):
             spans.append(Span(" ", piece[0].size, False, False, False, False, bbox[0], bbox[0]))
         spans.extend(piece)
         previous = bbox
-    return Row(spans, min(b[0] for b, _ in group), min(b[1] for b, _ in group),
+    return Row(_without_spaced_out(spans), min(b[0] for b, _ in group), min(b[1] for b, _ in group),
                 max(b[2] for b, _ in group), max(b[3] for b, _ in group))

@@ -25,13 +25,15 @@ class Span:
 
 @dataclass
 class Row:
-    """One visual line: the PyMuPDF lines sharing a baseline, in reading direction."""
+    """One visual line: the PyMuPDF lines sharing a baseline, in reading direction. A ``rotated`` row
+    holds lines that run up, down or upside down the page; its box is its extent on the page."""
 
     spans: list[Span]
     x0: float
     y0: float
     x1: float
     y1: float
+    rotated: bool = False
 
     @property
     def text(self) -> str:

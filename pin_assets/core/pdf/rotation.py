@@ -1,0 +1,94 @@
+"""Pages whose text runs up, down or upside down the page.
+
+A landscape table pasted sideways on a portrait page, a poster set vertically, a page of vertical
+Japanese: MuPDF reports such lines with a direction other than left-to-right, in the page's own
+coordinates (a /Rotate entry does not change them). When most of a page's text runs one rotated way,
+the page is read turned upright: every box is mapped into the frame where that text runs left to
+right, so columns, paragraphs, tables and headings are found the way they are on any page. Lines that
+run another way stay rotated rows (see :func:`pin_assets.core.pdf.lines.block_row_groups`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from pin_assets.core.pdf.model import Unit
+
+_DOMINANT = 0.6  # share of a page's characters that must run one rotated way to turn the page
+_STAMP_BAND = 0.12  # side stamps stand within this share of the page width from either edge
+
+
+def page_turn(blocks: list[dict]) -> tuple[int, int]:
+    """The reading direction most of the page's characters share, when it is not left to right;
+    (1, 0) when the page reads normally."""
+    chars: Counter[tuple[int, int]] = Counter()
+    for block in blocks:
+        for line in block.get("lines", ()):
+            direction = (round(line["dir"][0]), round(line["dir"][1]))
+            chars[direction] += sum(len(s["text"].strip()) for s in line["spans"] if "text" in s)
+    total = sum(chars.values())
+    if not total:
+        return (1, 0)
+    direction, count = chars.most_common(1)[0]
+    return direction if direction != (1, 0) and count >= _DOMINANT * total else (1, 0)
+
+
+def turned_size(turn: tuple[int, int], width: float, height: float) -> tuple[float, float]:
+    """Page width and height once turned so that ``turn`` reads left to right."""
+    return (height, width) if turn[0] == 0 else (width, height)
+
+
+def turn_box(box: tuple, turn: tuple[int, int], width: float, height: float) -> tuple[float, float, float, float]:
+    """A box in the frame where text running in direction ``turn`` reads left to right (y down)."""
+    x0, y0, x1, y1 = box[:4]
+    if turn == (0, -1):  # text runs up the page: its lines follow each other to the right
+        return (height - y1, x0, height - y0, x1)
+    if turn == (0, 1):  # text runs down: lines follow each other to the left
+        return (y0, width - x1, y1, width - x0)
+    if turn == (-1, 0):  # upside down
+        return (width - x1, height - y1, width - x0, height - y0)
+    return (x0, y0, x1, y1)
+
+
+def turn_direction(direction: tuple[float, float], turn: tuple[int, int]) -> tuple[float, float]:
+    """A line direction seen in the turned frame (the turn's own direction becomes (1, 0))."""
+    dx, dy = direction
+    if turn == (0, -1):
+        return (-dy, dx)
+    if turn == (0, 1):
+        return (dy, -dx)
+    if turn == (-1, 0):
+        return (-dx, -dy)
+    return (dx, dy)
+
+
+def turn_blocks(blocks: list[dict], turn: tuple[int, int], width: float, height: float) -> list[dict]:
+    """Copies of text blocks with every block, line and span box and every line direction turned."""
+    out = []
+    for block in blocks:
+        if block.get("type", 0) != 0:
+            continue
+        lines = []
+        for line in block["lines"]:
+            spans = [{**s, "bbox": turn_box(s["bbox"], turn, width, height)} for s in line["spans"]]
+            lines.append({**line, "bbox": turn_box(line["bbox"], turn, width, height),
+                          "dir": turn_direction(line["dir"], turn), "spans": spans})
+        out.append({**block, "bbox": turn_box(block["bbox"], turn, width, height), "lines": lines})
+    return out
+
+
+def drop_side_stamps(units: list[Unit], width: float) -> list[Unit]:
+    """Remove single rotated lines standing in the side margins, outside the page's horizontal text:
+    the identifiers and notices printed up the edge of a page (arXiv stamps, repository notes)."""
+    flat = [u for u in units if u.kind == "text" and not any(r.rotated for r in u.rows)]
+    if not flat:
+        return units
+    left, right = min(u.x0 for u in flat), max(u.x1 for u in flat)
+
+    def stamp(unit: Unit) -> bool:
+        if unit.kind != "text" or len(unit.rows) != 1 or not unit.rows[0].rotated:
+            return False
+        in_band = unit.x1 <= _STAMP_BAND * width or unit.x0 >= (1 - _STAMP_BAND) * width
+        return in_band and (unit.x1 <= left + 1 or unit.x0 >= right - 1)
+
+    return [u for u in units if not stamp(u)]
