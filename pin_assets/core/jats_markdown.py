@@ -75,7 +75,7 @@ def jats_to_markdown(
     well-formed XML), ``unsupported`` (XML whose root is not ``<article>``) or ``limit`` (a figure
     declaring more than ``max_image_pixels`` pixels).
     """
-    root = parse_xml_safely(data)
+    root = _without_jats_namespace(parse_xml_safely(data))
     if etree.QName(root).localname != "article":
         raise ConversionError(
             "unsupported", f"XML root is <{etree.QName(root).localname}>, not a JATS <article>"
@@ -130,6 +130,20 @@ def parse_xml_safely(data: bytes) -> etree._Element:
     internal = root.getroottree().docinfo.internalDTD
     if internal is not None and any(True for _ in internal.iterentities()):
         raise ConversionError("unsafe", "the XML declares entities in its internal DTD subset")
+    return root
+
+
+def _without_jats_namespace(root: etree._Element) -> etree._Element:
+    """The tree with the article's own default namespace taken off its elements, so the lookups by
+    plain JATS names (``body``, ``sec``, ``title``) find them; MathML and XLink keep theirs."""
+    namespace = etree.QName(root).namespace
+    if not namespace or namespace == MML_NS:
+        return root
+    prefix = "{" + namespace + "}"
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tag.startswith(prefix):
+            el.tag = el.tag[len(prefix):]
+    etree.cleanup_namespaces(root)
     return root
 
 
@@ -324,17 +338,21 @@ def _body_blocks(root: etree._Element, ctx: _Context) -> list[str]:
 
 
 def _back_blocks(root: etree._Element, ctx: _Context) -> list[str]:
+    """Back matter: acknowledgements, appendices, notes, glossaries and references as sections, and
+    anything else (a bio, a boxed text) as the block it is, so none of it is lost."""
     back = root.find("back")
     if back is None:
         return []
     blocks: list[str] = []
     for child in back:
-        if not isinstance(child.tag, str):
+        if not isinstance(child.tag, str) or child.tag in {"title", "label"}:
             continue
         if child.tag == "ref-list":
-            blocks.extend(_ref_list(child, ctx))
-        elif child.tag in {"ack", "sec", "app-group", "app", "notes", "fn-group", "glossary"}:
+            blocks.extend(_ref_list(child, ctx, 2))
+        elif child.tag in _BACK_TITLES or child.tag in {"sec", "app-group", "app"}:
             blocks.extend(_section(child, ctx, depth=2, default_title=_BACK_TITLES.get(child.tag)))
+        else:
+            blocks.extend(_block(child, ctx, 2))
     return blocks
 
 
@@ -342,14 +360,18 @@ _BACK_TITLES = {"ack": "Acknowledgements", "fn-group": "Notes", "glossary": "Abb
 
 
 def _section(sec: etree._Element, ctx: _Context, depth: int, default_title: str | None = None) -> list[str]:
-    """A heading from ``label`` + ``title`` at ``depth`` (capped at 6), then its content one level down."""
+    """A heading from ``label`` + ``title`` at ``depth`` (capped at 6), then its content one level down.
+    A boxed text may carry its title in its caption; the caption's paragraphs stay in the body."""
     title_el = sec.find("title")
+    if title_el is None and sec.tag == "boxed-text":
+        title_el = sec.find("caption/title")
     label_el = sec.find("label")
     title = _heading_inline(title_el, ctx) if title_el is not None else (default_title or "")
     label = _plain(label_el) if label_el is not None else ""
     heading = " ".join(p for p in (label, title) if p)
-    blocks = [f"{'#' * min(depth, 6)} {heading}"] if heading else []
-    return blocks + _children_blocks(sec, ctx, depth + 1)
+    if not heading:  # an untitled wrapper (an app-group, a box) does not push its sections down a level
+        return _children_blocks(sec, ctx, depth)
+    return [f"{'#' * min(depth, 6)} {heading}"] + _children_blocks(sec, ctx, depth + 1)
 
 
 def _children_blocks(parent: etree._Element, ctx: _Context, depth: int) -> list[str]:
@@ -606,23 +628,38 @@ def _graphic_block(el: etree._Element, ctx: _Context, depth: int) -> list[str]:
     return _figure_images_only([el], None, ctx)
 
 
-def _ref_list(el: etree._Element, ctx: _Context) -> list[str]:
-    """``## References`` and a numbered list, one entry per ``<ref>`` in document order."""
+def _ref_list(el: etree._Element, ctx: _Context, depth: int = 2) -> list[str]:
+    """``## References`` and a numbered list, one entry per ``<ref>`` in document order; a reference
+    list split into titled parts (primary sources, data sets) gets a heading per part."""
     title_el = el.find("title")
-    title = _plain(title_el) if title_el is not None else "References"
-    entries = []
-    for ref in el.iter("ref"):
-        citations = [
-            c
-            for c in ref
-            if isinstance(c.tag, str)
-            and c.tag in {"element-citation", "mixed-citation", "citation", "nlm-citation"}
-        ]
-        text = " ".join(citation_text(c) for c in citations) or _squash(_plain(ref))
-        if text:
-            entries.append(f"{len(entries) + 1}. {md_text(text)}")
-    blocks = [f"## {title or 'References'}"]
+    title = _heading_inline(title_el, ctx) if title_el is not None else ""
+    if not title and el.getparent() is not None and el.getparent().tag != "ref-list":
+        title = "References"
+    blocks = [f"{'#' * min(depth, 6)} {title}"] if title else []
+    entries: list[str] = []
+    for child in el:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag == "ref-list":
+            if entries:
+                blocks.append("\n".join(entries))
+                entries = []
+            blocks.extend(_ref_list(child, ctx, depth + 1))
+        elif child.tag == "ref":
+            text = _ref_text(child)
+            if text:
+                entries.append(f"{len(entries) + 1}. {md_text(text)}")
     return blocks + (["\n".join(entries)] if entries else [])
+
+
+def _ref_text(ref: etree._Element) -> str:
+    """One reference as a line, from its citation elements or else its plain text."""
+    citations = [
+        c
+        for c in ref
+        if isinstance(c.tag, str) and c.tag in {"element-citation", "mixed-citation", "citation", "nlm-citation"}
+    ]
+    return " ".join(citation_text(c) for c in citations) or _squash(_plain(ref))
 
 
 _BLOCK_HANDLERS: dict[str, Callable[[etree._Element, _Context, int], list[str]]] = {
@@ -631,6 +668,8 @@ _BLOCK_HANDLERS: dict[str, Callable[[etree._Element, _Context, int], list[str]]]
     "app-group": lambda el, ctx, depth: _section(el, ctx, depth),
     "fn-group": lambda el, ctx, depth: _fn_group(el, ctx, depth),
     "boxed-text": lambda el, ctx, depth: _section(el, ctx, depth),
+    "ack": lambda el, ctx, depth: _section(el, ctx, depth, default_title=_BACK_TITLES["ack"]),
+    "glossary": lambda el, ctx, depth: _section(el, ctx, depth, default_title=_BACK_TITLES["glossary"]),
     "p": _paragraph,
     "list": _list,
     "fig": _figure,
@@ -645,7 +684,7 @@ _BLOCK_HANDLERS: dict[str, Callable[[etree._Element, _Context, int], list[str]]]
     "element-citation": _citation_block,
     "mixed-citation": _citation_block,
     "graphic": _graphic_block,
-    "ref-list": lambda el, ctx, depth: _ref_list(el, ctx),
+    "ref-list": _ref_list,
 }
 
 
