@@ -167,24 +167,29 @@ def _resolve_neutral(styles: list[tuple[bool, bool, bool] | None]) -> list[tuple
 
 def _attached(words: list[tuple[str, object, str]], styles: list[tuple[bool, bool, bool]],
               ) -> list[tuple[bool, bool, bool]]:
-    """Where two words touch (CJK, or punctuation split off a word), a style change needs markers that
-    CommonMark reads as emphasis: a closing marker may not stand between punctuation and a letter, an
-    opening one not between a letter and punctuation. Where it would, both sides get the style they
-    share."""
-    for _ in range(3):
+    """Where two words touch (CJK, or punctuation split off a word), a style change is kept only if
+    CommonMark reads its markers as emphasis: markers that only close need no punctuation before a
+    letter (``**Laboratories**:``), markers that open need punctuation before and a letter after
+    (``(**see``), so that they cannot close anything; a change that both closes and opens, or any
+    code, is dropped. Dropped changes give both sides the style they share."""
+    changed = True
+    while changed:  # each change only clears style bits, so this ends
         changed = False
         for k in range(len(words) - 1):
             if words[k][2] or styles[k] == styles[k + 1]:
                 continue
             left, right = words[k][0][-1], words[k + 1][0][0]
-            closing = bool(_wanted(styles[k])) and not left.isalnum() and right.isalnum()
-            opening = bool(_wanted(styles[k + 1])) and left.isalnum() and not right.isalnum()
-            if closing or opening or styles[k][2] or styles[k + 1][2]:
+            before, after = _wanted(styles[k]), _wanted(styles[k + 1])
+            if styles[k][2] or styles[k + 1][2] or (before and after):
+                valid = False
+            elif after:
+                valid = not left.isalnum() and right.isalnum()
+            else:
+                valid = left.isalnum() or not right.isalnum()
+            if not valid:
                 shared = tuple(a and b for a, b in zip(styles[k], styles[k + 1], strict=True))
                 styles[k] = styles[k + 1] = shared
                 changed = True
-        if not changed:
-            break
     return styles
 
 
@@ -232,5 +237,9 @@ def _escape(text: str) -> str:
 
 
 def escape_start(text: str) -> str:
-    """Keep a paragraph that begins like a heading, quote or list item from being read as one."""
-    return re.sub(r"^([#>+]|\d{1,3}[.)]\s|[-*]\s)", r"\\\1", text)
+    """Keep a paragraph that begins like a heading, quote or list item from being read as one (an
+    ordered-list start is escaped at its delimiter: ``1\\.``, as a backslash before a digit is literal)."""
+    number = re.match(r"\d{1,9}(?=[.)](\s|$))", text)
+    if number:
+        return f"{number.group(0)}\\{text[number.end():]}"
+    return re.sub(r"^([#>+]|[-*](?=\s|$))", r"\\\1", text)

@@ -15,7 +15,7 @@ from collections import Counter
 from pin_assets.core.pdf.model import Unit
 
 _DOMINANT = 0.6  # share of a page's characters that must run one rotated way to turn the page
-_STAMP_BAND = 0.12  # side stamps stand within this share of the page width from either edge
+_STAMP_BAND = 0.12  # side stamps stand within this share of the page width from the left edge
 
 
 def page_turn(blocks: list[dict]) -> tuple[int, int]:
@@ -78,17 +78,17 @@ def turn_blocks(blocks: list[dict], turn: tuple[int, int], width: float, height:
 
 
 def drop_side_stamps(units: list[Unit], width: float) -> list[Unit]:
-    """Remove single rotated lines standing in the side margins, outside the page's horizontal text:
-    the identifiers and notices printed up the edge of a page (arXiv stamps, repository notes)."""
+    """Remove single rotated lines standing in the left margin, left of all the page's horizontal
+    text: the identifiers printed up the edge of a page (arXiv stamps). A note in the right margin is
+    more often a sidebar; stamps there are caught by their wording (see ``lines``)."""
     flat = [u for u in units if u.kind == "text" and not any(r.rotated for r in u.rows)]
     if not flat:
         return units
-    left, right = min(u.x0 for u in flat), max(u.x1 for u in flat)
+    left = min(u.x0 for u in flat)
 
     def stamp(unit: Unit) -> bool:
         if unit.kind != "text" or len(unit.rows) != 1 or not unit.rows[0].rotated:
             return False
-        in_band = unit.x1 <= _STAMP_BAND * width or unit.x0 >= (1 - _STAMP_BAND) * width
-        return in_band and (unit.x1 <= left + 1 or unit.x0 >= right - 1)
+        return unit.x1 <= _STAMP_BAND * width and unit.x1 <= left + 1
 
     return [u for u in units if not stamp(u)]
