@@ -1,10 +1,11 @@
 """The documents the unit tests run on: single pages cut from the corpus, whole corpus PDFs, and
 generated pages for what the corpus lacks (tables without ruling lines, one-page documents with a
 "Downloaded from" footer and a running title, two-column prose whose lines and lists align across
-the gutter, the classic trap for a table detector).
+the gutter, the classic trap for a table detector, Chinese and Japanese text set one character per
+run, and text that runs up, down or vertically on the page).
 
-Generated pages are drawn with PyMuPDF's base-14 fonts at fixed positions, so they are the same on
-every machine and need nothing downloaded.
+Generated pages are drawn with PyMuPDF's base-14 fonts and its built-in CJK fonts at fixed positions,
+so they are the same on every machine and need nothing downloaded.
 """
 
 from __future__ import annotations
@@ -303,7 +304,68 @@ def running_report() -> bytes:
     return doc.tobytes()
 
 
+_ZH_TITLE = "数据工厂的数据处理流程"
+_ZH_BODY = ("数据工厂把各种文档转换为训练数据，每一页都保留文字、表格和图片的阅读顺序，"
+            "并且记录每份文档的来源与许可信息，以便之后追溯。")
+_JA_BODY = "このツールは文書を学習用データに変換し、各ページの文字と表と画像の順序を保ちます。"
+
+
+def cjk_notice() -> bytes:
+    """A Chinese notice whose title is set one character per run with a space glyph after each (as
+    many Chinese PDFs are written), a Chinese paragraph wrapped mid-sentence, and a Japanese one."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    x = 56
+    for char in _ZH_TITLE:
+        page.insert_text((x, 80), char + " ", fontname="china-s", fontsize=16)
+        x += 24
+    y = 120
+    for text, font in ((_ZH_BODY, "china-s"), (_JA_BODY, "japan")):
+        for k in range(0, len(text), 30):
+            page.insert_text((56, y), text[k:k + 30], fontname=font, fontsize=11)
+            y += 16
+        y += 14
+    return doc.tobytes()
+
+
+_SIDEBAR = "Key figures are unaudited"
+_STAMP = "arXiv:2403.01234v2 [cs.CL] 5 Mar 2024"
+_TURNED = [
+    ("Regional sales by quarter", 15),
+    ("Sales rose in every region during the year, led by the northern offices, which opened two new", 10),
+    ("branches in the spring and doubled their online orders by the autumn.", 10),
+    ("", 10),
+    ("The southern region held steady despite the loss of one large customer in the third quarter.", 10),
+]
+_VERTICAL = ["縦書きの日本語の文章です。", "右から左へ読みます。", "三列目の文です。"]
+
+
+def rotated_pages() -> bytes:
+    """Three pages of text that does not run left to right: a paper page with a sidebar running down
+    its right margin and an arXiv stamp up its left one; a landscape report set sideways on a portrait
+    page (all its text runs up the page); and a page of vertical Japanese, read right to left."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    _text(page, 72, 90, "1 Introduction", 12, "tibo")
+    y = _paragraph(page, 72, 110, 440, _LEFT + " " + _RIGHT, 10)
+    _paragraph(page, 72, y + 8, 440, _LEFT_AFTER, 10)
+    page.insert_text((30, 600), _STAMP, fontname="tiro", fontsize=14, rotate=90)
+    page.insert_text((560, 120), _SIDEBAR, fontname="helv", fontsize=9, rotate=-90)
+    page = doc.new_page(width=595, height=842)
+    x = 90
+    for text, size in _TURNED:
+        if text:
+            page.insert_text((x, 760), text, fontname="helv", fontsize=size, rotate=90)
+        x += 14 if size == 10 else 24
+    page = doc.new_page(width=595, height=842)
+    for i, column in enumerate(_VERTICAL):
+        page.insert_text((520 - 18 * i, 90), column, fontname="japan", fontsize=10, rotate=-90)
+    return doc.tobytes()
+
+
 GENERATORS = {
+    "cjk_notice": cjk_notice,
+    "rotated_pages": rotated_pages,
     "financial_statement": financial_statement,
     "results_table": results_table,
     "two_column_prose": two_column_prose,
