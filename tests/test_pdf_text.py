@@ -240,3 +240,30 @@ def test_author_and_date_lines_do_not_merge_into_the_title():
     assert title[0] == "# Seasonal Patterns of Turbidity in a Lowland River", md
     assert not any("Keller" in line and "2024" in line for line in md.splitlines()), md
     assert not any(line.startswith("#") and "2024" in line for line in md.splitlines()), md
+
+
+def test_bold_numbered_list_is_a_list_and_big_numbers_take_no_heading_level():
+    doc = pymupdf.open()
+    page = _page(doc)
+    page.insert_text((72, 60), "Field Protocol", fontname="tibo", fontsize=16)
+    page.insert_text((500, 400), "12", fontname="tibo", fontsize=30)  # a big figure number claims no level
+    y = _paragraph(page, 90)
+    for i, step in enumerate(["Collect two litres of water.", "Filter the sample.", "Store the filters."]):
+        page.insert_text((72, y + 8 + 14 * i), f"{i + 1}. {step}", fontname="tibo", fontsize=10)
+    _paragraph(page, y + 60)
+    md = _markdown(doc)
+    assert [line for line in md.splitlines() if line.startswith("#")] == ["# Field Protocol"], md
+    assert "1. **Collect two litres of water.**" in md, md
+
+
+def test_centred_chinese_title_over_two_lines_is_one_heading():
+    doc = pymupdf.open()
+    page = _page(doc)
+    for y, line in ((80, "化学学科常用符号公式"), (106, "及其表示")):
+        width = pymupdf.get_text_length(line, fontname="china-s", fontsize=21)
+        page.insert_text((297 - width / 2, y), line, fontname="china-s", fontsize=21)
+    for y, line in ((150, "又称化学反应式，是用化学式来描述各种物质之间的不同化学反应的式子。"),
+                    (166, "在配平完的方程式后根据事实写上热量，放热反应与吸热反应分别标明。")):
+        page.insert_text((72, y), line, fontname="china-s", fontsize=10.5)
+    md = _markdown(doc)
+    assert md.startswith("# 化学学科常用符号公式及其表示\n"), md

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 import statistics
 
-from pin_assets.core.pdf.headings import classify_headings
+from pin_assets.core.pdf.cjk import CJK_RE
+from pin_assets.core.pdf.headings import DATE_RE, classify_headings
 from pin_assets.core.pdf.model import Element, Row, Span, Style, Unit
 
 _BULLET_RE = re.compile(r"^\s*([•◦▪▫‣●○■□►▸➢➤✓✔·\uf0b7\uf0a7\uf0d8\uf076\uf0fc]\s*|[-–]\s+)")
@@ -83,7 +84,7 @@ def _list_marker(text: str) -> str | None:
 def _continues(element: Element, row: Row, style: Style, gap: float, line: float) -> bool:
     """Whether a row continues the current block rather than starting a new one. A row set in a
     heading size continues only a line that was filled: a title wraps, an author or date line under
-    it stands alone."""
+    it stands alone. (CJK titles are short and wrap anywhere, so only a date stops them.)"""
     prev = element.rows[-1]
     if element.kind == "code":
         return row.all("mono") and 0 <= row.y0 - prev.y1 < 1.5 * prev.height + gap
@@ -91,7 +92,8 @@ def _continues(element: Element, row: Row, style: Style, gap: float, line: float
         return False
     if row.rotated or prev.rotated:
         return False
-    if prev.size in style.levels and line and prev.x1 - prev.x0 < 0.6 * line:
+    if prev.size in style.levels and (DATE_RE.match(row.text) or (
+            line and prev.x1 - prev.x0 < 0.6 * line and not CJK_RE.search(prev.text))):
         return False
     if abs(row.size - prev.size) > 0.6 or not (row.x0 < prev.x1 and row.x1 > prev.x0):
         return False
@@ -100,7 +102,8 @@ def _continues(element: Element, row: Row, style: Style, gap: float, line: float
     left = min(r.x0 for r in element.rows[1:]) if len(element.rows) > 1 else element.rows[0].x0
     if element.kind == "list":
         return row.x0 > element.start_x + 0.3 * row.size
-    if row.x0 > left + 0.6 * row.size:
+    centered = abs(row.x0 + row.x1 - prev.x0 - prev.x1) < 1.2 * row.size  # a centred title's next line
+    if row.x0 > left + 0.6 * row.size and not (prev.size in style.levels and centered):
         return False
     return not _ends_standalone(element, row)
 

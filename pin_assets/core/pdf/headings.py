@@ -16,7 +16,7 @@ from collections import Counter
 from pin_assets.core.pdf.model import CAPTION_RE, Element, Style
 
 _SECTION_RE = re.compile(r"^((\d{1,2}\.){1,4}\d{0,2}|\d{1,2}|[IVXLC]{1,6}\.|[A-Z]\.)\s+(?=\S)")
-_DATE_RE = re.compile(
+DATE_RE = re.compile(
     r"^\W*((\d{1,2}(st|nd|rd|th)?\s+)?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
     r"(\s+\d{1,2}(st|nd|rd|th)?,?)?\s+\d{4}|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})\W*$",
     re.IGNORECASE,
@@ -47,7 +47,7 @@ def _candidate(element: Element) -> bool:
     if not text or len(text) > 200 or len(element.rows) > 4 or CAPTION_RE.match(text):
         return False
     first = next((c for c in text if c.isalpha()), "")
-    return bool(first) and not first.islower() and not _DATE_RE.match(text)
+    return bool(first) and not first.islower() and not DATE_RE.match(text)
 
 
 def _size_heading(element: Element, style: Style) -> None:
@@ -74,6 +74,8 @@ def _bold_heading(element: Element, following: list[Element], style: Style) -> N
     if not (row.all("bold") or (row.all("italic") and title_case and text[0].isupper())):
         return
     depth = _section_depth(element, text)
+    if depth and element.kind == "list" and following and following[0].kind == "list":
+        return  # a bold numbered list, not a numbered section
     if depth:
         level = len(style.levels) + depth
     elif len(words) <= 12 and _body_follows(following):

@@ -21,16 +21,23 @@ _STAMP_BAND = 0.12  # side stamps stand within this share of the page width from
 def page_turn(blocks: list[dict]) -> tuple[int, int]:
     """The reading direction most of the page's characters share, when it is not left to right;
     (1, 0) when the page reads normally."""
+    lines = [line for block in blocks for line in block.get("lines", ())]
+    if all(line["dir"][0] > 0.9 for line in lines):  # the common case, decided without counting
+        return (1, 0)
     chars: Counter[tuple[int, int]] = Counter()
-    for block in blocks:
-        for line in block.get("lines", ()):
-            direction = (round(line["dir"][0]), round(line["dir"][1]))
-            chars[direction] += sum(len(s["text"].strip()) for s in line["spans"] if "text" in s)
+    for line in lines:
+        direction = (round(line["dir"][0]), round(line["dir"][1]))
+        chars[direction] += sum(len(_span_text(s).strip()) for s in line["spans"])
     total = sum(chars.values())
     if not total:
         return (1, 0)
     direction, count = chars.most_common(1)[0]
     return direction if direction != (1, 0) and count >= _DOMINANT * total else (1, 0)
+
+
+def _span_text(span: dict) -> str:
+    """A span's text from a text dictionary or, where characters are listed instead, a raw one."""
+    return span["text"] if "text" in span else "".join(c["c"] for c in span.get("chars", ()))
 
 
 def turned_size(turn: tuple[int, int], width: float, height: float) -> tuple[float, float]:
