@@ -267,3 +267,23 @@ def test_centred_chinese_title_over_two_lines_is_one_heading():
         page.insert_text((72, y), line, fontname="china-s", fontsize=10.5)
     md = _markdown(doc)
     assert md.startswith("# 化学学科常用符号公式及其表示\n"), md
+
+
+def test_rotated_header_cells_leave_header_removal_and_tables_alone():
+    """A rotated label near the top of a page must not stop the running header from being found, nor
+    join the rows of a table without rules into one line."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    page.insert_text((72, 40), "Journal of Applied Text Mining 12 (2024) 101-118", fontname="tiit", fontsize=8)
+    page.insert_text((560, 30), "Supplementary material", fontname="helv", fontsize=8, rotate=-90)
+    y = _paragraph(page, 100)
+    for i, (name, value, share) in enumerate([("Method", "Pages/s", "Share"), ("Rule baseline", "210", "12%"),
+                                               ("CRF tagger", "35", "40%"), ("Ours", "48", "48%")]):
+        for x, cell in ((72, name), (300, value), (420, share)):
+            page.insert_text((x, y + 20 + 14 * i), cell, fontname="tibo" if i == 0 else "tiro", fontsize=9.5)
+    page.insert_text((250, y + 40), "Measured", fontname="helv", fontsize=8, rotate=90)
+    _paragraph(page, y + 90, "The small model keeps most of the gain at four times the speed of the large one.")
+    md = _markdown(doc)
+    assert "Journal of Applied Text Mining" not in md, md
+    assert "| CRF tagger | 35 | 40% |" in md, md
+    assert "Supplementary material" in md and "Measured" in md

@@ -18,7 +18,7 @@ _LABEL_RE = re.compile(r"^\s*(\(\d{1,3}\)|\(?[a-z]\)|\(?[ivx]{1,4}\))\s+")
 def build_elements(units: list[Unit], style: Style) -> list[Element]:
     """Group ordered rows into Markdown blocks; tables and images pass through as they are."""
     elements: list[Element] = []
-    rows = [r for u in units for r in u.rows]
+    rows = [r for u in units for r in u.rows if not r.rotated]
     gap = _typical_gap(rows)
     line = _line_width(rows, style)
     current: Element | None = None

@@ -44,6 +44,8 @@ _FOOTNOTE_RE = re.compile(r"^\s*([*†‡§¶]|\d{1,2}\s?[^\d\s.,])")
 def _margin_rows(page: Page, share: float = 0.14) -> Iterator[Row]:
     """Rows in the top or bottom share of the page, where running headers and footers live."""
     for row in text_rows(page):
+        if row.rotated:  # lines running up or down the page are no running headers or footers
+            continue
         if row.y1 < share * page.height or row.y0 > (1 - share) * page.height:
             yield row
 
@@ -66,7 +68,7 @@ def running_lines(pages: list[Page]) -> set[str]:
 
 def drop_running(page: Page, style: Style) -> list[Unit]:
     """Remove running headers/footers and page numbers, then drop units left empty."""
-    rows = [r for r in text_rows(page)]
+    rows = [r for r in text_rows(page) if not r.rotated]
     top = min((r.y0 for r in rows), default=0.0)
     bottom = max((r.y1 for r in rows), default=0.0)
     margin = {id(r) for r in _margin_rows(page)}

@@ -44,7 +44,7 @@ class _Line:
 def find_text_tables(units: list[Unit], page_width: float) -> list[Unit]:
     """Replace aligned rows in ``units`` by table units; returns the new unit list (tables appended)."""
     text_units = [u for u in units if u.kind == "text"]
-    rows = [r for u in text_units for r in u.rows if not r.all("mono")]
+    rows = [r for u in text_units for r in u.rows if not r.all("mono") and not r.rotated]
     if len(rows) < 3:
         return units
     lines = _lines(rows, page_width)
