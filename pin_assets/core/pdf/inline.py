@@ -20,6 +20,7 @@ from pin_assets.core.pdf.model import Row, Style
 
 _HYPHENS = "-\u2010\u00ad"
 _MARKS = {"b": "**", "i": "*"}
+_HYPHEN_MARK_RE = re.compile(f"[{_HYPHENS}]\\s*\x00")  # a line-end hyphen and the mark saying it goes
 # Words: runs of non-space characters, except that each Han or kana character is a word of its own,
 # CJK being written without spaces.
 _WORD_RE = re.compile(f"{CJK_LETTER}|(?:(?!{CJK_LETTER})\\S)+")
@@ -28,8 +29,8 @@ _Segment = tuple[str, bool, bool, bool, bool]  # text, bold, italic, mono, neutr
 
 def plain_text(rows: list[Row], style: Style) -> str:
     """Row text joined across line ends, without emphasis markers."""
-    return _unhyphenate([(seg[0], False, False, False, True) for seg in _joined_segments(rows, style)])[0][0] \
-        if rows else ""
+    text = "".join(seg[0] for seg in _joined_segments(rows, style))
+    return _HYPHEN_MARK_RE.sub("", text).replace("\x00", "")
 
 
 def inline_text(rows: list[Row], style: Style) -> str:

@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -35,15 +36,16 @@ class Row:
     y1: float
     rotated: bool = False
 
-    @property
+    @cached_property
     def text(self) -> str:
+        """The row's text; cached, as every pass asks for it and a row's spans never change."""
         return "".join(s.text for s in self.spans)
 
     @property
     def height(self) -> float:
         return max(self.y1 - self.y0, 1.0)
 
-    @property
+    @cached_property
     def size(self) -> float:
         """The size most characters have, so a big initial or a footnote mark does not decide it."""
         sizes: Counter[float] = Counter()
