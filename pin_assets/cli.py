@@ -476,7 +476,7 @@ def stats(where_sql: str | None) -> None:
     click.echo(f"{kept} of {total} documents kept ({share:.1%}) by: {where_sql}")
 
 
-@main.command()
+@main.command(short_help="Write a training view of a batch as WebDataset shards.")
 @click.argument("batch_name")
 @click.option("--view", "view", required=True, type=click.Choice(VIEW_NAMES))
 @click.option("--where", "where_sql", default=None, help="Quality-signal filter, as for `pin stats --where`.")
