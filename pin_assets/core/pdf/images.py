@@ -21,9 +21,10 @@ def image_placements(page: pymupdf.Page, max_pixels: int | None = None) -> list[
     stream declaring 20,000 x 20,000 pixels costs 400 MB and seconds there. The plain call reads only the
     declared sizes, so the pixel limit is enforced first and the decoding call only sees accepted images.
 
-    One image MuPDF cannot decode makes the decoding call fail for the whole page; the placements are
-    then kept from the plain call, each marked with the error, so that :class:`ImageStore` skips them
-    with a warning and counts them while the page's text is still converted.
+    The decoding call hashes every image in the page's resources, so one MuPDF cannot parse (a broken
+    color space) makes it fail for the whole page, although that image is never drawn and the plain call
+    does not list it. The drawn images are then taken from the plain call without their xrefs, and their
+    areas are rendered like inline images: nothing visible is lost.
     """
     declared = page.get_image_info()
     if not declared:
@@ -32,18 +33,15 @@ def image_placements(page: pymupdf.Page, max_pixels: int | None = None) -> list[
         check_image_pixels(info["width"], info["height"], max_pixels, f"an image on page {page.number + 1}")
     try:
         located = page.get_image_info(xrefs=True)
-    except PDF_ERRORS as exc:
-        located = [{**info, "xref": -1, "error": describe(exc)} for info in declared]
+    except PDF_ERRORS:
+        located = [{**info, "xref": 0} for info in declared]
     placements = []
     for info in located:
         box = pymupdf.Rect(info["bbox"]) & page.rect
         if box.is_empty or box.width < 1 or box.height < 1:
             continue
-        placement = {"bbox": tuple(box), "xref": info["xref"], "width": info["width"],
-                     "height": info["height"], "page": page.number}
-        if "error" in info:
-            placement["error"] = info["error"]
-        placements.append(placement)
+        placements.append({"bbox": tuple(box), "xref": info["xref"], "width": info["width"],
+                           "height": info["height"], "page": page.number})
     return placements
 
 
@@ -131,16 +129,17 @@ class ImageStore:
         """The image for one placement, or None when it is too small or cannot be decoded."""
         width, height = placement["width"], placement["height"]
         check_image_pixels(width, height, self.max_pixels, f"an image on page {placement['page'] + 1}")
-        if "error" in placement:
-            return self._skip(placement, placement["error"])
         if min(width, height) < self.min_side:
             return None
         xref = placement["xref"]
         if xref not in self.cache or xref == 0:
             self.cache[xref] = self._decode(placement)
         decoded = self.cache[xref]
-        if isinstance(decoded, str):
-            return self._skip(placement, decoded)
+        if isinstance(decoded, str):  # left out, saying so on the document
+            self.skipped += 1
+            self.warnings.append(f"an image on page {placement['page'] + 1} was skipped, it could not be "
+                                 f"decoded: {decoded}")
+            return None
         image = ExtractedImage(*decoded, caption=caption)
         self.ordered.append(image)
         return image
@@ -153,12 +152,6 @@ class ImageStore:
             return _image_bytes(self.doc, placement["xref"])
         except PDF_ERRORS as exc:
             return describe(exc)
-
-    def _skip(self, placement: dict, error: str) -> None:
-        """Leave one placement out, saying so on the document."""
-        self.skipped += 1
-        self.warnings.append(f"an image on page {placement['page'] + 1} was skipped, it could not be decoded: {error}")
-        return None
 
 
 def _image_bytes(doc: pymupdf.Document, xref: int) -> tuple[bytes, str, int, int]:
