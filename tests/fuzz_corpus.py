@@ -190,9 +190,16 @@ def _junk_header(rng: random.Random, data: bytes) -> bytes:
 
 
 def _no_header(rng: random.Random, data: bytes) -> bytes:
-    """The header line gone, and sometimes the binary comment line after it."""
-    out = data[data.index(b"\n") + 1 :] if data.startswith(b"%PDF-") else data
-    if rng.random() < 0.5 and out.startswith(b"%"):
+    """The header gone: its line cut (and sometimes the binary comment line after it), or its bytes
+    overwritten in place so that every offset still points at its object."""
+    if not data.startswith(b"%PDF-"):
+        return data
+    end = data.index(b"\n") + 1
+    choice = rng.randrange(3)
+    if choice == 0:
+        return rng.choice([b" ", b"\x00", b"X"]) * rng.randint(5, end - 1) + data[rng.randint(5, end - 1):]
+    out = data[end:]
+    if choice == 2 and out.startswith(b"%"):
         out = out[out.index(b"\n") + 1 :]
     return out
 
@@ -261,10 +268,11 @@ def _variants(count: int, rng: random.Random, sources: list[tuple[str, bytes]],
         name, original = sources[(index // len(kinds) + index) % len(sources)]
         for _ in range(20):  # a mutation that changes nothing, or repeats another variant, is drawn again
             data = mutations[kind](rng, original)
-            digest = hashlib.sha256(data).digest()
-            if data and data != original and digest not in seen:
+            if data and data != original and hashlib.sha256(data).digest() not in seen:
                 break
-        seen.add(digest)
+        else:  # a deterministic mutation of a source it has already been applied to: told apart at the end
+            data += b"\n%% variant %d\n" % index if prefix == "p" else b"\n<!-- variant %d -->\n" % index
+        seen.add(hashlib.sha256(data).digest())
         stem, _, ext = name.rpartition(".")
         out.append(Variant(f"{prefix}{index:04d}-{kind}-{stem[:24]}.{ext}", kind, name, data))
     return out

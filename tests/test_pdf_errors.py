@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pymupdf
 import pytest
 from dagster import DagsterInstance
 from PIL import Image
@@ -210,3 +211,20 @@ def test_failures_through_the_graph(tmp_path: Path) -> None:
     assert signals == {"mask_size.pdf": (0, 0, 1, 1), "cmyk_mask.pdf": (0, 0, 1, 1),
                        "grayless_mask.pdf": (1, 0, 0, 1), "cycle.pdf": (0, 2, 0, 3)}
     assert records["cycle.pdf"]["meta"]["ori_meta"]["pages_failed"] == "2"
+
+
+def margin_lines_only() -> bytes:
+    """A page whose only text is a small running title at the top and a page number at the foot (what a
+    byte flip left of a paper page in the fuzz run)."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 40), "Optimized Table Tokenization for Table Structure Recognition   9", fontsize=8)
+    page.insert_text((300, 780), "9", fontsize=8)
+    return doc.tobytes()
+
+
+def test_margin_lines_that_are_all_the_text_are_kept() -> None:
+    """Running headers and page numbers are dropped as boilerplate, unless nothing else is left: a page
+    from which PyMuPDF extracts text must not come out empty."""
+    doc = pdf_to_markdown(margin_lines_only())
+    assert "Optimized Table Tokenization for Table Structure Recognition" in doc.markdown

@@ -128,6 +128,10 @@ def _convert(
         page_mds.append(_guarded(lambda p=page, i=index: _page_markdown(p, style, images, i), index, failed,
                                  warnings, ""))
     markdown, offsets = _join_pages(page_mds)
+    if not markdown.strip() and any(page.text_chars for page in pages):  # margin lines are all the text left
+        page_mds = [_guarded(lambda p=page, i=index: _page_markdown(p, style, images, i, keep_running=True), index,
+                             failed, warnings, "") for index, page in enumerate(pages)]
+        markdown, offsets = _join_pages(page_mds)
     if not markdown.strip() and not scanned and not images.ordered:
         _raise_if_broken(doc, failed, count)
     if doc.is_repaired:
@@ -234,9 +238,13 @@ def _read_page(page: pymupdf.Page, detect_tables: bool, max_pixels: int | None =
     return Page(page.rect.width, page.rect.height, units, text_chars, min(cover, 1.0))
 
 
-def _page_markdown(page: Page, style: Style, images: ImageStore, index: int) -> str:
-    """Markdown of one page: ordered units, grouped into elements, rendered."""
-    units = drop_running(page, style)
+def _page_markdown(page: Page, style: Style, images: ImageStore, index: int, keep_running: bool = False) -> str:
+    """Markdown of one page: ordered units, grouped into elements, rendered.
+
+    ``keep_running`` keeps running headers, footers and page numbers: for a document (often a damaged
+    one) whose only text they are, which would otherwise come out empty although it has text.
+    """
+    units = page.units if keep_running else drop_running(page, style)
     area = page.width * page.height
     background = [u for u in units if u.kind == "image" and (u.x1 - u.x0) * (u.y1 - u.y0) > 0.5 * area]
     figures = figure_units([u for u in units if u.kind == "image" and all(u is not b for b in background)])
