@@ -7,14 +7,20 @@ The default corpus is sized for CI; ``PIN_FUZZ_SEED``, ``PIN_FUZZ_PDF`` and ``PI
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
+import pytest
 from dagster import DagsterInstance
 
 from pin_assets.accounting import account_batch
+from pin_assets.core.convert import parse_document
+from pin_assets.core.detect import detect_kind
+from pin_assets.core.document import ConversionError
+from pin_assets.core.limits import DocumentLimits
 from pin_assets.quarantine import read_quarantine
 from resources import StorageResource
-from tests.fuzz_corpus import PDF_MUTATIONS, fuzz_size, fuzz_variants, mupdf_has_text, write_variants
+from tests.fuzz_corpus import PDF_MUTATIONS, SAMPLE, SHARED, fuzz_size, fuzz_variants, mupdf_has_text, write_variants
 from tests.pipeline_support import read_records, run_batch
 
 
@@ -41,3 +47,16 @@ def test_fuzzed_batch_through_the_graph(tmp_path: Path) -> None:
             for name in readable if name not in records}
     assert lost == {}, lost
     assert readable and records
+
+
+def test_stray_nul_bytes_leave_a_page_html() -> None:
+    """Found by the fuzz run: one NUL byte made a web page "binary content" and unsupported, while
+    browsers and the HTML converter read it; binary data still has far more control bytes."""
+    page = (SHARED / "html" / "formatting.html").read_bytes() if (SHARED / "html").is_dir() else (
+        SAMPLE / "html" / "formatting.html").read_bytes()
+    damaged = page[:300] + b"\x00" + page[300:900] + b"\x00\x00" + page[900:]
+    assert detect_kind(damaged, "page.html") == "html"
+    markdown = parse_document(damaged, "html", DocumentLimits()).markdown
+    assert "HTML Text Formatting Examples" in markdown
+    with pytest.raises(ConversionError, match="binary content"):
+        detect_kind(random.Random(1).randbytes(4096), "blob.html")
