@@ -113,7 +113,7 @@ class ImageStore:
     """Decodes each image xref once, and records every occurrence in Markdown order.
 
     An image that cannot be decoded or converted is left out of the Markdown with a warning on the
-    document; ``skipped`` counts such placements (the ``images_skipped`` signal).
+    document and counted in :attr:`skipped`.
     """
 
     def __init__(self, doc: pymupdf.Document, min_side: int, max_pixels: int, warnings: list[str]):
@@ -123,7 +123,12 @@ class ImageStore:
         self.warnings = warnings
         self.cache: dict[int, tuple[bytes, str, int, int] | None] = {}
         self.ordered: list[ExtractedImage] = []
-        self.skipped = 0
+        self._skipped: set[tuple] = set()  # placements left out, each warned about and counted once
+
+    @property
+    def skipped(self) -> int:
+        """Placements left out because their image could not be decoded (the ``images_skipped`` signal)."""
+        return len(self._skipped)
 
     def get(self, placement: dict, caption: str | None) -> ExtractedImage | None:
         """The image for one placement, or None when it is too small or cannot be decoded."""
@@ -136,9 +141,11 @@ class ImageStore:
             self.cache[xref] = self._decode(placement)
         decoded = self.cache[xref]
         if isinstance(decoded, str):  # left out, saying so on the document
-            self.skipped += 1
-            self.warnings.append(f"an image on page {placement['page'] + 1} was skipped, it could not be "
-                                 f"decoded: {decoded}")
+            key = (placement["page"], xref, placement["bbox"])
+            if key not in self._skipped:
+                self._skipped.add(key)
+                self.warnings.append(f"an image on page {placement['page'] + 1} was skipped, it could not be "
+                                     f"decoded: {decoded}")
             return None
         image = ExtractedImage(*decoded, caption=caption)
         self.ordered.append(image)
