@@ -359,10 +359,10 @@ def _main() -> None:
         graph_s = time.perf_counter() - started
         account = account_batch(storage, "fuzz")
         quarantined = {r["source_uri"].rsplit("/", 1)[-1]: r for r in read_quarantine(storage, "fuzz").to_pylist()}
-        records = {r["meta"]["ori_meta"]["filename"] for r in read_records(storage)}
+        records = {r["meta"]["ori_meta"]["filename"]: r["quality_signals"] for r in read_records(storage)}
 
     rows: dict[str, dict] = defaultdict(lambda: {"n": 0, "converted": 0, "reasons": Counter(), "s": 0.0, "text": 0,
-                                                 "text_lost": 0})
+                                                 "text_lost": 0, "images_skipped": 0, "pages_failed": 0})
     for v in variants:
         row = rows[v.kind]
         row["n"] += 1
@@ -371,6 +371,8 @@ def _main() -> None:
         row["text"] += has_text
         if v.name in records:
             row["converted"] += 1
+            row["images_skipped"] += records[v.name].get("images_skipped", 0)
+            row["pages_failed"] += records[v.name].get("pages_failed", 0)
         else:
             q = quarantined.get(v.name)
             row["reasons"][f"{q['stage']}:{q['reason']}" if q else "missing"] += 1
@@ -378,11 +380,11 @@ def _main() -> None:
     print(f"seed {seed}, {pdf} PDF + {markup} markup variants; run success={result.success}, "
           f"balanced={account.balanced}; graph {graph_s:.1f} s = {graph_s / max(1, len(variants)):.3f} s/doc")
     print("| kind | variants | converted | quarantined (stage:reason) | MuPDF text | text not converted "
-          "| s/doc (parse) |\n|---|---|---|---|---|---|---|")
+          "| images skipped | pages failed | s/doc (parse) |\n|---|---|---|---|---|---|---|---|---|")
     for kind, row in rows.items():
         reasons = ", ".join(f"{k} {n}" for k, n in sorted(row["reasons"].items())) or "-"
         print(f"| {kind} | {row['n']} | {row['converted']} | {reasons} | {row['text']} | {row['text_lost']} "
-              f"| {row['s'] / row['n']:.3f} |")
+              f"| {row['images_skipped']} | {row['pages_failed']} | {row['s'] / row['n']:.3f} |")
     for name, q in sorted(quarantined.items()):
         print(f"  {name}: {q['stage']}:{q['reason']}: {q['message'][:140]}")
 
