@@ -44,10 +44,16 @@ def save_spec(storage: StorageResource, spec: BatchSpec) -> BatchSpec:
 
 
 def load_spec(storage: StorageResource, batch: str) -> BatchSpec | None:
-    key = layout.batch_spec(batch)
-    if storage.exists(key):
-        return BatchSpec(**json.loads(storage.get_bytes(key)))
+    """The batch's stored spec; the bundled sample's own spec when "sample" was never registered."""
+    stored = _stored_spec(storage, batch)
+    if stored is not None:
+        return stored
     return SAMPLE_SPEC if batch == SAMPLE_BATCH else None
+
+
+def _stored_spec(storage: StorageResource, batch: str) -> BatchSpec | None:
+    key = layout.batch_spec(batch)
+    return BatchSpec(**json.loads(storage.get_bytes(key))) if storage.exists(key) else None
 
 
 class BatchExistsError(ValueError):
@@ -62,7 +68,7 @@ def register_batch(
     A name already registered with a *different* source is refused unless ``replace``: silently pointing a
     batch at other documents would mix two sources' outputs under one partition.
     """
-    existing = load_spec(storage, spec.name)
+    existing = _stored_spec(storage, spec.name)
     if existing is not None and existing.source_uri != spec.source_uri and not replace:
         raise BatchExistsError(
             f"batch {spec.name!r} is already registered from {existing.source_uri}; "

@@ -106,11 +106,16 @@ def main() -> None:
 @click.option("--timeout", "timeout_s", default=120.0, show_default=True,
               help="Seconds one input may take before its worker is killed.")
 @click.option("--memory-mb", default=4096, show_default=True, help="Memory cap of each worker process.")
+@click.option("--image-syntax", default="markdown", show_default=True, type=click.Choice(["markdown", "html"]),
+              help="Images in the .md file: ![alt](content_image/N) or PIN-14M's <img> tag (the .json has tags).")
 def convert(
     inputs: tuple[Path, ...], out_dir: Path, dpi: int, fmt: str, source_dataset: str, license_: str,
-    workers: int, timeout_s: float, memory_mb: int,
+    workers: int, timeout_s: float, memory_mb: int, image_syntax: str,
 ) -> None:
     """Write OUT/<stem>/<stem>.md, <stem>.json, content_image/ and overall_image/ for each input.
+
+    The .json is the PIN-14M record (images as <img src='content_image/NAME'> tags in its md); the .md
+    file is the same Markdown with images in --image-syntax.
 
     Each input runs in a worker process with a timeout and a memory cap, as in a batch: an input that
     fails, hangs or crashes gets one line on stderr and the others go on. The exit status is the number of
@@ -123,7 +128,7 @@ def convert(
     limits = DocumentLimits(timeout_s=timeout_s, memory_mb=memory_mb)
     results = convert_files(
         list(inputs), out_dir, RenderOptions(dpi=dpi, fmt=fmt), source_dataset=source_dataset, license=license_,
-        limits=limits, workers=workers or (os.cpu_count() or 1),
+        limits=limits, workers=workers or (os.cpu_count() or 1), image_syntax=image_syntax,
     )
     with _progress_line("convert", len(inputs), unit="files") as progress:
         failures = 0
@@ -471,7 +476,7 @@ def stats(where_sql: str | None) -> None:
     click.echo(f"{kept} of {total} documents kept ({share:.1%}) by: {where_sql}")
 
 
-@main.command()
+@main.command(short_help="Write a training view of a batch as WebDataset shards.")
 @click.argument("batch_name")
 @click.option("--view", "view", required=True, type=click.Choice(VIEW_NAMES))
 @click.option("--where", "where_sql", default=None, help="Quality-signal filter, as for `pin stats --where`.")

@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from pin_assets.cli import main
+from pin_assets.core.image_refs import write_image_refs
 from pin_assets.core.record import validate_record
 from tests.conftest import corpus_dir, make_encrypted_pdf
 
@@ -23,12 +24,18 @@ def test_convert_writes_record_folder_and_fails_loudly(tmp_path: Path) -> None:
     folder = out / pdf.stem
     record = json.loads((folder / f"{pdf.stem}.json").read_text())
     validate_record(record)
-    assert (folder / f"{pdf.stem}.md").read_text() == record["md"]
+    markdown = (folder / f"{pdf.stem}.md").read_text()
+    assert "<img src='content_image/" in record["md"] and "<img" not in markdown, "tags in the record, ![]() in .md"
+    assert write_image_refs(markdown, "html") == record["md"]
     assert record["content_image"], "the pictures are extracted"
     for path in record["content_image"] + record["overall_image"]:
         assert (folder / path).is_file(), path
     assert all(p.endswith(".png") for p in record["overall_image"])
     assert not (out / "locked").exists() or not any((out / "locked").rglob("*.json"))
+
+    tags = CliRunner().invoke(main, ["convert", str(pdf), "-o", str(tmp_path / "tags"), "--image-syntax", "html"])
+    assert tags.exit_code == 0, tags.output
+    assert (tmp_path / "tags" / pdf.stem / f"{pdf.stem}.md").read_text() == record["md"]
 
 
 def test_batch_add_materialize_and_quarantine(tmp_path: Path, bad_batch: Path) -> None:

@@ -84,7 +84,7 @@ def dagster_dev(tmp_path: Path) -> Iterator[tuple[DagsterGraphQLClient, Path, in
     assert proc.returncode is not None
 
 
-def _wait_for_run(client: DagsterGraphQLClient, run_id: str, timeout_s: float = 150) -> str:
+def _wait_for_run(client: DagsterGraphQLClient, run_id: str, timeout_s: float = 300) -> str:
     deadline = time.monotonic() + timeout_s
     status = "UNKNOWN"
     while time.monotonic() < deadline:

@@ -18,6 +18,7 @@ from pin_assets.core.html_charset import decode_html
 from pin_assets.core.html_markdown import FALLBACK_FLAG, html_to_markdown
 from pin_assets.core.signals import compute_signals
 from pin_assets.core.tokenizer import WordPunctTokenizer
+from tests.conftest import corpus_dir
 
 WEB = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "web"
 needs_web = pytest.mark.skipif(not (WEB / "evaldata.json").is_file(), reason="shared corpus/web not mounted")
@@ -113,6 +114,17 @@ def test_spanning_table_and_code_block_keep_their_shape() -> None:
     md = html_to_markdown(_page(middle).encode()).markdown
     assert '<tr><th>Berth</th><th colspan="2">Depth (m)</th></tr>' in md
     assert "```\ndepth = survey(channel)\nif depth < 9.0:\n    dredge(channel)\n```" in md
+
+
+def test_article_list_with_a_code_item_is_kept_whole() -> None:
+    """trafilatura flattens a list item holding a code block and drops its sibling items (docling's
+    code-snippet page); the list belongs to the article, so every item stays."""
+    page = corpus_dir("html") / "html_code_snippets.html"
+    text = _text(html_to_markdown(page.read_bytes()).markdown)
+    assert "Use the docling-tools models download utility:" in text
+    assert "Alternatively, models can be programmatically downloaded using" in text
+    assert "Also, you can use download-hf-repo parameter to download arbitrary models" in text
+    assert "$ docling-tools models download-hf-repo ds4sd/SmolDocling-256M-preview" in text
 
 
 def test_charset_from_bom_header_http_equiv_and_xml_declaration() -> None:

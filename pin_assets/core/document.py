@@ -8,7 +8,20 @@ serve `pin convert`, the Dagster assets, the tests and the benchmarks.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+# Metadata keys (values are decimal counts) by which a converter says what it had to leave out of a
+# document it otherwise converted: images it could not decode, pages it could not read. They are kept in
+# the record's ``ori_meta`` and become the ``images_skipped`` and ``pages_failed`` signals.
+IMAGES_SKIPPED = "images_skipped"
+PAGES_FAILED = "pages_failed"
+
+
+def metadata_count(metadata: Mapping[str, str], key: str) -> int:
+    """A count a converter stored in a document's metadata, 0 when absent or not a number."""
+    value = str(metadata.get(key) or "0")
+    return int(value) if value.isdigit() else 0
 
 
 class ConversionError(Exception):

@@ -110,7 +110,7 @@ def _prune_text(body: etree._Element, kept: str) -> tuple[list[etree._Element], 
     it, or the tail of a nested block with the inline elements after that. Runs are visited in reading
     order, so matching can move forward through trafilatura's text."""
     kept_owners: list[etree._Element] = []
-    dropped_owners: list[etree._Element] = []
+    dropped: list[list[tuple[str, etree._Element]]] = []
     cursor = 0
     title: list[tuple[str, etree._Element]] | None = None  # the first <h1>, while no run is kept yet
     skipped = 0  # text dropped between that <h1> and the first kept run
@@ -129,21 +129,58 @@ def _prune_text(body: etree._Element, kept: str) -> tuple[list[etree._Element], 
             continue
         else:
             skipped += len(own)
-            dropped_owners.append(_owner(run))
-            _blank(run)
+            dropped.append(run)
             continue
         kept_owners.append(_owner(run))
         if not started and title is not None:
             if skipped > _TITLE_GAP:
-                dropped_owners.append(_owner(title))
-                _blank(title)
+                dropped.append(title)
             else:
                 kept_owners.append(_owner(title))
         started = True
     if not started and title is not None:
-        dropped_owners.append(_owner(title))
-        _blank(title)
-    return kept_owners, dropped_owners
+        dropped.append(title)
+    rescued = _list_items_of_kept_lists(dropped, kept_owners)
+    kept_owners += [_owner(run) for run in rescued]
+    dropped = [run for run in dropped if all(run is not r for r in rescued)]
+    for run in dropped:
+        _blank(run)
+    return kept_owners, [_owner(run) for run in dropped]
+
+
+def _list_items_of_kept_lists(
+    dropped: list[list[tuple[str, etree._Element]]], kept_owners: list[etree._Element]
+) -> list[list[tuple[str, etree._Element]]]:
+    """Dropped runs in the items of a list that trafilatura kept in part, unless they are mostly link text.
+
+    trafilatura flattens a list item that holds a code block and may then drop its sibling items (a
+    list of install steps loses all but its commands); an article's list is kept or dropped whole, while
+    link lists (related stories, tags) stay out by their link density."""
+    kept_lists = {li.getparent() for el in kept_owners for li in _items_around(el)}
+    rescued = []
+    for run in dropped:
+        items = _items_around(_owner(run))
+        if items and items[0].getparent() in kept_lists and not _mostly_links(run):
+            rescued.append(run)
+    return rescued
+
+
+def _items_around(el: etree._Element) -> list[etree._Element]:
+    """The nearest ``<li>`` at or around ``el`` whose parent is a list, as a one-item list (or none)."""
+    for candidate in (el, *el.iterancestors()):
+        if candidate.tag == "li" and candidate.getparent() is not None and candidate.getparent().tag in {"ul", "ol"}:
+            return [candidate]
+    return []
+
+
+def _mostly_links(run: list[tuple[str, etree._Element]]) -> bool:
+    total = sum(len(_squash(_part_text(kind, el))) for kind, el in run)
+    links = sum(
+        len(_squash("".join(a.itertext())))
+        for kind, el in run if kind == "inline" and isinstance(el.tag, str)
+        for a in el.iter("a")
+    )
+    return total > 0 and links >= 0.5 * total
 
 
 def _owner(run: list[tuple[str, etree._Element]]) -> etree._Element:

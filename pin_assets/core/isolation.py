@@ -82,19 +82,15 @@ def _classify(exc: BaseException, timeout_s: float | None) -> tuple[str, str]:
 def _mupdf_reason(exc: BaseException) -> str | None:
     """The reason for a MuPDF exception (``pymupdf.mupdf.FzErrorBase`` and its subclasses), else None.
 
-    MuPDF raises its own classes, not RuntimeError; this is the one place that maps them. pymupdf is only
-    consulted when some code in this process has loaded it, since otherwise no exception can come from it.
+    The mapping lives with the PDF code (:func:`pin_assets.core.pdf.errors.mupdf_reason`); it is only
+    consulted when some code in this process has loaded pymupdf, since otherwise no exception can come
+    from it (and a worker that converts only HTML never pays for importing it).
     """
-    pymupdf = sys.modules.get("pymupdf")
-    if pymupdf is None:
+    if "pymupdf" not in sys.modules:
         return None
-    if isinstance(exc, pymupdf.mupdf.FzErrorLimit):
-        return "limit"
-    if isinstance(exc, pymupdf.mupdf.FzErrorUnsupported):
-        return "unsupported"
-    if isinstance(exc, pymupdf.mupdf.FzErrorBase | pymupdf.FileDataError):
-        return "corrupt"
-    return None
+    from pin_assets.core.pdf.errors import mupdf_reason
+
+    return mupdf_reason(exc)
 
 
 def _project_frame(exc: BaseException) -> str:

@@ -16,6 +16,7 @@ from PIL import Image
 
 from pin_assets.core.document import ConversionError, RenderedPage
 from pin_assets.core.limits import check_page_count
+from pin_assets.core.pdf.errors import PDF_ERRORS, describe
 
 FORMATS = {"webp": "webp", "jpeg": "jpeg", "jpg": "jpeg", "png": "png"}
 # libwebp's effort level (0-6). Encoding is most of a page's render time: on the 30 bench pages at 100 dpi,
@@ -67,7 +68,12 @@ def encode_pil(image: Image.Image, options: RenderOptions) -> bytes:
 
 
 def render_pdf_pages(data: bytes, options: RenderOptions, *, max_pages: int | None = None) -> Iterator[RenderedPage]:
-    """Yield one rendered page at a time so memory stays bounded by a single page."""
+    """Yield one rendered page at a time so memory stays bounded by a single page.
+
+    A page MuPDF cannot load or run (a cycle in the page tree) is rendered as a white page of the last
+    good page's size, so overall image *i* stays page *i*; the parse stage has already said which pages
+    failed. Only a document none of whose pages render is refused.
+    """
     if options.backend == "pdf2image":
         yield from _render_poppler(data, options, max_pages=max_pages)
         return
@@ -76,14 +82,30 @@ def render_pdf_pages(data: bytes, options: RenderOptions, *, max_pages: int | No
     except Exception as exc:  # MuPDF raises several types for broken files
         raise ConversionError("corrupt", f"cannot open PDF for rendering: {exc}") from exc
     with doc:
-        if doc.needs_pass:
+        try:
+            encrypted = doc.needs_pass
+            count = 0 if encrypted else doc.page_count
+        except PDF_ERRORS as exc:
+            raise ConversionError("corrupt", f"cannot count the PDF's pages: {describe(exc)}") from exc
+        if encrypted:
             raise ConversionError("encrypted", "PDF is encrypted and needs a user password")
-        _check_page_count(doc.page_count, max_pages)
+        _check_page_count(count, max_pages)
         zoom = options.dpi / 72.0
         matrix = pymupdf.Matrix(zoom, zoom)
-        for index in range(doc.page_count):
-            pix = doc[index].get_pixmap(matrix=matrix, alpha=False, colorspace=pymupdf.csRGB)
+        size = pymupdf.Rect(0, 0, 612, 792) * matrix
+        failed: list[str] = []
+        for index in range(count):
+            try:
+                pix = doc[index].get_pixmap(matrix=matrix, alpha=False, colorspace=pymupdf.csRGB)
+            except PDF_ERRORS as exc:
+                failed.append(describe(exc))
+                pix = pymupdf.Pixmap(pymupdf.csRGB, size.irect, False)
+                pix.clear_with(255)
+            else:
+                size = pymupdf.Rect(0, 0, pix.width, pix.height)
             yield RenderedPage(index, encode_pixmap(pix, options), options.ext, pix.width, pix.height)
+        if len(failed) == count:
+            raise ConversionError("corrupt", f"no page of the PDF could be rendered: {failed[0]}")
 
 
 def _check_page_count(page_count: int, max_pages: int | None) -> None:

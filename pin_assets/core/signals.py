@@ -138,6 +138,11 @@ SIGNAL_DEFINITIONS: tuple[SignalDefinition, ...] = (
                      (0, INF)),
     SignalDefinition("scanned_page_fraction", "scanned_page_count / page_count (0 without pages)", "fraction",
                      (0, 1)),
+    # What the converter had to leave out of a document it otherwise converted (the warnings say why).
+    SignalDefinition("images_skipped", "images that could not be decoded or converted and were left out of "
+                     "the Markdown", "images", (0, INF)),
+    SignalDefinition("pages_failed", "pages the converter could not read; each contributes no Markdown",
+                     "pages", (0, INF)),
     # Web pages, from the converter.
     SignalDefinition("main_content_fallback",
                      "1 when no main content was found in a web page and its body without boilerplate was "
@@ -149,7 +154,7 @@ VALID_RANGES: dict[str, tuple[float, float]] = {d.name: d.valid_range for d in S
 INTEGER_SIGNALS: frozenset[str] = frozenset({
     "image_text_interleaving_count", "text_block_count", "total_token_count", "doc_length", "bold_char_count",
     "italic_char_count", "title_count", "rps_doc_word_count", "image_count", "image_min_side", "image_total_bytes",
-    "page_count", "scanned_page_count", "main_content_fallback",
+    "page_count", "scanned_page_count", "main_content_fallback", "images_skipped", "pages_failed",
 })
 SIGNAL_NAMES: tuple[str, ...] = tuple(d.name for d in SIGNAL_DEFINITIONS)
 
@@ -439,6 +444,8 @@ def compute_signals(
     page_count: int = 1,
     scanned_pages: int = 0,
     main_content_fallback: bool = False,
+    images_skipped: int = 0,
+    pages_failed: int = 0,
 ) -> dict[str, float | int]:
     """Every signal of :data:`SIGNAL_DEFINITIONS` for one document, in that order.
 
@@ -447,7 +454,8 @@ def compute_signals(
     Markdown itself, since that is the sequence a model is trained on. ``page_count`` and
     ``scanned_pages`` (pages without a text layer) come from the converter: a scanned PDF has little or
     no Markdown, and this is the signal that says why. ``main_content_fallback`` marks a web page kept
-    whole (minus boilerplate) because its main content could not be found.
+    whole (minus boilerplate) because its main content could not be found. ``images_skipped`` and
+    ``pages_failed`` are what the converter left out (see ``document.IMAGES_SKIPPED``).
     """
     seq = read_blocks(markdown)
     blocks = len(seq.texts)
@@ -468,6 +476,8 @@ def compute_signals(
         "scanned_page_count": scanned_pages,
         "scanned_page_fraction": _safe_div(scanned_pages, page_count),
         "main_content_fallback": int(main_content_fallback),
+        "images_skipped": images_skipped,
+        "pages_failed": pages_failed,
     }
     row = {**pin, **text_signals("\n".join(seq.texts)), **image_signals(images), **pages}
     return {name: row[name] for name in SIGNAL_NAMES}

@@ -24,7 +24,9 @@ from typing import Any
 from pin_assets.core.convert import oi_source, parse_document, render_document
 from pin_assets.core.detect import detect_kind
 from pin_assets.core.doc_assets import folder_assets
+from pin_assets.core.document import IMAGES_SKIPPED, PAGES_FAILED, metadata_count
 from pin_assets.core.html_markdown import FALLBACK_FLAG
+from pin_assets.core.image_refs import ImageSyntax, write_image_refs
 from pin_assets.core.isolation import TaskFailure, run_isolated
 from pin_assets.core.limits import DocumentLimits
 from pin_assets.core.record import build_record, document_ori_meta, validate_record
@@ -43,8 +45,13 @@ def convert_file(
     license: str = "unknown",
     limits: DocumentLimits | None = None,
     tokenizer: Tokenizer | None = None,
+    image_syntax: ImageSyntax = "markdown",
 ) -> dict[str, Any]:
     """Convert ``path`` into ``out_dir/<stem>/`` and return the validated PIN record.
+
+    The ``.json`` record is PIN-14M's exactly (``<img src='content_image/NAME'>`` tags in ``md``); the
+    ``.md`` file beside it spells images in ``image_syntax``: Markdown image syntax by default, with the
+    converter's alt text, so the file reads as Markdown in any viewer or Markdown tool.
 
     Raises ``ConversionError`` with a reason when the document cannot be converted.
     """
@@ -53,7 +60,7 @@ def convert_file(
     staging = out_dir / f"{_staging_prefix(path)}{uuid.uuid4().hex}"  # mkdir, unlike mkdtemp, honours umask
     staging.mkdir()
     try:
-        record = _convert_into(path, staging, options, source_dataset, license, limits, tokenizer)
+        record = _convert_into(path, staging, options, source_dataset, license, limits, tokenizer, image_syntax)
         final = out_dir / path.stem
         if final.exists():
             shutil.rmtree(final)
@@ -69,7 +76,7 @@ def _staging_prefix(path: Path) -> str:
 
 def _convert_into(
     path: Path, folder: Path, options: RenderOptions, source_dataset: str, license: str,
-    limits: DocumentLimits, tokenizer: Tokenizer | None,
+    limits: DocumentLimits, tokenizer: Tokenizer | None, image_syntax: ImageSyntax,
 ) -> dict[str, Any]:
     data = path.read_bytes()
     kind = detect_kind(data, path.name)
@@ -96,6 +103,8 @@ def _convert_into(
         page_count=parsed.page_count,
         scanned_pages=len(parsed.scanned_pages),
         main_content_fallback=FALLBACK_FLAG in parsed.metadata,
+        images_skipped=metadata_count(parsed.metadata, IMAGES_SKIPPED),
+        pages_failed=metadata_count(parsed.metadata, PAGES_FAILED),
     )
     record = build_record(
         doc_id=hashlib.sha256(data).hexdigest(),
@@ -114,7 +123,8 @@ def _convert_into(
         quality_signals=signals,
     )
     validate_record(record)
-    (folder / f"{path.stem}.md").write_text(clean_text(record["md"]), encoding="utf-8")
+    markdown_file = record["md"] if image_syntax == "html" else write_image_refs(parsed.markdown, image_syntax)
+    (folder / f"{path.stem}.md").write_text(clean_text(markdown_file), encoding="utf-8")
     (folder / f"{path.stem}.json").write_text(json.dumps(clean_value(record), ensure_ascii=False, indent=1),
                                                encoding="utf-8")
     return record
@@ -131,12 +141,13 @@ class Converted:
 
 
 def convert_to_folder(
-    path: str, out_dir: str, options: RenderOptions, source_dataset: str, license: str, limits: DocumentLimits
+    path: str, out_dir: str, options: RenderOptions, source_dataset: str, license: str, limits: DocumentLimits,
+    image_syntax: ImageSyntax = "markdown",
 ) -> Converted:
     """:func:`convert_file` as a worker task: plain arguments in, a plain summary out."""
     started = time.perf_counter()
     record = convert_file(Path(path), Path(out_dir), options, source_dataset=source_dataset, license=license,
-                          limits=limits)
+                          limits=limits, image_syntax=image_syntax)
     return Converted(str(Path(out_dir) / Path(path).stem), len(record["overall_image"]),
                      len(record["content_image"]), time.perf_counter() - started)
 
@@ -144,6 +155,7 @@ def convert_to_folder(
 def convert_files(
     paths: Sequence[Path], out_dir: Path, options: RenderOptions, *, source_dataset: str = "local",
     license: str = "unknown", limits: DocumentLimits | None = None, workers: int = 1,
+    image_syntax: ImageSyntax = "markdown",
 ) -> Iterator[tuple[Path, Converted | TaskFailure]]:
     """Convert each path in a worker pool; yield ``(path, summary or failure)`` in input order.
 
@@ -153,7 +165,7 @@ def convert_files(
     out_dir.mkdir(parents=True, exist_ok=True)
     results = run_isolated(
         convert_to_folder, paths,
-        args_of=lambda p: (str(p), str(out_dir), options, source_dataset, license, limits),
+        args_of=lambda p: (str(p), str(out_dir), options, source_dataset, license, limits, image_syntax),
         workers=max(1, min(workers, len(paths))), timeout_s=limits.timeout_s, memory_mb=limits.memory_mb,
         max_image_pixels=limits.max_image_pixels,
     )

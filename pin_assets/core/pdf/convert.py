@@ -10,12 +10,15 @@ blocks, tables and images. It uses no layout model: it is meant to run over mill
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 import pymupdf
 
-from pin_assets.core.document import ConversionError, ParsedDocument
+from pin_assets.core.document import IMAGES_SKIPPED, PAGES_FAILED, ConversionError, ParsedDocument
 from pin_assets.core.limits import check_page_count
 from pin_assets.core.pdf.blocks import build_elements
+from pin_assets.core.pdf.errors import PDF_ERRORS, describe
 from pin_assets.core.pdf.images import ImageStore, figure_units, image_placements
 from pin_assets.core.pdf.lines import RTL_RE, block_row_groups
 from pin_assets.core.pdf.model import Page, Style, Unit, center_in, text_unit
@@ -28,6 +31,7 @@ from pin_assets.core.pdf.tables import has_rulings, ruled_tables
 from pin_assets.core.pdf.text_tables import find_text_tables
 
 _TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
+T = TypeVar("T")
 _BAD_TITLE_RE = re.compile(
     r"^(microsoft (word|powerpoint) - |untitled|doi:|title\b)|\.(pdf|docx?|tex|dvi|ps|indd|qxd|rtf)$",
     re.IGNORECASE,
@@ -60,8 +64,8 @@ def pdf_to_markdown(
         return _convert(doc, max_pages, min_image_side, max_image_pixels, detect_tables)
     except ConversionError:
         raise
-    except (RuntimeError, ValueError) as exc:  # MuPDF reports broken content streams this way
-        raise ConversionError("corrupt", f"the PDF is damaged and could not be read: {exc}") from exc
+    except PDF_ERRORS as exc:  # what no page or image guard caught: document-wide structures
+        raise ConversionError("corrupt", f"the PDF is damaged and could not be read: {describe(exc)}") from exc
     finally:
         doc.close()
 
@@ -74,13 +78,21 @@ def _open(data: bytes) -> pymupdf.Document:
         raise ConversionError("not_pdf", "the file is not a PDF (no %PDF- header in its first 1 KiB)")
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
-    except Exception as exc:  # MuPDF raises several types (FileDataError, RuntimeError...) for junk
-        raise ConversionError("corrupt", f"the PDF is damaged and could not be opened: {exc}") from exc
-    if doc.needs_pass:
+    except PDF_ERRORS as exc:
+        raise ConversionError("corrupt", f"the PDF is damaged and could not be opened: {describe(exc)}") from exc
+    try:
+        encrypted = doc.needs_pass
+        pages = 0 if encrypted else doc.page_count
+        repaired = doc.is_repaired
+    except PDF_ERRORS as exc:  # a page tree MuPDF cannot count: the document cannot be opened at all
+        doc.close()
+        message = f"the PDF is damaged and its pages cannot be counted: {describe(exc)}"
+        raise ConversionError("corrupt", message) from exc
+    if encrypted:
         doc.close()
         raise ConversionError("encrypted", "the PDF is encrypted: a password is required to open it")
-    if doc.page_count == 0:
-        reason = "corrupt" if doc.is_repaired else "no_pages"
+    if pages == 0:
+        reason = "corrupt" if repaired else "no_pages"
         doc.close()
         damaged = " (it is damaged)" if reason == "corrupt" else ""
         raise ConversionError(reason, f"the PDF has no pages{damaged}")
@@ -95,12 +107,17 @@ def _convert(
     count = doc.page_count if max_pages is None else max(1, min(max_pages, doc.page_count))
     if count < doc.page_count:
         warnings.append(f"only the first {count} of {doc.page_count} pages were converted")
-    pages = [_read_page(doc[i], detect_tables, max_pixels) for i in range(count)]
+    failed: set[int] = set()
+    pages = [_guarded(lambda i=i: _read_page(doc[i], detect_tables, max_pixels), i, failed, warnings, _BLANK)
+             for i in range(count)]
     style = document_style(pages)
     images = ImageStore(doc, min_side, max_pixels, warnings)
     scanned: list[int] = []
     page_mds: list[str] = []
     for index, page in enumerate(pages):
+        if index in failed:
+            page_mds.append("")
+            continue
         if page.text_chars == 0:
             if page.image_cover >= 0.5:
                 scanned.append(index)
@@ -109,10 +126,15 @@ def _convert(
                 warnings.append(f"page {index + 1} has no text and no images")
             else:
                 warnings.append(f"page {index + 1} has no extractable text")
-        page_mds.append(_page_markdown(page, style, images, index))
+        page_mds.append(_guarded(lambda p=page, i=index: _page_markdown(p, style, images, i), index, failed,
+                                 warnings, ""))
     markdown, offsets = _join_pages(page_mds)
+    if not markdown.strip() and any(page.text_chars for page in pages):  # margin lines are all the text left
+        page_mds = [_guarded(lambda p=page, i=index: _page_markdown(p, style, images, i, keep_running=True), index,
+                             failed, warnings, "") for index, page in enumerate(pages)]
+        markdown, offsets = _join_pages(page_mds)
     if not markdown.strip() and not scanned and not images.ordered:
-        _raise_if_broken(doc)
+        _raise_if_broken(doc, failed, count)
     if doc.is_repaired:
         warnings.append("the PDF was damaged and has been repaired; some content may be missing")
     return ParsedDocument(
@@ -122,18 +144,47 @@ def _convert(
         page_count=count,
         scanned_pages=scanned,
         title=_title(doc.metadata or {}, markdown),
-        metadata={k: str(v).strip() for k, v in sorted((doc.metadata or {}).items()) if v and str(v).strip()},
+        metadata=_metadata(doc, images.skipped, len(failed)),
         warnings=warnings,
     )
 
 
-def _raise_if_broken(doc: pymupdf.Document) -> None:
+_BLANK = Page(612.0, 792.0, [], 0, 0.0)  # what a page MuPDF cannot read contributes: nothing
+
+
+def _guarded(step: Callable[[], T], index: int, failed: set[int], warnings: list[str], blank: T) -> T:
+    """One page's step, or ``blank`` with a warning when MuPDF fails on that page (a cycle in the page
+    tree, a content stream it cannot run): the page is counted in ``failed``, the others still convert."""
+    if index in failed:
+        return blank
+    try:
+        return step()
+    except PDF_ERRORS as exc:
+        failed.add(index)
+        warnings.append(f"page {index + 1} was skipped, MuPDF could not read it: {describe(exc)}")
+        return blank
+
+
+def _metadata(doc: pymupdf.Document, images_skipped: int, pages_failed: int) -> dict[str, str]:
+    """The PDF's own metadata, plus the counts of what had to be left out (see ``document.IMAGES_SKIPPED``)."""
+    meta = {k: str(v).strip() for k, v in sorted((doc.metadata or {}).items()) if v and str(v).strip()}
+    if images_skipped:
+        meta[IMAGES_SKIPPED] = str(images_skipped)
+    if pages_failed:
+        meta[PAGES_FAILED] = str(pages_failed)
+    return meta
+
+
+def _raise_if_broken(doc: pymupdf.Document, failed: set[int], count: int) -> None:
     """An empty result from a PDF that MuPDF repaired or could not fully load is damage, not emptiness.
 
     MuPDF skips objects it cannot load (a page dictionary nested too deep, a truncated stream) with only a
     warning; without this the document would be quarantined as ``empty``, which sends users looking for a
-    blank file instead of a broken one.
+    blank file instead of a broken one. Pages that failed to read make an empty result damage too.
     """
+    if failed:
+        raise ConversionError("corrupt", f"the PDF is damaged: {len(failed)} of {count} pages could not be read "
+                              "and the rest hold no text or images")
     errors = [line for line in pymupdf.TOOLS.mupdf_warnings().splitlines() if line.strip()]
     if doc.is_repaired or any("cannot load object" in line or "error" in line for line in errors):
         detail = f" (MuPDF: {errors[0]})" if errors else ""
@@ -193,9 +244,13 @@ def _read_page(page: pymupdf.Page, detect_tables: bool, max_pixels: int | None =
     return Page(*turned_size(turn, width, height), units, text_chars, min(cover, 1.0))
 
 
-def _page_markdown(page: Page, style: Style, images: ImageStore, index: int) -> str:
-    """Markdown of one page: ordered units, grouped into elements, rendered."""
-    units = drop_running(page, style)
+def _page_markdown(page: Page, style: Style, images: ImageStore, index: int, keep_running: bool = False) -> str:
+    """Markdown of one page: ordered units, grouped into elements, rendered.
+
+    ``keep_running`` keeps running headers, footers and page numbers: for a document (often a damaged
+    one) whose only text they are, which would otherwise come out empty although it has text.
+    """
+    units = page.units if keep_running else drop_running(page, style)
     area = page.width * page.height
     background = [u for u in units if u.kind == "image" and (u.x1 - u.x0) * (u.y1 - u.y0) > 0.5 * area]
     figures = figure_units([u for u in units if u.kind == "image" and all(u is not b for b in background)])

@@ -7,6 +7,7 @@ import pymupdf
 
 from pin_assets.core.document import ExtractedImage
 from pin_assets.core.limits import check_image_pixels
+from pin_assets.core.pdf.errors import PDF_ERRORS, describe
 from pin_assets.core.pdf.inline import plain_text
 from pin_assets.core.pdf.model import CAPTION_RE, Element, Style, Unit
 
@@ -19,14 +20,23 @@ def image_placements(page: pymupdf.Page, max_pixels: int | None = None) -> list[
     ``get_image_info(xrefs=True)`` finds xrefs by hashing every image, which decodes it in full: a 50 KB
     stream declaring 20,000 x 20,000 pixels costs 400 MB and seconds there. The plain call reads only the
     declared sizes, so the pixel limit is enforced first and the decoding call only sees accepted images.
+
+    The decoding call hashes every image in the page's resources, so one MuPDF cannot parse (a broken
+    color space) makes it fail for the whole page, although that image is never drawn and the plain call
+    does not list it. The drawn images are then taken from the plain call without their xrefs, and their
+    areas are rendered like inline images: nothing visible is lost.
     """
     declared = page.get_image_info()
     if not declared:
         return []
     for info in declared:
         check_image_pixels(info["width"], info["height"], max_pixels, f"an image on page {page.number + 1}")
+    try:
+        located = page.get_image_info(xrefs=True)
+    except PDF_ERRORS:
+        located = [{**info, "xref": 0} for info in declared]
     placements = []
-    for info in page.get_image_info(xrefs=True):
+    for info in located:
         box = pymupdf.Rect(info["bbox"]) & page.rect
         if box.is_empty or box.width < 1 or box.height < 1:
             continue
@@ -100,7 +110,11 @@ def caption_for(element: Element, elements: list[Element], style: Style) -> str 
 
 
 class ImageStore:
-    """Decodes each image xref once, and records every occurrence in Markdown order."""
+    """Decodes each image xref once, and records every occurrence in Markdown order.
+
+    An image that cannot be decoded or converted is left out of the Markdown with a warning on the
+    document and counted in :attr:`skipped`.
+    """
 
     def __init__(self, doc: pymupdf.Document, min_side: int, max_pixels: int, warnings: list[str]):
         self.doc = doc
@@ -109,6 +123,12 @@ class ImageStore:
         self.warnings = warnings
         self.cache: dict[int, tuple[bytes, str, int, int] | None] = {}
         self.ordered: list[ExtractedImage] = []
+        self._skipped: set[tuple] = set()  # placements left out, each warned about and counted once
+
+    @property
+    def skipped(self) -> int:
+        """Placements left out because their image could not be decoded (the ``images_skipped`` signal)."""
+        return len(self._skipped)
 
     def get(self, placement: dict, caption: str | None) -> ExtractedImage | None:
         """The image for one placement, or None when it is too small or cannot be decoded."""
@@ -120,25 +140,33 @@ class ImageStore:
         if xref not in self.cache or xref == 0:
             self.cache[xref] = self._decode(placement)
         decoded = self.cache[xref]
-        if decoded is None:
+        if isinstance(decoded, str):  # left out, saying so on the document
+            key = (placement["page"], xref, placement["bbox"])
+            if key not in self._skipped:
+                self._skipped.add(key)
+                self.warnings.append(f"an image on page {placement['page'] + 1} was skipped, it could not be "
+                                     f"decoded: {decoded}")
             return None
         image = ExtractedImage(*decoded, caption=caption)
         self.ordered.append(image)
         return image
 
-    def _decode(self, placement: dict) -> tuple[bytes, str, int, int] | None:
-        """Original bytes when a browser can show them, else PNG; failures become warnings."""
+    def _decode(self, placement: dict) -> tuple[bytes, str, int, int] | str:
+        """Original bytes when a browser can show them, else PNG; or why MuPDF could not make either."""
         try:
             if placement["xref"] == 0:
                 return _render_inline_image(self.doc[placement["page"]], placement)
             return _image_bytes(self.doc, placement["xref"])
-        except (RuntimeError, ValueError) as exc:
-            self.warnings.append(f"an image on page {placement['page'] + 1} could not be decoded: {exc}")
-            return None
+        except PDF_ERRORS as exc:
+            return describe(exc)
 
 
 def _image_bytes(doc: pymupdf.Document, xref: int) -> tuple[bytes, str, int, int]:
-    """Keep JPEG/PNG/GIF/WebP streams as stored; convert JPX, JBIG2, CCITT, CMYK and masked images."""
+    """Keep JPEG/PNG/GIF/WebP streams as stored; convert JPX, JBIG2, CCITT, CMYK and masked images.
+
+    PNG holds gray or RGB only, so any other color space (CMYK, Lab, Separation, DeviceN, an indexed
+    palette over one of them) is converted to RGB; a CMYK JPEG stays JPEG unless a mask gives it alpha.
+    """
     info = doc.extract_image(xref)
     ext = _BROWSER_EXTS.get(info.get("ext", ""))
     cmyk_jpeg = ext == "jpeg" and info.get("colorspace") == 4
@@ -146,12 +174,29 @@ def _image_bytes(doc: pymupdf.Document, xref: int) -> tuple[bytes, str, int, int
         return info["image"], ext, info["width"], info["height"]
     pix = pymupdf.Pixmap(doc, xref)
     if info.get("smask"):
-        pix = pymupdf.Pixmap(pix, pymupdf.Pixmap(doc, info["smask"]))
-    if pix.colorspace is None or pix.colorspace.n not in (1, 3):
+        pix = _masked(pix, pymupdf.Pixmap(doc, info["smask"]))
+    if pix.colorspace is None or pix.colorspace.name not in _PNG_COLORSPACES:
         pix = pymupdf.Pixmap(pymupdf.csRGB, pix)
-    if cmyk_jpeg:
+    if cmyk_jpeg and not pix.alpha:
         return pix.tobytes("jpeg"), "jpeg", pix.width, pix.height
     return pix.tobytes("png"), "png", pix.width, pix.height
+
+
+_PNG_COLORSPACES = frozenset({"DeviceGray", "DeviceRGB"})
+
+
+def _masked(pix: pymupdf.Pixmap, mask: pymupdf.Pixmap) -> pymupdf.Pixmap:
+    """The image with its soft mask as alpha.
+
+    A PDF soft mask covers the same unit square as its image at any resolution of its own, so it is
+    scaled to the image (MuPDF's pixmap join wants equal sizes); an image that already carries alpha
+    (a JPX with an alpha channel) drops it first, since the mask the PDF names is the one that applies.
+    """
+    if pix.alpha:
+        pix = pymupdf.Pixmap(pix, 0)
+    if (mask.width, mask.height) != (pix.width, pix.height):
+        mask = pymupdf.Pixmap(mask, pix.width, pix.height, None)
+    return pymupdf.Pixmap(pix, mask)
 
 
 def _render_inline_image(page: pymupdf.Page, placement: dict) -> tuple[bytes, str, int, int]:
