@@ -10,7 +10,7 @@ import re
 import pytest
 from lxml import etree
 
-from pin_assets.core.jats_markdown import jats_to_markdown
+from pin_assets.core.jats import jats_to_markdown
 from tests.conftest import corpus_dir
 
 ARTICLE = """<?xml version="1.0"?>

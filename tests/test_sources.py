@@ -23,7 +23,7 @@ from pin_assets.core.detect import MIME_TYPES, detect_kind
 from pin_assets.core.doc_assets import folder_assets
 from pin_assets.core.document import ConversionError
 from pin_assets.core.html_markdown import html_to_markdown
-from pin_assets.core.jats_markdown import jats_to_markdown
+from pin_assets.core.jats import jats_to_markdown
 from pin_assets.core.text_markdown import text_to_markdown
 
 CORPUS = Path("/work/shared/corpus")

@@ -89,7 +89,7 @@ def _convert(
             with_pdf_header(data), max_pages=limits.max_pages, max_image_pixels=limits.max_image_pixels, truncate=False
         )
     if kind == "jats":
-        from pin_assets.core.jats_markdown import jats_to_markdown
+        from pin_assets.core.jats import jats_to_markdown
 
         return jats_to_markdown(data, assets=assets, max_image_pixels=limits.max_image_pixels)
     if kind == "html":

@@ -15,7 +15,7 @@ from html import escape as html_escape
 from lxml import etree
 
 from pin_assets.core.html_images import ImageContext
-from pin_assets.core.jats_markdown import mathml_to_latex, script_text
+from pin_assets.core.jats.math import mathml_to_latex, script_text
 from pin_assets.core.markdown_text import escape_leading, md_text
 
 BLOCK_TAGS = {

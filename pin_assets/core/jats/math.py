@@ -1,8 +1,9 @@
 """Formulas in JATS (and HTML) as LaTeX: ``<tex-math>`` stripped of its document wrapper, MathML
 translated element by element, and sub/superscripts as Unicode script characters where they exist.
 
-Split from :mod:`pin_assets.core.jats_markdown`, which walks the article and calls these for
-``<inline-formula>``, ``<disp-formula>``, ``<mml:math>``, ``<sub>`` and ``<sup>``.
+The article walk (:mod:`pin_assets.core.jats.inline` and :mod:`pin_assets.core.jats.blocks`) calls these for
+``<inline-formula>``, ``<disp-formula>``, ``<mml:math>``, ``<sub>`` and ``<sup>``; the HTML walk
+(:mod:`pin_assets.core.html_dom`) reuses the MathML and script helpers.
 """
 
 from __future__ import annotations
