@@ -15,10 +15,12 @@ import pymupdf
 
 from pin_assets.core.document import ConversionError, ParsedDocument
 from pin_assets.core.limits import check_page_count
+from pin_assets.core.ocr_settings import OcrSettings
 from pin_assets.core.pdf.blocks import build_elements
 from pin_assets.core.pdf.images import ImageStore, figure_units, image_placements
 from pin_assets.core.pdf.lines import RTL_RE, block_rows
 from pin_assets.core.pdf.model import Page, Style, Unit, center_in, text_unit
+from pin_assets.core.pdf.ocr import OcrRun, Reading, ocr_reason
 from pin_assets.core.pdf.order import place_figures, reading_order
 from pin_assets.core.pdf.render import render_element
 from pin_assets.core.pdf.running import drop_running
@@ -41,12 +43,16 @@ def pdf_to_markdown(
     max_image_pixels: int = 100_000_000,
     detect_tables: bool = True,
     truncate: bool = True,
+    ocr: OcrSettings | None = None,
 ) -> ParsedDocument:
     """Convert a PDF to Markdown with images inline in reading order.
 
     With ``truncate`` (the default for interactive use) a PDF longer than ``max_pages`` is converted up to
     that page with a warning; without it (the pipeline) it is refused before any page is read, so a
     2,000-page monster costs milliseconds, not minutes, and its record is not silently partial.
+
+    ``ocr`` says whether and how pages without a readable text layer are OCR'd (off when None); the
+    OCR'd pages are listed in ``metadata["ocr_pages"]`` with ``metadata["ocr_confidence"]``.
 
     Raises ConversionError with reason ``empty``, ``not_pdf``, ``corrupt``, ``encrypted``,
     ``no_pages`` or ``limit`` (more than ``max_pages`` pages, or an image larger than ``max_image_pixels``).
@@ -56,7 +62,7 @@ def pdf_to_markdown(
     try:
         if not truncate:
             check_page_count(doc.page_count, max_pages, "the PDF")
-        return _convert(doc, max_pages, min_image_side, max_image_pixels, detect_tables)
+        return _convert(doc, max_pages, min_image_side, max_image_pixels, detect_tables, OcrRun(ocr))
     except ConversionError:
         raise
     except (RuntimeError, ValueError) as exc:  # MuPDF reports broken content streams this way
@@ -87,14 +93,15 @@ def _open(data: bytes) -> pymupdf.Document:
 
 
 def _convert(
-    doc: pymupdf.Document, max_pages: int | None, min_side: int, max_pixels: int, detect_tables: bool
+    doc: pymupdf.Document, max_pages: int | None, min_side: int, max_pixels: int, detect_tables: bool,
+    ocr: OcrRun,
 ) -> ParsedDocument:
     """Two passes: read every page (rows, tables, images), then write Markdown with document-wide style."""
     warnings: list[str] = []
     count = doc.page_count if max_pages is None else max(1, min(max_pages, doc.page_count))
     if count < doc.page_count:
         warnings.append(f"only the first {count} of {doc.page_count} pages were converted")
-    pages = [_read_page(doc[i], detect_tables, max_pixels) for i in range(count)]
+    pages = [_read_page(doc[i], detect_tables, max_pixels, ocr) for i in range(count)]
     style = document_style(pages)
     images = ImageStore(doc, min_side, max_pixels, warnings)
     scanned: list[int] = []
@@ -103,7 +110,8 @@ def _convert(
         if page.text_chars == 0:
             if page.image_cover >= 0.5:
                 scanned.append(index)
-                warnings.append(f"page {index + 1} is scanned (an image, no text layer); no OCR was run")
+                warnings.append(f"page {index + 1} is scanned (an image, no text layer); "
+                                + ("OCR found no text" if ocr.ready() else "no OCR was run"))
             elif not page.units:
                 warnings.append(f"page {index + 1} has no text and no images")
             else:
@@ -114,6 +122,8 @@ def _convert(
         _raise_if_broken(doc)
     if doc.is_repaired:
         warnings.append("the PDF was damaged and has been repaired; some content may be missing")
+    warnings += ocr.warnings
+    metadata = {k: str(v).strip() for k, v in sorted((doc.metadata or {}).items()) if v and str(v).strip()}
     return ParsedDocument(
         markdown=markdown,
         images=images.ordered,
@@ -121,7 +131,7 @@ def _convert(
         page_count=count,
         scanned_pages=scanned,
         title=_title(doc.metadata or {}, markdown),
-        metadata={k: str(v).strip() for k, v in sorted((doc.metadata or {}).items()) if v and str(v).strip()},
+        metadata={**metadata, **ocr.metadata()},
         warnings=warnings,
     )
 
@@ -159,11 +169,13 @@ def _title(meta: dict, markdown: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
-def _read_page(page: pymupdf.Page, detect_tables: bool, max_pixels: int | None = None) -> Page:
+def _read_page(
+    page: pymupdf.Page, detect_tables: bool, max_pixels: int | None = None, ocr: OcrRun | None = None
+) -> Page:
     """Collect text rows per block, table areas and image placements of one page.
 
     Image sizes are checked against ``max_pixels`` before anything decodes an image (see
-    :func:`image_placements`).
+    :func:`image_placements`). A page whose text layer cannot be read is OCR'd when ``ocr`` allows.
     """
     textpage = page.get_textpage(flags=_TEXT_FLAGS)
     blocks = textpage.extractDICT()["blocks"]
@@ -171,20 +183,40 @@ def _read_page(page: pymupdf.Page, detect_tables: bool, max_pixels: int | None =
         blocks = textpage.extractRAWDICT()["blocks"]  # per-character boxes to repair lam-alef ligatures
     tables = ruled_tables(page, textpage) if detect_tables and has_rulings(page) else []
     units = list(tables)
-    text_chars = 0
+    texts: list[str] = []
     for block in blocks:
         rows = block_rows(block)
         rows = [r for r in rows if not any(center_in(r, t) for t in tables)]
         if rows:
-            text_chars += sum(len(r.text.strip()) for r in rows)
+            texts += (r.text for r in rows)
             units.append(text_unit(rows))
     if detect_tables:
         units = find_text_tables(units, page.rect.width)
     area = max(page.rect.width * page.rect.height, 1.0)
     placements = image_placements(page, max_pixels)
     cover = sum((p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) for p in placements) / area
+    text = "\n".join(texts)
+    reason = ocr_reason(page, blocks, text, cover) if ocr is not None else None
+    reading = ocr.read(page, reason, text) if reason and ocr is not None else None
+    if reading is not None:
+        return _ocr_page(reading, placements, area, detect_tables)
     units += [Unit("image", *p["bbox"], image=p) for p in placements]
+    text_chars = sum(len(t.strip()) for t in texts)
     return Page(page.rect.width, page.rect.height, units, text_chars, min(cover, 1.0))
+
+
+def _ocr_page(reading: Reading, placements: list[dict], area: float, detect_tables: bool) -> Page:
+    """A page from its OCR reading: the text through the same rows and units as a text layer's, plus the
+    images other than the scan itself (those covering half the page), unless the page was read turned."""
+    units = [text_unit(rows) for rows in map(block_rows, reading.blocks) if rows]
+    text_chars = sum(len(r.text.strip()) for u in units for r in u.rows)
+    if detect_tables:
+        units = find_text_tables(units, reading.width)
+    kept = [p for p in placements if reading.angle == 0
+            and (p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) < 0.5 * area]
+    units += [Unit("image", *p["bbox"], image=p) for p in kept]
+    cover = sum((p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) for p in kept) / area
+    return Page(reading.width, reading.height, units, text_chars, min(cover, 1.0))
 
 
 def _page_markdown(page: Page, style: Style, images: ImageStore, index: int) -> str:

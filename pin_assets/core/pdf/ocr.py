@@ -1,0 +1,214 @@
+"""OCR of the pages that need it, with MuPDF's built-in Tesseract: which pages, which way up, which
+language, and what it cost.
+
+A page is OCR'd when its text layer cannot be read: there is none and images cover it (a scan) or it
+is drawn as vector outlines; the text is invisible (a scanner's own OCR layer) and does not read as
+words; or most characters are unmapped glyphs. Every other page pays only a few checks on data the
+converter has already read, so text-layer parsing keeps its speed.
+
+MuPDF's Tesseract does not expose its orientation detection (OSD) or word confidences, so both come
+from :func:`~pin_assets.core.pdf.readability.readability` on the result: the page is read as displayed
+and, when that does not read as text, in the other language (``auto``) and the other orientations,
+keeping the reading that reads best.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pymupdf
+
+from pin_assets.core.ocr_settings import AUTO_LANGUAGES, OcrSettings
+from pin_assets.core.pdf.readability import readability, unmapped_share
+
+GOOD_READING = 0.75  # readability of a correct reading is ~0.9; wrong-way-up or wrong-language ones < 0.7
+_MIN_CHARS = 10  # a reading shorter than this is a picture's stray marks: no point trying other ways up
+_UNMAPPED_PAGE = 0.5  # a text layer with more unmapped glyphs than this is unreadable
+_VECTOR_GLYPHS = 40  # filled shapes glyph-sized on a page without text: text drawn as outlines
+_VISIBLE = 16 | 32  # MuPDF's char flags: filled or stroked (render modes other than 3, invisible)
+_OCR_TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
+
+
+@dataclass
+class Reading:
+    """One OCR of a page: text blocks in the coordinates of the page turned ``angle`` degrees."""
+
+    blocks: list[dict]
+    width: float
+    height: float
+    angle: int
+    language: str
+    confidence: float
+
+
+def ocr_reason(page: pymupdf.Page, blocks: list[dict], text: str, image_cover: float) -> str | None:
+    """Why this page needs OCR (``scanned``, ``vector_text``, ``invisible_text``, ``unmapped_glyphs``),
+    or None when its text layer will do.
+
+    ``blocks`` is the page's text dictionary and ``text`` its row text, both already read by the
+    converter; only a page without text pays for a look at its drawings.
+    """
+    if not text.strip():
+        if image_cover >= 0.5:
+            return "scanned"
+        return "vector_text" if _draws_glyphs(page) else None
+    if unmapped_share(text) > _UNMAPPED_PAGE:
+        return "unmapped_glyphs"
+    if image_cover >= 0.5 and _mostly_invisible(blocks) and readability(text) < GOOD_READING:
+        return "invisible_text"
+    return None
+
+
+def _mostly_invisible(blocks: list[dict]) -> bool:
+    """Whether nine in ten characters are painted in render mode 3 (neither filled nor stroked)."""
+    hidden = shown = 0
+    for block in blocks:
+        for line in block.get("lines", ()):
+            for span in line["spans"]:
+                n = len(span.get("text") or span.get("chars") or ())
+                if span.get("alpha", 255) == 0 or not span.get("char_flags", _VISIBLE) & _VISIBLE:
+                    hidden += n
+                else:
+                    shown += n
+    return hidden > 9 * shown
+
+
+def _draws_glyphs(page: pymupdf.Page) -> bool:
+    """Whether the page paints many small filled shapes, as text converted to outlines does."""
+    limit = page.rect.height * 0.05
+    count = 0
+    for path in page.get_cdrawings():
+        rect = path.get("rect")
+        if path.get("fill") is not None and rect is not None and 0 < rect[3] - rect[1] < limit:
+            count += 1
+            if count >= _VECTOR_GLYPHS:
+                return True
+    return False
+
+
+class OcrRun:
+    """One document's OCR: its settings, what is left of its page and time budget, and what it did.
+
+    ``pages`` records each OCR'd page for ``ori_meta`` (0-based page, why, orientation, language and
+    readability as confidence); ``warnings`` says once per document why pages were left unread.
+    """
+
+    def __init__(self, settings: OcrSettings | None):
+        self.settings = settings or OcrSettings(enabled=False)
+        self.pages: list[dict] = []
+        self.warnings: list[str] = []
+        self.seconds = 0.0
+        self.skipped: list[int] = []
+        self._ready: bool | None = None
+
+    def ready(self) -> bool:
+        """Whether OCR can run at all: enabled, and the tessdata folder has the languages' files."""
+        if self._ready is None:
+            self._ready = self.settings.enabled and self._check_tessdata()
+        return self._ready
+
+    def _check_tessdata(self) -> bool:
+        folder = Path(self.settings.tessdata)
+        missing = [name for name in self._languages() if not (folder / f"{name}.traineddata").is_file()]
+        if missing:
+            self.warnings.append(
+                f"OCR is off: the tessdata folder {folder} has no {', '.join(m + '.traineddata' for m in missing)} "
+                "(install the Debian packages tesseract-ocr-eng, tesseract-ocr-chi-sim and tesseract-ocr-osd, "
+                "or set ocr_tessdata)"
+            )
+            return False
+        return True
+
+    def _languages(self) -> list[str]:
+        """The languages every page is read in; ``auto`` needs only English (Chinese is tried if present)."""
+        if self.settings.languages != AUTO_LANGUAGES:
+            return self.settings.languages.split("+")
+        return ["eng"]
+
+    def read(self, page: pymupdf.Page, reason: str, layer_text: str) -> Reading | None:
+        """OCR the page if the budget allows; None when OCR is off, spent, failed or read worse than the
+        text layer it would replace."""
+        if not self.ready():
+            self.skipped.append(page.number)
+            return None
+        budget = self.settings.budget_s
+        if len(self.pages) >= self.settings.max_pages or (budget is not None and self.seconds >= budget):
+            if not self.skipped:
+                self.warnings.append(
+                    f"OCR stopped after {len(self.pages)} pages ({self.seconds:.0f} s): the document's OCR "
+                    f"budget (ocr_max_pages={self.settings.max_pages}, doc_timeout_s) is spent"
+                )
+            self.skipped.append(page.number)
+            return None
+        start = time.monotonic()
+        try:
+            reading = self._best_reading(page)
+        except (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase) as exc:
+            self.warnings.append(f"OCR failed on page {page.number + 1}: {exc}")
+            reading = None
+        finally:
+            self.seconds += time.monotonic() - start
+        if reading is None or (layer_text.strip() and reading.confidence <= readability(layer_text)):
+            return None
+        self.pages.append({"page": page.number, "reason": reason, "rotation": reading.angle,
+                           "language": reading.language, "confidence": round(reading.confidence, 3)})
+        return reading
+
+    def _best_reading(self, page: pymupdf.Page) -> Reading:
+        """The page as displayed first; then, when that does not read as text, the other language and
+        the other orientations (the one undoing the page's /Rotate first), keeping the best reading."""
+        settings = self.settings
+        primary = "+".join(self._languages())
+        best = ocr_page(page, 0, primary, settings.dpi, settings.tessdata)
+        if best.confidence >= GOOD_READING or _visible_chars(best) < _MIN_CHARS:
+            return best
+        undo = (360 - page.rotation) % 360
+        tries = [(angle, primary) for angle in dict.fromkeys(a for a in (undo, page.rotation, 180, 90, 270) if a)]
+        if settings.languages == AUTO_LANGUAGES and (Path(settings.tessdata) / "chi_sim.traineddata").is_file():
+            tries.insert(1 if page.rotation else 0, (0, "chi_sim"))  # a /Rotate'd page is likely read turned
+        for angle, language in tries:
+            reading = ocr_page(page, angle, language, settings.dpi, settings.tessdata)
+            if reading.confidence > best.confidence:
+                best = reading
+            if best.confidence >= GOOD_READING:
+                break
+        return best
+
+    def metadata(self) -> dict:
+        """``ocr_pages`` and ``ocr_confidence`` (mean over OCR'd pages) for ``ori_meta``; empty without OCR."""
+        if not self.pages:
+            return {}
+        mean = sum(p["confidence"] for p in self.pages) / len(self.pages)
+        return {"ocr_pages": list(self.pages), "ocr_confidence": round(mean, 3)}
+
+
+def _visible_chars(reading: Reading) -> int:
+    return sum(len(s["text"].strip()) for b in reading.blocks for line in b.get("lines", ()) for s in line["spans"])
+
+
+def ocr_page(page: pymupdf.Page, angle: int, language: str, dpi: int, tessdata: str) -> Reading:
+    """Render the page turned ``angle`` degrees at ``dpi`` and OCR it into text blocks in points.
+
+    The render is RGB: MuPDF's OCR writer reads no text from a grey pixmap. The OCR layer's font is
+    Tesseract's glyph-less one, flagged serif and monospaced; its flags are cleared so OCR'd prose
+    does not become code blocks (the span sizes, from the boxes Tesseract found, are kept for headings).
+    """
+    zoom = dpi / 72
+    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom).prerotate(angle), colorspace=pymupdf.csRGB)
+    ocr_doc = pymupdf.open(stream=pix.pdfocr_tobytes(compress=False, language=language, tessdata=tessdata),
+                           filetype="pdf")
+    try:
+        ocr = ocr_doc[0]
+        width, height = pix.width / zoom, pix.height / zoom
+        scale = width / ocr.rect.width
+        textpage = ocr.get_textpage(flags=_OCR_TEXT_FLAGS, matrix=pymupdf.Matrix(scale, scale))
+        blocks = textpage.extractDICT()["blocks"]
+    finally:
+        ocr_doc.close()
+    spans = [s for b in blocks for line in b.get("lines", ()) for s in line["spans"]]
+    for span in spans:
+        span["flags"], span["font"] = 0, "OCR"
+    text = " ".join(s["text"] for s in spans)
+    return Reading(blocks, width, height, angle, language, readability(text))
