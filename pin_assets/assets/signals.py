@@ -45,9 +45,10 @@ def quality_signals(
         for row in iter_rows(markdown, columns):
             progress.advance()
             images = [ImageFacts(i["width"], i["height"], i["bytes"]) for i in row["images"]]
+            metadata = json.loads(row["metadata_json"] or "{}")
             values = compute_signals(
                 row["markdown"], images, tok, page_count=row["page_count"], scanned_pages=len(row["scanned_pages"]),
-                main_content_fallback=FALLBACK_FLAG in json.loads(row["metadata_json"] or "{}"),
+                ocr_pages=len(metadata.get("ocr_pages") or ()), main_content_fallback=FALLBACK_FLAG in metadata,
             )
             out.add({"doc_id": row["doc_id"], "batch": batch, "source_dataset": sources[row["doc_id"]],
                      "tokenizer": tok.name, **values})

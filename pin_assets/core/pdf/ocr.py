@@ -3,7 +3,8 @@ language, and what it cost.
 
 A page is OCR'd when its text layer cannot be read: there is none and images cover it (a scan) or it
 is drawn as vector outlines; the text is invisible (a scanner's own OCR layer) and does not read as
-words; or most characters are unmapped glyphs. Every other page pays only a few checks on data the
+words; or most characters are unmapped glyphs, or some are and the rest does not read as words (a font
+without a ToUnicode map whose glyph numbers MuPDF took for characters). Every other page pays only a few checks on data the
 converter has already read, so text-layer parsing keeps its speed.
 
 MuPDF's Tesseract does not expose its orientation detection (OSD) or word confidences, so both come
@@ -14,6 +15,8 @@ keeping the reading that reads best.
 
 from __future__ import annotations
 
+import re
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +29,10 @@ from pin_assets.core.pdf.readability import readability, unmapped_share
 GOOD_READING = 0.75  # readability of a correct reading is ~0.9; wrong-way-up or wrong-language ones < 0.7
 _MIN_CHARS = 10  # a reading shorter than this is a picture's stray marks: no point trying other ways up
 _UNMAPPED_PAGE = 0.5  # a text layer with more unmapped glyphs than this is unreadable
+_SOME_UNMAPPED = 0.02  # with a few, the layer is garbage if it does not read: glyph ids taken for text
+_GARBAGE = 0.5
 _VECTOR_GLYPHS = 40  # filled shapes glyph-sized on a page without text: text drawn as outlines
+_NOISE_RE = re.compile(r"[|_~=\\¦:;.,'`\"—–-]{1,3}")  # what Tesseract reads in a gutter or a page edge's shadow
 _VISIBLE = 16 | 32  # MuPDF's char flags: filled or stroked (render modes other than 3, invisible)
 _OCR_TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
 
@@ -54,7 +60,8 @@ def ocr_reason(page: pymupdf.Page, blocks: list[dict], text: str, image_cover: f
         if image_cover >= 0.5:
             return "scanned"
         return "vector_text" if _draws_glyphs(page) else None
-    if unmapped_share(text) > _UNMAPPED_PAGE:
+    unmapped = unmapped_share(text)
+    if unmapped > _UNMAPPED_PAGE or (unmapped > _SOME_UNMAPPED and readability(text) < _GARBAGE):
         return "unmapped_glyphs"
     if image_cover >= 0.5 and _mostly_invisible(blocks) and readability(text) < GOOD_READING:
         return "invisible_text"
@@ -211,4 +218,56 @@ def ocr_page(page: pymupdf.Page, angle: int, language: str, dpi: int, tessdata: 
     for span in spans:
         span["flags"], span["font"] = 0, "OCR"
     text = " ".join(s["text"] for s in spans)
-    return Reading(blocks, width, height, angle, language, readability(text))
+    return Reading(line_pieces(blocks), width, height, angle, language, readability(text))
+
+
+def line_pieces(blocks: list[dict]) -> list[dict]:
+    """Each OCR line cut at wide gaps into pieces, one block each, for the converter's column cuts.
+
+    MuPDF re-segments the OCR layer by baselines and merges the two columns of a page into one block,
+    even into one line across a narrow gutter; Tesseract's own blocks are lost. A gap wider than most
+    of a line's height and well over the page's usual word gap is no word space, so the line is cut
+    there; the converter's reading order and paragraph joining then work as on a text layer. Lone
+    marks such as ``|`` or ``_`` are dropped first: Tesseract reads them in gutters, where they would
+    bridge the columns.
+    """
+    lines = [line for b in blocks for line in b.get("lines", ()) if abs(line["dir"][1]) < 0.1]
+    gaps = [b["bbox"][0] - a["bbox"][2] for line in lines for a, b in _pairs(_words(line))]
+    word_gap = statistics.median(gaps) if gaps else 0.0
+    pieces: list[dict] = []
+    for line in lines:
+        height = line["bbox"][3] - line["bbox"][1]
+        limit = max(0.8 * height, 2.5 * word_gap)
+        current: list[dict] = []
+        for span in line["spans"]:
+            if _NOISE_RE.fullmatch(span["text"].strip()):
+                continue
+            if current and span["text"].strip() and span["bbox"][0] - _right(current) > limit:
+                pieces.append(_piece(line, current))
+                current = []
+            if current or span["text"].strip():
+                current.append(span)
+        if current:
+            pieces.append(_piece(line, current))
+    return pieces
+
+
+def _words(line: dict) -> list[dict]:
+    return [s for s in line["spans"] if s["text"].strip()]
+
+
+def _pairs(items: list[dict]) -> list[tuple[dict, dict]]:
+    return list(zip(items, items[1:], strict=False))
+
+
+def _right(spans: list[dict]) -> float:
+    return max(s["bbox"][2] for s in spans if s["text"].strip())
+
+
+def _piece(line: dict, spans: list[dict]) -> dict:
+    while spans and not spans[-1]["text"].strip():
+        spans = spans[:-1]
+    boxes = [s["bbox"] for s in spans]
+    bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    return {"type": 0, "bbox": bbox, "lines": [{"dir": line["dir"], "wmode": line.get("wmode", 0), "bbox": bbox,
+                                                 "spans": spans}]}
