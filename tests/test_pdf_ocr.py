@@ -23,7 +23,6 @@ from pin_assets.core.signals import compute_signals
 from pin_assets.core.sources import SAMPLE_PDF_DIR as BUNDLED
 from pin_assets.core.tokenizer import WordPunctTokenizer
 from tests.conftest import SHARED_CORPUS
-from tests.hostile_corpus import raw_pdf, stream
 
 SHARED_PDF = SHARED_CORPUS / "pdf"
 PDF_DIR = SHARED_PDF if SHARED_PDF.is_dir() else BUNDLED
@@ -81,7 +80,7 @@ def test_scanned_copy_reads_like_the_original(name: str) -> None:
 def test_ocr_headings_come_from_box_sizes() -> None:
     source = pymupdf.open()
     page = source.new_page()
-    page.insert_text((72, 100), "Annual Report", fontsize=28)
+    page.insert_text((72, 100), "Annual Report", fontsize=20)
     body = ("Revenue grew in every region this year and margins improved as costs fell. "
             "The board thanks all staff for their work during a difficult period.")
     page.insert_textbox(pymupdf.Rect(72, 140, 520, 400), body, fontsize=11)

@@ -3,9 +3,9 @@ language, and what it cost.
 
 A page is OCR'd when its text layer cannot be read: there is none and images cover it (a scan) or it
 is drawn as vector outlines; the text is invisible (a scanner's own OCR layer) and does not read as
-words; or most characters are unmapped glyphs, or some are and the rest does not read as words (a font
-without a ToUnicode map whose glyph numbers MuPDF took for characters). Every other page pays only a few checks on data the
-converter has already read, so text-layer parsing keeps its speed.
+words; or most characters are unmapped glyphs, or some are and the rest does not read as words (a
+font without a ToUnicode map whose glyph numbers MuPDF took for characters). Every other page pays
+only a few checks on data the converter has already read, so text-layer parsing keeps its speed.
 
 MuPDF's Tesseract does not expose its orientation detection (OSD) or word confidences, so both come
 from :func:`~pin_assets.core.pdf.readability.readability` on the result: the page is read as displayed

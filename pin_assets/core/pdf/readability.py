@@ -53,10 +53,10 @@ def _is_word(token: str) -> bool:
     if not _LATIN_WORD_RE.fullmatch(token):
         return False
     letters = token.replace("-", "").replace("'", "").replace("’", "")
+    if not any(c.isupper() or c.islower() for c in letters):
+        return True  # a script without case (Arabic, Hebrew, Thai...)
     if len(letters) >= 4 and not _VOWEL_RE.search(letters):
         return False
     if letters.isupper():
         return len(letters) <= 6
-    if not any(c.isupper() or c.islower() for c in letters):
-        return True  # a script without case (Arabic, Hebrew, Thai...)
     return letters.islower() or letters[1:].islower()
