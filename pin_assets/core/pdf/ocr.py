@@ -27,6 +27,7 @@ from pin_assets.core.ocr_settings import AUTO_LANGUAGES, OcrSettings
 from pin_assets.core.pdf.readability import readability, unmapped_share
 
 GOOD_READING = 0.75  # readability of a correct reading is ~0.9; wrong-way-up or wrong-language ones < 0.7
+_MIN_READING = 0.5  # below this a reading is noise, not text worth keeping
 _MIN_CHARS = 10  # a reading shorter than this is a picture's stray marks: no point trying other ways up
 _UNMAPPED_PAGE = 0.5  # a text layer with more unmapped glyphs than this is unreadable
 _SOME_UNMAPPED = 0.02  # with a few, the layer is garbage if it does not read: glyph ids taken for text
@@ -157,7 +158,9 @@ class OcrRun:
             reading = None
         finally:
             self.seconds += time.monotonic() - start
-        if reading is None or (layer_text.strip() and reading.confidence <= readability(layer_text)):
+        if reading is None or reading.confidence < _MIN_READING:
+            return None  # a picture's stray marks, or text no orientation or language made readable
+        if layer_text.strip() and reading.confidence <= readability(layer_text):
             return None
         self.pages.append({"page": page.number, "reason": reason, "rotation": reading.angle,
                            "language": reading.language, "confidence": round(reading.confidence, 3)})

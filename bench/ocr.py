@@ -1,0 +1,64 @@
+"""OCR throughput and accuracy on scanned copies of the reference PDFs.
+
+Every page of each reference PDF is rasterized (grey, 150 dpi, as a scanner gives it) into an image-only
+PDF; our converter OCRs it with the pipeline's settings, and the Markdown is compared with the original's
+text layer by the shared scorer's normalisation and word-sequence similarity. OCR runs in this process:
+only the pymupdf4llm contenders need a process of their own (see :mod:`bench.parse_worker`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import time
+from pathlib import Path
+
+import pymupdf
+
+from bench.report import Row
+
+SCAN_DPI = 150
+
+
+def scanned_copy(pdf: Path, dpi: int = SCAN_DPI) -> bytes:
+    """``pdf`` with every page replaced by a grey raster of itself (no text layer left)."""
+    out = pymupdf.open()
+    with pymupdf.open(pdf) as doc:
+        for page in doc:
+            pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
+            copy = out.new_page(width=page.rect.width, height=page.rect.height)
+            copy.insert_image(copy.rect, stream=pix.tobytes("png"))
+    return out.tobytes()
+
+
+def run(reference_dir: Path, scorer_path: Path) -> tuple[list[Row], list[str]]:
+    """Rows: OCR pages/s and mean similarity to the originals' text; a note with each document's score."""
+    from pin_assets.core.ocr_settings import OcrSettings
+    from pin_assets.core.pdf import pdf_to_markdown
+
+    spec = importlib.util.spec_from_file_location("score_md", scorer_path)
+    scorer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scorer)
+    seconds = 0.0
+    pages = ocr_pages = 0
+    scores: dict[str, float] = {}
+    for pdf in sorted(reference_dir.glob("*.pdf")):
+        data = scanned_copy(pdf)
+        began = time.perf_counter()
+        doc = pdf_to_markdown(data, ocr=OcrSettings())
+        seconds += time.perf_counter() - began
+        pages += doc.page_count
+        ocr_pages += len(doc.metadata.get("ocr_pages", ()))
+        with pymupdf.open(pdf) as original:
+            want = scorer.norm("\n".join(page.get_text() for page in original)).split()
+        got = scorer.norm(doc.markdown).split()
+        scores[pdf.stem] = difflib.SequenceMatcher(None, want, got, autojunk=False).ratio()
+    mean = sum(scores.values()) / len(scores) if scores else float("nan")
+    rows = [
+        Row("ocr: pin scanned pages", pages / seconds if seconds else float("nan"), "pages/s",
+            f"{pages} pages of {len(scores)} scanned copies ({SCAN_DPI} dpi), {ocr_pages} OCR'd; one run"),
+        Row("ocr: similarity to the original's text", mean, "score 0-1",
+            "mean word-sequence similarity over the scanned copies", ">= 0.75", mean >= 0.75),
+    ]
+    notes = ["ocr similarity per scanned copy: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items())]
+    return rows, notes
