@@ -27,7 +27,7 @@ from pin_assets.core.ocr_settings import AUTO_LANGUAGES, OcrSettings
 from pin_assets.core.pdf.readability import readability, unmapped_share
 
 GOOD_READING = 0.75  # readability of a correct reading is ~0.9; wrong-way-up or wrong-language ones < 0.7
-_MIN_READING = 0.5  # below this a reading is noise, not text worth keeping
+_MIN_READING = 0.65  # below this a reading is noise (a script without traineddata, a photo), not text
 _MIN_CHARS = 10  # a reading shorter than this is a picture's stray marks: no point trying other ways up
 _UNMAPPED_PAGE = 0.5  # a text layer with more unmapped glyphs than this is unreadable
 _SOME_UNMAPPED = 0.02  # with a few, the layer is garbage if it does not read: glyph ids taken for text
@@ -180,8 +180,8 @@ class OcrRun:
             tries.insert(1 if page.rotation else 0, (0, "chi_sim"))  # a /Rotate'd page is likely read turned
         for angle, language in tries:
             reading = ocr_page(page, angle, language, settings.dpi, settings.tessdata)
-            if reading.confidence > best.confidence:
-                best = reading
+            if reading.confidence > best.confidence and (angle == 0 or reading.confidence >= GOOD_READING):
+                best = reading  # a page is only turned on clear evidence: a poor reading turned is noise
             if best.confidence >= GOOD_READING:
                 break
         return best

@@ -2,12 +2,13 @@
 
 MuPDF's built-in Tesseract returns text and boxes but not Tesseract's word confidences, so confidence
 is measured on the result instead: the share of its non-space characters that stand in well-formed
-tokens. A well-formed token is a run of letters in one case pattern (``word``, ``Word``, ``WORD`` up
-to six letters; longer all-capital runs are what English OCR makes of Chinese), with a vowel when it
-is four letters or longer, or a run of letters of a script without case (Arabic, Hebrew), or a number,
-or a run of two or more CJK characters. Text Tesseract read
-correctly scores about 0.9; its reading of an upside-down, sideways or wrong-language page scores well
-under 0.7, because such readings are short fragments mixing case, digits and punctuation.
+tokens. A well-formed token is a run of three or more letters in one case pattern (``word``, ``Word``,
+``WORD`` up to six letters; longer all-capital runs are what English OCR makes of Chinese) with a
+vowel when it is four letters or longer; a common one- or two-letter word; a run of letters of a
+script without case (Arabic, Hebrew); a number; or a run of two or more CJK characters. Text
+Tesseract read correctly scores about 0.9; its reading of an upside-down, sideways or wrong-language
+page scores well under 0.7, because such readings are short fragments mixing case, digits and
+punctuation.
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _CJK_RUN_RE = re.compile(rf"[{_CJK}][{_CJK}\u3000-\u303f\uff01-\uff65]*[{_CJK}]")
 _CJK_CHAR_RE = re.compile(f"[{_CJK}]")
 _VOWEL_RE = re.compile(r"[aeiouyàáâäãåæèéêëìíîïòóôöõøœùúûüýÿ]", re.IGNORECASE)
+# One- and two-letter words of English and the major European languages. Other short tokens are what
+# Tesseract reads across the lines of a sideways page ("a> rs ay rH eos of ee"), so they do not count.
+_SHORT = (
+    "a i o y e à á é è ó ú ü an am as at be by do go he if in is it me my no of oh ok on or ox so to "
+    "up us we ye ad al ca cf co da de di du ed el en es et eu ex fr ha hi id il im io ja ki la le li lo "
+    "ma mi mo ne nu ob oi ou pa pi po pp qu re sa se si su ta te ti tu un uo va vi vs ya yo zu"
+)
+SHORT_WORDS = frozenset(_SHORT.split())
 _UNMAPPED_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ue000-\uf8ff]")
 
 
@@ -44,7 +53,7 @@ def readability(text: str) -> float:
             continue
         if _CJK_CHAR_RE.search(token):
             good += sum(len(m.group()) for m in _CJK_RUN_RE.finditer(token))
-        elif _is_word(token) or _NUMBER_RE.fullmatch(token):
+        elif _NUMBER_RE.fullmatch(token) or _is_word(token):
             good += len(token)
     return good / total if total else 0.0
 
@@ -55,6 +64,8 @@ def _is_word(token: str) -> bool:
     letters = token.replace("-", "").replace("'", "").replace("’", "")
     if not any(c.isupper() or c.islower() for c in letters):
         return True  # a script without case (Arabic, Hebrew, Thai...)
+    if len(letters) <= 2:
+        return letters.lower() in SHORT_WORDS
     if len(letters) >= 4 and not _VOWEL_RE.search(letters):
         return False
     if letters.isupper():
