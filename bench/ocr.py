@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pymupdf
@@ -33,8 +34,12 @@ def scanned_copy(pdf: Path, dpi: int = SCAN_DPI) -> bytes:
 
 def run(reference_dir: Path, scorer_path: Path) -> tuple[list[Row], list[str]]:
     """Rows: OCR pages/s and mean similarity to the originals' text; a note with each document's score."""
-    from pin_assets.core.ocr_settings import OcrSettings
+    from pin_assets.core.convert import OCR_SHARE
+    from pin_assets.core.limits import DocumentLimits
     from pin_assets.core.pdf import pdf_to_markdown
+
+    limits = DocumentLimits()
+    settings = replace(limits.ocr, budget_s=OCR_SHARE * limits.timeout_s)  # as the parse stage runs it
 
     spec = importlib.util.spec_from_file_location("score_md", scorer_path)
     scorer = importlib.util.module_from_spec(spec)
@@ -45,7 +50,7 @@ def run(reference_dir: Path, scorer_path: Path) -> tuple[list[Row], list[str]]:
     for pdf in sorted(reference_dir.glob("*.pdf")):
         data = scanned_copy(pdf)
         began = time.perf_counter()
-        doc = pdf_to_markdown(data, ocr=OcrSettings())
+        doc = pdf_to_markdown(data, ocr=settings)
         seconds += time.perf_counter() - began
         pages += doc.page_count
         ocr_pages += len(doc.metadata.get("ocr_pages", ()))

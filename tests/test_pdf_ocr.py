@@ -205,3 +205,16 @@ def test_readability_tells_text_from_misreadings() -> None:
     assert readability("SUR LS—MERARRAWAREHAR, CiZRMM AMEN , EMRFS BRIRAVIAREVAR") < 0.6
     assert readability("ome) ~ oO cc os Qe oOo = O oS OH © 2 5OG OOo£ lec a 8 o~= CcSa") < 0.6
     assert readability("") == 0.0
+
+
+def test_auto_language_reads_a_chinese_scan() -> None:
+    if not (Path(DEBIAN_TESSDATA) / "chi_sim.traineddata").is_file():
+        pytest.skip("chi_sim.traineddata is not installed (Debian package tesseract-ocr-chi-sim)")
+    source = pymupdf.open()
+    page = source.new_page()
+    text = "数据工厂把文档转换为训练数据。它读取网页和论文，提取文字与图片，并按照阅读顺序排列。"
+    page.insert_textbox(pymupdf.Rect(72, 72, 520, 200), text, fontname="china-s", fontsize=16)
+    doc = pdf_to_markdown(scanned_copy(source, dpi=200), ocr=OCR)
+    got = "".join(doc.markdown.split())
+    assert difflib.SequenceMatcher(None, text, got, autojunk=False).ratio() >= 0.9, got
+    assert doc.metadata["ocr_pages"][0]["language"] == "chi_sim"

@@ -34,6 +34,7 @@ _SOME_UNMAPPED = 0.02  # with a few, the layer is garbage if it does not read: g
 _GARBAGE = 0.5
 _VECTOR_GLYPHS = 40  # filled shapes glyph-sized on a page without text: text drawn as outlines
 _NOISE_RE = re.compile(r"[|_~=\\¦:;.,'`\"—–-]{1,3}")  # what Tesseract reads in a gutter or a page edge's shadow
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _VISIBLE = 16 | 32  # MuPDF's char flags: filled or stroked (render modes other than 3, invisible)
 _OCR_TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
 
@@ -220,8 +221,9 @@ def ocr_page(page: pymupdf.Page, angle: int, language: str, dpi: int, tessdata: 
     spans = [s for b in blocks for line in b.get("lines", ()) for s in line["spans"]]
     for span in spans:
         span["flags"], span["font"] = 0, "OCR"
-    text = " ".join(s["text"] for s in spans)
-    return Reading(line_pieces(blocks), width, height, angle, language, readability(text))
+    text = "\n".join("".join(s["text"] for s in line["spans"]) for b in blocks for line in b.get("lines", ()))
+    cjk = len(_CJK_RE.findall(text)) > 0.3 * len(text.replace(" ", ""))
+    return Reading(blocks if cjk else line_pieces(blocks), width, height, angle, language, readability(text))
 
 
 def line_pieces(blocks: list[dict]) -> list[dict]:
@@ -230,7 +232,9 @@ def line_pieces(blocks: list[dict]) -> list[dict]:
     MuPDF re-segments the OCR layer by baselines and merges the two columns of a page into one block,
     even into one line across a narrow gutter; Tesseract's own blocks are lost. A gap wider than most
     of a line's height and well over the page's usual word gap is no word space, so the line is cut
-    there; the converter's reading order and paragraph joining then work as on a text layer. Lone
+    there; the converter's reading order and paragraph joining then work as on a text layer (not for
+    CJK readings, whose word boxes from Tesseract have gaps in mid-line and are kept as MuPDF groups
+    them). Lone
     marks such as ``|`` or ``_`` are dropped first: Tesseract reads them in gutters, where they would
     bridge the columns.
     """

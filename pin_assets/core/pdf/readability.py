@@ -2,13 +2,17 @@
 
 MuPDF's built-in Tesseract returns text and boxes but not Tesseract's word confidences, so confidence
 is measured on the result instead: the share of its non-space characters that stand in well-formed
-tokens. A well-formed token is a run of three or more letters in one case pattern (``word``, ``Word``,
-``WORD`` up to six letters; longer all-capital runs are what English OCR makes of Chinese) with a
-vowel when it is four letters or longer; a common one- or two-letter word; a run of letters of a
-script without case (Arabic, Hebrew); a number; or a run of two or more CJK characters. Text
-Tesseract read correctly scores about 0.9; its reading of an upside-down, sideways or wrong-language
-page scores well under 0.7, because such readings are short fragments mixing case, digits and
-punctuation.
+tokens. A well-formed token is one of:
+
+- a run of three or more letters in one case pattern (``word``, ``Word``, or ``WORD`` up to six
+  letters and not where capitals outnumber small letters, since all-capital runs are what English
+  OCR makes of Chinese), with a vowel when it is four letters or longer;
+- a common one- or two-letter word (other short tokens are what a sideways page reads as);
+- a run of letters of a script without case (Arabic, Hebrew); a number; two or more CJK characters.
+
+Text Tesseract read correctly scores about 0.9; its reading of an upside-down, sideways or
+wrong-language page scores well under 0.7, because such readings are short fragments mixing case,
+digits and punctuation.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ def unmapped_share(text: str) -> float:
 def readability(text: str) -> float:
     """Share of non-space characters in well-formed tokens (0 for no text); see the module docstring."""
     total = good = 0
+    upper = sum(c.isupper() for c in text)
+    shouting = upper > 20 and upper > sum(c.islower() for c in text)  # English OCR's reading of Chinese
     for raw in text.split():
         total += len(raw)
         token = raw.strip(_EDGE_PUNCT)
@@ -53,7 +59,7 @@ def readability(text: str) -> float:
             continue
         if _CJK_CHAR_RE.search(token):
             good += sum(len(m.group()) for m in _CJK_RUN_RE.finditer(token))
-        elif _NUMBER_RE.fullmatch(token) or _is_word(token):
+        elif _NUMBER_RE.fullmatch(token) or (_is_word(token) and not (shouting and token.isupper())):
             good += len(token)
     return good / total if total else 0.0
 
