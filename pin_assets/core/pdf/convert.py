@@ -110,8 +110,9 @@ def _convert(
         if page.text_chars == 0:
             if page.image_cover >= 0.5:
                 scanned.append(index)
+                unread = not ocr.ready() or index in ocr.skipped
                 warnings.append(f"page {index + 1} is scanned (an image, no text layer); "
-                                + ("OCR found no text" if ocr.ready() else "no OCR was run"))
+                                + ("no OCR was run" if unread else "OCR found no readable text"))
             elif not page.units:
                 warnings.append(f"page {index + 1} has no text and no images")
             else:
