@@ -218,3 +218,29 @@ def test_auto_language_reads_a_chinese_scan() -> None:
     got = "".join(doc.markdown.split())
     assert difflib.SequenceMatcher(None, text, got, autojunk=False).ratio() >= 0.9, got
     assert doc.metadata["ocr_pages"][0]["language"] == "chi_sim"
+
+
+def test_scanned_pdf_through_the_graph_has_ocr_in_its_record(tmp_path: Path) -> None:
+    """The parse stage OCRs with ProcessingResource's settings; the record's ori_meta lists the page
+    and the quality signals count it."""
+    from dagster import DagsterInstance
+
+    from resources import StorageResource
+    from tests.pipeline_support import read_records, run_batch
+
+    source = tmp_path / "scans"
+    source.mkdir()
+    text = pymupdf.open()
+    text.new_page().insert_textbox(pymupdf.Rect(72, 72, 520, 300), "Shipping terms: goods travel at the "
+                                   "buyer's risk once they leave the warehouse.", fontsize=16)
+    (source / "scan.pdf").write_bytes(scanned_copy(text, dpi=200))
+    storage = StorageResource(base_uri=str(tmp_path / "store"))
+    with DagsterInstance.ephemeral() as instance:
+        assert run_batch(instance, storage, "scans", source, workers=1).success
+    [record] = read_records(storage)
+    meta = record["meta"]["ori_meta"]
+    assert "goods travel at the buyer's risk" in record["md"]
+    assert [p["page"] for p in meta["ocr_pages"]] == [0] and meta["scanned_pages"] == []
+    assert meta["ocr_confidence"] >= 0.75
+    assert record["quality_signals"]["ocr_page_count"] == 1
+    assert record["quality_signals"]["scanned_page_count"] == 0
