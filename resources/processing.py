@@ -31,7 +31,7 @@ class ProcessingResource(ConfigurableResource):
     ocr_enabled: bool = Field(default=True, description="OCR PDF pages without a readable text layer.")
     ocr_tessdata: str = Field(
         default=DEBIAN_TESSDATA,
-        description="Folder of Tesseract .traineddata files (Debian: tesseract-ocr-eng, -chi-sim, -osd); "
+        description="Folder of Tesseract .traineddata files (Debian: tesseract-ocr-eng, tesseract-ocr-chi-sim); "
         "OCR is off, with a warning, where it lacks them.",
     )
     ocr_languages: str = Field(

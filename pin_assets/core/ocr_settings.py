@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEBIAN_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"  # tesseract-ocr-eng, -chi-sim and -osd put files here
+DEBIAN_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"  # where tesseract-ocr-eng and -chi-sim put their files
 AUTO_LANGUAGES = "auto"
 
 

@@ -124,8 +124,7 @@ class OcrRun:
         if missing:
             self.warnings.append(
                 f"OCR is off: the tessdata folder {folder} has no {', '.join(m + '.traineddata' for m in missing)} "
-                "(install the Debian packages tesseract-ocr-eng, tesseract-ocr-chi-sim and tesseract-ocr-osd, "
-                "or set ocr_tessdata)"
+                "(install the Debian packages tesseract-ocr-eng and tesseract-ocr-chi-sim, or set ocr_tessdata)"
             )
             return False
         return True
@@ -170,6 +169,7 @@ class OcrRun:
     def _best_reading(self, page: pymupdf.Page) -> Reading:
         """The page as displayed first; then, when that does not read as text, the other language and
         the other orientations (the one undoing the page's /Rotate first), keeping the best reading."""
+        start = time.monotonic()
         settings = self.settings
         primary = "+".join(self._languages())
         best = ocr_page(page, 0, primary, settings.dpi, settings.tessdata)
@@ -180,6 +180,8 @@ class OcrRun:
         if settings.languages == AUTO_LANGUAGES and (Path(settings.tessdata) / "chi_sim.traineddata").is_file():
             tries.insert(1 if page.rotation else 0, (0, "chi_sim"))  # a /Rotate'd page is likely read turned
         for angle, language in tries:
+            if self.settings.budget_s is not None and self.seconds + time.monotonic() - start >= self.settings.budget_s:
+                break  # the document's OCR time is spent: keep the best reading so far
             reading = ocr_page(page, angle, language, settings.dpi, settings.tessdata)
             if reading.confidence > best.confidence and (angle == 0 or reading.confidence >= GOOD_READING):
                 best = reading  # a page is only turned on clear evidence: a poor reading turned is noise
