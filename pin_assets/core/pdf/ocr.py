@@ -9,8 +9,8 @@ only a few checks on data the converter has already read, so text-layer parsing 
 
 MuPDF's Tesseract does not expose its orientation detection (OSD) or word confidences, so both come
 from :func:`~pin_assets.core.pdf.readability.readability` on the result: the page is read as displayed
-and, when that does not read as text, in the other language (``auto``) and the other orientations,
-keeping the reading that reads best.
+and, when that does not read as text, in Chinese (``auto``, when the English reading looks like Chinese
+read as English) and the other orientations, keeping the reading that reads best.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class Reading:
     angle: int
     language: str
     confidence: float
+    text: str = ""
 
 
 def ocr_reason(page: pymupdf.Page, blocks: list[dict], text: str, image_cover: float) -> str | None:
@@ -177,7 +178,8 @@ class OcrRun:
             return best
         undo = (360 - page.rotation) % 360
         tries = [(angle, primary) for angle in dict.fromkeys(a for a in (undo, page.rotation, 180, 90, 270) if a)]
-        if settings.languages == AUTO_LANGUAGES and (Path(settings.tessdata) / "chi_sim.traineddata").is_file():
+        if settings.languages == AUTO_LANGUAGES and _looks_han(best.text) \
+                and (Path(settings.tessdata) / "chi_sim.traineddata").is_file():
             tries.insert(1 if page.rotation else 0, (0, "chi_sim"))  # a /Rotate'd page is likely read turned
         for angle, language in tries:
             if self.settings.budget_s is not None and self.seconds + time.monotonic() - start >= self.settings.budget_s:
@@ -195,6 +197,13 @@ class OcrRun:
             return {}
         mean = sum(p["confidence"] for p in self.pages) / len(self.pages)
         return {"ocr_pages": list(self.pages), "ocr_confidence": round(mean, 3)}
+
+
+def _looks_han(text: str) -> bool:
+    """Whether an English reading looks like Chinese read as English: Han characters, tall square
+    blocks, come out as capitals, so capitals pass half the small letters (English prose: about a tenth).
+    Chinese, several times slower than English, is only tried then."""
+    return sum(c.isupper() for c in text) > 0.5 * sum(c.islower() for c in text)
 
 
 def _visible_chars(reading: Reading) -> int:
@@ -225,7 +234,7 @@ def ocr_page(page: pymupdf.Page, angle: int, language: str, dpi: int, tessdata: 
         span["flags"], span["font"] = 0, "OCR"
     text = "\n".join("".join(s["text"] for s in line["spans"]) for b in blocks for line in b.get("lines", ()))
     cjk = len(_CJK_RE.findall(text)) > 0.3 * len(text.replace(" ", ""))
-    return Reading(blocks if cjk else line_pieces(blocks), width, height, angle, language, readability(text))
+    return Reading(blocks if cjk else line_pieces(blocks), width, height, angle, language, readability(text), text)
 
 
 def line_pieces(blocks: list[dict]) -> list[dict]:
