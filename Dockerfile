@@ -10,6 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /opt/dagster/app
 
+# Tesseract's language files for MuPDF's built-in OCR of scanned PDF pages (ProcessingResource.ocr_tessdata).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tesseract-ocr-eng tesseract-ocr-chi-sim \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, so a code change does not reinstall them (README.md is optional metadata).
 COPY pyproject.toml README.m[d] ./
 RUN test -f README.md || touch README.md \

@@ -3,7 +3,8 @@
 Each tool gets a process of its own because importing ``pymupdf4llm`` switches PyMuPDF globally into
 its layout mode (``pymupdf.layout.activate()``), which would change what our own converter sees if both
 ran in one interpreter. Commands, one per line: ``time`` parses every file and answers the seconds
-taken; ``dump DIR`` writes ``DIR/<stem>.md`` per file for the quality scorer; ``quit`` ends.
+taken; ``dump DIR`` writes ``DIR/<stem>.md`` per file for the quality scorer; ``ocr`` (ours only)
+answers how many pages were OCR'd; ``quit`` ends.
 
 Usage: ``python -m bench.parse_worker TOOL PDF...`` with TOOL one of :data:`TOOLS`.
 """
@@ -23,9 +24,7 @@ TOOLS = ("pin", "pymupdf4llm-layout", "pymupdf4llm-nolayout", "gettext")
 def load_tool(tool: str) -> Callable[[Path], str]:
     """A function from PDF path to Markdown for ``tool``, imported only in this process."""
     if tool == "pin":
-        from pin_assets.core.pdf import pdf_to_markdown
-
-        return lambda path: pdf_to_markdown(path.read_bytes()).markdown
+        return lambda path: pin_convert(path).markdown
     if tool == "gettext":
         import pymupdf
 
@@ -40,6 +39,14 @@ def load_tool(tool: str) -> Callable[[Path], str]:
     # restores the older heuristic converter.
     pymupdf4llm.use_layout(tool == "pymupdf4llm-layout")
     return lambda path: pymupdf4llm.to_markdown(str(path), show_progress=False)
+
+
+def pin_convert(path: Path):
+    """Our converter as the pipeline runs it: with OCR settings, so the per-page OCR decision is timed too."""
+    from pin_assets.core.ocr_settings import OcrSettings
+    from pin_assets.core.pdf import pdf_to_markdown
+
+    return pdf_to_markdown(path.read_bytes(), ocr=OcrSettings())
 
 
 def serve(tool: str, pdfs: list[Path]) -> None:
@@ -63,6 +70,10 @@ def serve(tool: str, pdfs: list[Path]) -> None:
             for pdf in pdfs:
                 (out / f"{pdf.stem}.md").write_text(convert(pdf), encoding="utf-8")
             answer = {"written": len(pdfs)}
+        elif command == "ocr" and tool == "pin":  # pages OCR'd, and pages in all
+            docs = [pin_convert(pdf) for pdf in pdfs]
+            answer = {"ocr_pages": sum(len(d.metadata.get("ocr_pages", ())) for d in docs),
+                      "pages": sum(d.page_count for d in docs)}
         elif command == "quit":
             return
         else:

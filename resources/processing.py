@@ -11,6 +11,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from pin_assets.core.limits import DocumentLimits
+from pin_assets.core.ocr_settings import DEBIAN_TESSDATA, OcrSettings
 from pin_assets.core.render import RenderOptions
 
 
@@ -27,6 +28,17 @@ class ProcessingResource(ConfigurableResource):
     render_format: str = Field(default="webp", description="webp, jpeg or png.")
     render_quality: int = Field(default=80, description="Lossy quality for webp/jpeg.")
     render_backend: str = Field(default="pymupdf", description="pymupdf, or pdf2image (poppler) fallback.")
+    ocr_enabled: bool = Field(default=True, description="OCR PDF pages without a readable text layer.")
+    ocr_tessdata: str = Field(
+        default=DEBIAN_TESSDATA,
+        description="Folder of Tesseract .traineddata files (Debian: tesseract-ocr-eng, tesseract-ocr-chi-sim); "
+        "OCR is off, with a warning, where it lacks them.",
+    )
+    ocr_languages: str = Field(
+        default="auto", description="Tesseract languages (eng, chi_sim+eng...) or auto: English, then Chinese."
+    )
+    ocr_dpi: int = Field(default=200, description="Resolution pages are rendered at for OCR.")
+    ocr_max_pages: int = Field(default=200, description="Most pages OCR'd per document; the rest stay scanned.")
     max_quarantine_rate: float = Field(
         default=0.25, description="Share of a batch that may be quarantined before its asset check fails."
     )
@@ -41,6 +53,8 @@ class ProcessingResource(ConfigurableResource):
             max_image_pixels=self.max_image_pixels,
             max_output_bytes=self.max_output_bytes,
             memory_mb=self.worker_memory_mb,
+            ocr=OcrSettings(enabled=self.ocr_enabled, tessdata=self.ocr_tessdata, languages=self.ocr_languages,
+                            dpi=self.ocr_dpi, max_pages=self.ocr_max_pages),
         )
 
     def render_options(self) -> RenderOptions:

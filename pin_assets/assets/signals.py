@@ -49,8 +49,8 @@ def quality_signals(
             meta = json.loads(row["metadata_json"] or "{}")
             values = compute_signals(
                 row["markdown"], images, tok, page_count=row["page_count"], scanned_pages=len(row["scanned_pages"]),
-                main_content_fallback=FALLBACK_FLAG in meta, images_skipped=metadata_count(meta, IMAGES_SKIPPED),
-                pages_failed=metadata_count(meta, PAGES_FAILED),
+                ocr_pages=len(meta.get("ocr_pages") or ()), main_content_fallback=FALLBACK_FLAG in meta,
+                images_skipped=metadata_count(meta, IMAGES_SKIPPED), pages_failed=metadata_count(meta, PAGES_FAILED),
             )
             out.add({"doc_id": row["doc_id"], "batch": batch, "source_dataset": sources[row["doc_id"]],
                      "tokenizer": tok.name, **values})

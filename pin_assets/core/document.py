@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 # Metadata keys (values are decimal counts) by which a converter says what it had to leave out of a
 # document it otherwise converted: images it could not decode, pages it could not read. They are kept in
@@ -91,10 +92,11 @@ class ParsedDocument:
     images: list[ExtractedImage] = field(default_factory=list)
     page_offsets: list[int] = field(default_factory=lambda: [0])
     page_count: int = 1
-    scanned_pages: list[int] = field(default_factory=list)  # 0-based pages with no text layer
+    scanned_pages: list[int] = field(default_factory=list)  # 0-based pages with no text layer OCR read
     title: str | None = None
     language: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)  # source-specific (DOI, PMCID, author...)
+    # source-specific (DOI, PMCID, author...) and converter facts such as a PDF's ocr_pages; all go to ori_meta
+    metadata: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     @property

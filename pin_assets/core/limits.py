@@ -7,9 +7,10 @@ quarantine knows which knob a retry needs without reading code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pin_assets.core.document import ConversionError
+from pin_assets.core.ocr_settings import OcrSettings
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class DocumentLimits:
 
     They protect an unattended batch from one pathological file: a parser that spins (timeout), a
     2,000-page monster (pages), a decompression bomb image (pixels), or output that would swamp the store.
+    ``ocr`` travels with them because OCR is what makes a scanned document expensive: its page and time
+    budget keep a long scan inside ``timeout_s``.
     """
 
     timeout_s: float = 120.0
@@ -25,6 +28,7 @@ class DocumentLimits:
     max_image_pixels: int = 100_000_000
     max_output_bytes: int = 512 * 2**20
     memory_mb: int = 4096
+    ocr: OcrSettings = field(default_factory=OcrSettings)
 
 
 def limit_exceeded(setting: str, what: str, value: int, limit: int) -> ConversionError:

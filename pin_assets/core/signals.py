@@ -134,10 +134,12 @@ SIGNAL_DEFINITIONS: tuple[SignalDefinition, ...] = (
     # Pages, from the converter: PDF pages, or compiled pages for sources without pages.
     SignalDefinition("page_count", "pages of the document (compiled pages for sources without pages)", "pages",
                      (0, INF)),
-    SignalDefinition("scanned_page_count", "PDF pages without a text layer (scans; no OCR is run)", "pages",
-                     (0, INF)),
+    SignalDefinition("scanned_page_count", "PDF pages without a text layer that OCR did not read (OCR off, over "
+                     "its budget, or no text found)", "pages", (0, INF)),
     SignalDefinition("scanned_page_fraction", "scanned_page_count / page_count (0 without pages)", "fraction",
                      (0, 1)),
+    SignalDefinition("ocr_page_count", "PDF pages whose text came from OCR (scans, text drawn as outlines, "
+                     "invisible or unmapped text layers; ori_meta.ocr_pages lists them)", "pages", (0, INF)),
     # What the converter had to leave out of a document it otherwise converted (the warnings say why).
     SignalDefinition("images_skipped", "images that could not be decoded or converted and were left out of "
                      "the Markdown", "images", (0, INF)),
@@ -154,7 +156,8 @@ VALID_RANGES: dict[str, tuple[float, float]] = {d.name: d.valid_range for d in S
 INTEGER_SIGNALS: frozenset[str] = frozenset({
     "image_text_interleaving_count", "text_block_count", "total_token_count", "doc_length", "bold_char_count",
     "italic_char_count", "title_count", "rps_doc_word_count", "image_count", "image_min_side", "image_total_bytes",
-    "page_count", "scanned_page_count", "main_content_fallback", "images_skipped", "pages_failed",
+    "page_count", "scanned_page_count", "ocr_page_count", "main_content_fallback", "images_skipped",
+    "pages_failed",
 })
 SIGNAL_NAMES: tuple[str, ...] = tuple(d.name for d in SIGNAL_DEFINITIONS)
 
@@ -443,6 +446,7 @@ def compute_signals(
     *,
     page_count: int = 1,
     scanned_pages: int = 0,
+    ocr_pages: int = 0,
     main_content_fallback: bool = False,
     images_skipped: int = 0,
     pages_failed: int = 0,
@@ -452,10 +456,11 @@ def compute_signals(
     ``images`` are the document's content images (normally in the order the Markdown references them);
     the image_* signals come from them, while the interleaving count follows the image links in the
     Markdown itself, since that is the sequence a model is trained on. ``page_count`` and
-    ``scanned_pages`` (pages without a text layer) come from the converter: a scanned PDF has little or
-    no Markdown, and this is the signal that says why. ``main_content_fallback`` marks a web page kept
-    whole (minus boilerplate) because its main content could not be found. ``images_skipped`` and
-    ``pages_failed`` are what the converter left out (see ``document.IMAGES_SKIPPED``).
+    ``scanned_pages`` (pages without a text layer that OCR did not read) come from the converter: a
+    scanned PDF has little or no Markdown, and this is the signal that says why; ``ocr_pages`` counts
+    the pages whose text is OCR's, which is noisier than a text layer's. ``main_content_fallback`` marks a
+    web page kept whole (minus boilerplate) because its main content could not be found. ``images_skipped``
+    and ``pages_failed`` are what the converter left out (see ``document.IMAGES_SKIPPED``).
     """
     seq = read_blocks(markdown)
     blocks = len(seq.texts)
@@ -475,6 +480,7 @@ def compute_signals(
         "page_count": page_count,
         "scanned_page_count": scanned_pages,
         "scanned_page_fraction": _safe_div(scanned_pages, page_count),
+        "ocr_page_count": ocr_pages,
         "main_content_fallback": int(main_content_fallback),
         "images_skipped": images_skipped,
         "pages_failed": pages_failed,

@@ -102,6 +102,7 @@ def _convert_into(
         tokenizer or default_tokenizer(),
         page_count=parsed.page_count,
         scanned_pages=len(parsed.scanned_pages),
+        ocr_pages=len(parsed.metadata.get("ocr_pages") or ()),
         main_content_fallback=FALLBACK_FLAG in parsed.metadata,
         images_skipped=metadata_count(parsed.metadata, IMAGES_SKIPPED),
         pages_failed=metadata_count(parsed.metadata, PAGES_FAILED),

@@ -17,11 +17,13 @@ import pymupdf
 
 from pin_assets.core.document import IMAGES_SKIPPED, PAGES_FAILED, ConversionError, ParsedDocument
 from pin_assets.core.limits import check_page_count
+from pin_assets.core.ocr_settings import OcrSettings
 from pin_assets.core.pdf.blocks import build_elements
 from pin_assets.core.pdf.errors import PDF_ERRORS, describe
 from pin_assets.core.pdf.images import ImageStore, figure_units, image_placements
 from pin_assets.core.pdf.lines import RTL_RE, block_row_groups
 from pin_assets.core.pdf.model import Page, Style, Unit, center_in, text_unit
+from pin_assets.core.pdf.ocr import OcrRun, Reading, ocr_reason
 from pin_assets.core.pdf.order import place_figures, reading_order
 from pin_assets.core.pdf.render import render_element
 from pin_assets.core.pdf.rotation import drop_side_stamps, page_turn, turn_blocks, turn_box, turned_size
@@ -46,12 +48,16 @@ def pdf_to_markdown(
     max_image_pixels: int = 100_000_000,
     detect_tables: bool = True,
     truncate: bool = True,
+    ocr: OcrSettings | None = None,
 ) -> ParsedDocument:
     """Convert a PDF to Markdown with images inline in reading order.
 
     With ``truncate`` (the default for interactive use) a PDF longer than ``max_pages`` is converted up to
     that page with a warning; without it (the pipeline) it is refused before any page is read, so a
     2,000-page monster costs milliseconds, not minutes, and its record is not silently partial.
+
+    ``ocr`` says whether and how pages without a readable text layer are OCR'd (off when None); the
+    OCR'd pages are listed in ``metadata["ocr_pages"]`` with ``metadata["ocr_confidence"]``.
 
     Raises ConversionError with reason ``empty``, ``not_pdf``, ``corrupt``, ``encrypted``,
     ``no_pages`` or ``limit`` (more than ``max_pages`` pages, or an image larger than ``max_image_pixels``).
@@ -61,7 +67,7 @@ def pdf_to_markdown(
     try:
         if not truncate:
             check_page_count(doc.page_count, max_pages, "the PDF")
-        return _convert(doc, max_pages, min_image_side, max_image_pixels, detect_tables)
+        return _convert(doc, max_pages, min_image_side, max_image_pixels, detect_tables, OcrRun(ocr))
     except ConversionError:
         raise
     except PDF_ERRORS as exc:  # what no page or image guard caught: document-wide structures
@@ -100,7 +106,8 @@ def _open(data: bytes) -> pymupdf.Document:
 
 
 def _convert(
-    doc: pymupdf.Document, max_pages: int | None, min_side: int, max_pixels: int, detect_tables: bool
+    doc: pymupdf.Document, max_pages: int | None, min_side: int, max_pixels: int, detect_tables: bool,
+    ocr: OcrRun,
 ) -> ParsedDocument:
     """Two passes: read every page (rows, tables, images), then write Markdown with document-wide style."""
     warnings: list[str] = []
@@ -108,7 +115,7 @@ def _convert(
     if count < doc.page_count:
         warnings.append(f"only the first {count} of {doc.page_count} pages were converted")
     failed: set[int] = set()
-    pages = [_guarded(lambda i=i: _read_page(doc[i], detect_tables, max_pixels), i, failed, warnings, _BLANK)
+    pages = [_guarded(lambda i=i: _read_page(doc[i], detect_tables, max_pixels, ocr), i, failed, warnings, _BLANK)
              for i in range(count)]
     style = document_style(pages)
     images = ImageStore(doc, min_side, max_pixels, warnings)
@@ -121,7 +128,9 @@ def _convert(
         if page.text_chars == 0:
             if page.image_cover >= 0.5:
                 scanned.append(index)
-                warnings.append(f"page {index + 1} is scanned (an image, no text layer); no OCR was run")
+                unread = not ocr.ready() or index in ocr.skipped
+                warnings.append(f"page {index + 1} is scanned (an image, no text layer); "
+                                + ("no OCR was run" if unread else "OCR found no readable text"))
             elif not page.units:
                 warnings.append(f"page {index + 1} has no text and no images")
             else:
@@ -137,6 +146,7 @@ def _convert(
         _raise_if_broken(doc, failed, count)
     if doc.is_repaired:
         warnings.append("the PDF was damaged and has been repaired; some content may be missing")
+    warnings += ocr.warnings
     return ParsedDocument(
         markdown=markdown,
         images=images.ordered,
@@ -144,7 +154,7 @@ def _convert(
         page_count=count,
         scanned_pages=scanned,
         title=_title(doc.metadata or {}, markdown),
-        metadata=_metadata(doc, images.skipped, len(failed)),
+        metadata={**_metadata(doc, images.skipped, len(failed)), **ocr.metadata()},
         warnings=warnings,
     )
 
@@ -211,11 +221,13 @@ def _title(meta: dict, markdown: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
-def _read_page(page: pymupdf.Page, detect_tables: bool, max_pixels: int | None = None) -> Page:
+def _read_page(
+    page: pymupdf.Page, detect_tables: bool, max_pixels: int | None = None, ocr: OcrRun | None = None
+) -> Page:
     """Collect text rows per block, table areas and image placements of one page.
 
     Image sizes are checked against ``max_pixels`` before anything decodes an image (see
-    :func:`image_placements`).
+    :func:`image_placements`). A page whose text layer cannot be read is OCR'd when ``ocr`` allows.
     """
     textpage = page.get_textpage(flags=_TEXT_FLAGS)
     blocks = textpage.extractDICT()["blocks"]
@@ -227,12 +239,12 @@ def _read_page(page: pymupdf.Page, detect_tables: bool, max_pixels: int | None =
         blocks = turn_blocks(blocks, turn, width, height)
     tables = ruled_tables(page, textpage) if detect_tables and turn == (1, 0) and has_rulings(page) else []
     units = list(tables)
-    text_chars = 0
+    texts: list[str] = []
     for block in blocks:
         for rows in block_row_groups(block):
             rows = [r for r in rows if not any(center_in(r, t) for t in tables)]
             if rows:
-                text_chars += sum(len(r.text.strip()) for r in rows)
+                texts += (r.text for r in rows)
                 units.append(text_unit(rows))
     units = drop_side_stamps(units, turned_size(turn, width, height)[0])
     if detect_tables:
@@ -240,8 +252,28 @@ def _read_page(page: pymupdf.Page, detect_tables: bool, max_pixels: int | None =
     area = max(width * height, 1.0)
     placements = image_placements(page, max_pixels)
     cover = sum((p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) for p in placements) / area
+    text = "\n".join(texts)
+    reason = ocr_reason(page, blocks, text, cover) if ocr is not None else None
+    reading = ocr.read(page, reason, text) if reason and ocr is not None else None
+    if reading is not None:
+        return _ocr_page(reading, placements, area, detect_tables)
     units += [Unit("image", *turn_box(p["bbox"], turn, width, height), image=p) for p in placements]
+    text_chars = sum(len(t.strip()) for t in texts)
     return Page(*turned_size(turn, width, height), units, text_chars, min(cover, 1.0))
+
+
+def _ocr_page(reading: Reading, placements: list[dict], area: float, detect_tables: bool) -> Page:
+    """A page from its OCR reading: the text through the same rows and units as a text layer's, plus the
+    images other than the scan itself (those covering half the page), unless the page was read turned."""
+    units = [text_unit(rows) for block in reading.blocks for rows in block_row_groups(block) if rows]
+    text_chars = sum(len(r.text.strip()) for u in units for r in u.rows)
+    if detect_tables:
+        units = find_text_tables(units, reading.width)
+    kept = [p for p in placements if reading.angle == 0
+            and (p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) < 0.5 * area]
+    units += [Unit("image", *p["bbox"], image=p) for p in kept]
+    cover = sum((p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) for p in kept) / area
+    return Page(reading.width, reading.height, units, text_chars, min(cover, 1.0))
 
 
 def _page_markdown(page: Page, style: Style, images: ImageStore, index: int, keep_running: bool = False) -> str:

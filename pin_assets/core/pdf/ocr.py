@@ -1,0 +1,291 @@
+"""OCR of the pages that need it, with MuPDF's built-in Tesseract: which pages, which way up, which
+language, and what it cost.
+
+A page is OCR'd when its text layer cannot be read: there is none and images cover it (a scan) or it
+is drawn as vector outlines; the text is invisible (a scanner's own OCR layer) and does not read as
+words; or most characters are unmapped glyphs, or some are and the rest does not read as words (a
+font without a ToUnicode map whose glyph numbers MuPDF took for characters). Every other page pays
+only a few checks on data the converter has already read, so text-layer parsing keeps its speed.
+
+MuPDF's Tesseract does not expose its orientation detection (OSD) or word confidences, so both come
+from :func:`~pin_assets.core.pdf.readability.readability` on the result: the page is read as displayed
+and, when that does not read as text, in Chinese (``auto``, when the English reading looks like Chinese
+read as English) and the other orientations, keeping the reading that reads best.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pymupdf
+
+from pin_assets.core.ocr_settings import AUTO_LANGUAGES, OcrSettings
+from pin_assets.core.pdf.readability import readability, unmapped_share
+
+GOOD_READING = 0.75  # readability of a correct reading is ~0.9; wrong-way-up or wrong-language ones < 0.7
+_MIN_READING = 0.65  # below this a reading is noise (a script without traineddata, a photo), not text
+_MIN_CHARS = 10  # a reading shorter than this is a picture's stray marks: no point trying other ways up
+_UNMAPPED_PAGE = 0.5  # a text layer with more unmapped glyphs than this is unreadable
+_SOME_UNMAPPED = 0.02  # with a few, the layer is garbage if it does not read: glyph ids taken for text
+_GARBAGE = 0.5
+_VECTOR_GLYPHS = 40  # filled shapes glyph-sized on a page without text: text drawn as outlines
+_NOISE_RE = re.compile(r"[|_~=\\¦:;.,'`\"—–-]{1,3}")  # what Tesseract reads in a gutter or a page edge's shadow
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_VISIBLE = 16 | 32  # MuPDF's char flags: filled or stroked (render modes other than 3, invisible)
+_OCR_TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
+
+
+@dataclass
+class Reading:
+    """One OCR of a page: text blocks in the coordinates of the page turned ``angle`` degrees."""
+
+    blocks: list[dict]
+    width: float
+    height: float
+    angle: int
+    language: str
+    confidence: float
+    text: str = ""
+
+
+def ocr_reason(page: pymupdf.Page, blocks: list[dict], text: str, image_cover: float) -> str | None:
+    """Why this page needs OCR (``scanned``, ``vector_text``, ``invisible_text``, ``unmapped_glyphs``),
+    or None when its text layer will do.
+
+    ``blocks`` is the page's text dictionary and ``text`` its row text, both already read by the
+    converter; only a page without text pays for a look at its drawings.
+    """
+    if not text.strip():
+        if image_cover >= 0.5:
+            return "scanned"
+        return "vector_text" if _draws_glyphs(page) else None
+    unmapped = unmapped_share(text)
+    if unmapped > _UNMAPPED_PAGE or (unmapped > _SOME_UNMAPPED and readability(text) < _GARBAGE):
+        return "unmapped_glyphs"
+    if image_cover >= 0.5 and _mostly_invisible(blocks) and readability(text) < GOOD_READING:
+        return "invisible_text"
+    return None
+
+
+def _mostly_invisible(blocks: list[dict]) -> bool:
+    """Whether nine in ten characters are painted in render mode 3 (neither filled nor stroked)."""
+    hidden = shown = 0
+    for block in blocks:
+        for line in block.get("lines", ()):
+            for span in line["spans"]:
+                n = len(span.get("text") or span.get("chars") or ())
+                if span.get("alpha", 255) == 0 or not span.get("char_flags", _VISIBLE) & _VISIBLE:
+                    hidden += n
+                else:
+                    shown += n
+    return hidden > 9 * shown
+
+
+def _draws_glyphs(page: pymupdf.Page) -> bool:
+    """Whether the page paints many small filled shapes, as text converted to outlines does."""
+    limit = page.rect.height * 0.05
+    count = 0
+    for path in page.get_cdrawings():
+        rect = path.get("rect")
+        if path.get("fill") is not None and rect is not None and 0 < rect[3] - rect[1] < limit:
+            count += 1
+            if count >= _VECTOR_GLYPHS:
+                return True
+    return False
+
+
+class OcrRun:
+    """One document's OCR: its settings, what is left of its page and time budget, and what it did.
+
+    ``pages`` records each OCR'd page for ``ori_meta`` (0-based page, why, orientation, language and
+    readability as confidence); ``warnings`` says once per document why pages were left unread.
+    """
+
+    def __init__(self, settings: OcrSettings | None):
+        self.settings = settings or OcrSettings(enabled=False)
+        self.pages: list[dict] = []
+        self.warnings: list[str] = []
+        self.seconds = 0.0
+        self.skipped: list[int] = []
+        self._ready: bool | None = None
+
+    def ready(self) -> bool:
+        """Whether OCR can run at all: enabled, and the tessdata folder has the languages' files."""
+        if self._ready is None:
+            self._ready = self.settings.enabled and self._check_tessdata()
+        return self._ready
+
+    def _check_tessdata(self) -> bool:
+        folder = Path(self.settings.tessdata)
+        missing = [name for name in self._languages() if not (folder / f"{name}.traineddata").is_file()]
+        if missing:
+            self.warnings.append(
+                f"OCR is off: the tessdata folder {folder} has no {', '.join(m + '.traineddata' for m in missing)} "
+                "(install the Debian packages tesseract-ocr-eng and tesseract-ocr-chi-sim, or set ocr_tessdata)"
+            )
+            return False
+        return True
+
+    def _languages(self) -> list[str]:
+        """The languages every page is read in; ``auto`` needs only English (Chinese is tried if present)."""
+        if self.settings.languages != AUTO_LANGUAGES:
+            return self.settings.languages.split("+")
+        return ["eng"]
+
+    def read(self, page: pymupdf.Page, reason: str, layer_text: str) -> Reading | None:
+        """OCR the page if the budget allows; None when OCR is off, spent, failed or read worse than the
+        text layer it would replace."""
+        if not self.ready():
+            self.skipped.append(page.number)
+            return None
+        budget = self.settings.budget_s
+        if len(self.pages) >= self.settings.max_pages or (budget is not None and self.seconds >= budget):
+            if not self.skipped:
+                self.warnings.append(
+                    f"OCR stopped after {len(self.pages)} pages ({self.seconds:.0f} s): the document's OCR "
+                    f"budget (ocr_max_pages={self.settings.max_pages}, doc_timeout_s) is spent"
+                )
+            self.skipped.append(page.number)
+            return None
+        start = time.monotonic()
+        try:
+            reading = self._best_reading(page)
+        except (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase) as exc:
+            self.warnings.append(f"OCR failed on page {page.number + 1}: {exc}")
+            reading = None
+        finally:
+            self.seconds += time.monotonic() - start
+        if reading is None or reading.confidence < _MIN_READING:
+            return None  # a picture's stray marks, or text no orientation or language made readable
+        if layer_text.strip() and reading.confidence <= readability(layer_text):
+            return None
+        self.pages.append({"page": page.number, "reason": reason, "rotation": reading.angle,
+                           "language": reading.language, "confidence": round(reading.confidence, 3)})
+        return reading
+
+    def _best_reading(self, page: pymupdf.Page) -> Reading:
+        """The page as displayed first; then, when that does not read as text, the other language and
+        the other orientations (the one undoing the page's /Rotate first), keeping the best reading."""
+        start = time.monotonic()
+        settings = self.settings
+        primary = "+".join(self._languages())
+        best = ocr_page(page, 0, primary, settings.dpi, settings.tessdata)
+        if best.confidence >= GOOD_READING or _visible_chars(best) < _MIN_CHARS:
+            return best
+        undo = (360 - page.rotation) % 360
+        tries = [(angle, primary) for angle in dict.fromkeys(a for a in (undo, page.rotation, 180, 90, 270) if a)]
+        if settings.languages == AUTO_LANGUAGES and _looks_han(best.text) \
+                and (Path(settings.tessdata) / "chi_sim.traineddata").is_file():
+            tries.insert(1 if page.rotation else 0, (0, "chi_sim"))  # a /Rotate'd page is likely read turned
+        for angle, language in tries:
+            if self.settings.budget_s is not None and self.seconds + time.monotonic() - start >= self.settings.budget_s:
+                break  # the document's OCR time is spent: keep the best reading so far
+            reading = ocr_page(page, angle, language, settings.dpi, settings.tessdata)
+            if reading.confidence > best.confidence and (angle == 0 or reading.confidence >= GOOD_READING):
+                best = reading  # a page is only turned on clear evidence: a poor reading turned is noise
+            if best.confidence >= GOOD_READING:
+                break
+        return best
+
+    def metadata(self) -> dict:
+        """``ocr_pages`` and ``ocr_confidence`` (mean over OCR'd pages) for ``ori_meta``; empty without OCR."""
+        if not self.pages:
+            return {}
+        mean = sum(p["confidence"] for p in self.pages) / len(self.pages)
+        return {"ocr_pages": list(self.pages), "ocr_confidence": round(mean, 3)}
+
+
+def _looks_han(text: str) -> bool:
+    """Whether an English reading looks like Chinese read as English: Han characters, tall square
+    blocks, come out as capitals, so capitals pass half the small letters (English prose: about a tenth).
+    Chinese, several times slower than English, is only tried then."""
+    return sum(c.isupper() for c in text) > 0.5 * sum(c.islower() for c in text)
+
+
+def _visible_chars(reading: Reading) -> int:
+    return sum(len(s["text"].strip()) for b in reading.blocks for line in b.get("lines", ()) for s in line["spans"])
+
+
+def ocr_page(page: pymupdf.Page, angle: int, language: str, dpi: int, tessdata: str) -> Reading:
+    """Render the page turned ``angle`` degrees at ``dpi`` and OCR it into text blocks in points.
+
+    The render is RGB: MuPDF's OCR writer reads no text from a grey pixmap. The OCR layer's font is
+    Tesseract's glyph-less one, flagged serif and monospaced; its flags are cleared so OCR'd prose
+    does not become code blocks (the span sizes, from the boxes Tesseract found, are kept for headings).
+    """
+    zoom = dpi / 72
+    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom).prerotate(angle), colorspace=pymupdf.csRGB)
+    ocr_doc = pymupdf.open(stream=pix.pdfocr_tobytes(compress=False, language=language, tessdata=tessdata),
+                           filetype="pdf")
+    try:
+        ocr = ocr_doc[0]
+        width, height = pix.width / zoom, pix.height / zoom
+        scale = width / ocr.rect.width
+        textpage = ocr.get_textpage(flags=_OCR_TEXT_FLAGS, matrix=pymupdf.Matrix(scale, scale))
+        blocks = textpage.extractDICT()["blocks"]
+    finally:
+        ocr_doc.close()
+    spans = [s for b in blocks for line in b.get("lines", ()) for s in line["spans"]]
+    for span in spans:
+        span["flags"], span["font"] = 0, "OCR"
+    text = "\n".join("".join(s["text"] for s in line["spans"]) for b in blocks for line in b.get("lines", ()))
+    cjk = len(_CJK_RE.findall(text)) > 0.3 * len(text.replace(" ", ""))
+    return Reading(blocks if cjk else line_pieces(blocks), width, height, angle, language, readability(text), text)
+
+
+def line_pieces(blocks: list[dict]) -> list[dict]:
+    """Each OCR line cut at wide gaps into pieces, one block each, for the converter's column cuts.
+
+    MuPDF re-segments the OCR layer by baselines and merges the two columns of a page into one block,
+    even into one line across a narrow gutter; Tesseract's own blocks are lost. A gap wider than most
+    of a line's height and well over the page's usual word gap is no word space, so the line is cut
+    there; the converter's reading order and paragraph joining then work as on a text layer (not for
+    CJK readings, whose word boxes from Tesseract have gaps in mid-line and are kept as MuPDF groups
+    them). Lone
+    marks such as ``|`` or ``_`` are dropped first: Tesseract reads them in gutters, where they would
+    bridge the columns.
+    """
+    lines = [line for b in blocks for line in b.get("lines", ()) if abs(line["dir"][1]) < 0.1]
+    gaps = [b["bbox"][0] - a["bbox"][2] for line in lines for a, b in _pairs(_words(line))]
+    word_gap = statistics.median(gaps) if gaps else 0.0
+    pieces: list[dict] = []
+    for line in lines:
+        height = line["bbox"][3] - line["bbox"][1]
+        limit = max(0.8 * height, 2.5 * word_gap)
+        current: list[dict] = []
+        for span in line["spans"]:
+            if _NOISE_RE.fullmatch(span["text"].strip()):
+                continue
+            if current and span["text"].strip() and span["bbox"][0] - _right(current) > limit:
+                pieces.append(_piece(line, current))
+                current = []
+            if current or span["text"].strip():
+                current.append(span)
+        if current:
+            pieces.append(_piece(line, current))
+    return pieces
+
+
+def _words(line: dict) -> list[dict]:
+    return [s for s in line["spans"] if s["text"].strip()]
+
+
+def _pairs(items: list[dict]) -> list[tuple[dict, dict]]:
+    return list(zip(items, items[1:], strict=False))
+
+
+def _right(spans: list[dict]) -> float:
+    return max(s["bbox"][2] for s in spans if s["text"].strip())
+
+
+def _piece(line: dict, spans: list[dict]) -> dict:
+    while spans and not spans[-1]["text"].strip():
+        spans = spans[:-1]
+    boxes = [s["bbox"] for s in spans]
+    bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    return {"type": 0, "bbox": bbox, "lines": [{"dir": line["dir"], "wmode": line.get("wmode", 0), "bbox": bbox,
+                                                 "spans": spans}]}

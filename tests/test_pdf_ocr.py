@@ -1,0 +1,246 @@
+"""OCR of PDF pages without a readable text layer, on scanned copies of real corpus PDFs (every page
+rasterized into an image-only PDF: the original's text layer is the expected text), docling's OCR test
+page upright and turned, and pages generated here: an invisible garbage text layer, text drawn as vector
+outlines, a font without a ToUnicode map. OCR costs 1-3 s a page, so each test OCRs one or two pages."""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+from functools import cache
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from pin_assets.core.convert import parse_document
+from pin_assets.core.limits import DocumentLimits
+from pin_assets.core.ocr_settings import DEBIAN_TESSDATA, OcrSettings
+from pin_assets.core.pdf import pdf_to_markdown
+from pin_assets.core.pdf.readability import readability
+from pin_assets.core.record import document_ori_meta
+from pin_assets.core.signals import compute_signals
+from pin_assets.core.sources import SAMPLE_PDF_DIR as BUNDLED
+from pin_assets.core.tokenizer import WordPunctTokenizer
+from tests.conftest import SHARED_CORPUS
+
+SHARED_PDF = SHARED_CORPUS / "pdf"
+PDF_DIR = SHARED_PDF if SHARED_PDF.is_dir() else BUNDLED
+OCR_DIR = SHARED_CORPUS / "ocr"
+SCORER = SHARED_CORPUS.parent / "tools" / "score_md.py"
+OCR = OcrSettings()
+
+pytestmark = pytest.mark.skipif(
+    not (Path(DEBIAN_TESSDATA) / "eng.traineddata").is_file(),
+    reason="Tesseract's eng.traineddata is not installed (Debian package tesseract-ocr-eng)",
+)
+
+
+@cache
+def scorer():
+    """The shared scorer's normalisation, so similarity here is the one the closing note reports."""
+    if not SCORER.exists():
+        pytest.skip("the shared scorer is not available")
+    spec = importlib.util.spec_from_file_location("score_md", SCORER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def similarity(want: str, got: str) -> float:
+    norm = scorer().norm
+    return difflib.SequenceMatcher(None, norm(want).split(), norm(got).split(), autojunk=False).ratio()
+
+
+def scanned_copy(doc: pymupdf.Document, dpi: int = 150) -> bytes:
+    """Every page rasterized (grey, as a scanner gives it) into an image-only PDF of the same page size."""
+    out = pymupdf.open()
+    for page in doc:
+        pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
+        copy = out.new_page(width=page.rect.width, height=page.rect.height)
+        copy.insert_image(copy.rect, stream=pix.tobytes("png"))
+    return out.tobytes()
+
+
+@pytest.mark.parametrize("name", ["2305.03393v1-pg9", "amt_handbook_sample"])
+def test_scanned_copy_reads_like_the_original(name: str) -> None:
+    original = pymupdf.open(PDF_DIR / f"{name}.pdf")
+    want = "\n".join(page.get_text() for page in original)
+    without = pdf_to_markdown(scanned_copy(original))
+    assert without.scanned_pages == list(range(original.page_count)) and not without.metadata.get("ocr_pages")
+    doc = pdf_to_markdown(scanned_copy(original), ocr=OCR)
+    assert similarity(want, doc.markdown) >= 0.75, (name, similarity(want, doc.markdown))
+    assert doc.scanned_pages == [] and not any("scanned" in w for w in doc.warnings), doc.warnings
+    pages = doc.metadata["ocr_pages"]
+    assert [p["page"] for p in pages] == list(range(original.page_count))
+    assert all(p["reason"] == "scanned" and p["rotation"] == 0 and p["confidence"] >= 0.75 for p in pages)
+    assert doc.images == []  # the scan itself is not a content image once its text is read
+
+
+def test_ocr_headings_come_from_box_sizes() -> None:
+    source = pymupdf.open()
+    page = source.new_page()
+    page.insert_text((72, 100), "Annual Report", fontsize=20)
+    body = ("Revenue grew in every region this year and margins improved as costs fell. "
+            "The board thanks all staff for their work during a difficult period.")
+    page.insert_textbox(pymupdf.Rect(72, 140, 520, 400), body, fontsize=11)
+    doc = pdf_to_markdown(scanned_copy(source, dpi=200), ocr=OCR)
+    assert doc.markdown.startswith("# Annual Report\n\n"), doc.markdown
+    assert similarity(body, doc.markdown.split("\n\n", 1)[1]) >= 0.9
+    assert "```" not in doc.markdown  # Tesseract's monospaced glyph-less font does not make code blocks
+
+
+@pytest.mark.parametrize(("name", "rotation"), [("ocr_test", 0), ("ocr_test_rotated_90", 90),
+                                                ("ocr_test_rotated_180", 180)])
+def test_docling_ocr_page_upright_and_turned(name: str, rotation: int) -> None:
+    path = OCR_DIR / f"{name}.pdf"
+    if not path.exists():
+        pytest.skip("the OCR corpus is only in the shared corpus")
+    doc = pdf_to_markdown(path.read_bytes(), ocr=OCR)
+    want = (OCR_DIR / f"{name}.expected.md").read_text()
+    assert similarity(want, doc.markdown) >= 0.95, doc.markdown
+    assert [(p["page"], p["rotation"]) for p in doc.metadata["ocr_pages"]] == [(0, rotation)]
+
+
+def test_invisible_garbage_layer_is_replaced_and_a_good_one_kept() -> None:
+    source = pymupdf.open()
+    page = source.new_page()
+    page.insert_textbox(pymupdf.Rect(72, 72, 520, 300), "Invoices are due within thirty days of delivery, "
+                        "and late payments carry interest at the statutory rate.", fontsize=14)
+    scan = pymupdf.open("pdf", scanned_copy(source, dpi=200))
+    garbage = "eseyoed peulejuod jjes UMOpyJeP PUe 4qG_d s98)puNng 8uljD0q O] UOISISAUOD"
+    scan[0].insert_text((72, 90), garbage, fontsize=14, render_mode=3)
+    doc = pdf_to_markdown(scan.tobytes(), ocr=OCR)
+    assert "invoices are due within thirty days" in scorer().norm(doc.markdown)
+    assert "UMOpyJeP" not in doc.markdown
+    assert doc.metadata["ocr_pages"][0]["reason"] == "invisible_text"
+
+    good = pymupdf.open("pdf", scanned_copy(source, dpi=72))  # a proper OCR layer (here: the true text)
+    good[0].insert_text((72, 90), "Invoices are due within thirty days of delivery.", fontsize=14, render_mode=3)
+    kept = pdf_to_markdown(good.tobytes(), ocr=OCR)
+    assert "Invoices are due within thirty days of delivery." in kept.markdown
+    assert "ocr_pages" not in kept.metadata
+
+
+def test_text_drawn_as_vector_outlines_is_read() -> None:
+    source = pymupdf.open()
+    page = source.new_page()
+    text = ("This paragraph was drawn as vector outlines, so the page has no text layer at all. "
+            "Optical character recognition reads it back from the rendered page.")
+    page.insert_textbox(pymupdf.Rect(72, 72, 520, 400), text, fontsize=14)
+    svg = pymupdf.open("svg", page.get_svg_image(text_as_path=True).encode())
+    outlined = svg.convert_to_pdf()
+    assert pymupdf.open("pdf", outlined)[0].get_text().strip() == ""
+    assert pdf_to_markdown(outlined).markdown.strip() == ""
+    doc = pdf_to_markdown(outlined, ocr=OCR)
+    assert similarity(text, doc.markdown) >= 0.9, doc.markdown
+    assert doc.metadata["ocr_pages"][0]["reason"] == "vector_text"
+
+
+def test_font_without_tounicode_is_read_by_ocr() -> None:
+    """A CID font stripped of its ToUnicode map: MuPDF reports glyph numbers, which read as garbage."""
+    source = pymupdf.open()
+    page = source.new_page()
+    page.insert_font(fontname="F0", fontbuffer=pymupdf.Font("cjk").buffer)
+    page.insert_text((72, 100), "Quarterly results were strong in every region.", fontname="F0", fontsize=16)
+    for xref in range(1, source.xref_length()):
+        if source.xref_get_key(xref, "ToUnicode")[0] != "null":
+            source.xref_set_key(xref, "ToUnicode", "null")
+    data = source.tobytes()
+    assert "Quarterly" not in pdf_to_markdown(data).markdown
+    doc = pdf_to_markdown(data, ocr=OCR)
+    assert "Quarterly results were strong in every region." in doc.markdown
+    assert doc.metadata["ocr_pages"][0]["reason"] == "unmapped_glyphs"
+
+
+def test_text_pages_are_not_ocrd() -> None:
+    data = (PDF_DIR / "multi_page.pdf").read_bytes()
+    with_ocr, without = pdf_to_markdown(data, ocr=OCR), pdf_to_markdown(data)
+    assert with_ocr.markdown == without.markdown and "ocr_pages" not in with_ocr.metadata
+
+
+def test_missing_tessdata_turns_ocr_off_with_one_warning(tmp_path: Path) -> None:
+    source = pymupdf.open()
+    for _ in range(2):
+        source.new_page().insert_text((72, 100), "A scanned page of text.", fontsize=20)
+    data = scanned_copy(source)
+    doc = pdf_to_markdown(data, ocr=OcrSettings(tessdata=str(tmp_path)))
+    off = [w for w in doc.warnings if w.startswith("OCR is off")]
+    assert len(off) == 1 and str(tmp_path) in off[0] and "tesseract-ocr-eng" in off[0]
+    assert doc.scanned_pages == [0, 1] and "ocr_pages" not in doc.metadata
+    assert any("no OCR was run" in w for w in doc.warnings)
+
+
+def test_ocr_page_budget_leaves_the_rest_scanned() -> None:
+    source = pymupdf.open()
+    for word in ("First", "Second"):
+        source.new_page().insert_text((72, 100), f"{word} page of the scanned report.", fontsize=20)
+    doc = pdf_to_markdown(scanned_copy(source), ocr=OcrSettings(max_pages=1))
+    assert [p["page"] for p in doc.metadata["ocr_pages"]] == [0] and doc.scanned_pages == [1]
+    assert "First page of the scanned report." in doc.markdown
+    assert any("OCR stopped after 1 pages" in w for w in doc.warnings)
+
+
+def test_ocr_pages_reach_ori_meta_and_signals() -> None:
+    path = OCR_DIR / "ocr_test.pdf"
+    data = path.read_bytes() if path.exists() else scanned_copy(pymupdf.open(PDF_DIR / "amt_handbook_sample.pdf"))
+    parsed = parse_document(data, "pdf", DocumentLimits())
+    meta = document_ori_meta(source_uri="file:///x.pdf", filename="x.pdf", title=parsed.title,
+                             page_count=parsed.page_count, page_offsets=parsed.page_offsets,
+                             scanned_pages=parsed.scanned_pages, metadata=parsed.metadata)
+    assert [p["page"] for p in meta["ocr_pages"]] == [0] and meta["scanned_pages"] == []
+    assert 0.75 <= meta["ocr_confidence"] <= 1.0
+    row = compute_signals(parsed.markdown, [], WordPunctTokenizer(), page_count=parsed.page_count,
+                          scanned_pages=len(parsed.scanned_pages), ocr_pages=len(meta["ocr_pages"]))
+    assert row["ocr_page_count"] == 1 and row["scanned_page_count"] == 0
+    off = parse_document(data, "pdf", DocumentLimits(ocr=OcrSettings(enabled=False)), None)
+    assert off.scanned_pages == [0] and "ocr_pages" not in off.metadata
+
+
+def test_readability_tells_text_from_misreadings() -> None:
+    assert readability("Docling bundles PDF document conversion to JSON and Markdown.") >= 0.9
+    assert readability("数据工厂是一个把文档转换为训练数据的系统。") >= 0.9
+    assert readability("مرحبا بكم في المصنع") >= 0.9
+    assert readability("eseyoed peulejuod jjes Aseo ue Ul UMOpyJeP PUe NOS/ O] UOISISAUOD 4qG_d") < 0.6
+    assert readability("SUR LS—MERARRAWAREHAR, CiZRMM AMEN , EMRFS BRIRAVIAREVAR") < 0.6
+    assert readability("ome) ~ oO cc os Qe oOo = O oS OH © 2 5OG OOo£ lec a 8 o~= CcSa") < 0.6
+    assert readability("") == 0.0
+
+
+def test_auto_language_reads_a_chinese_scan() -> None:
+    if not (Path(DEBIAN_TESSDATA) / "chi_sim.traineddata").is_file():
+        pytest.skip("chi_sim.traineddata is not installed (Debian package tesseract-ocr-chi-sim)")
+    source = pymupdf.open()
+    page = source.new_page()
+    text = "数据工厂把文档转换为训练数据。它读取网页和论文，提取文字与图片，并按照阅读顺序排列。"
+    page.insert_textbox(pymupdf.Rect(72, 72, 520, 200), text, fontname="china-s", fontsize=16)
+    doc = pdf_to_markdown(scanned_copy(source, dpi=200), ocr=OCR)
+    got = "".join(doc.markdown.split())
+    assert difflib.SequenceMatcher(None, text, got, autojunk=False).ratio() >= 0.9, got
+    assert doc.metadata["ocr_pages"][0]["language"] == "chi_sim"
+
+
+def test_scanned_pdf_through_the_graph_has_ocr_in_its_record(tmp_path: Path) -> None:
+    """The parse stage OCRs with ProcessingResource's settings; the record's ori_meta lists the page
+    and the quality signals count it."""
+    from dagster import DagsterInstance
+
+    from resources import StorageResource
+    from tests.pipeline_support import read_records, run_batch
+
+    source = tmp_path / "scans"
+    source.mkdir()
+    text = pymupdf.open()
+    text.new_page().insert_textbox(pymupdf.Rect(72, 72, 520, 300), "Shipping terms: goods travel at the "
+                                   "buyer's risk once they leave the warehouse.", fontsize=16)
+    (source / "scan.pdf").write_bytes(scanned_copy(text, dpi=200))
+    storage = StorageResource(base_uri=str(tmp_path / "store"))
+    with DagsterInstance.ephemeral() as instance:
+        assert run_batch(instance, storage, "scans", source, workers=1).success
+    [record] = read_records(storage)
+    meta = record["meta"]["ori_meta"]
+    assert "goods travel at the buyer's risk" in record["md"]
+    assert [p["page"] for p in meta["ocr_pages"]] == [0] and meta["scanned_pages"] == []
+    assert meta["ocr_confidence"] >= 0.75
+    assert record["quality_signals"]["ocr_page_count"] == 1
+    assert record["quality_signals"]["scanned_page_count"] == 0
