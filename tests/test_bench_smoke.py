@@ -47,6 +47,7 @@ EXPECTED_ROWS = [
     "realsyn scale: 32,000 sentences, recall@3 vs exact",
     "realsyn scale: peak RSS 16N / N",
     "realsyn scale: time per sentence 16N / N",
+    "realsyn scale: CPU time per sentence 16N / N",
     "realsyn codec at 2,000: PQ",
     "realsyn encoder: PyTorch",
     "realsyn encoder: ONNX Runtime",
