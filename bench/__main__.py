@@ -2,7 +2,11 @@
 
     python3 -m bench                      everything, medians of 5 after a warm-up (~10 min on 2 cores)
     python3 -m bench --quick              one run of tiny sizes: a smoke test, writes no RESULTS.md
-    python3 -m bench --only render,parse  some sections (render, parse, units, sources, e2e, scaling, stats)
+    python3 -m bench --only render,parse  some sections (render, parse, units, sources, e2e, scaling, stats,
+                                          realsyn)
+    python3 -m bench --only realsyn       the sharded sentence index at N, 4N, 16N (--realsyn-n, default
+                                          100,000) and the CPU text encoders; replaces only its own
+                                          section of RESULTS.md
     python3 -m bench --runs 7 --n 50      more repetitions, bigger batches (e2e = 4N, scaling N..8N)
 
 Module-level imports stay light: the pipeline section's pool workers re-import ``__main__``.
@@ -16,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-SECTIONS = ("render", "parse", "units", "sources", "e2e", "scaling", "stats")
+SECTIONS = ("render", "parse", "units", "sources", "e2e", "scaling", "stats", "realsyn")
+REALSYN_HEADING = "RealSyn at corpus scale (`python3 -m bench --only realsyn`)"
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
@@ -30,6 +35,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--pages-per-doc", type=int, default=1, help="pages per generated document, 0 = whole PDFs")
     parser.add_argument("--formats", default=None, help="render formats (default webp,jpeg,png; quick: webp)")
     parser.add_argument("--stats-rows", type=int, nargs="+", default=None, help="signal rows for the stats bench")
+    parser.add_argument("--realsyn-n", type=int, default=None, help="RealSyn scale base N: runs N, 4N and 16N "
+                        "synthetic sentences (default 100,000; quick 2,000)")
+    parser.add_argument("--realsyn-sentences", type=int, default=None, help="sample sentences each text encoder "
+                        "runtime encodes (default 1024; quick 64)")
     parser.add_argument("--inputs", type=Path, default=None, help="folder of PDFs to use instead of the bench corpus")
     parser.add_argument("--out", type=Path, default=None, help="where to write the results (default "
                         "bench/RESULTS.md; --quick writes nothing unless given)")
@@ -43,14 +52,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.formats = (args.formats or ("webp" if args.quick else "webp,jpeg,png")).split(",")
     args.stats_rows = args.stats_rows or ([100_000] if args.quick else [1_000_000, 10_000_000])
     args.out = args.out or (None if args.quick else RESULTS)
+    args.realsyn_n = args.realsyn_n or (2_000 if args.quick else 100_000)
+    args.realsyn_sentences = args.realsyn_sentences or (64 if args.quick else 1024)
     return args
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    from bench import machine, parse, pipeline, render, sources, stats, units
+    from bench import machine, parse, pipeline, realsyn, render, sources, stats, units
     from bench.corpus import find_inputs
-    from bench.report import Row, markdown_table, write_results
+    from bench.report import Row, markdown_table, write_results, write_section
 
     host = machine.describe()
     inputs = find_inputs(limit=1 if args.quick else None)
@@ -58,6 +69,8 @@ def main(argv: list[str]) -> int:
         inputs = type(inputs)(sorted(args.inputs.glob("*.pdf")), inputs.reference_dir, str(args.inputs))
     pages = inputs.pages
     rows: list[Row] = []
+    realsyn_rows: list[Row] = []
+    realsyn_notes: list[str] = []
     notes = [f"inputs: {len(inputs.pdfs)} PDFs, {pages} pages from {inputs.origin}; median of {args.runs} "
              f"run(s){'' if args.quick else ' after one warm-up'}; contenders interleaved within each run"]
     warmup = 0 if args.quick else 1
@@ -97,16 +110,36 @@ def main(argv: list[str]) -> int:
             stats_rows, stats_notes = stats.run(args.stats_rows, args.runs)
             rows += stats_rows
             notes += stats_notes
+        if "realsyn" in args.only:
+            clock.start("realsyn", rows)
+            realsyn_rows, realsyn_notes = realsyn.scale(args.realsyn_n, args.runs, scratch, quick=args.quick)
+            print(markdown_table(realsyn_rows), file=sys.stderr, flush=True)
+            encoder_rows, encoder_notes = realsyn.encoders(args.runs, warmup, args.realsyn_sentences)
+            realsyn_rows += encoder_rows
+            realsyn_notes += encoder_notes
     clock.stop()
     elapsed = time.perf_counter() - began
     notes.append(f"bench wall time {elapsed / 60:.1f} min (per section, min: {clock.summary()}); "
                  f"started {host['date']}")
+    command = " ".join(["python3 -m bench", *argv])
     table = markdown_table(rows)
-    print(table)
-    for note in notes:
-        print(f"- {note}")
+    if rows:
+        print(table)
+        for note in notes:
+            print(f"- {note}")
+    if realsyn_rows:
+        print(markdown_table(realsyn_rows))
+        for note in realsyn_notes:
+            print(f"- {note}")
     if args.out:
-        write_results(args.out, table, host, notes, " ".join(["python3 -m bench", *argv]))
+        if rows:
+            write_results(args.out, table, host, notes, command)
+        if realsyn_rows:
+            intro = [f"`{command}`, started {host['date']}: {host['cpu']}, {host['cores']}, load average at start "
+                     f"{host['load average at start']}; the machine is shared, so rates move with its load and "
+                     "the ratios (taken within a run) are the figures to compare. Wall time "
+                     f"{clock.spent.get('realsyn', 0) / 60:.1f} min."]
+            write_section(args.out, REALSYN_HEADING, intro, markdown_table(realsyn_rows), realsyn_notes)
         print(f"written to {args.out}", file=sys.stderr)
     return 0
 

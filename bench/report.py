@@ -73,3 +73,23 @@ def write_results(path: Path, table: str, machine: dict[str, str], notes: list[s
     if notes:
         lines += ["## Notes", ""] + [f"- {note}" for note in notes] + [""]
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def write_section(path: Path, heading: str, intro: list[str], table: str, notes: list[str]) -> None:
+    """Replace the ``## heading`` section of RESULTS.md (up to the next ``## ``), or append it.
+
+    Sections run on their own (``--only realsyn``) keep the rest of the file, whose numbers came from
+    other runs; the intro says which command and machine load produced this one.
+    """
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else ["# pin-factory benchmark results"]
+    title = f"## {heading}"
+    section = [title, "", *intro, "", table, ""] + [f"- {note}" for note in notes] + ([""] if notes else [])
+    if title in lines:
+        start = lines.index(title)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        lines[start:end] = section
+    else:
+        if lines and lines[-1].strip():
+            lines.append("")
+        lines += section
+    path.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")

@@ -96,7 +96,8 @@ def _embedding_row(
 
     timed = interleaved({"encode": encode}, runs, warmup)
     mean_chars = sum(map(len, sentences)) / max(1, len(sentences))
-    return Row(f"realsyn: {encoder.name} text embedding, CPU", timed.rate("encode", len(sentences)), "sentences/s",
+    return Row(f"realsyn: {encoder.name} text embedding, CPU, {encoder.runtime}",
+               timed.rate("encode", len(sentences)), "sentences/s",
                f"{len(sentences)} sample sentences, {mean_chars:.0f} chars mean, batch {encoder.batch_size}; "
                f"{timed.spread('encode')}")
 

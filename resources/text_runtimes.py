@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -77,12 +78,14 @@ def export_onnx(model_path: Path, cache_dir: Path | None = None) -> Path:
     cache.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=cache.parent))
     try:
-        torch.onnx.export(
-            TokenStates(model), tuple(example[name] for name in INPUTS), str(staging / "model.onnx"),
-            input_names=list(INPUTS), output_names=["token_states"],
-            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "token_states")},
-            dynamo=True, external_data=False, verbose=False,
-        )
+        with warnings.catch_warnings():  # the exporter's advice on dynamic shapes: the graph is checked by tests
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                TokenStates(model).eval(), tuple(example[name] for name in INPUTS), str(staging / "model.onnx"),
+                input_names=list(INPUTS), output_names=["token_states"],
+                dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "token_states")},
+                dynamo=True, external_data=False, verbose=False,
+            )
         (staging / "source.json").write_text(json.dumps({"model_path": str(model_path)}))
         try:
             staging.rename(cache)

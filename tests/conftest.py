@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pymupdf
@@ -22,6 +24,23 @@ def corpus_dir(kind: str) -> Path:
     if kind == "pdf":
         return SAMPLE_PDF_DIR
     pytest.skip(f"shared corpus folder {shared} not present")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Exported encoder graphs go to a folder of this test run, never the user's cache, and the text encoder's
+    ``auto`` runtime is pinned to PyTorch for runs built from the environment (the CLI, the definitions):
+    exporting the ONNX graph costs tens of seconds, so the tests that use the exported runtimes
+    (tests/test_embeddings.py, the bench smoke run) share one export per test run."""
+    folder = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # one folder for all workers of the run: one export, not one each
+        folder = folder.parent
+    folder = folder / "model-cache"
+    folder.mkdir(exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PIN_MODEL_CACHE", str(folder))
+        patch.setenv("PIN_EMBEDDINGS_RUNTIME", "torch")
+        yield folder
 
 
 @pytest.fixture

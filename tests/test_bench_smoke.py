@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.report import Row, format_value, markdown_table
+from bench.report import Row, format_value, markdown_table, write_section
 from bench.stats import SCRIPT as STATS_SCRIPT
 from bench.stats import parse_table
 from tests.conftest import REPO, corpus_dir
@@ -46,9 +46,20 @@ EXPECTED_ROWS = [
     "scaling: 8 docs, time per document",
     "scaling: time per doc 8N / N",
     "scaling: peak RSS 8N / N",
+    "realsyn scale: 2,000 sentences, peak RSS",
+    "realsyn scale: 32,000 sentences, time per sentence",
+    "realsyn scale: 32,000 sentences, recall@3 vs exact",
+    "realsyn scale: peak RSS 16N / N",
+    "realsyn scale: time per sentence 16N / N",
+    "realsyn scale: CPU time per sentence 16N / N",
+    "realsyn codec at 2,000: PQ",
+    "realsyn encoder: PyTorch",
+    "realsyn encoder: ONNX Runtime",
+    "realsyn encoder: OpenVINO vs PyTorch (auto picks it)",
 ]
 TARGET_ROWS = ["render webp: pin vs pdf2image", "render webp: pin time / bare time",
-               "parse: pin vs pymupdf4llm default", "end to end: Dagster overhead", "scaling: peak RSS 8N / N"]
+               "parse: pin vs pymupdf4llm default", "end to end: Dagster overhead", "scaling: peak RSS 8N / N",
+               "realsyn scale: peak RSS 16N / N", "realsyn encoder: OpenVINO vs PyTorch (auto picks it)"]
 
 
 def table_rows(text: str) -> dict[str, list[str]]:
@@ -68,7 +79,7 @@ def test_quick_bench_prints_every_row_with_numbers(tmp_path: Path) -> None:
     results = tmp_path / "RESULTS.md"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--inputs", str(inputs), "--out", str(results)],
-        cwd=REPO, capture_output=True, text=True, timeout=480,
+        cwd=REPO, capture_output=True, text=True, timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     rows = table_rows(done.stdout)
@@ -85,6 +96,7 @@ def test_quick_bench_prints_every_row_with_numbers(tmp_path: Path) -> None:
     written = results.read_text()
     assert "## Machine" in written and "- cpu: " in written and "- pymupdf: " in written
     assert "| render webp: pin render_pdf_pages |" in written
+    assert written.count("## RealSyn at corpus scale") == 1 and "| realsyn encoder: PyTorch |" in written
 
 
 def test_table_cells_are_numbers_and_verdicts() -> None:
@@ -106,3 +118,17 @@ def test_stats_table_is_read_by_column_name() -> None:
     assert rows["stats: count_where, 1M signal rows"].value == 0.125
     assert "files 1" in rows["stats: count_where, 1M signal rows"].how
     assert parse_table("no table here", runs=5) == []
+
+
+def test_a_section_run_alone_replaces_only_its_own_part_of_the_results(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# results\n\n## Results\n\n| a |\n\n## Web pages\n\nweb table\n")
+    write_section(results, "RealSyn", ["first run"], "| old |", ["note one"])
+    assert results.read_text().endswith("## Web pages\n\nweb table\n\n## RealSyn\n\nfirst run\n\n| old |\n\n"
+                                        "- note one\n")
+    write_section(results, "RealSyn", ["second run"], "| new |", [])
+    results.write_text(results.read_text() + "\n## After\n\nkept\n")
+    write_section(results, "RealSyn", ["third run"], "| newer |", [])
+    text = results.read_text()
+    assert text.count("## RealSyn") == 1 and "| newer |" in text and "| old |" not in text and "| new |" not in text
+    assert text.index("## Web pages") < text.index("## RealSyn") < text.index("## After") and "kept" in text

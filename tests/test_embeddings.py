@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,7 +15,15 @@ import pytest
 import torch
 from PIL import Image
 
-from resources.embeddings import ClipPreprocess, EmbeddingResource, ImageInput, pick_device
+from resources.embeddings import (
+    FASTEST_CPU_RUNTIME,
+    ClipPreprocess,
+    EmbeddingResource,
+    ImageInput,
+    MiniLMEncoder,
+    pick_device,
+    pick_runtime,
+)
 from resources.llm import LLMResource
 
 
@@ -38,6 +47,40 @@ def test_minilm_backend_embeds_texts_and_images_through_their_text() -> None:
 
 def test_device_follows_torch() -> None:
     assert pick_device() == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _article_sentences(count: int) -> list[str]:
+    """Real sentences of varied length: a bundled JATS article, split as RealSyn splits it."""
+    from pin_assets.core.convert import parse_document
+    from pin_assets.core.limits import DocumentLimits
+    from pin_assets.core.realsyn.sentences import split_sentences
+    from pin_assets.core.sources import SAMPLE_DIR
+
+    parsed = parse_document((SAMPLE_DIR / "jats" / "pone.0234687.nxml").read_bytes(), "jats", DocumentLimits())
+    return [segment.text for segment in split_sentences(parsed.markdown)][:count]
+
+
+def test_exported_runtimes_match_pytorch_and_auto_picks_the_fastest_on_cpu() -> None:
+    """The one test that pays the ONNX export (into the session's PIN_MODEL_CACHE, offline)."""
+    assert pick_runtime("auto", "cpu") == FASTEST_CPU_RUNTIME == "openvino"
+    assert pick_runtime("auto", "cuda:0") == "torch" and pick_runtime("onnxruntime", "cuda") == "onnxruntime"
+    with pytest.raises(ValueError, match="unknown text runtime"):
+        pick_runtime("tensorrt", "cpu")
+
+    sentences = _article_sentences(80)
+    assert len(sentences) == 80 and max(map(len, sentences)) > 4 * min(map(len, sentences))
+    reference = MiniLMEncoder(device="cpu", runtime="torch", batch_size=16).encode_texts(sentences)
+    auto = EmbeddingResource(device="cpu", batch_size=16).get()
+    assert auto.runtime == "openvino" and auto.dim == 384
+    (exported,) = Path(os.environ["PIN_MODEL_CACHE"]).glob("*-onnx/model.onnx")
+    written = exported.stat().st_mtime_ns
+    for encoder in (auto, MiniLMEncoder(device="cpu", runtime="onnxruntime", batch_size=16)):
+        vectors = encoder.encode_texts(sentences)
+        assert vectors.shape == reference.shape and vectors.dtype == np.float32
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+        cosine = np.sum(vectors * reference, axis=1)  # row by row: a row out of order would fall far below
+        assert cosine.min() >= 0.99, (encoder.runtime, float(cosine.min()))
+    assert exported.stat().st_mtime_ns == written  # the second runtime reused the exported graph
     assert pick_device("cpu") == "cpu"
 
 

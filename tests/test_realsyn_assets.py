@@ -30,6 +30,12 @@ from resources.llm import LLMResource
 from tests.test_embeddings import _ChatServer
 
 
+def _embeddings() -> EmbeddingResource:
+    """PyTorch, as a GPU would use: the exported CPU runtimes (and their one-off export) are tested in
+    tests/test_embeddings.py, and their vectors agree with PyTorch's to cosine >= 0.99."""
+    return EmbeddingResource(runtime="torch")
+
+
 def _metadata(result) -> dict[str, dict]:
     assert result.success
     return {
@@ -62,7 +68,7 @@ def sample_store(tmp_path_factory: pytest.TempPathFactory):
 
 def test_realsyn_branch_on_the_sample_batch(sample_store) -> None:
     instance, store = sample_store
-    resources = {"storage": store, "embeddings": EmbeddingResource(), "llm": LLMResource()}
+    resources = {"storage": store, "embeddings": _embeddings(), "llm": LLMResource()}
     corpus = _metadata(materialize([realsyn_corpus], partition_key="sample", instance=instance,
                                    resources=resources))["realsyn_corpus"]
     assert corpus["sentences_kept"] > 100 and corpus["images_kept"] >= 3
@@ -124,7 +130,7 @@ def _cached(store: StorageResource, encoder_name: str, kind: str) -> np.ndarray:
 def test_sharded_pairs_agree_with_the_old_global_index(sample_store) -> None:
     """Same sample, same k-means settings: the sharded index returns the pairs the global IVF index did."""
     instance, store = sample_store
-    resources = {"storage": store, "embeddings": EmbeddingResource(), "llm": LLMResource()}
+    resources = {"storage": store, "embeddings": _embeddings(), "llm": LLMResource()}
     if not store.exists(rl.CURRENT_CENTROIDS):
         materialize([realsyn_corpus], partition_key="sample", instance=instance, resources=resources)
         materialize([text_centroids], instance=instance, resources=resources)
@@ -161,7 +167,7 @@ def _fresh_markdown(store: StorageResource, batch: str) -> None:
 
 def test_a_new_batch_adds_one_shard_and_retraining_is_explicit(sample_store) -> None:
     instance, store = sample_store
-    resources = {"storage": store, "embeddings": EmbeddingResource(), "llm": LLMResource()}
+    resources = {"storage": store, "embeddings": _embeddings(), "llm": LLMResource()}
     if not store.exists(rl.index_shard("sample")):
         materialize([realsyn_corpus], partition_key="sample", instance=instance, resources=resources)
         materialize([text_centroids], instance=instance, resources=resources)
@@ -209,7 +215,7 @@ def test_balanced_samples_with_a_chat_endpoint_and_a_second_batch(sample_store) 
     instance, store = sample_store
     server = _ChatServer()
     try:
-        resources = {"storage": store, "embeddings": EmbeddingResource(),
+        resources = {"storage": store, "embeddings": _embeddings(),
                      "llm": LLMResource(enabled=True, base_url=server.url, model="tiny", timeout_s=5)}
         if not store.exists(rl.pairs("sample")):
             materialize([realsyn_corpus], partition_key="sample", instance=instance, resources=resources)
@@ -237,7 +243,7 @@ def test_realsyn_assets_load_with_the_pin_graph(tmp_path: Path) -> None:
     defs = Definitions(
         assets=[*PIN_ASSETS, *REALSYN_ASSETS],
         resources={"storage": StorageResource(base_uri=str(tmp_path)), "processing": ProcessingResource(),
-                   "tokenizer": TokenizerResource(), "embeddings": EmbeddingResource(), "llm": LLMResource()},
+                   "tokenizer": TokenizerResource(), "embeddings": _embeddings(), "llm": LLMResource()},
     )
     Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
