@@ -10,7 +10,7 @@
   pin quarantine BATCH            what a batch could not convert, and why
   pin quarantine BATCH --retry    after a fix, redo only quarantined documents
   pin stats [--where SQL]         signal statistics, or what a filter keeps
-  pin views BATCH --view V -o DIR write a training view (page_pairs, doc_pairs, ...)
+  pin views BATCH --view V -o DIR write a training view as WebDataset shards
 
 \b
 Storage:  $PIN_STORAGE_URI (default ./pin_data)
