@@ -32,6 +32,11 @@ def run_batch(
     )
 
 
+def check_outcomes(result) -> dict[str, bool]:
+    """Each asset check of a run by name, and whether it passed."""
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
 def read_records(storage: StorageResource, prefix: str = "export/pin") -> list[dict]:
     records = []
     for key in storage.list_keys(prefix):

@@ -22,7 +22,7 @@ from pin_assets.core.render import RenderOptions, render_pdf_pages
 from pin_assets.quarantine import read_quarantine
 from resources import StorageResource
 from tests.hostile_corpus import raw_pdf, stream
-from tests.pipeline_support import read_records, run_batch
+from tests.pipeline_support import check_outcomes, read_records, run_batch
 
 TEXT = b"Body text that must survive"
 SIDE = 16
@@ -197,7 +197,7 @@ def test_failures_through_the_graph(tmp_path: Path) -> None:
     with DagsterInstance.ephemeral() as instance:
         result = run_batch(instance, storage, "pdferr", source, max_quarantine_rate=1.0)
         assert result.success
-        checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        checks = check_outcomes(result)
     assert checks and all(checks.values()), checks
     assert account_batch(storage, "pdferr").balanced
     quarantined = {r["source_uri"].rsplit("/", 1)[-1]: r for r in read_quarantine(storage, "pdferr").to_pylist()}

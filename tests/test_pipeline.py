@@ -15,7 +15,7 @@ from pin_assets.assets import PIN_ASSETS
 from pin_assets.checks import ALL_CHECKS
 from pin_assets.core.record import validate_record
 from resources import ProcessingResource, StorageResource, TokenizerResource
-from tests.pipeline_support import read_records, run_batch
+from tests.pipeline_support import check_outcomes, read_records, run_batch
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def instance():
 
 def _check_result(result, failing: frozenset[str] = frozenset()) -> dict:
     assert result.success
-    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    checks = check_outcomes(result)
     assert len(checks) == 4 and {name for name, passed in checks.items() if not passed} == failing
     return {
         event.asset_key.to_user_string(): event.event_specific_data.materialization.metadata

@@ -22,7 +22,7 @@ from pin_assets.quarantine import read_quarantine
 from resources import StorageResource
 from tests.conftest import make_text_pdf
 from tests.hostile_corpus import form_bomb_pdf
-from tests.pipeline_support import read_records, run_batch
+from tests.pipeline_support import check_outcomes, read_records, run_batch
 
 SEPARATORS = "Line\u2028Sep Para\u2029Sep Next\u0085Line"
 
@@ -76,7 +76,7 @@ def test_odd_names_separators_headers_and_empty_through_the_graph(tmp_path: Path
     with DagsterInstance.ephemeral() as instance:
         result = run_batch(instance, storage, "odd", odd_batch, max_quarantine_rate=1.0)
         assert result.success
-        checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        checks = check_outcomes(result)
     assert checks and all(checks.values()), checks
     account = account_batch(storage, "odd")
     assert account.balanced and account.documents == 5 and not account.without_markdown

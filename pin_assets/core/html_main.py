@@ -140,9 +140,9 @@ def _prune_text(body: etree._Element, kept: str) -> tuple[list[etree._Element], 
         started = True
     if not started and title is not None:
         dropped.append(title)
-    rescued = _list_items_of_kept_lists(dropped, kept_owners)
-    kept_owners += [_owner(run) for run in rescued]
-    dropped = [run for run in dropped if all(run is not r for r in rescued)]
+    rescued = {id(run): run for run in _list_items_of_kept_lists(dropped, kept_owners)}
+    kept_owners += [_owner(run) for run in rescued.values()]
+    dropped = [run for run in dropped if id(run) not in rescued]
     for run in dropped:
         _blank(run)
     return kept_owners, [_owner(run) for run in dropped]
@@ -156,21 +156,22 @@ def _list_items_of_kept_lists(
     trafilatura flattens a list item that holds a code block and may then drop its sibling items (a
     list of install steps loses all but its commands); an article's list is kept or dropped whole, while
     link lists (related stories, tags) stay out by their link density."""
-    kept_lists = {li.getparent() for el in kept_owners for li in _items_around(el)}
+    kept_lists = {item.getparent() for el in kept_owners if (item := _list_item(el)) is not None}
     rescued = []
     for run in dropped:
-        items = _items_around(_owner(run))
-        if items and items[0].getparent() in kept_lists and not _mostly_links(run):
+        item = _list_item(_owner(run))
+        if item is not None and item.getparent() in kept_lists and not _mostly_links(run):
             rescued.append(run)
     return rescued
 
 
-def _items_around(el: etree._Element) -> list[etree._Element]:
-    """The nearest ``<li>`` at or around ``el`` whose parent is a list, as a one-item list (or none)."""
+def _list_item(el: etree._Element) -> etree._Element | None:
+    """The nearest ``<li>`` of a ``<ul>``/``<ol>`` at or around ``el``."""
     for candidate in (el, *el.iterancestors()):
-        if candidate.tag == "li" and candidate.getparent() is not None and candidate.getparent().tag in {"ul", "ol"}:
-            return [candidate]
-    return []
+        parent = candidate.getparent()
+        if candidate.tag == "li" and parent is not None and parent.tag in {"ul", "ol"}:
+            return candidate
+    return None
 
 
 def _mostly_links(run: list[tuple[str, etree._Element]]) -> bool:

@@ -24,7 +24,8 @@ from pathlib import Path
 import pymupdf
 
 from pin_assets.core.ocr_settings import AUTO_LANGUAGES, OcrSettings
-from pin_assets.core.pdf.readability import readability, unmapped_share
+from pin_assets.core.pdf.errors import PDF_ERRORS, describe
+from pin_assets.core.pdf.readability import CJK_CHAR_RE, readability, unmapped_share
 
 GOOD_READING = 0.75  # readability of a correct reading is ~0.9; wrong-way-up or wrong-language ones < 0.7
 _MIN_READING = 0.65  # below this a reading is noise (a script without traineddata, a photo), not text
@@ -34,7 +35,6 @@ _SOME_UNMAPPED = 0.02  # with a few, the layer is garbage if it does not read: g
 _GARBAGE = 0.5
 _VECTOR_GLYPHS = 40  # filled shapes glyph-sized on a page without text: text drawn as outlines
 _NOISE_RE = re.compile(r"[|_~=\\¦:;.,'`\"—–-]{1,3}")  # what Tesseract reads in a gutter or a page edge's shadow
-_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _VISIBLE = 16 | 32  # MuPDF's char flags: filled or stroked (render modes other than 3, invisible)
 _OCR_TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
 
@@ -154,8 +154,8 @@ class OcrRun:
         start = time.monotonic()
         try:
             reading = self._best_reading(page)
-        except (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase) as exc:
-            self.warnings.append(f"OCR failed on page {page.number + 1}: {exc}")
+        except PDF_ERRORS as exc:
+            self.warnings.append(f"OCR failed on page {page.number + 1}: {describe(exc)}")
             reading = None
         finally:
             self.seconds += time.monotonic() - start
@@ -233,7 +233,7 @@ def ocr_page(page: pymupdf.Page, angle: int, language: str, dpi: int, tessdata: 
     for span in spans:
         span["flags"], span["font"] = 0, "OCR"
     text = "\n".join("".join(s["text"] for s in line["spans"]) for b in blocks for line in b.get("lines", ()))
-    cjk = len(_CJK_RE.findall(text)) > 0.3 * len(text.replace(" ", ""))
+    cjk = len(CJK_CHAR_RE.findall(text)) > 0.3 * len(text.replace(" ", ""))
     return Reading(blocks if cjk else line_pieces(blocks), width, height, angle, language, readability(text), text)
 
 

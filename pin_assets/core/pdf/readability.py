@@ -24,7 +24,8 @@ _LATIN_WORD_RE = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 _NUMBER_RE = re.compile(r"[+\-±]?\$?\d+(?:[.,:/\-]\d+)*%?")
 _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _CJK_RUN_RE = re.compile(rf"[{_CJK}][{_CJK}\u3000-\u303f\uff01-\uff65]*[{_CJK}]")
-_CJK_CHAR_RE = re.compile(f"[{_CJK}]")
+CJK_CHAR_RE = re.compile(f"[{_CJK}]")
+"""One Han, kana or Hangul character: the scripts whose words are not Latin-like letter runs."""
 _VOWEL_RE = re.compile(r"[aeiouyàáâäãåæèéêëìíîïòóôöõøœùúûüýÿ]", re.IGNORECASE)
 # One- and two-letter words of English and the major European languages. Other short tokens are what
 # Tesseract reads across the lines of a sideways page ("a> rs ay rH eos of ee"), so they do not count.
@@ -57,7 +58,7 @@ def readability(text: str) -> float:
         token = raw.strip(_EDGE_PUNCT)
         if not token:
             continue
-        if _CJK_CHAR_RE.search(token):
+        if CJK_CHAR_RE.search(token):
             good += sum(len(m.group()) for m in _CJK_RUN_RE.finditer(token))
         elif _NUMBER_RE.fullmatch(token) or (_is_word(token) and not (shouting and token.isupper())):
             good += len(token)
