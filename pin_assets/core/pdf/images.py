@@ -88,7 +88,7 @@ def _render_placement(box: Unit, group: list[Unit]) -> dict:
     page = group[0].image["page"]
     width, height = round((box.x1 - box.x0) * zoom), round((box.y1 - box.y0) * zoom)
     return {"bbox": (box.x0, box.y0, box.x1, box.y1), "xref": 0, "width": width, "height": height,
-            "page": page, "zoom": zoom}
+            "page": page, "zoom": zoom, "vector": any(u.image.get("vector") for u in group)}
 
 
 def caption_for(element: Element, elements: list[Element], style: Style) -> str | None:
@@ -123,6 +123,7 @@ class ImageStore:
         self.warnings = warnings
         self.cache: dict[int, tuple[bytes, str, int, int] | None] = {}
         self.ordered: list[ExtractedImage] = []
+        self.vector_figures = 0  # figures drawn as paths, rendered into content images
         self._skipped: set[tuple] = set()  # placements left out, each warned about and counted once
 
     @property
@@ -149,6 +150,7 @@ class ImageStore:
             return None
         image = ExtractedImage(*decoded, caption=caption)
         self.ordered.append(image)
+        self.vector_figures += bool(placement.get("vector"))
         return image
 
     def _decode(self, placement: dict) -> tuple[bytes, str, int, int] | str:
@@ -200,8 +202,11 @@ def _masked(pix: pymupdf.Pixmap, mask: pymupdf.Pixmap) -> pymupdf.Pixmap:
 
 
 def _render_inline_image(page: pymupdf.Page, placement: dict) -> tuple[bytes, str, int, int]:
-    """Inline images and composite figures have no single stream to extract: render their area."""
+    """Inline images, composite and vector figures have no single stream to extract: render their area.
+
+    Placements are in unrotated page coordinates (as MuPDF reports text, images and drawings); a clip is
+    in the coordinates of the page as displayed, so a page with /Rotate has its box turned first."""
     box = pymupdf.Rect(placement["bbox"])
     zoom = placement.get("zoom") or min(4.0, max(0.5, placement["width"] / max(box.width, 1.0)))
-    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=box)
+    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=box * page.rotation_matrix)
     return pix.tobytes("png"), "png", pix.width, pix.height

@@ -93,15 +93,49 @@ class Element:
                 max(r.x1 for r in self.rows), max(r.y1 for r in self.rows))
 
 
+@dataclass(frozen=True)
+class Region:
+    """A box the layout model found, in the page's reading frame (the coordinates of its rows and units).
+
+    ``kind`` is the model's class: text, title, figure, figure_caption, table, table_caption, header,
+    footer, reference or equation. A region is evidence for the passes that read the page (running heads,
+    tables without rules, figures drawn as paths, titles, equations, footnote areas), not a block of text.
+    """
+
+    kind: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    score: float
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return self.x0, self.y0, self.x1, self.y1
+
+    def covers(self, x0: float, y0: float, x1: float, y1: float, share: float = 0.5) -> bool:
+        """Whether at least ``share`` of the box (x0, y0, x1, y1) lies inside this region."""
+        w = max(0.0, min(x1, self.x1) - max(x0, self.x0))
+        h = max(0.0, min(y1, self.y1) - max(y0, self.y0))
+        area = max((x1 - x0) * (y1 - y0), 1e-6)
+        return w * h >= share * area
+
+
 @dataclass
 class Page:
-    """What the first pass learned about one page."""
+    """What the first pass learned about one page; ``regions`` are the layout model's boxes (empty when the
+    model is off or unavailable)."""
 
     width: float
     height: float
     units: list[Unit]
     text_chars: int
     image_cover: float
+    regions: list[Region] = field(default_factory=list)
+
+    def regions_of(self, *kinds: str) -> list[Region]:
+        """The layout regions of the given kinds."""
+        return [r for r in self.regions if r.kind in kinds]
 
 
 @dataclass

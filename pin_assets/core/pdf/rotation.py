@@ -57,6 +57,18 @@ def turn_box(box: tuple, turn: tuple[int, int], width: float, height: float) -> 
     return (x0, y0, x1, y1)
 
 
+def unturn_box(box: tuple, turn: tuple[int, int], width: float, height: float) -> tuple[float, float, float, float]:
+    """The inverse of :func:`turn_box`: a box of the reading frame back in page coordinates."""
+    x0, y0, x1, y1 = box[:4]
+    if turn == (0, -1):
+        return (y0, height - x1, y1, height - x0)
+    if turn == (0, 1):
+        return (width - y1, x0, width - y0, x1)
+    if turn == (-1, 0):
+        return (width - x1, height - y1, width - x0, height - y0)
+    return (x0, y0, x1, y1)
+
+
 def turn_direction(direction: tuple[float, float], turn: tuple[int, int]) -> tuple[float, float]:
     """A line direction seen in the turned frame (the turn's own direction becomes (1, 0))."""
     dx, dy = direction

@@ -1,11 +1,17 @@
 """Running headers, footers and page numbers, dropped before reading order is decided.
 
-Three kinds of evidence, so that a one-page document is cleaned as well as a long one: repetition
+Four kinds of evidence, so that a one-page document is cleaned as well as a long one: repetition
 (margin lines that recur on half the pages), patterns (page numbers, "Downloaded from ...", DOIs,
 ISSNs, copyright and price lines, journal citation lines such as "Journal of X 310 (2005) 253-265"),
-and position (the outermost lines of the page, set smaller than the body text and standing apart
-from it). Only lines between the page edge and the first line of content are candidates: a URL or
-a DOI in the middle of the text is content.
+position (the outermost lines of the page, set smaller than the body text and standing apart
+from it), and the layout model's header and footer regions (journal banners, a manual's title on
+every page, "Chapter 17: Programming", which no pattern names). Only lines between the page edge and
+the first line of content are candidates: a URL or a DOI in the middle of the text is content.
+
+The model's word is checked against what a running head looks like, because a model trained on papers
+also calls a paper's title or a slide's heading near the top a header: a line in a header or footer
+region must stand in the outer fifth of the page, must not be a caption, and when it is set bigger than
+the body text it must stand in the outermost band and not be the biggest text of the page.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
-from pin_assets.core.pdf.model import Page, Row, Style, Unit, text_rows, text_unit
+from pin_assets.core.pdf.model import CAPTION_RE, Page, Region, Row, Style, Unit, text_rows, text_unit
 
 _PAGE_NUMBER_RE = re.compile(
     r"^\W*((page|p\.|seite|página|страница)\s*)?(\d{1,4}([-–.]\d{1,4})?|[ivxlc]{1,6})"
@@ -39,6 +45,9 @@ _EDGE_ZONE = 0.2  # candidates lie within this share of the page height from the
 _BAND = 0.12  # unpatterned small lines set apart from the body must lie closer still
 _FOOT_BAND = 0.07  # closer yet at the foot, where footnotes also stand small and apart
 _FOOTNOTE_RE = re.compile(r"^\s*([*†‡§¶]|\d{1,2}\s?[^\d\s.,])")
+_MODEL_ZONE = 0.2  # a line in a model's header or footer region must lie within this share of the page edge
+_MODEL_BAND = 0.06  # ... and within this share when it is set bigger than the body text
+_MODEL_SCORE = 0.5  # header and footer regions less sure than this are no evidence
 
 
 def _margin_rows(page: Page, share: float = 0.14) -> Iterator[Row]:
@@ -74,6 +83,7 @@ def drop_running(page: Page, style: Style) -> list[Unit]:
     margin = {id(r) for r in _margin_rows(page)}
     margin |= {id(r) for r in _margin_rows(page, 0.25) if abs(r.y0 - top) < 1 or abs(r.y1 - bottom) < 1}
     edge = _edge_rows(rows, page, style, from_top=True) | _edge_rows(rows, page, style, from_top=False)
+    edge |= _model_rows(rows, page, style)
     units = []
     for unit in page.units:
         if unit.kind != "text":
@@ -132,3 +142,31 @@ def _gap_inwards(row: Row, rest: list[Row], from_top: bool) -> float:
         return min(below, default=float("inf"))
     above = [row.y0 - r.y1 for r in rest if r.y1 <= row.y0 + 0.3 * row.height]
     return min(above, default=float("inf"))
+
+
+def _model_rows(rows: list[Row], page: Page, style: Style) -> set[int]:
+    """Rows the layout model put in a header or footer region that also look like page furniture."""
+    regions = [r for r in page.regions_of("header", "footer") if r.score >= _MODEL_SCORE]
+    if not regions:
+        return set()
+    biggest = max((r.size for r in rows), default=0.0)
+    found = []
+    for row in rows:
+        region = next((r for r in regions if r.covers(row.x0, row.y0, row.x1, row.y1)), None)
+        if region is not None and _furniture_like(row, region, page, style, biggest):
+            found.append(row)
+    chars = sum(len(r.text.strip()) for r in found)
+    tables = sum(len(u.markdown) for u in page.units if u.kind == "table")
+    if chars > sum(len(r.text.strip()) for r in rows) + tables - chars:
+        return set()  # most of the page's text: a sparse page (a letter's opening, a slide), not furniture
+    return {id(r) for r in found}
+
+
+def _furniture_like(row: Row, region: Region, page: Page, style: Style, biggest: float) -> bool:
+    """Whether a row in a header or footer region stands where running lines stand and is set like one."""
+    distance = row.y0 if region.kind == "header" else page.height - row.y1
+    if distance > _MODEL_ZONE * page.height or CAPTION_RE.match(row.text):
+        return False
+    if row.size <= style.body + 0.5:
+        return True
+    return distance <= _MODEL_BAND * page.height and row.size < biggest - 0.5

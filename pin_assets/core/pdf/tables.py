@@ -9,18 +9,18 @@ from pin_assets.core.pdf.glyphs import LIGATURES
 from pin_assets.core.pdf.model import Unit, cluster
 
 
-def has_rulings(page: pymupdf.Page) -> bool:
+def has_rulings(drawings: list[dict]) -> bool:
     """Cheap test for ruled tables: three or more horizontal rules and three or more vertical edges,
-    counting straight paths only (curved paths are figures).
+    counting straight paths only (curved paths are figures), over ``page.get_cdrawings(extended=True)``.
 
     `find_tables` costs 50-300 ms a page even when nothing is found, 20 to 100 times the text
     extraction, and its line strategy needs edges in both directions, so other pages skip it.
     """
     rows: set[int] = set()
     verticals = 0
-    for path in page.get_cdrawings():
-        items = path["items"]
-        if any(item[0] == "c" for item in items):
+    for path in drawings:
+        items = path.get("items") or ()
+        if path.get("type") in ("clip", "group") or any(item[0] == "c" for item in items):
             continue
         for item in items:
             if item[0] == "l":
@@ -39,9 +39,35 @@ def has_rulings(page: pymupdf.Page) -> bool:
     return False
 
 
-def ruled_tables(page: pymupdf.Page, textpage: pymupdf.TextPage) -> list[Unit]:
-    """Ruled tables as Markdown units; the layout model is off because it costs ~0.5 s a page."""
-    found = page.find_tables(use_layout=False).tables
+_DRAWING_KEYS = ("closePath", "color", "width", "lineCap", "lineJoin", "dashes", "stroke_opacity", "fill",
+                 "fill_opacity", "even_odd")
+
+
+def as_paths(drawings: list[dict]) -> list[dict]:
+    """Drawings of ``get_cdrawings`` in the form ``get_drawings`` gives and ``find_tables(paths=...)`` reads
+    (points, rectangles and quads as PyMuPDF objects), so the page's drawings are read once."""
+    out = []
+    for drawing in drawings:
+        items = []
+        for item in drawing.get("items") or ():
+            if item[0] == "re":
+                items.append(("re", pymupdf.Rect(item[1]), *item[2:]))
+            elif item[0] == "qu":
+                items.append(("qu", pymupdf.Quad(item[1])))
+            else:
+                items.append((item[0], *(pymupdf.Point(p) for p in item[1:])))
+        path = {key: drawing.get(key) for key in _DRAWING_KEYS}
+        path.update(items=items, rect=pymupdf.Rect(drawing["rect"]), type=drawing.get("type"),
+                    seqno=drawing.get("seqno", 0), layer=drawing.get("layer", ""))
+        out.append(path)
+    return out
+
+
+def ruled_tables(page: pymupdf.Page, textpage: pymupdf.TextPage, drawings: list[dict] | None = None) -> list[Unit]:
+    """Ruled tables as Markdown units, found among ``drawings`` (``get_cdrawings`` entries; all the page's
+    when None); PyMuPDF's layout gate is off because the page's layout regions are already known."""
+    paths = as_paths(drawings) if drawings is not None else None
+    found = page.find_tables(use_layout=False, paths=paths).tables
     if not found:
         return []
     words = page.get_text("words", textpage=textpage, sort=False)
