@@ -272,7 +272,7 @@ def _read_page(
             units.append(text_unit(rows))
     units = drop_side_stamps(units, turned_size(turn, width, height)[0])
     if detect_tables:
-        units = find_text_tables(units, turned_size(turn, width, height)[0])
+        units = find_text_tables(units, turned_size(turn, width, height)[0], regions)
     area = max(width * height, 1.0)
     placements = image_placements(page, max_pixels)
     cover = sum((p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) for p in placements) / area

@@ -9,9 +9,11 @@ every page, "Chapter 17: Programming", which no pattern names). Only lines betwe
 the first line of content are candidates: a URL or a DOI in the middle of the text is content.
 
 The model's word is checked against what a running head looks like, because a model trained on papers
-also calls a paper's title or a slide's heading near the top a header: a line in a header or footer
-region must stand in the outer fifth of the page, must not be a caption, and when it is set bigger than
-the body text it must stand in the outermost band and not be the biggest text of the page.
+also calls a paper's title, a section heading at the top of a page or a slide's heading a header: a
+line in a header or footer region must stand in the outer fifth of the page, must not be a caption,
+must not be set bigger than the body text (except in the outermost band, and smaller than the page's
+biggest text) nor in bold close to the body text, and the lines the model would remove must not be most
+of the page's text (a slide or a letter with one line above a picture).
 """
 
 from __future__ import annotations
@@ -155,6 +157,9 @@ def _model_rows(rows: list[Row], page: Page, style: Style) -> set[int]:
         region = next((r for r in regions if r.covers(row.x0, row.y0, row.x1, row.y1)), None)
         if region is not None and _furniture_like(row, region, page, style, biggest):
             found.append(row)
+    candidates = {id(r) for r in found}
+    body = [r for r in rows if id(r) not in candidates]
+    found = [r for r in found if not _heading_like(r, body, page, style)]
     chars = sum(len(r.text.strip()) for r in found)
     tables = sum(len(u.markdown) for u in page.units if u.kind == "table")
     if chars > sum(len(r.text.strip()) for r in rows) + tables - chars:
@@ -162,8 +167,19 @@ def _model_rows(rows: list[Row], page: Page, style: Style) -> set[int]:
     return {id(r) for r in found}
 
 
+def _heading_like(row: Row, body: list[Row], page: Page, style: Style) -> bool:
+    """A bold line at body size close above (or below) the body text is a title or a heading the model
+    took for a header; a running line in bold stands apart from the body or is set smaller."""
+    if not row.all("bold") or row.size < style.body - 0.5:
+        return False
+    top = row.y0 < page.height / 2
+    ordered = sorted(body, key=lambda r: r.y0) if top else sorted(body, key=lambda r: -r.y1)
+    return _gap_inwards(row, ordered, top) < 1.5 * max(style.body, row.height)
+
+
 def _furniture_like(row: Row, region: Region, page: Page, style: Style, biggest: float) -> bool:
-    """Whether a row in a header or footer region stands where running lines stand and is set like one."""
+    """Whether a row in a header or footer region stands where running lines stand and is set like one:
+    at most the body size, or bigger only in the outermost band and smaller than the page's title."""
     distance = row.y0 if region.kind == "header" else page.height - row.y1
     if distance > _MODEL_ZONE * page.height or CAPTION_RE.match(row.text):
         return False

@@ -1,5 +1,5 @@
-"""Ruled tables: a cheap test for ruling lines, PyMuPDF's `find_tables` on pages that pass it, and the
-cells written as a GFM pipe table (or HTML when cells span rows or columns)."""
+"""Ruled tables: a cheap test for ruling lines, PyMuPDF's `find_tables` on pages that pass it, the cells
+filled from the page's words and made regular (see :mod:`table_grid`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pymupdf
 
 from pin_assets.core.pdf.glyphs import LIGATURES
 from pin_assets.core.pdf.model import Unit, cluster
+from pin_assets.core.pdf.table_grid import Grid, regular, table_markdown
 
 
 def has_rulings(drawings: list[dict]) -> bool:
@@ -81,6 +82,7 @@ def ruled_tables(page: pymupdf.Page, textpage: pymupdf.TextPage, drawings: list[
         grid = _fill_cells(cells, words)
         if sum(1 for cell in grid if cell[4]) < 2:
             continue
+        grid = regular(grid)
         units.append(Unit("table", *table.bbox, markdown=table_markdown(grid)))
     return units
 
@@ -114,7 +116,7 @@ def _index_of(edges: list[float], value: float) -> int:
     return min(range(len(edges)), key=lambda i: abs(edges[i] - value))
 
 
-def _fill_cells(cells: list, words: list) -> list[tuple[int, int, int, int, str]]:
+def _fill_cells(cells: list, words: list) -> Grid:
     """Put each word into the cell holding its centre; MuPDF's own table text drops spaces and dots."""
     texts: list[list[str]] = [[] for _ in cells]
     for w in words:
@@ -124,36 +126,3 @@ def _fill_cells(cells: list, words: list) -> list[tuple[int, int, int, int, str]
                 texts[i].append(w[4].translate(LIGATURES))
                 break
     return [(r, c, rs, cs, " ".join(t)) for (r, c, rs, cs, _), t in zip(cells, texts, strict=True)]
-
-
-def table_markdown(grid: list[tuple[int, int, int, int, str]]) -> str:
-    """A GFM pipe table, or an HTML table when a cell spans rows or columns (GFM cannot express it)."""
-    if any(rs > 1 or cs > 1 for _, _, rs, cs, _ in grid):
-        return _html_table(grid)
-    rows = max(r for r, *_ in grid) + 1
-    cols = max(c for _, c, *_ in grid) + 1
-    matrix = [[""] * cols for _ in range(rows)]
-    for r, c, _, _, text in grid:
-        matrix[r][c] = text.replace("|", "\\|")
-    lines = ["| " + " | ".join(matrix[0]) + " |", "|" + "---|" * cols]
-    lines += ["| " + " | ".join(row) + " |" for row in matrix[1:]]
-    return "\n".join(lines)
-
-
-def _html_table(grid: list[tuple[int, int, int, int, str]]) -> str:
-    """An HTML table with rowspan/colspan; the first row is the header row."""
-    out = ["<table>"]
-    for row in sorted({r for r, *_ in grid}):
-        tag = "th" if row == 0 else "td"
-        cells = []
-        for _, _, rs, cs, text in sorted((g for g in grid if g[0] == row), key=lambda g: g[1]):
-            span = (f' rowspan="{rs}"' if rs > 1 else "") + (f' colspan="{cs}"' if cs > 1 else "")
-            cells.append(f"<{tag}{span}>{_html_escape(text)}</{tag}>")
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</table>")
-    return "\n".join(out)
-
-
-def _html_escape(text: str) -> str:
-    """Escape the three characters that matter inside HTML table cells."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -17,12 +17,13 @@ import re
 import statistics
 from dataclasses import dataclass
 
-from pin_assets.core.pdf.model import Row, Unit, text_unit
-from pin_assets.core.pdf.tables import table_markdown
+from pin_assets.core.pdf.model import CAPTION_RE, Region, Row, Unit, cluster, text_unit
+from pin_assets.core.pdf.table_grid import regular, table_markdown
 
 _NUMERIC_RE = re.compile(r"^[\s\d.,:;%()+\-–—−/*$€£¥±×x<>=~]+$")
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]")
 _GAP_EMS = 0.9  # a gap wider than this many font sizes separates cells; word spaces are ~0.25 em
+_REGION_SCORE = 0.5  # table regions less sure than this are no evidence
 
 
 @dataclass
@@ -41,14 +42,24 @@ class _Line:
     rows: list[Row]
 
 
-def find_text_tables(units: list[Unit], page_width: float) -> list[Unit]:
-    """Replace aligned rows in ``units`` by table units; returns the new unit list (tables appended)."""
+def find_text_tables(units: list[Unit], page_width: float, regions: list[Region] = ()) -> list[Unit]:
+    """Replace aligned rows in ``units`` by table units; returns the new unit list (tables appended).
+
+    Inside the layout model's table regions (``regions``) cells may hold sentences and a row may run over
+    several lines (see :func:`_region_table`); elsewhere only short cells make a table."""
     text_units = [u for u in units if u.kind == "text"]
     rows = [r for u in text_units for r in u.rows if not r.all("mono") and not r.rotated]
     if len(rows) < 3:
         return units
-    lines = _lines(rows, page_width)
     tables: list[tuple[Unit, set[int]]] = []
+    for region in regions:
+        if region.kind == "table" and region.score >= _REGION_SCORE:
+            inside = [r for r in rows if region.covers(r.x0, r.y0, r.x1, r.y1, 0.6) and not CAPTION_RE.match(r.text)]
+            table = _region_table(_lines(inside, page_width, prose=True)) if len(inside) >= 3 else None
+            if table is not None:
+                tables.append(table)
+                rows = [r for r in rows if id(r) not in table[1]]
+    lines = _lines(rows, page_width)
     for run in _runs(lines):
         table = _table(run)
         if table is not None:
@@ -64,8 +75,9 @@ def find_text_tables(units: list[Unit], page_width: float) -> list[Unit]:
     return out + [t for t, _ in tables]
 
 
-def _cells(row: Row, page_width: float) -> list[_Cell]:
-    """The row split at wide gaps between spans; cells that read like prose are not table cells."""
+def _cells(row: Row, page_width: float, prose: bool = False) -> list[_Cell]:
+    """The row split at wide gaps between spans; cells that read like prose are not table cells (unless
+    ``prose`` allows them: inside a region the layout model calls a table)."""
     cells: list[_Cell] = []
     for span in row.spans:
         if not span.text.strip():
@@ -80,7 +92,7 @@ def _cells(row: Row, page_width: float) -> list[_Cell]:
     for cell in cells:
         cell.text = " ".join(cell.text.split())
     cells = [c for c in cells if c.text]
-    return [] if any(_prose(c, page_width) for c in cells) else cells
+    return [] if not prose and any(_prose(c, page_width) for c in cells) else cells
 
 
 def _prose(cell: _Cell, page_width: float) -> bool:
@@ -99,7 +111,7 @@ def _short(cell: _Cell) -> bool:
     return length <= 25 or (len(cell.text.split()) <= 4 and not _CJK_RE.search(cell.text))
 
 
-def _lines(rows: list[Row], page_width: float) -> list[_Line]:
+def _lines(rows: list[Row], page_width: float, prose: bool = False) -> list[_Line]:
     """Rows sharing a baseline across the page (columns, separate blocks) as one visual line."""
     lines: list[_Line] = []
     for row in sorted(rows, key=lambda r: ((r.y0 + r.y1) / 2, r.x0)):
@@ -111,7 +123,7 @@ def _lines(rows: list[Row], page_width: float) -> list[_Line]:
             line = _Line(row.y0, row.y1, [], [row])
             lines.append(line)
     for line in lines:
-        line.cells = sorted((c for r in line.rows for c in _cells(r, page_width)), key=lambda c: c.x0)
+        line.cells = sorted((c for r in line.rows for c in _cells(r, page_width, prose)), key=lambda c: c.x0)
         line.y0 = min(r.y0 for r in line.rows)
         line.y1 = max(r.y1 for r in line.rows)
     return lines
@@ -191,3 +203,66 @@ def _column_of(cell: _Cell, columns: list[tuple[float, float]]) -> int:
         return overlap, -min(abs(centre - x0), abs(centre - x1))
 
     return max(range(len(columns)), key=score)
+
+
+def _region_table(lines: list[_Line]) -> tuple[Unit, set[int]] | None:
+    """A table from the lines inside a region the layout model calls a table, whose cells may be sentences
+    and whose rows may run over several lines (a command and its description, a species and its strain).
+
+    Columns start where cells of the lines with two or more cells start. A line opens a new row when it
+    has a cell in the first column and another cell, or when its first cell stands left of the first
+    column (a section label such as "Bacteria"); any other line continues the row above, its cells
+    appended to the columns they start in."""
+    multi = [ln for ln in lines if len(ln.cells) >= 2]
+    if len(multi) < 2:
+        return None
+    size = statistics.median(c.row.size for ln in multi for c in ln.cells)
+    starts = cluster(sorted(c.x0 for ln in multi for c in ln.cells), 0.8 * size)
+    need = max(2, 0.3 * len(multi))  # a column is where many lines start a cell, not one wide word space
+    anchors = [x for x in starts
+               if sum(1 for ln in multi if any(abs(c.x0 - x) <= 0.8 * size for c in ln.cells)) >= need]
+    if len(anchors) < 2:
+        return None
+    width = len(anchors)
+    edges = [x - 0.8 * size for x in anchors] + [max(c.x1 for ln in lines for c in ln.cells)]
+    extents = list(zip(edges, edges[1:], strict=False))  # the columns part the page at their starts
+    table_rows: list[list[str]] = []
+    taken: set[int] = set()
+    boxes: list[Row] = []
+    for line in lines:
+        cells = _column_cells(line, extents, size)
+        first = min(cells, default=None)
+        opens = first is not None and (first == 0 and len(cells) >= 2 or line.cells[0].x0 < anchors[0] - 0.5 * size)
+        if opens or not table_rows:
+            if not opens and first != 0:
+                continue  # text above the first row that starts past the first column: not the table's
+            table_rows.append([""] * width)
+        for col, text in cells.items():
+            table_rows[-1][col] = f"{table_rows[-1][col]} {text}".strip()
+        taken |= {id(r) for r in line.rows}
+        boxes += line.rows
+    filled = sum(1 for row in table_rows for text in row if text)
+    if len(table_rows) < 3 or filled < 0.5 * len(table_rows) * width:
+        return None
+    grid = regular([(r, c, 1, 1, text) for r, row in enumerate(table_rows) for c, text in enumerate(row)])
+    box = (min(r.x0 for r in boxes), min(r.y0 for r in boxes), max(r.x1 for r in boxes), max(r.y1 for r in boxes))
+    return Unit("table", *box, markdown=table_markdown(grid)), taken
+
+
+def _column_cells(line: _Line, extents: list[tuple[float, float]], size: float) -> dict[int, str]:
+    """The line's text by column: each span goes to the column whose extent it overlaps most, or the
+    nearest one, so a header's words a narrow gap apart still part where the body's columns part, and a
+    header centred over its column finds it."""
+    spans = sorted(((s.x0, s.x1, s.text) for r in line.rows for s in r.spans if s.text.strip()), key=lambda s: s[0])
+    cells: dict[int, tuple[float, str]] = {}
+    col, end = -1, -1e9
+    for x0, x1, text in spans:
+        if x0 - end >= 0.15 * size or col < 0:  # a span touching the one before is the rest of its word
+            col = max(range(len(extents)), key=lambda i: (min(x1, extents[i][1]) - max(x0, extents[i][0]),
+                                                          -abs((x0 + x1) / 2 - sum(extents[i]) / 2)))
+        last, joined = cells.get(col, (x0, ""))
+        gap = "" if not joined or joined.endswith(" ") or text.startswith(" ") or x0 - last < 0.15 * size else " "
+        cells[col] = (x1, joined + gap + text)
+        end = x1
+    return {col: " ".join(text.split()) for col, (_, text) in cells.items()}
+
