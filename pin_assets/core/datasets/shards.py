@@ -28,7 +28,7 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -38,7 +38,10 @@ from pin_assets.core.datasets.rows import canonical_document, row_kind
 from pin_assets.core.jsonl import iter_lines
 from pin_assets.core.sources.expanded import ExpandedDocument
 
-DATASET_KINDS = frozenset({"obelics", "mmc4"})
+if TYPE_CHECKING:
+    from pin_assets.core.sources.expanded import ContainerFile
+    from pin_assets.core.sources.triage import FileBytes
+
 MIME_TYPE = "application/json"
 PARQUET_MAGIC = b"PAR1"
 MAX_SHARD_BYTES = 8 * 2**30
@@ -138,7 +141,28 @@ def expand_dataset_file(
                 error = f"corrupt: {label}: {exc}"
             else:
                 payload = json.dumps(document, ensure_ascii=False, sort_keys=True, default=str).encode()
-                yield ExpandedDocument(row_name, row_uri, payload, kind, MIME_TYPE, attachments=tuple(found.items()))
+                yield ExpandedDocument(row_name, row_uri, payload, kind, MIME_TYPE, attachments=tuple(found.items()),
+                                      ext="json")
                 continue
         raw = json.dumps({"source": row_uri, "row": row}, default=str, sort_keys=True).encode()
-        yield ExpandedDocument(row_name, row_uri, raw, "unknown", MIME_TYPE, error)
+        yield ExpandedDocument(row_name, row_uri, raw, "unknown", MIME_TYPE, error, ext="json")
+
+
+def sniff_shard(file: FileBytes) -> str | None:
+    """The ``dataset`` container kind's sniffer: ``obelics`` or ``mmc4`` for a shard of such rows.
+
+    Only a file whose first bytes could start one (Parquet, gzip, zip, a JSON object) is read whole.
+    """
+    head = file.head
+    if not (head[:4] in (PARQUET_MAGIC, b"PK\x03\x04") or head[:2] == b"\x1f\x8b" or head[:256].lstrip()[:1] == b"{"):
+        return None
+    return sniff_dataset(unwrap_shard(file.all()))
+
+
+def expand_shard(data: bytes, file: ContainerFile, tag: str) -> Iterator[ExpandedDocument]:
+    """Every row of a shard as a document of kind ``tag`` (see :func:`expand_dataset_file`)."""
+    for rows, member in enumerate(expand_dataset_file(unwrap_shard(data), file.name, file.uri, tag,
+                                                      file.images.get()), start=1):
+        file.summary["rows"] = rows
+        yield member
+

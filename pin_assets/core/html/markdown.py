@@ -21,6 +21,7 @@ import copy
 import json
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import lxml.html
 from lxml import etree
@@ -33,8 +34,12 @@ from pin_assets.core.html.main_content import extract_main
 from pin_assets.core.limits import limit_exceeded
 from pin_assets.core.markup.html import remove_keep_tail
 from pin_assets.core.markup.markdown import md_text
+from pin_assets.core.paginate import PAGE_CHARS
 
-__all__ = ["decode_html", "html_to_markdown"]
+if TYPE_CHECKING:
+    from pin_assets.core.kinds import ConvertJob
+
+__all__ = ["convert_html", "decode_html", "html_to_markdown"]
 
 _DROP_TAGS = {
     "script",
@@ -85,6 +90,13 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _HTML_PARSER = lxml.html.HTMLParser(huge_tree=True, no_network=True)
 FALLBACK_FLAG = "main_content_fallback"
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+
+
+def convert_html(data: bytes, job: ConvertJob) -> ParsedDocument:
+    """The ``html`` kind's converter: main content, local and same-WARC images, text capped at what
+    ``max_pages`` compiled pages hold."""
+    return html_to_markdown(data, assets=job.assets, max_image_pixels=job.limits.max_image_pixels, url=job.url,
+                            max_text_chars=job.limits.max_pages * PAGE_CHARS)
 
 
 def html_to_markdown(
