@@ -28,11 +28,12 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pin_assets.core.archives import read_capped
 from pin_assets.core.datasets.images import ImageIndex
 from pin_assets.core.datasets.rows import canonical_document, row_kind
 from pin_assets.core.jsonl import iter_lines
@@ -55,22 +56,15 @@ def unwrap_shard(data: bytes) -> bytes:
     try:
         if data[:2] == b"\x1f\x8b":
             with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
-                return _read_capped(handle)
+                return read_capped(handle, MAX_SHARD_BYTES, "the shard")
         if data[:4] == b"PK\x03\x04":
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 members = [m for m in archive.infolist() if not m.is_dir()]
                 if len(members) == 1 and members[0].filename.lower().endswith((".jsonl", ".json")):
                     with archive.open(members[0]) as handle:
-                        return _read_capped(handle)
+                        return read_capped(handle, MAX_SHARD_BYTES, "the shard")
     except (OSError, EOFError, zipfile.BadZipFile, ValueError):
         return data
-    return data
-
-
-def _read_capped(handle: IO[bytes]) -> bytes:
-    data = handle.read(MAX_SHARD_BYTES + 1)
-    if len(data) > MAX_SHARD_BYTES:
-        raise ValueError("decompressed shard over the size cap")
     return data
 
 
