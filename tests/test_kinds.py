@@ -24,6 +24,7 @@ from pin_assets.core.sources.triage import FileBytes, triage
 from pin_assets.quarantine import read_quarantine
 from resources import StorageResource
 from tests.pipeline_support import read_records, run_batch
+from tests.test_epub import ADEPT_AES, two_chapter_book
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 TOY_MAGIC = b"TOYDOC 1\n"
@@ -70,25 +71,40 @@ def test_a_kind_registered_here_converts_through_pin_convert(tmp_path: Path, toy
     assert "toy notes" in kinds.accepted_labels()
 
 
-def test_a_kind_registered_here_goes_through_the_graph(tmp_path: Path, toy_kind: SourceKind) -> None:
-    """A toy document beside a Markdown file and a file no kind recognises: records, quarantine, balance."""
+def test_kinds_toy_epub_and_dotdot_references_through_the_graph(tmp_path: Path, toy_kind: SourceKind) -> None:
+    """A toy document, EPUBs (a good one, a DRM one, a bomb) and a page that shows ``../img/duck.png``:
+    every document is a record or quarantined with its reason, and the counts balance."""
     folder = tmp_path / "src"
-    folder.mkdir()
+    (folder / "img").mkdir(parents=True)
+    (folder / "site").mkdir()
     toy_file(folder)
-    (folder / "notes.md").write_text("# Notes\n\nSome *emphasis* and a list:\n\n- one\n- two\n")
-    (folder / "blob.bin").write_bytes(bytes(range(256)) * 40)
+    (folder / "book.epub").write_bytes(two_chapter_book())
+    drm = ('<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container" '
+           'xmlns:enc="http://www.w3.org/2001/04/xmlenc#"><enc:EncryptedData><enc:EncryptionMethod '
+           f'Algorithm="{ADEPT_AES}"/><enc:CipherData><enc:CipherReference URI="OEBPS/text/two%20b.xhtml"/>'
+           "</enc:CipherData></enc:EncryptedData></encryption>")
+    (folder / "locked.epub").write_bytes(two_chapter_book({"META-INF/encryption.xml": drm}))
+    (folder / "bomb.epub").write_bytes(two_chapter_book({"OEBPS/text/one.xhtml": b"\0" * (4 * 2**20)}))
+    (folder / "img" / "duck.png").write_bytes((SAMPLE_DIR / "html" / "example_image_01.png").read_bytes())
+    (folder / "site" / "page.html").write_text(
+        "<html><body><article><h1>Ducks</h1><p>" + "A duck is a waterbird with a broad flat bill. " * 8
+        + '</p><img src="../img/duck.png" alt="a duck"></article></body></html>')
     storage = StorageResource(base_uri=str(tmp_path / "store"))
     with DagsterInstance.ephemeral() as instance:
         result = run_batch(instance, storage, "kinds", folder, max_quarantine_rate=1.0)
     assert result.success
     account = account_batch(storage, "kinds")
-    assert account.balanced and account.documents == 3
+    assert account.balanced and account.documents == 5
     records = {r["meta"]["ori_meta"]["filename"]: r for r in read_records(storage)}
     reasons = {row["source_uri"].rsplit("/", 1)[-1]: row["reason"]
                for row in read_quarantine(storage, "kinds").to_pylist()}
-    assert set(records) == {"notes.toy", "notes.md"} and reasons == {"blob.bin": "unsupported"}
+    assert set(records) == {"notes.toy", "book.epub", "page.html"}
+    assert reasons == {"locked.epub": "encrypted", "bomb.epub": "unsafe"}
     assert records["notes.toy"]["md"].startswith("# Field Notes")
-    assert records["notes.toy"]["meta"]["ori_meta"]["toy"] == "yes"
+    book = records["book.epub"]
+    assert book["meta"]["ori_meta"]["author"] == "Ann Author; Bo Second" and len(book["content_image"]) == 2
+    assert book["meta"]["oi_source"] == "compiling" and book["overall_image"]
+    assert len(records["page.html"]["content_image"]) == 1  # ../img/duck.png, resolved inside the source
 
 
 def test_readme_kinds_table_is_the_registry() -> None:
@@ -109,6 +125,7 @@ def tar_of_images() -> bytes:
     ("name", "data", "role", "kind"),
     [
         ("paper.pdf", (SAMPLE_DIR / "pdf" / "multi_page.pdf").read_bytes(), "document", "pdf"),
+        ("book.epub", two_chapter_book(), "document", "epub"),
         ("duck.png", (SAMPLE_DIR / "html" / "example_image_01.png").read_bytes(), "image", None),
         ("images.tar", tar_of_images(), "image_archive", None),
         ("crawl.warc", b"WARC/1.0\r\nWARC-Type: warcinfo\r\nContent-Length: 0\r\n\r\n\r\n\r\n", "container", "warc"),

@@ -287,6 +287,12 @@ BUILTIN_KINDS: tuple[Entry, ...] = (
         description="PDF (born-digital or scanned; OCR where the text layer is missing or lies)",
     ),
     SourceKind(
+        name="epub", label="EPUB", mime="application/epub+zip", extensions=("epub",),
+        sniffer="pin_assets.core.epub.package:sniff_epub", priority=20,
+        converter="pin_assets.core.epub.convert:convert_epub",
+        description="EPUB books (spine order, images inline, Dublin Core metadata; DRM refused)",
+    ),
+    SourceKind(
         name="jats", label="JATS XML", mime="application/vnd.jats+xml", extensions=("xml", "nxml"),
         sniffer=f"{_DETECT}:sniff_jats", priority=110, converter="pin_assets.core.jats:convert_jats",
         assets="beside", references="pin_assets.core.markup.references:referenced_paths", paired_pages="pdf",

@@ -27,7 +27,7 @@ _BINARY_MAGICS: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xd8\xff", "JPEG image"),
     (b"GIF87a", "GIF image"),
     (b"GIF89a", "GIF image"),
-    (b"PK\x03\x04", "ZIP archive (or DOCX/EPUB/XLSX)"),
+    (b"PK\x03\x04", "ZIP archive (or DOCX/XLSX)"),
     (b"PK\x05\x06", "empty ZIP archive"),
     (b"\x1f\x8b", "GZIP archive"),
     (b"BZh", "BZIP2 archive"),
