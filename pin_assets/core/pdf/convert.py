@@ -20,6 +20,8 @@ from pin_assets.core.limits import check_page_count
 from pin_assets.core.ocr_settings import OcrSettings
 from pin_assets.core.pdf.blocks import build_elements
 from pin_assets.core.pdf.errors import PDF_ERRORS, describe
+from pin_assets.core.pdf.fallback import ENGINE, FALLBACK_PAGES, poppler_pages
+from pin_assets.core.pdf.fallback import page_markdown as fallback_page_markdown
 from pin_assets.core.pdf.images import ImageStore, figure_units, image_placements
 from pin_assets.core.pdf.lines import RTL_RE, block_row_groups
 from pin_assets.core.pdf.model import Page, Style, Unit, center_in, text_unit
@@ -63,17 +65,40 @@ def pdf_to_markdown(
     ``no_pages`` or ``limit`` (more than ``max_pages`` pages, or an image larger than ``max_image_pixels``).
     """
     pymupdf.TOOLS.reset_mupdf_warnings()
-    doc = _open(data)
+    try:
+        doc = _open(data)
+    except ConversionError as exc:
+        recovered = _recovered(data, exc, max_pages) if exc.reason == "corrupt" else None
+        if recovered is None:
+            raise
+        return recovered
     try:
         if not truncate:
             check_page_count(doc.page_count, max_pages, "the PDF")
-        return _convert(doc, max_pages, min_image_side, max_image_pixels, detect_tables, OcrRun(ocr))
+        return _convert(doc, max_pages, min_image_side, max_image_pixels, detect_tables, OcrRun(ocr), data)
     except ConversionError:
         raise
     except PDF_ERRORS as exc:  # what no page or image guard caught: document-wide structures
         raise ConversionError("corrupt", f"the PDF is damaged and could not be read: {describe(exc)}") from exc
     finally:
         doc.close()
+
+
+def _recovered(data: bytes, error: ConversionError, max_pages: int | None) -> ParsedDocument | None:
+    """The text poppler reads from a PDF MuPDF cannot open, or None when it reads none either."""
+    pages = poppler_pages(data, max_pages)
+    if pages is None:
+        return None
+    page_mds = [fallback_page_markdown(text) for text in pages]
+    markdown, offsets = _join_pages(page_mds)
+    if not markdown.strip():
+        return None
+    filled = [i for i, md in enumerate(page_mds) if md]
+    warning = (f"MuPDF could not open the PDF ({error}); the text of {len(filled)} of {len(pages)} pages was "
+               f"read with {ENGINE} instead (no images or styles)")
+    return ParsedDocument(markdown=markdown, page_offsets=offsets, page_count=len(pages),
+                          title=_title({}, markdown), metadata={FALLBACK_PAGES: str(len(filled))},
+                          warnings=[warning])
 
 
 def _open(data: bytes) -> pymupdf.Document:
@@ -107,7 +132,7 @@ def _open(data: bytes) -> pymupdf.Document:
 
 def _convert(
     doc: pymupdf.Document, max_pages: int | None, min_side: int, max_pixels: int, detect_tables: bool,
-    ocr: OcrRun,
+    ocr: OcrRun, data: bytes = b"",
 ) -> ParsedDocument:
     """Two passes: read every page (rows, tables, images), then write Markdown with document-wide style."""
     warnings: list[str] = []
@@ -142,6 +167,9 @@ def _convert(
         page_mds = [_guarded(lambda p=page, i=index: _page_markdown(p, style, images, i, keep_running=True), index,
                              failed, warnings, "") for index, page in enumerate(pages)]
         markdown, offsets = _join_pages(page_mds)
+    fallback = _fill_from_poppler(data, page_mds, pages, failed, doc.is_repaired or bool(_mupdf_errors()), warnings)
+    if fallback:
+        markdown, offsets = _join_pages(page_mds)
     if not markdown.strip() and not scanned and not images.ordered:
         _raise_if_broken(doc, failed, count)
     if doc.is_repaired:
@@ -154,7 +182,8 @@ def _convert(
         page_count=count,
         scanned_pages=scanned,
         title=_title(doc.metadata or {}, markdown),
-        metadata={**_metadata(doc, images.skipped, len(failed)), **ocr.metadata()},
+        metadata={**_metadata(doc, images.skipped, len(failed - set(fallback))), **ocr.metadata(),
+                  **({FALLBACK_PAGES: str(len(fallback))} if fallback else {})},
         warnings=warnings,
     )
 
@@ -173,6 +202,37 @@ def _guarded(step: Callable[[], T], index: int, failed: set[int], warnings: list
         failed.add(index)
         warnings.append(f"page {index + 1} was skipped, MuPDF could not read it: {describe(exc)}")
         return blank
+
+
+def _fill_from_poppler(data: bytes, page_mds: list[str], pages: list[Page], failed: set[int], damaged: bool,
+                       warnings: list[str]) -> list[int]:
+    """Fill the pages MuPDF could not read with poppler's text; the (0-based) pages it filled.
+
+    A page qualifies when MuPDF failed on it, or when the document is damaged (repaired, or MuPDF
+    reported errors while reading) and the page gave neither text nor anything else.
+    """
+    empty = [i for i, md in enumerate(page_mds) if not md.strip() and (i in failed or (damaged and not pages[i].units))]
+    if not empty or not data:
+        return []
+    texts = poppler_pages(data, len(page_mds))
+    if texts is None:
+        return []
+    filled = []
+    for index in empty:
+        md = fallback_page_markdown(texts[index]) if index < len(texts) else ""
+        if md:
+            page_mds[index] = md
+            filled.append(index)
+    if filled:
+        warnings.append(f"MuPDF could not read page(s) {', '.join(str(i + 1) for i in filled)}; their text was "
+                        f"read with {ENGINE} instead (no images or styles)")
+    return filled
+
+
+def _mupdf_errors() -> list[str]:
+    """The errors MuPDF reported since this document was opened (it skips what it cannot load)."""
+    lines = [line for line in pymupdf.TOOLS.mupdf_warnings().splitlines() if line.strip()]
+    return [line for line in lines if "cannot load object" in line or "error" in line]
 
 
 def _metadata(doc: pymupdf.Document, images_skipped: int, pages_failed: int) -> dict[str, str]:
@@ -195,8 +255,8 @@ def _raise_if_broken(doc: pymupdf.Document, failed: set[int], count: int) -> Non
     if failed:
         raise ConversionError("corrupt", f"the PDF is damaged: {len(failed)} of {count} pages could not be read "
                               "and the rest hold no text or images")
-    errors = [line for line in pymupdf.TOOLS.mupdf_warnings().splitlines() if line.strip()]
-    if doc.is_repaired or any("cannot load object" in line or "error" in line for line in errors):
+    errors = _mupdf_errors()
+    if doc.is_repaired or errors:
         detail = f" (MuPDF: {errors[0]})" if errors else ""
         raise ConversionError("corrupt", f"the PDF is damaged and nothing could be recovered{detail}")
 

@@ -207,7 +207,7 @@ def _render(runs: list[tuple[str, tuple[bool, bool, bool], str]]) -> str:
             continue
         opening = sorted(wanted[k] - set(stack), key=lambda m: -_extent(wanted, k, m))
         stack.extend(opening)
-        parts.append("".join(_MARKS[m] for m in opening) + _escape(text))
+        parts.append("".join(_MARKS[m] for m in opening) + escape_text(text))
         following = wanted[k + 1] if k + 1 < len(runs) else set()
         lowest = next((j for j, m in enumerate(stack) if m not in following), len(stack))
         parts.append("".join(_MARKS[m] for m in reversed(stack[lowest:])) + tail)
@@ -231,7 +231,7 @@ def _extent(wanted: list[set[str]], start: int, mark: str) -> int:
     return count
 
 
-def _escape(text: str) -> str:
+def escape_text(text: str) -> str:
     """Escape characters that would turn plain text into emphasis, code or raw HTML."""
     text = re.sub(r"([\\`*_])", r"\\\1", text)
     return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", text)
