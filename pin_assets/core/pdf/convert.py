@@ -324,14 +324,24 @@ def _read_page(
 
 def _ocr_page(reading: Reading, placements: list[dict], area: float, detect_tables: bool) -> Page:
     """A page from its OCR reading: the text through the same rows and units as a text layer's, plus the
-    images other than the scan itself (those covering half the page), unless the page was read turned."""
-    units = [text_unit(rows) for block in reading.blocks for rows in block_row_groups(block) if rows]
+    images other than the scan itself (those covering half the page), unless the page was read turned.
+
+    Words read inside such an image are the picture's own (labels of a diagram, a logo's lettering):
+    they stay in the picture, which is kept as a content image, instead of scattering through the prose.
+    """
+    kept = [p for p in placements if reading.angle == 0
+            and (p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) < 0.5 * area]
+    pictures = [Unit("image", *p["bbox"], image=p) for p in kept]
+    units = []
+    for block in reading.blocks:
+        for rows in block_row_groups(block):
+            rows = [r for r in rows if not any(center_in(r, picture) for picture in pictures)]
+            if rows:
+                units.append(text_unit(rows))
     text_chars = sum(len(r.text.strip()) for u in units for r in u.rows)
     if detect_tables:
         units = find_text_tables(units, reading.width)
-    kept = [p for p in placements if reading.angle == 0
-            and (p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) < 0.5 * area]
-    units += [Unit("image", *p["bbox"], image=p) for p in kept]
+    units += pictures
     cover = sum((p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) for p in kept) / area
     return Page(reading.width, reading.height, units, text_chars, min(cover, 1.0))
 

@@ -323,11 +323,15 @@ def ocr_page(page: pymupdf.Page, angle: int, language: str, dpi: int, tessdata: 
     """
     zoom = dpi / 72
     pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom).prerotate(angle), colorspace=pymupdf.csRGB)
-    ocr_doc = pymupdf.open(stream=pix.pdfocr_tobytes(compress=False, language=language, tessdata=tessdata),
-                           filetype="pdf")
+    layer = pix.pdfocr_tobytes(compress=False, language=language, tessdata=tessdata)
+    return reading_from_layer(layer, pix.width / zoom, pix.height / zoom, angle, language)
+
+
+def reading_from_layer(layer: bytes, width: float, height: float, angle: int, language: str) -> Reading:
+    """A reading from the one-page PDF MuPDF's OCR writer made of a ``width`` x ``height`` pt render."""
+    ocr_doc = pymupdf.open(stream=layer, filetype="pdf")
     try:
         ocr = ocr_doc[0]
-        width, height = pix.width / zoom, pix.height / zoom
         scale = width / ocr.rect.width
         textpage = ocr.get_textpage(flags=_OCR_TEXT_FLAGS, matrix=pymupdf.Matrix(scale, scale))
         blocks = textpage.extractDICT()["blocks"]
@@ -342,16 +346,21 @@ def ocr_page(page: pymupdf.Page, angle: int, language: str, dpi: int, tessdata: 
     return Reading(blocks if cjk else line_pieces(blocks), width, height, angle, language, readability(text), text)
 
 
-_SAME_SIZE = 0.2  # OCR line sizes within this share of the body size are body text
+# OCR'd line sizes between these multiples of the page's body size are body text: MuPDF sizes OCR'd words
+# from their boxes, which vary by a third with ascenders, descenders and brackets.
+_BODY_BAND = (0.7, 1.45)
 
 
 def even_sizes(blocks: list[dict]) -> None:
     """Give every span of an OCR line one size, and every line near the page's body size that size.
 
     MuPDF sizes each OCR'd word from its box, so "Edgar" is 15.6 pt and "(or" 12.5 pt on one line, and
-    lines with and without descenders differ by a point or two. Text-layer logic splits paragraphs and
-    finds headings by size, so a line takes the median size of its characters, lines within a fifth of
-    the page's most common size take that size, and the others are rounded to whole points.
+    lines with brackets and descenders come out a third taller than lines without. Text-layer logic splits
+    paragraphs and finds headings by size, so a line takes the median size of its characters, lines
+    between 0.7 and 1.45 times the page's most common size take that size (an OCR'd page tells titles
+    from body text, not a subheading a point bigger), and the others are rounded to whole points. Boxes
+    are rebuilt around the line's baseline from that size, since word boxes of one line overlap the
+    next line's by half a line, which would merge lines and split paragraphs.
     """
     lines = [line for b in blocks for line in b.get("lines", ()) if any(s["text"].strip() for s in line["spans"])]
     sizes: dict[int, float] = {}
@@ -371,9 +380,12 @@ def even_sizes(blocks: list[dict]) -> None:
     body = max(weights, key=weights.get)
     for line in lines:
         size = sizes[id(line)]
-        size = body if abs(size - body) <= _SAME_SIZE * body else float(round(size))
+        size = body if _BODY_BAND[0] * body <= size <= _BODY_BAND[1] * body else float(round(size))
+        baseline = statistics.median(s["origin"][1] for s in line["spans"] if s["text"].strip())
         for span in line["spans"]:
             span["size"] = size
+            span["bbox"] = (span["bbox"][0], baseline - 0.8 * size, span["bbox"][2], baseline + 0.2 * size)
+        line["bbox"] = (line["bbox"][0], baseline - 0.8 * size, line["bbox"][2], baseline + 0.2 * size)
 
 
 def line_pieces(blocks: list[dict]) -> list[dict]:
@@ -386,7 +398,7 @@ def line_pieces(blocks: list[dict]) -> list[dict]:
     CJK readings, whose word boxes from Tesseract have gaps in mid-line and are kept as MuPDF groups
     them). Lone
     marks such as ``|`` or ``_`` are dropped first: Tesseract reads them in gutters, where they would
-    bridge the columns.
+    bridge the columns; pieces of two letters or fewer are dropped last (see :func:`_stray`).
     """
     lines = [line for b in blocks for line in b.get("lines", ()) if abs(line["dir"][1]) < 0.1]
     gaps = [b["bbox"][0] - a["bbox"][2] for line in lines for a, b in _pairs(_words(line))]
@@ -406,7 +418,15 @@ def line_pieces(blocks: list[dict]) -> list[dict]:
                 current.append(span)
         if current:
             pieces.append(_piece(line, current))
-    return pieces
+    return [piece for piece in pieces if not _stray(piece)]
+
+
+def _stray(piece: dict) -> bool:
+    """A piece of at most two letters and no digit standing alone ("a", "oe", "<r"): what Tesseract reads
+    in the texture of a picture or a page edge, never a word of the text, which stands in lines."""
+    text = "".join(s["text"] for line in piece["lines"] for s in line["spans"])
+    alnum = [c for c in text if c.isalnum()]
+    return len(alnum) <= 2 and not any(c.isdigit() for c in alnum)
 
 
 def _words(line: dict) -> list[dict]:
