@@ -22,9 +22,10 @@ from pin_assets.core.pdf.blocks import build_elements
 from pin_assets.core.pdf.errors import PDF_ERRORS, describe
 from pin_assets.core.pdf.fallback import ENGINE, FALLBACK_PAGES, poppler_pages
 from pin_assets.core.pdf.fallback import page_markdown as fallback_page_markdown
+from pin_assets.core.pdf.flow import Join, join_pages, joined_markdown
 from pin_assets.core.pdf.images import ImageStore, figure_units, image_placements
 from pin_assets.core.pdf.lines import RTL_RE, block_row_groups
-from pin_assets.core.pdf.model import Page, Style, Unit, center_in, text_unit
+from pin_assets.core.pdf.model import Element, Page, Style, Unit, center_in, text_unit
 from pin_assets.core.pdf.ocr import OcrRun, Reading, ocr_reason
 from pin_assets.core.pdf.order import place_figures, reading_order
 from pin_assets.core.pdf.render import render_element
@@ -90,7 +91,7 @@ def _recovered(data: bytes, error: ConversionError, max_pages: int | None) -> Pa
     if pages is None:
         return None
     page_mds = [fallback_page_markdown(text) for text in pages]
-    markdown, offsets = _join_pages(page_mds)
+    markdown, offsets = joined_markdown(page_mds, [])
     if not markdown.strip():
         return None
     filled = [i for i, md in enumerate(page_mds) if md]
@@ -145,10 +146,8 @@ def _convert(
     style = document_style(pages)
     images = ImageStore(doc, min_side, max_pixels, warnings)
     scanned: list[int] = []
-    page_mds: list[str] = []
     for index, page in enumerate(pages):
         if index in failed:
-            page_mds.append("")
             continue
         if page.text_chars == 0:
             if page.image_cover >= 0.5:
@@ -160,16 +159,14 @@ def _convert(
                 warnings.append(f"page {index + 1} has no text and no images")
             else:
                 warnings.append(f"page {index + 1} has no extractable text")
-        page_mds.append(_guarded(lambda p=page, i=index: _page_markdown(p, style, images, i), index, failed,
-                                 warnings, ""))
-    markdown, offsets = _join_pages(page_mds)
+    page_mds, joins = _pages_markdown(pages, style, images, failed, warnings)
+    markdown, offsets = joined_markdown(page_mds, joins)
     if not markdown.strip() and any(page.text_chars for page in pages):  # margin lines are all the text left
-        page_mds = [_guarded(lambda p=page, i=index: _page_markdown(p, style, images, i, keep_running=True), index,
-                             failed, warnings, "") for index, page in enumerate(pages)]
-        markdown, offsets = _join_pages(page_mds)
+        page_mds, joins = _pages_markdown(pages, style, images, failed, warnings, keep_running=True)
+        markdown, offsets = joined_markdown(page_mds, joins)
     fallback = _fill_from_poppler(data, page_mds, pages, failed, doc.is_repaired or bool(_mupdf_errors()), warnings)
     if fallback:
-        markdown, offsets = _join_pages(page_mds)
+        markdown, offsets = joined_markdown(page_mds, joins)
     if not markdown.strip() and not scanned and not images.ordered:
         _raise_if_broken(doc, failed, count)
     if doc.is_repaired:
@@ -261,17 +258,6 @@ def _raise_if_broken(doc: pymupdf.Document, failed: set[int], count: int) -> Non
         raise ConversionError("corrupt", f"the PDF is damaged and nothing could be recovered{detail}")
 
 
-def _join_pages(page_mds: list[str]) -> tuple[str, list[int]]:
-    """Concatenate page Markdown with blank lines and record where each page starts."""
-    markdown = ""
-    offsets: list[int] = []
-    for md in page_mds:
-        separator = "\n\n" if markdown and md else ""
-        offsets.append(len(markdown) + len(separator))
-        markdown += separator + md
-    return (markdown + "\n" if markdown else markdown), offsets
-
-
 def _title(meta: dict, markdown: str) -> str | None:
     """The metadata title unless it looks like a file name or an identifier, else the first # heading."""
     title = " ".join(str(meta.get("title") or "").split())
@@ -346,19 +332,34 @@ def _ocr_page(reading: Reading, placements: list[dict], area: float, detect_tabl
     return Page(reading.width, reading.height, units, text_chars, min(cover, 1.0))
 
 
-def _page_markdown(page: Page, style: Style, images: ImageStore, index: int, keep_running: bool = False) -> str:
-    """Markdown of one page: ordered units, grouped into elements, rendered.
+def _pages_markdown(pages: list[Page], style: Style, images: ImageStore, failed: set[int], warnings: list[str],
+                    keep_running: bool = False) -> tuple[list[str], list[Join | None]]:
+    """Each page's Markdown, and how consecutive pages join (a paragraph running on, see :mod:`flow`).
 
     ``keep_running`` keeps running headers, footers and page numbers: for a document (often a damaged
     one) whose only text they are, which would otherwise come out empty although it has text.
     """
+    elements = [_guarded(lambda p=page: _page_elements(p, style, keep_running), index, failed, warnings, [])
+                for index, page in enumerate(pages)]
+    joins = join_pages(elements, style)
+    page_mds = [_guarded(lambda e=page_elements: _render_page(e, style, images), index, failed, warnings, "")
+                for index, page_elements in enumerate(elements)]
+    return page_mds, joins
+
+
+def _page_elements(page: Page, style: Style, keep_running: bool) -> list[Element]:
+    """The Markdown elements of one page: ordered units grouped into headings, paragraphs, lists..."""
     units = page.units if keep_running else drop_running(page, style)
     area = page.width * page.height
     background = [u for u in units if u.kind == "image" and (u.x1 - u.x0) * (u.y1 - u.y0) > 0.5 * area]
     figures = figure_units([u for u in units if u.kind == "image" and all(u is not b for b in background)])
     flow = reading_order([u for u in units if u.kind != "image"], page.width)
     ordered = background + place_figures(flow, figures)
-    elements = build_elements(ordered, style)
+    return build_elements(ordered, style)
+
+
+def _render_page(elements: list[Element], style: Style, images: ImageStore) -> str:
+    """Markdown of one page's elements."""
     parts = []
     for element in elements:
         md = render_element(element, elements, style, images)

@@ -51,7 +51,7 @@ def _joined_segments(rows: list[Row], style: Style) -> Iterator[_Segment]:
     for i, row in enumerate(rows):
         spans = [s for s in row.spans if s.text]
         if i:
-            joiner, drop = _line_join(previous, row.text.lstrip(), style)
+            joiner, drop = line_join(previous, row.text.lstrip(), style)
             if drop:
                 yield "\x00", False, False, False, True  # marks the hyphen to remove
             if joiner:
@@ -64,7 +64,7 @@ def _joined_segments(rows: list[Row], style: Style) -> Iterator[_Segment]:
         previous = row.text.rstrip()
 
 
-def _line_join(previous: str, following: str, style: Style) -> tuple[str, bool]:
+def line_join(previous: str, following: str, style: Style) -> tuple[str, bool]:
     """How to join two lines: the separator and whether the trailing hyphen must go."""
     if tight(previous, following):
         return "", False

@@ -84,6 +84,8 @@ class Element:
     level: int = 0
     unit: Unit | None = None
     start_x: float = 0.0  # where a list item's marker starts, to tell continuation lines
+    segment: int = 0  # index of the first row after the last column break (a paragraph that flows on)
+    continued: bool = False  # a paragraph carrying on the previous page's last one (rendered without a break)
 
     @property
     def bbox(self) -> tuple[float, float, float, float]:

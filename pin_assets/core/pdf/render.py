@@ -26,7 +26,7 @@ def render_element(element: Element, elements: list[Element], style: Style, imag
     if element.kind == "list":
         indent = "  " * _list_depth(element, elements)
         return f"{indent}{element.marker} {body}"
-    return escape_start(body)
+    return body if element.continued else escape_start(body)  # a continuation stands mid-paragraph
 
 
 def _list_depth(element: Element, elements: list[Element]) -> int:
