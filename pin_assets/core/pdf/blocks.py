@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 import statistics
+from dataclasses import replace
 
 from pin_assets.core.pdf.cjk import CJK_RE
 from pin_assets.core.pdf.headings import DATE_RE, classify_headings
-from pin_assets.core.pdf.model import Element, Row, Span, Style, Unit
+from pin_assets.core.pdf.model import Element, Row, Style, Unit
 
 _BULLET_RE = re.compile(r"^\s*([•◦▪▫‣●○■□►▸➢➤✓✔·\uf0b7\uf0a7\uf0d8\uf076\uf0fc]\s*|[-–]\s+)")
 _NUMBER_RE = re.compile(r"^\s*(\d{1,3})([.)])\s+")
@@ -190,6 +191,5 @@ def _without_marker(row: Row) -> Row:
         cut = min(drop, len(span.text))
         drop -= cut
         if span.text[cut:]:
-            spans.append(Span(span.text[cut:], span.size, span.bold, span.italic, span.mono,
-                               span.superscript, span.x0, span.x1))
+            spans.append(replace(span, text=span.text[cut:]))
     return Row(spans, row.x0, row.y0, row.x1, row.y1, row.rotated)
