@@ -23,6 +23,7 @@ from pin_assets.core.pdf.errors import PDF_ERRORS, describe
 from pin_assets.core.pdf.fallback import ENGINE, FALLBACK_PAGES, poppler_pages
 from pin_assets.core.pdf.fallback import page_markdown as fallback_page_markdown
 from pin_assets.core.pdf.flow import Join, join_pages, joined_markdown
+from pin_assets.core.pdf.footnotes import split_footnotes
 from pin_assets.core.pdf.images import ImageStore, figure_units, image_placements
 from pin_assets.core.pdf.lines import RTL_RE, block_row_groups
 from pin_assets.core.pdf.model import Element, Page, Style, Unit, center_in, text_unit
@@ -348,14 +349,16 @@ def _pages_markdown(pages: list[Page], style: Style, images: ImageStore, failed:
 
 
 def _page_elements(page: Page, style: Style, keep_running: bool) -> list[Element]:
-    """The Markdown elements of one page: ordered units grouped into headings, paragraphs, lists..."""
+    """The Markdown elements of one page: ordered units grouped into headings, paragraphs, lists...,
+    then the page's footnotes."""
     units = page.units if keep_running else drop_running(page, style)
+    units, notes = split_footnotes(units, page.height, style)
     area = page.width * page.height
     background = [u for u in units if u.kind == "image" and (u.x1 - u.x0) * (u.y1 - u.y0) > 0.5 * area]
     figures = figure_units([u for u in units if u.kind == "image" and all(u is not b for b in background)])
     flow = reading_order([u for u in units if u.kind != "image"], page.width)
     ordered = background + place_figures(flow, figures)
-    return build_elements(ordered, style)
+    return build_elements(ordered, style) + notes
 
 
 def _render_page(elements: list[Element], style: Style, images: ImageStore) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from pin_assets.core.jats.math import script_text
 from pin_assets.core.pdf.cjk import CJK_LETTER, tight
-from pin_assets.core.pdf.model import Row, Style
+from pin_assets.core.pdf.model import Row, Span, Style
 
 _HYPHENS = "-\u2010\u00ad"
 _MARKS = {"b": "**", "i": "*"}
@@ -83,6 +83,12 @@ def _scripted(text: str, tag: str) -> str:
         return written
     open_mark, close_mark = _SCRIPT_MARKS[tag]
     return f"{open_mark}{text.strip()}{close_mark}"
+
+
+def span_text(span: Span) -> str:
+    """One span's text as written (a superscript or subscript as :func:`_scripted` writes it): for table
+    cells, which are built from spans without the paragraph writer."""
+    return _tags(_scripted(span.text, "sup" if span.superscript else "sub")) if span.script else span.text
 
 
 def _tags(text: str) -> str:
