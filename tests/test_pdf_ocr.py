@@ -244,3 +244,18 @@ def test_scanned_pdf_through_the_graph_has_ocr_in_its_record(tmp_path: Path) -> 
     assert meta["ocr_confidence"] >= 0.75
     assert record["quality_signals"]["ocr_page_count"] == 1
     assert record["quality_signals"]["scanned_page_count"] == 0
+
+
+def test_arabic_text_layer_is_kept_with_ocr_on() -> None:
+    """An Arabic layer whose lam ligatures MuPDF maps to stray Latin letters and a control code reads oddly
+    to the readability check (0.32, 2.7% unmapped), which once had English OCR replace it with Latin
+    fragments. A layer in a script the check does not judge is kept unless it is mostly unmapped glyphs."""
+    source = pymupdf.open()
+    page = source.new_page()
+    page.insert_htmlbox(pymupdf.Rect(72, 72, 520, 300), "<p dir='rtl' style='font-size:16px'>السلام عليكم "
+                        "والإسلام الكلام الجميل للأطفال</p>")
+    layer = page.get_text()
+    assert readability(layer) < 0.5 and "\x0c" in layer  # what made it look like garbage
+    doc = pdf_to_markdown(source.tobytes(), ocr=OCR)
+    assert "ocr_pages" not in doc.metadata
+    assert sum("\u0600" <= c <= "\u06ff" or "\ufb50" <= c <= "\ufeff" for c in doc.markdown) >= 20, doc.markdown
