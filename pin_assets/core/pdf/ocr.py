@@ -265,8 +265,8 @@ class OcrRun:
             if _looks_han(best.text) and "chi_sim" in others:  # Chinese read as English: Chinese first
                 others.remove("chi_sim")
                 tries.insert(1 if page.rotation else 0, (0, "chi_sim"))  # a /Rotate'd page is likely read turned
-            if best.confidence < _MIN_READING:  # no text in English any way up: another script, by trying
-                tries += [(0, lang) for lang in others]
+            if best.confidence < _MIN_READING and others:  # no text in English: the other scripts, by trying
+                tries.append((0, "+".join(others)))  # in one run, not one each: a picture would cost five
         for angle, language in tries:
             if self.settings.budget_s is not None and self.seconds + time.monotonic() - start >= self.settings.budget_s:
                 break  # the document's OCR time is spent: keep the best reading so far
