@@ -22,8 +22,9 @@ class OcrSettings:
     ``jpn``, ``chi_sim``, each with English, where installed), a page without one in English first, then
     Simplified Chinese where the English reading looks like Chinese, then the other installed scripts
     where English reads no text. English first because adding ``chi_sim`` to every page costs about 50%
-    more time on English pages for the same words. ``max_pages`` bounds OCR'd pages per document and ``budget_s`` the seconds OCR may take, so
-    a long scanned book converts its first pages inside the document's time limit instead of timing out.
+    more time on English pages for the same words. ``max_pages`` bounds OCR'd pages per document and
+    ``budget_s`` the seconds OCR may take, so a long scanned book converts its first pages inside the
+    document's time limit instead of timing out.
     """
 
     enabled: bool = True
