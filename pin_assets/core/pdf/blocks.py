@@ -92,7 +92,8 @@ def flows_on(element: Element, row: Row, style: Style, line: float) -> bool:
     if prev.x1 - prev.x0 < 0.85 * (widest if len(segment) > 1 else max(line, widest)):
         return False  # a short last line ends its paragraph, whatever its last character
     first = after[0]
-    return first.islower() or (bool(_OPEN_RE.search(before)) and (first.isalnum() or first == "("))
+    caseless = first.isalpha() and not first.isupper() and not first.islower()  # Han, kana, Hangul, Arabic...
+    return first.islower() or caseless or (bool(_OPEN_RE.search(before)) and (first.isalnum() or first == "("))
 
 
 def _typical_gap(rows: list[Row]) -> float:

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from pin_assets.core.pdf.model import Element, Row, Style, Unit, text_unit
 
-_MARK_RE = re.compile(r"^\s*([*†‡§¶]{1,3}|\d{1,3}|[a-z])(?:[.)]\s*|\s+|(?=[A-Z]))(?=\S)")
+_MARK_RE = re.compile(r"^\s*([*†‡§¶]{1,3}|\d{1,3}|[a-z])(?:[.)]\s*|\s+|(?=[A-Z]))(?=\S)")  # "1 ", "a) ", "*"
 _SMALL = 0.5  # points below the body size
 _LOWER = 0.5  # footnotes start in the lower half of the page
 
@@ -30,7 +30,7 @@ def split_footnotes(units: list[Unit], page_height: float, style: Style) -> tupl
     for row in sorted(candidates, key=lambda r: r.y0):
         mark = _mark(row)
         if mark is not None:
-            notes.append(Element("footnote", [_without_mark(row, mark)], marker=mark.group(1)))
+            notes.append(Element("footnote", [_without_mark(row, mark)], marker=mark.group(0).strip().rstrip(".")))
             taken.add(id(row))
             continue
         owner = next((n for n in reversed(notes) if _below(row, n.rows[-1])), None)
