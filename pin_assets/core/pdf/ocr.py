@@ -55,6 +55,9 @@ _GARBAGE = 0.5
 _VECTOR_GLYPHS = 40  # filled shapes glyph-sized on a page without text: text drawn as outlines
 _NOISE_RE = re.compile(r"[|_~=\\¦:;.,'`\"—–-]{1,3}")  # what Tesseract reads in a gutter or a page edge's shadow
 _VISIBLE = 16 | 32  # MuPDF's char flags: filled or stroked (render modes other than 3, invisible)
+# Tesseract's time grows with the pixels it reads: a 1901 newspaper page (16 x 27 in.) is 17.5 MP at 200
+# dpi. Pages past this many pixels are read at a lower resolution (12 MP is a Letter page at 400 dpi).
+_MAX_OCR_PIXELS = 12_000_000
 _TRUSTED_LAYER = 0.93  # a hidden OCR layer reading this well is kept without reading the page again
 _TINY_FONT = 1.0  # points: a text layer whose glyphs are mostly this small has fonts that lie about sizes
 # Scripts whose words the readability check judges; a layer in any other script is never garbage for
@@ -314,14 +317,15 @@ def _visible_chars(reading: Reading) -> int:
 
 
 def ocr_page(page: pymupdf.Page, angle: int, language: str, dpi: int, tessdata: str) -> Reading:
-    """Render the page turned ``angle`` degrees at ``dpi`` and OCR it into text blocks in points.
+    """Render the page turned ``angle`` degrees at ``dpi`` (less for a page so large that the render would
+    pass 12 MP) and OCR it into text blocks in points.
 
     The render is RGB: MuPDF's OCR writer reads no text from a grey pixmap. The OCR layer's font is
     Tesseract's glyph-less one, flagged serif and monospaced; its flags are cleared so OCR'd prose
     does not become code blocks (the span sizes, from the boxes Tesseract found, are evened out per line
     and page by :func:`even_sizes` and kept for headings).
     """
-    zoom = dpi / 72
+    zoom = min(dpi / 72, (_MAX_OCR_PIXELS / max(page.rect.width * page.rect.height, 1.0)) ** 0.5)
     pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom).prerotate(angle), colorspace=pymupdf.csRGB)
     layer = pix.pdfocr_tobytes(compress=False, language=language, tessdata=tessdata)
     return reading_from_layer(layer, pix.width / zoom, pix.height / zoom, angle, language)
