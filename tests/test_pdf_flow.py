@@ -7,7 +7,7 @@ import pymupdf
 
 from pin_assets.core.pdf import pdf_to_markdown
 
-FONT, SIZE, LEAD = "helv", 10, 12.5
+FONT, SIZE, LEAD = "helv", 10, 12.5  # also the OCR test's two-column page
 COLUMNS = ((72, 296), (316, 540))
 
 
