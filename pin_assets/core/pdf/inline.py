@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from pin_assets.core.jats.math import script_text
+from pin_assets.core.markup.math import script_text
 from pin_assets.core.pdf.cjk import CJK_LETTER, tight
 from pin_assets.core.pdf.model import Row, Span, Style
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 
-from pin_assets.core.jats.math import script_text
+from pin_assets.core.markup.math import script_text
 from pin_assets.core.pdf.images import ImageStore, caption_for
 from pin_assets.core.pdf.inline import escape_start, inline_text, plain_text
 from pin_assets.core.pdf.model import Element, Row, Style, cluster
