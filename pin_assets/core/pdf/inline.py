@@ -75,7 +75,7 @@ _TAGS = str.maketrans({"\x01": "<sup>", "\x02": "</sup>", "\x03": "<sub>", "\x04
 
 
 def _scripted(text: str, tag: str) -> str:
-    """A superscript or subscript run as the project writes them everywhere (see ``jats.math``): Unicode
+    """A superscript or subscript run as the project writes them everywhere (see ``markup.math``): Unicode
     script characters when each character has one (m², CO₂, a footnote mark ¹), else ``<sup>``/``<sub>``
     HTML, here as stand-ins that survive escaping."""
     written = script_text(tag, text)
