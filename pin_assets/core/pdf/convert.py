@@ -165,11 +165,12 @@ def _convert(
     if not markdown.strip() and any(page.text_chars for page in pages):  # margin lines are all the text left
         page_mds, joins = _pages_markdown(pages, style, images, failed, warnings, keep_running=True)
         markdown, offsets = joined_markdown(page_mds, joins)
-    fallback = _fill_from_poppler(data, page_mds, pages, failed, doc.is_repaired or bool(_mupdf_errors()), warnings)
+    errors = _mupdf_errors()  # read once: reading them clears MuPDF's list
+    fallback = _fill_from_poppler(data, page_mds, pages, failed, doc.is_repaired or bool(errors), warnings)
     if fallback:
         markdown, offsets = joined_markdown(page_mds, joins)
     if not markdown.strip() and not scanned and not images.ordered:
-        _raise_if_broken(doc, failed, count)
+        _raise_if_broken(doc, failed, count, errors)
     if doc.is_repaired:
         warnings.append("the PDF was damaged and has been repaired; some content may be missing")
     warnings += ocr.warnings
@@ -228,7 +229,8 @@ def _fill_from_poppler(data: bytes, page_mds: list[str], pages: list[Page], fail
 
 
 def _mupdf_errors() -> list[str]:
-    """The errors MuPDF reported since this document was opened (it skips what it cannot load)."""
+    """The errors MuPDF reported since this document was opened (it skips what it cannot load); reading
+    them empties MuPDF's list, so a conversion reads them once."""
     lines = [line for line in pymupdf.TOOLS.mupdf_warnings().splitlines() if line.strip()]
     return [line for line in lines if "cannot load object" in line or "error" in line]
 
@@ -243,7 +245,7 @@ def _metadata(doc: pymupdf.Document, images_skipped: int, pages_failed: int) -> 
     return meta
 
 
-def _raise_if_broken(doc: pymupdf.Document, failed: set[int], count: int) -> None:
+def _raise_if_broken(doc: pymupdf.Document, failed: set[int], count: int, errors: list[str]) -> None:
     """An empty result from a PDF that MuPDF repaired or could not fully load is damage, not emptiness.
 
     MuPDF skips objects it cannot load (a page dictionary nested too deep, a truncated stream) with only a
@@ -253,7 +255,6 @@ def _raise_if_broken(doc: pymupdf.Document, failed: set[int], count: int) -> Non
     if failed:
         raise ConversionError("corrupt", f"the PDF is damaged: {len(failed)} of {count} pages could not be read "
                               "and the rest hold no text or images")
-    errors = _mupdf_errors()
     if doc.is_repaired or errors:
         detail = f" (MuPDF: {errors[0]})" if errors else ""
         raise ConversionError("corrupt", f"the PDF is damaged and nothing could be recovered{detail}")
