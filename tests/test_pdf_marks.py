@@ -37,7 +37,7 @@ def test_table_cells_keep_their_footnote_marks_apart_and_the_footnotes() -> None
     assert "| Germany | 83,190,556² | 2021 |" in md
     assert "| Kenya | 47,564,296 | 2019 |" in md
     assert md.endswith("¹ 2020 estimate by the national statistics office\n\n² Mid-year figure\n")
-    assert md.index("published them.") < md.index("¹ 2020 estimate")  # after the body
+    assert md.index("published them.") < md.index("¹ 2020 estimate")  # at the foot, after the text above it
 
 
 def test_exponents_and_chemical_indices_keep_their_scripts() -> None:

@@ -30,6 +30,10 @@ def build_elements(units: list[Unit], style: Style) -> list[Element]:
     line = line_width(rows, style)
     current: Element | None = None
     for unit in units:
+        if unit.kind == "footnote":  # rows without their mark, which the unit carries
+            elements.append(Element("footnote", list(unit.rows), marker=unit.markdown))
+            current = None
+            continue
         if unit.kind != "text":
             elements.append(Element(unit.kind, unit=unit))
             current = None
@@ -54,9 +58,10 @@ _OPEN_RE = re.compile(r"[,\-\u2010–(\[]$")
 
 
 def _last_paragraph(elements: list[Element]) -> Element | None:
-    """The paragraph a row could resume: the last text element, when only figures and tables follow it."""
+    """The paragraph a row could resume: the last text element, when only figures, tables and footnotes
+    follow it."""
     for element in reversed(elements):
-        if element.kind in ("image", "table"):
+        if element.kind in ("image", "table", "footnote"):
             continue
         return element if element.kind == "para" else None
     return None

@@ -350,16 +350,15 @@ def _pages_markdown(pages: list[Page], style: Style, images: ImageStore, failed:
 
 
 def _page_elements(page: Page, style: Style, keep_running: bool) -> list[Element]:
-    """The Markdown elements of one page: ordered units grouped into headings, paragraphs, lists...,
-    then the page's footnotes."""
+    """The Markdown elements of one page: ordered units grouped into headings, paragraphs, lists..."""
     units = page.units if keep_running else drop_running(page, style)
-    units, notes = split_footnotes(units, page.height, style)
+    units = split_footnotes(units, page.height, style)
     area = page.width * page.height
     background = [u for u in units if u.kind == "image" and (u.x1 - u.x0) * (u.y1 - u.y0) > 0.5 * area]
     figures = figure_units([u for u in units if u.kind == "image" and all(u is not b for b in background)])
     flow = reading_order([u for u in units if u.kind != "image"], page.width)
     ordered = background + place_figures(flow, figures)
-    return build_elements(ordered, style) + notes
+    return build_elements(ordered, style)
 
 
 def _render_page(elements: list[Element], style: Style, images: ImageStore) -> str:

@@ -1,10 +1,11 @@
-"""Footnotes at the foot of a page: kept as text, after the page's body, each marked with its mark.
+"""Footnotes at the foot of a page or column: kept as text, each marked with its mark.
 
 A footnote is small text (set below the body size) in the lower half of the page, with no body text below
 it in its column, that starts with a mark: a superscript, a number, a letter or one of ``* † ‡ § ¶``
-followed by its text. Lines under it without a mark of their own continue it. Taking footnotes out of the
-flow keeps a paragraph that runs from one column into the next in one piece, and keeps them from being
-dropped as page furniture; they come out after the body as ``¹ 2020 estimate`` (the mark written as a
+followed by its text. Lines under it without a mark of their own continue it. Footnotes become units of
+their own, kept where they stand in reading order (the foot of their column): a paragraph running from
+that column into the next passes over them (see ``blocks``), so the footnotes come right after that
+paragraph, and they are not dropped as page furniture. Each is written ``¹ 2020 estimate`` (the mark as a
 superscript, the same way the marks in the text are: see :mod:`inline`).
 """
 
@@ -20,8 +21,9 @@ _SMALL = 0.5  # points below the body size
 _LOWER = 0.5  # footnotes start in the lower half of the page
 
 
-def split_footnotes(units: list[Unit], page_height: float, style: Style) -> tuple[list[Unit], list[Element]]:
-    """The units without their footnote rows, and the footnotes as ``footnote`` elements in page order."""
+def split_footnotes(units: list[Unit], page_height: float, style: Style) -> list[Unit]:
+    """The units with footnote rows taken out of their text units into ``footnote`` units (the rows
+    without the mark, which the unit carries as its ``markdown``)."""
     rows = [r for u in units if u.kind == "text" for r in u.rows if not r.rotated]
     body = [r for r in rows if r.size >= style.body - _SMALL]
     candidates = [r for r in rows if _at_foot(r, body, page_height, style)]
@@ -38,7 +40,7 @@ def split_footnotes(units: list[Unit], page_height: float, style: Style) -> tupl
             owner.rows.append(row)
             taken.add(id(row))
     if not notes:
-        return units, []
+        return units
     kept = []
     for unit in units:
         if unit.kind != "text" or not any(id(r) in taken for r in unit.rows):
@@ -47,7 +49,10 @@ def split_footnotes(units: list[Unit], page_height: float, style: Style) -> tupl
         rest = [r for r in unit.rows if id(r) not in taken]
         if rest:
             kept.append(text_unit(rest))
-    return kept, notes
+    for note in notes:
+        box = text_unit(note.rows)
+        kept.append(Unit("footnote", box.x0, box.y0, box.x1, box.y1, rows=note.rows, markdown=note.marker))
+    return kept
 
 
 def _at_foot(row: Row, body: list[Row], page_height: float, style: Style) -> bool:

@@ -72,7 +72,7 @@ class Row:
 class Unit:
     """A block placed on the page: text rows, a table (Markdown ready) or an image occurrence."""
 
-    kind: str  # "text" | "table" | "image"
+    kind: str  # "text" | "table" | "image" | "footnote" (rows without the mark, which ``markdown`` holds)
     x0: float
     y0: float
     x1: float
