@@ -356,8 +356,9 @@ def _page_elements(page: Page, style: Style, keep_running: bool) -> list[Element
     area = page.width * page.height
     background = [u for u in units if u.kind == "image" and (u.x1 - u.x0) * (u.y1 - u.y0) > 0.5 * area]
     figures = figure_units([u for u in units if u.kind == "image" and all(u is not b for b in background)])
-    flow = reading_order([u for u in units if u.kind != "image"], page.width)
-    ordered = background + place_figures(flow, figures)
+    flow = reading_order([u for u in units if u.kind not in ("image", "footnote")], page.width)
+    notes = [u for u in units if u.kind == "footnote"]  # placed like figures: they take no part in the cuts
+    ordered = background + place_figures(place_figures(flow, figures), notes)
     return build_elements(ordered, style)
 
 
