@@ -96,8 +96,8 @@ def ocr_reason(page: pymupdf.Page, blocks: list[dict], text: str, image_cover: f
             return "scanned"
         return "vector_text" if _draws_glyphs(page) else None
     unmapped = unmapped_share(text)
-    judged = script_of(mapped_text(text)) in _JUDGED_SCRIPTS
-    if unmapped > _UNMAPPED_PAGE or (judged and unmapped > _SOME_UNMAPPED and readability(text) < _GARBAGE):
+    if unmapped > _UNMAPPED_PAGE or (unmapped > _SOME_UNMAPPED and readability(text) < _GARBAGE
+                                     and script_of(mapped_text(text)) in _JUDGED_SCRIPTS):
         return "unmapped_glyphs"
     vowels = vowel_share(text)
     if vowels is not None and vowels < SHIFTED_VOWELS:
