@@ -23,11 +23,15 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pymupdf
 from markdown_it import MarkdownIt
 
 from pin_assets.core.convert import parse_document
-from pin_assets.core.dedup.signatures import visible_text
+from pin_assets.core.dedup.clusters import BatchInput, ClusterResult, ClusterSettings, find_clusters
+from pin_assets.core.dedup.index import build_index, index_name
+from pin_assets.core.dedup.lsh import lsh_params
+from pin_assets.core.dedup.signatures import SignatureWriter, visible_text
 from pin_assets.core.document import ConversionError
 from pin_assets.core.limits import DocumentLimits
 
@@ -140,3 +144,25 @@ def build(web: Path = WEB, cache: Path | None = None, seed: int = 0) -> list[Dev
     if cache is not None:
         cache.write_text(json.dumps([d.__dict__ for d in docs], ensure_ascii=False), encoding="utf-8")
     return docs
+
+
+def cluster_texts(folder: Path, batches: dict[str, list[tuple[str, str]]], threshold: float,
+                  bands: int | None = None, rows: int | None = None, keep: str = "longest") -> ClusterResult:
+    """Signature file and bucket index per batch from ``(doc_id, visible text)`` pairs, then the clusters.
+
+    The same core functions the ``duplicate_clusters`` asset runs, on local files instead of the store.
+    """
+    if bands is None or rows is None:
+        bands, rows = lsh_params(threshold)
+    inputs = []
+    for name, docs in batches.items():
+        signatures = folder / f"{name}.parquet"
+        if not signatures.exists():
+            with SignatureWriter(signatures) as writer:
+                for doc_id, text in docs:
+                    writer.add(doc_id, name, text)
+        index = folder / f"{name}.{index_name(bands, rows)}"
+        info = build_index(signatures, index, bands, rows)
+        inputs.append(BatchInput(name, lambda p=signatures: pa.OSFile(str(p)), lambda p=index: pa.OSFile(str(p)),
+                                 info))
+    return find_clusters(inputs, ClusterSettings(threshold, bands, rows, keep))

@@ -10,21 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import lxml.html
-import pyarrow as pa
 import pytest
 from dagster import DagsterInstance, materialize
 
-from bench.dedup_corpus import markdown_as_pdf_markdown
+from bench.dedup_corpus import cluster_texts, markdown_as_pdf_markdown
 from pin_assets import layout
 from pin_assets.assets import parsed_markdown, quality_signals, raw_documents
 from pin_assets.assets.dedup import duplicate_clusters
 from pin_assets.assets.stats import signal_source
 from pin_assets.batches import BatchSpec, register_batch
 from pin_assets.core.convert import parse_document
-from pin_assets.core.dedup.clusters import BatchInput, ClusterSettings, find_clusters
-from pin_assets.core.dedup.index import build_index
 from pin_assets.core.dedup.lsh import lsh_params
-from pin_assets.core.dedup.signatures import SignatureWriter
+from pin_assets.core.dedup.signatures import visible_text
 from pin_assets.core.limits import DocumentLimits
 from pin_assets.core.sources import SAMPLE_DIR
 from pin_assets.core.stats import compute_stats, count_where, ids_where
@@ -38,18 +35,9 @@ def test_bands_and_rows_are_redpajama_v2s() -> None:
     assert [lsh_params(t) for t in (0.7, 0.8, 0.9)] == [(14, 9), (9, 13), (5, 25)]
 
 
-def _cluster(tmp_path: Path, batches: dict[str, list[tuple[str, str]]], threshold: float = 0.8):
-    """Signature file and index per batch from ``(doc_id, markdown)`` pairs, then the clusters."""
-    bands, rows = lsh_params(threshold)
-    inputs = []
-    for name, docs in batches.items():
-        sig, index = tmp_path / f"{name}.parquet", tmp_path / f"{name}.index.parquet"
-        with SignatureWriter(sig) as writer:
-            for doc_id, markdown in docs:
-                writer.add_markdown(doc_id, name, markdown)
-        info = build_index(sig, index, bands, rows)
-        inputs.append(BatchInput(name, lambda p=sig: pa.OSFile(str(p)), lambda p=index: pa.OSFile(str(p)), info))
-    return find_clusters(inputs, ClusterSettings(threshold, bands, rows)).members.to_pylist()
+def _cluster(tmp_path: Path, batches: dict[str, list[tuple[str, str]]]) -> list[dict]:
+    texts = {name: [(doc_id, visible_text(md)) for doc_id, md in docs] for name, docs in batches.items()}
+    return cluster_texts(tmp_path, texts, 0.8).members.to_pylist()
 
 
 def _html(name: str) -> str:
