@@ -23,7 +23,7 @@ from pin_assets.core.convert import parse_document
 from pin_assets.core.dedup.lsh import lsh_params
 from pin_assets.core.dedup.signatures import visible_text
 from pin_assets.core.limits import DocumentLimits
-from pin_assets.core.sources import SAMPLE_DIR
+from pin_assets.core.sources.listing import SAMPLE_DIR
 from pin_assets.core.stats import compute_stats, count_where, ids_where
 from pin_assets.dedup_io import index_key, read_members
 from resources import ProcessingResource, StorageResource, TokenizerResource
