@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import lxml.html
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from dagster import DagsterInstance, materialize
 
@@ -20,13 +22,17 @@ from pin_assets.assets.dedup import duplicate_clusters
 from pin_assets.assets.stats import signal_source
 from pin_assets.batches import BatchSpec, register_batch
 from pin_assets.core.convert import parse_document
+from pin_assets.core.dedup.clusters import ClusterSettings, find_clusters
 from pin_assets.core.dedup.lsh import lsh_params
 from pin_assets.core.dedup.signatures import visible_text
 from pin_assets.core.limits import DocumentLimits
 from pin_assets.core.sources.listing import SAMPLE_DIR
 from pin_assets.core.stats import compute_stats, count_where, ids_where
-from pin_assets.dedup_io import index_key, read_members
+from pin_assets.dedup_io import index_key, prepare_batches, read_members, signature_writer, write_outputs
 from resources import ProcessingResource, StorageResource, TokenizerResource
+from tests import s3_server
+
+moto_s3 = s3_server.moto_s3
 
 HTML = SAMPLE_DIR / "html"
 
@@ -141,3 +147,24 @@ def test_batches_exact_and_near_copies_and_a_third_batch_without_recomputing(
     assert ids_where(source, "NOT is_duplicate", batch="three") == example  # what the views keep
     assert count_where(source, "near_duplicates > 0 AND duplicate_cluster IS NOT NULL") == (4, 7)
     assert compute_stats(source).overall.filter_drop_share["duplicate"] == pytest.approx(3 / 7)
+
+
+def test_signatures_clusters_and_flags_on_s3(moto_s3, article: str) -> None:
+    """The same steps as the asset through an S3 store: indexes built once, flags joined through pyarrow."""
+    storage = moto_s3.storage()
+    other = _html("html_code_snippets.html")
+    for batch, docs in {"a": [("duck", article), ("code", other)], "b": [("duck-copy", article)]}.items():
+        with signature_writer(storage, batch) as writer:
+            for doc_id, markdown in docs:
+                writer.add_markdown(doc_id, "web", markdown)
+        rows = pa.table({"doc_id": [d for d, _ in docs], "batch": [batch] * len(docs),
+                         "source_dataset": ["web"] * len(docs), "total_token_count": [100] * len(docs)})
+        with storage.staged_file(layout.signals(batch), ".parquet") as path:
+            pq.write_table(rows, path)
+    prepared = prepare_batches(storage, ["a", "b", "never-signed"], 9, 13)
+    assert (prepared.built, prepared.without_signatures) == (["a", "b"], ["never-signed"])
+    result = find_clusters(prepared.inputs, ClusterSettings(0.8, 9, 13))
+    write_outputs(storage, result, prepared)
+    assert count_where(signal_source(storage), "is_duplicate") == (1, 3)
+    assert ids_where(signal_source(storage), "NOT is_duplicate", batch="a") == {"duck", "code"}
+    assert prepare_batches(storage, ["a", "b"], 9, 13).reused == ["a", "b"]
