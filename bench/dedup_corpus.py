@@ -20,6 +20,8 @@ from __future__ import annotations
 import io
 import json
 import random
+import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,25 +124,47 @@ def convert_pages(web: Path = WEB) -> dict[str, tuple[str, list[str]]]:
     return pages
 
 
-def build(web: Path = WEB, cache: Path | None = None, seed: int = 0) -> list[DevDocument]:
-    """The dev corpus (bases and edited copies), from ``cache`` (JSON) when it holds one."""
+class _TooSlow(Exception):
+    pass
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise _TooSlow
+
+
+def build(web: Path = WEB, cache: Path | None = None, seed: int = 0, pdf_seconds: int = 60,
+          progress: bool = False) -> list[DevDocument]:
+    """The dev corpus (bases and edited copies), from ``cache`` (JSON) when it holds one.
+
+    A PDF copy that takes longer than ``pdf_seconds`` to lay out and convert back is left out (and not
+    counted), so one pathological page cannot stall the benchmark.
+    """
     if cache is not None and cache.is_file():
         return [DevDocument(**d) for d in json.loads(cache.read_text(encoding="utf-8"))]
     rng = random.Random(seed)
     pages = convert_pages(web)
     vocabulary = sorted({w for md, _ in pages.values() for w in visible_text(md).split()})
     docs: list[DevDocument] = []
-    for name, (markdown, boilerplate) in pages.items():
-        text = visible_text(markdown)
-        docs.append(DevDocument(name, name, "base", text))
-        if len(text.split()) < MIN_WORDS:
-            continue
-        for kind in KINDS:
-            try:
-                edited = variant(kind, markdown, boilerplate, vocabulary, rng)
-            except ConversionError:
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    try:
+        for number, (name, (markdown, boilerplate)) in enumerate(pages.items()):
+            if progress:
+                print(f"dev corpus: page {number + 1}/{len(pages)} {name}", file=sys.stderr, flush=True)
+            text = visible_text(markdown)
+            docs.append(DevDocument(name, name, "base", text))
+            if len(text.split()) < MIN_WORDS:
                 continue
-            docs.append(DevDocument(f"{name}#{kind}", name, kind, visible_text(edited)))
+            for kind in KINDS:
+                signal.alarm(pdf_seconds if kind == "pdf" else 0)
+                try:
+                    edited = variant(kind, markdown, boilerplate, vocabulary, rng)
+                except (ConversionError, _TooSlow):
+                    continue
+                finally:
+                    signal.alarm(0)
+                docs.append(DevDocument(f"{name}#{kind}", name, kind, visible_text(edited)))
+    finally:
+        signal.signal(signal.SIGALRM, previous)
     if cache is not None:
         cache.write_text(json.dumps([d.__dict__ for d in docs], ensure_ascii=False), encoding="utf-8")
     return docs

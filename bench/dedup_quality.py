@@ -154,7 +154,7 @@ def main() -> None:
     args = parser.parse_args()
     load = os.getloadavg()
     built = time.perf_counter()
-    docs = build(cache=args.cache)
+    docs = build(cache=args.cache, progress=True)
     build_seconds = time.perf_counter() - built
     kinds = Counter(d.kind for d in docs)
     header = ("| engine | setting | docs/s | pairs | precision | recall | F1 | "
