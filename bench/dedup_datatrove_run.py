@@ -4,7 +4,9 @@
 
 Runs datatrove's own stages 1-3 (signatures, buckets, clusters with cluster ids) with its defaults (5-grams,
 14 buckets x 8 hashes, 64-bit hashes) unless BUCKETS and ROWS are given, and writes
-``{"seconds": ..., "clusters": {line number: cluster id}}``: documents without duplicates are absent.
+``{"seconds": ..., "clusters": {document id: cluster id}}``: documents without duplicates are absent. Stage 3
+names documents by their position in the reader's stream (which skips documents without text), so the ids are
+read back through the same reader after the timed stages.
 This file imports nothing from the project: datatrove is not one of its dependencies.
 """
 
@@ -43,12 +45,12 @@ def main() -> None:
         LocalPipelineExecutor(pipeline=pipeline, tasks=n, workers=1, logging_dir=str(work / f"logs{i}"),
                               skip_completed=False).run()
     seconds = time.perf_counter() - started
-    clusters: dict[int, int] = {}
+    ids = [doc.id for doc in reader.run()]
+    clusters: dict[str, int] = {}
     path = work / "clusters" / "000000.clusters"
     if path.exists():
-        data = path.read_bytes()
-        for doc, cluster in struct.iter_unpack("<II", data):
-            clusters[doc] = cluster
+        for doc, cluster in struct.iter_unpack("<II", path.read_bytes()):
+            clusters[ids[doc]] = cluster
     out.write_text(json.dumps({"seconds": seconds, "config": str(config), "clusters": clusters}))
 
 

@@ -142,7 +142,7 @@ def datatrove(docs: list[DevDocument], python: Path, folder: Path) -> tuple[dict
     subprocess.run([str(python), str(runner), str(source), str(folder / "work"), str(out)], check=True,
                    capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""})
     result = json.loads(out.read_text())
-    labels = {docs[int(i)].doc_id: f"dt{c}" for i, c in result["clusters"].items()}
+    labels = {doc_id: f"dt{c}" for doc_id, c in result["clusters"].items()}
     return labels, result["seconds"], result["config"]
 
 
