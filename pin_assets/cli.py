@@ -484,7 +484,11 @@ def stats(where_sql: str | None) -> None:
     try:
         kept, total = count_where(source, where_sql)
     except UnsafeFilterError as exc:
-        click.echo(f"pin stats: {exc}", err=True)
+        from pin_assets.core.dedup.flags import FLAG_COLUMNS
+
+        flags = "unknown column" in str(exc) and any(name in str(exc) for name in FLAG_COLUMNS)
+        hint = " (the duplicate flags exist once duplicate_clusters has run, e.g. after `pin materialize`)"
+        click.echo(f"pin stats: {exc}{hint if flags else ''}", err=True)
         sys.exit(2)
     share = kept / total if total else 0.0
     click.echo(f"{kept} of {total} documents kept ({share:.1%}) by: {where_sql}")
