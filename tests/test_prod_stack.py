@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pin_assets.core.sources import READY_MARKER, SAMPLE_PDF_DIR
+from pin_assets.core.sources.listing import READY_MARKER, SAMPLE_PDF_DIR
 from pin_assets.step_gate import GATE_ENV, gate_paths
 from tests.prod_stack import (
     COMPOSE_INSTANCE,
