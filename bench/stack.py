@@ -62,7 +62,7 @@ class Outcome:
 
 def write_drops(folder: Path, drops: int, per_drop: int) -> dict[str, Path]:
     """``drops`` folders of ``per_drop`` distinct PDFs each (whole sample files, unique metadata)."""
-    from pin_assets.core.sources import SAMPLE_PDF_DIR
+    from pin_assets.core.sources.listing import SAMPLE_PDF_DIR
 
     pool = make_batch(sorted(SAMPLE_PDF_DIR.glob("*.pdf")), folder / "_all", drops * per_drop, pages_per_doc=0)
     files = sorted(pool.glob("*.pdf"))
@@ -78,7 +78,7 @@ def write_drops(folder: Path, drops: int, per_drop: int) -> dict[str, Path]:
 
 
 def write_three_drops(folder: Path) -> dict[str, Path]:
-    from pin_assets.core.sources import SAMPLE_PDF_DIR
+    from pin_assets.core.sources.listing import SAMPLE_PDF_DIR
 
     out = {}
     for drop, names in THREE_DROPS.items():
