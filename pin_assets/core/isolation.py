@@ -157,8 +157,12 @@ def run_isolated(
 
     ``fn`` must be a module-level function (it is pickled to the workers). Workers are started with
     ``forkserver``: forking the Dagster run process itself, which holds threads and locks, is unsafe.
+    The forkserver imports ``fn``'s module before it forks anything, so the workers (and any worker the
+    pool replaces after a crash or a timeout) start with the converter loaded instead of importing it
+    each. That applies when this process starts its forkserver; a running one keeps what it loaded.
     """
     context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([fn.__module__])
     window = max(1, workers) * 2
     pending: deque[tuple[T, Future]] = deque()
     with ProcessPool(
