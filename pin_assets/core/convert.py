@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -27,7 +26,6 @@ from pin_assets.core.pdf_pages import RenderOptions, render_pdf_pages
 
 PAGED_KINDS = frozenset({"pdf"})
 PAGE_CHARS = 50 * 80  # what one compiled page holds by paginate's default rule (50 lines of 80 characters)
-OCR_SHARE = 0.7  # of a document's time limit that OCR may spend; the rest converts the pages it leaves
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -87,10 +85,9 @@ def _convert(
         from pin_assets.core.pdf import pdf_to_markdown
         from pin_assets.core.sources.detect import with_pdf_header
 
-        ocr = replace(limits.ocr, budget_s=OCR_SHARE * limits.timeout_s)
         return pdf_to_markdown(
             with_pdf_header(data), max_pages=limits.max_pages, max_image_pixels=limits.max_image_pixels,
-            truncate=False, ocr=ocr,
+            truncate=False, ocr=limits.ocr,
         )
     if kind == "jats":
         from pin_assets.core.jats import jats_to_markdown
