@@ -67,7 +67,8 @@ def _classify(exc: BaseException, timeout_s: float | None) -> tuple[str, str]:
         return exc.reason, str(exc)
     if isinstance(exc, TimeoutError):
         limit = f" of {timeout_s:g} s" if timeout_s is not None else ""
-        return "timeout", f"document took longer than the doc_timeout_s limit{limit}; worker killed"
+        return "timeout", (f"document took longer than the doc_timeout_s limit{limit}; worker killed (raise it, "
+                           "or lower ocr_max_page_reads, the OCR work a scanned document may cost)")
     if isinstance(exc, ProcessExpired):
         return "crashed", f"worker process died (exit code {exc.exitcode})"
     if isinstance(exc, MemoryError):
