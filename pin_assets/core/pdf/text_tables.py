@@ -17,6 +17,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
+from pin_assets.core.pdf.inline import span_text
 from pin_assets.core.pdf.model import CAPTION_RE, Region, Row, Unit, cluster, text_unit
 from pin_assets.core.pdf.table_grid import regular, table_markdown
 
@@ -82,13 +83,14 @@ def _cells(row: Row, page_width: float, prose: bool = False) -> list[_Cell]:
     for span in row.spans:
         if not span.text.strip():
             continue
+        text = span_text(span)  # a footnote mark stays apart from the figure it follows
         if cells and span.x0 - cells[-1].x1 <= _GAP_EMS * span.size:
             cell = cells[-1]
             cell.text += ("" if cell.text.endswith(" ") or span.text.startswith(" ") or span.x0 - cell.x1 < 0.15
-                          * span.size else " ") + span.text
+                          * span.size else " ") + text
             cell.x1 = max(cell.x1, span.x1)
         else:
-            cells.append(_Cell(span.x0, span.x1, span.text, row))
+            cells.append(_Cell(span.x0, span.x1, text, row))
     for cell in cells:
         cell.text = " ".join(cell.text.split())
     cells = [c for c in cells if c.text]
@@ -253,7 +255,8 @@ def _column_cells(line: _Line, extents: list[tuple[float, float]], size: float) 
     """The line's text by column: each span goes to the column whose extent it overlaps most, or the
     nearest one, so a header's words a narrow gap apart still part where the body's columns part, and a
     header centred over its column finds it."""
-    spans = sorted(((s.x0, s.x1, s.text) for r in line.rows for s in r.spans if s.text.strip()), key=lambda s: s[0])
+    spans = sorted(((s.x0, s.x1, span_text(s)) for r in line.rows for s in r.spans if s.text.strip()),
+                   key=lambda s: s[0])
     cells: dict[int, tuple[float, str]] = {}
     col, end = -1, -1e9
     for x0, x1, text in spans:
