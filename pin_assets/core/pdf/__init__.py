@@ -20,5 +20,5 @@ def convert_pdf(data: bytes, job: ConvertJob) -> ParsedDocument:
     limits = job.limits
     return pdf_to_markdown(
         with_pdf_header(data), max_pages=limits.max_pages, max_image_pixels=limits.max_image_pixels,
-        truncate=False, ocr=limits.ocr,
+        truncate=False, ocr=limits.ocr, layout_model=limits.layout_model,
     )

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import pymupdf
 
-from pin_assets.core.document import IMAGES_SKIPPED, PAGES_FAILED, ConversionError, ParsedDocument
+from pin_assets.core.document import IMAGES_SKIPPED, PAGES_FAILED, VECTOR_FIGURES, ConversionError, ParsedDocument
 from pin_assets.core.limits import check_page_count
 from pin_assets.core.ocr_settings import OcrSettings
 from pin_assets.core.pdf.blocks import build_elements
@@ -197,8 +197,8 @@ def _convert(
         page_count=count,
         scanned_pages=scanned,
         title=_title(doc.metadata or {}, markdown),
-        metadata={**_metadata(doc, images.skipped, len(failed - set(fallback))), **ocr.metadata(), **layout.metadata(),
-                  **({FALLBACK_PAGES: str(len(fallback))} if fallback else {})},
+        metadata={**_metadata(doc, images.skipped, len(failed - set(fallback)), images.vector_figures),
+                  **ocr.metadata(), **layout.metadata(), **({FALLBACK_PAGES: str(len(fallback))} if fallback else {})},
         warnings=warnings,
     )
 
@@ -251,9 +251,12 @@ def _mupdf_errors() -> list[str]:
     return [line for line in lines if "cannot load object" in line or "error" in line]
 
 
-def _metadata(doc: pymupdf.Document, images_skipped: int, pages_failed: int) -> dict[str, str]:
-    """The PDF's own metadata, plus the counts of what had to be left out (see ``document.IMAGES_SKIPPED``)."""
+def _metadata(doc: pymupdf.Document, images_skipped: int, pages_failed: int, vector_figures: int = 0) -> dict[str, str]:
+    """The PDF's own metadata, plus the counts of what had to be left out (see ``document.IMAGES_SKIPPED``)
+    and of the figures drawn as paths that were kept as images (``document.VECTOR_FIGURES``)."""
     meta = {k: str(v).strip() for k, v in sorted((doc.metadata or {}).items()) if v and str(v).strip()}
+    if vector_figures:
+        meta[VECTOR_FIGURES] = str(vector_figures)
     if images_skipped:
         meta[IMAGES_SKIPPED] = str(images_skipped)
     if pages_failed:

@@ -12,8 +12,8 @@ columns are set without rules, figure areas drawn as paths, titles. A model that
 (file missing or broken) gives one warning per document and the converter works from heuristics alone;
 a page the model cannot read gives a warning for that page.
 
-One ONNX Runtime session per process and model path, one thread: a worker pool already runs one
-worker per core, and a fixed thread count keeps the answer the same on every machine.
+One compiled OpenVINO model per process and model path, one thread, FP32: a worker pool already runs
+one worker per core, and a fixed thread count and precision keep the answer the same on every machine.
 """
 
 from __future__ import annotations

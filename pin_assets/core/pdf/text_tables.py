@@ -46,25 +46,32 @@ class _Line:
 def find_text_tables(units: list[Unit], page_width: float, regions: list[Region] = ()) -> list[Unit]:
     """Replace aligned rows in ``units`` by table units; returns the new unit list (tables appended).
 
-    Inside the layout model's table regions (``regions``) cells may hold sentences and a row may run over
-    several lines (see :func:`_region_table`); elsewhere only short cells make a table."""
+    Short aligned cells make a table anywhere. Inside the layout model's table regions (``regions``) where
+    they made none, or made one whose rows run over several lines (:func:`_ragged`), cells may also hold
+    sentences and a row may run over several lines (see :func:`_region_table`); a caption's lines (the
+    whole paragraph) are never cells."""
     text_units = [u for u in units if u.kind == "text"]
     rows = [r for u in text_units for r in u.rows if not r.all("mono") and not r.rotated]
     if len(rows) < 3:
         return units
     tables: list[tuple[Unit, set[int]]] = []
-    for region in regions:
-        if region.kind == "table" and region.score >= _REGION_SCORE:
-            inside = [r for r in rows if region.covers(r.x0, r.y0, r.x1, r.y1, 0.6) and not CAPTION_RE.match(r.text)]
-            table = _region_table(_lines(inside, page_width, prose=True)) if len(inside) >= 3 else None
-            if table is not None:
-                tables.append(table)
-                rows = [r for r in rows if id(r) not in table[1]]
-    lines = _lines(rows, page_width)
-    for run in _runs(lines):
+    for run in _runs(_lines(rows, page_width)):
         table = _table(run)
         if table is not None:
             tables.append(table)
+    captions = {id(r) for u in text_units if u.rows and CAPTION_RE.match(u.rows[0].text) for r in u.rows}
+    for region in regions:
+        if region.kind != "table" or region.score < _REGION_SCORE:
+            continue
+        there = [t for t in tables if region.covers(t[0].x0, t[0].y0, t[0].x1, t[0].y1)]
+        if there and not any(_ragged(t.markdown) for t, _ in there):
+            continue  # short aligned cells already made this table, one line a row: the region adds nothing
+        elsewhere = set().union(*(ids for t, ids in tables if all(t is not u for u, _ in there)))
+        inside = [r for r in rows if id(r) not in captions and id(r) not in elsewhere
+                  and region.covers(r.x0, r.y0, r.x1, r.y1, 0.6)]
+        table = _region_table(_lines(inside, page_width, prose=True)) if len(inside) >= 3 else None
+        if table is not None:
+            tables = [t for t in tables if all(t[0] is not u for u, _ in there)] + [table]
     if not tables:
         return units
     taken = set().union(*(ids for _, ids in tables))
@@ -74,6 +81,14 @@ def find_text_tables(units: list[Unit], page_width: float, regions: list[Region]
         if kept:
             out.append(text_unit(kept) if len(kept) < len(unit.rows) else unit)
     return out + [t for t, _ in tables]
+
+
+def _ragged(markdown: str) -> bool:
+    """Whether a GFM table has many rows holding only their first cell: the continuation lines of rows
+    that run over several lines (a name in two lines), each taken for a row of its own."""
+    rows = [line.strip("|").split(" | ") for line in markdown.split("\n")[2:] if line.startswith("| ")]
+    alone = sum(1 for cells in rows if cells[0].strip() and not any(c.strip() for c in cells[1:]))
+    return len(rows) >= 3 and alone >= 0.25 * len(rows)
 
 
 def _cells(row: Row, page_width: float, prose: bool = False) -> list[_Cell]:
