@@ -1,0 +1,104 @@
+"""The layout model as evidence beside the text layer, on real pages nobody here wrote and on generated
+vector charts: page furniture removed from one-page documents, a table without ruling lines kept with its
+header row and its sentence cells, figures drawn as paths kept as content images, and a model that cannot
+be loaded costing one warning, never the document.
+
+The real pages are in ``tests/fixtures/gnarly-pages`` (see its PROVENANCE.md). The model is compiled once
+per test process; each page is converted once per module.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from pin_assets.core.document import VECTOR_FIGURES
+from pin_assets.core.pdf.convert import pdf_to_markdown
+from pin_assets.core.pdf.table_grid import regular, table_markdown
+
+PAGES = Path(__file__).parent / "fixtures" / "gnarly-pages"
+
+
+@cache
+def converted(name: str, layout_model: str = "auto"):
+    return pdf_to_markdown((PAGES / f"{name}.pdf").read_bytes(), layout_model=layout_model)
+
+
+def flat(markdown: str) -> str:
+    """The Markdown's text with its markup and line breaks folded, as a reader would search it."""
+    return " ".join(re.sub(r"[#*|_]", " ", markdown).split())
+
+
+@pytest.mark.parametrize(("name", "furniture", "body"), [
+    ("failing_anchor_pg4_pg4", ["MCSER Publishing, Rome-Italy", "Mediterranean Journal of Social Sciences"],
+     "Whites are always getting promoted in the workplace over Blacks"),
+    ("load_v_error_pg15", ["journal.pone.0194893", "Gravitropic movement and ultradian growth oscillations"],
+     "The power and control of gravitropic movements in plants"),
+])
+def test_running_lines_of_a_one_page_document_go_with_the_model(name, furniture, body):
+    """One page gives repetition nothing to find: the header and footer regions do, and the same page read
+    without the model keeps the lines (so it is the model's evidence that removes them)."""
+    with_model, without = flat(converted(name).markdown), flat(converted(name, "off").markdown)
+    for line in furniture:
+        assert line not in with_model
+    assert any(line in without for line in furniture)
+    assert body.lower() in with_model.lower()
+    assert not converted(name).warnings
+
+
+def test_table_without_rules_keeps_its_header_and_sentence_cells():
+    """The TI-89 command table: no ruling lines, descriptions are sentences running over two lines. Inside
+    the model's table region it is one table whose header row is the table's header and each command
+    stands in the row of its whole description; the running footer is gone."""
+    markdown = converted("ti89_guidebook_programming_pg19").markdown
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in markdown.split("\n")
+            if line.startswith("|")]
+    assert rows[0] == ["Command", "Description"] and set(rows[1][0]) <= {"-"}
+    cells = {row[0]: row[1] for row in rows[2:] if len(row) == 2}
+    assert cells["dim"] == "Returns the number of characters in a string."
+    assert cells["&"] == "Appends (concatenates) two strings into one string."
+    assert cells["ord"].startswith("Returns the character code of the first character within a string.")
+    assert list(cells)[-1] == "string" and len(cells) == 14  # every command of the page, in its order
+    assert "Chapter 17: Programming" not in flat(markdown)
+
+
+def test_vector_chart_is_a_content_image_and_its_labels_are_not_prose(tmp_path):
+    """A matplotlib chart drawn as paths becomes one content image, counted in ``vector_figures``; its
+    tick labels are neither prose nor a table, the caption stays text, and the ruled table under it stays a
+    table with its header row."""
+    from bench.vector_charts import TABLE_ROWS, chart_page
+
+    parsed = pdf_to_markdown(chart_page("grouped"))
+    markdown = parsed.markdown
+    assert len(parsed.images) == 1 and parsed.metadata[VECTOR_FIGURES] == "1"
+    assert re.search(r"!\[[^\]]*\]\([^)]+\)", markdown)
+    assert "Figure 1. The grouped chart" in flat(markdown)
+    assert "Distilled Quantized" not in flat(markdown) and "81.2 79.5" not in flat(markdown)
+    tables = [line for line in markdown.split("\n") if line.startswith("|")]
+    assert tables[0] == "| " + " | ".join(TABLE_ROWS[0]) + " |" and len(tables) == len(TABLE_ROWS) + 1
+
+
+@pytest.mark.parametrize("model", ["missing.onnx", "broken.onnx"])
+def test_a_model_that_cannot_load_costs_one_warning_not_the_document(tmp_path, model):
+    (tmp_path / "broken.onnx").write_bytes(b"not an onnx graph" * 64)
+    parsed = pdf_to_markdown((PAGES / "load_v_error_pg15.pdf").read_bytes(), layout_model=str(tmp_path / model))
+    layout_warnings = [w for w in parsed.warnings if "layout model" in w]
+    assert len(layout_warnings) == 1 and parsed.metadata["layout_model"] == "unavailable"
+    assert flat(parsed.markdown) == flat(converted("load_v_error_pg15", "off").markdown)
+
+
+def test_grid_made_regular_drops_empty_columns_and_grid_rows():
+    """A header drawn as fills a few points off the body's rules: an empty column, and a grid row that only
+    a header cell's fill spans. The regular grid has neither, so the table is plain GFM with its header
+    row; a real span stays a span, written as HTML with ``<th>`` for the header row."""
+    grid = [(0, 0, 2, 1, "Jumper"), (0, 1, 1, 1, ""), (0, 2, 1, 1, "Boot Mode"),
+            (1, 1, 1, 1, ""), (1, 2, 1, 1, ""),
+            (2, 0, 1, 1, "JP1"), (2, 1, 1, 1, ""), (2, 2, 1, 1, "Reserved"),
+            (3, 0, 1, 1, "JP2"), (3, 1, 1, 1, ""), (3, 2, 1, 1, "Installed")]
+    assert table_markdown(regular(grid)) == "| Jumper | Boot Mode |\n|---|---|\n| JP1 | Reserved |\n| JP2 | Installed |"
+    spanning = [(0, 0, 1, 2, "Turns"), (1, 0, 1, 1, "Pr"), (1, 1, 1, 1, "Re"), (2, 0, 1, 1, "64.7"),
+                (2, 1, 1, 1, "47.2")]
+    assert table_markdown(regular(spanning)).startswith('<table>\n<tr><th colspan="2">Turns</th></tr>')
