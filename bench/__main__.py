@@ -7,6 +7,8 @@
     python3 -m bench --only realsyn       the sharded sentence index at N, 4N, 16N (--realsyn-n, default
                                           100,000) and the CPU text encoders; replaces only its own
                                           section of RESULTS.md
+    python3 -m bench --only web           web pages against trafilatura on corpus/web (speed, snippet F1, images,
+                                          disagreement report in --web-report); replaces only its own section
     python3 -m bench --runs 7 --n 50      more repetitions, bigger batches (e2e = 4N, scaling N..8N)
 
 Module-level imports stay light: the pipeline section's pool workers re-import ``__main__``.
@@ -20,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SECTIONS = ("render", "parse", "units", "sources", "e2e", "scaling", "stats", "realsyn")
+SECTIONS = ("render", "parse", "units", "sources", "e2e", "scaling", "stats", "realsyn", "web")
 REALSYN_HEADING = "RealSyn at corpus scale (`python3 -m bench --only realsyn`)"
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -40,6 +42,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--realsyn-sentences", type=int, default=None, help="sample sentences each text encoder "
                         "runtime encodes (default 1024; quick 64)")
     parser.add_argument("--inputs", type=Path, default=None, help="folder of PDFs to use instead of the bench corpus")
+    parser.add_argument("--web-report", type=Path, default=None, help="folder for the web section's per-page "
+                        "disagreement report (disagreements.jsonl)")
     parser.add_argument("--out", type=Path, default=None, help="where to write the results (default "
                         "bench/RESULTS.md; --quick writes nothing unless given)")
     args = parser.parse_args(argv)
@@ -71,6 +75,8 @@ def main(argv: list[str]) -> int:
     rows: list[Row] = []
     realsyn_rows: list[Row] = []
     realsyn_notes: list[str] = []
+    web_rows: list[Row] = []
+    web_notes: list[str] = []
     notes = [f"inputs: {len(inputs.pdfs)} PDFs, {pages} pages from {inputs.origin}; median of {args.runs} "
              f"run(s){'' if args.quick else ' after one warm-up'}; contenders interleaved within each run"]
     warmup = 0 if args.quick else 1
@@ -117,6 +123,12 @@ def main(argv: list[str]) -> int:
             encoder_rows, encoder_notes = realsyn.encoders(args.runs, warmup, args.realsyn_sentences)
             realsyn_rows += encoder_rows
             realsyn_notes += encoder_notes
+        if "web" in args.only:
+            from bench import web
+
+            clock.start("web", rows)
+            web_rows, web_notes = web.run(web.CORPUS, args.runs, warmup, args.web_report or scratch / "web",
+                                          limit=5 if args.quick else None)
     clock.stop()
     elapsed = time.perf_counter() - began
     notes.append(f"bench wall time {elapsed / 60:.1f} min (per section, min: {clock.summary()}); "
@@ -131,6 +143,10 @@ def main(argv: list[str]) -> int:
         print(markdown_table(realsyn_rows))
         for note in realsyn_notes:
             print(f"- {note}")
+    if web_rows:
+        print(markdown_table(web_rows))
+        for note in web_notes:
+            print(f"- {note}")
     if args.out:
         if rows:
             write_results(args.out, table, host, notes, command)
@@ -140,6 +156,10 @@ def main(argv: list[str]) -> int:
                      "the ratios (taken within a run) are the figures to compare. Wall time "
                      f"{clock.spent.get('realsyn', 0) / 60:.1f} min."]
             write_section(args.out, REALSYN_HEADING, intro, markdown_table(realsyn_rows), realsyn_notes)
+        if web_rows:
+            intro = [f"`{command}`, started {host['date']}: {host['cpu']}, {host['cores']}, load average at start "
+                     f"{host['load average at start']}; ratios are taken within the run."]
+            write_section(args.out, web.HEADING, intro, markdown_table(web_rows), web_notes)
         print(f"written to {args.out}", file=sys.stderr)
     return 0
 

@@ -28,11 +28,11 @@ from lxml import etree
 from pin_assets.core.document import ConversionError, ParsedDocument
 from pin_assets.core.html.charset import decode_html
 from pin_assets.core.html.dom import walk
-from pin_assets.core.html.images import ImageContext, page_base
+from pin_assets.core.html.images import Fetch, ImageContext, page_base
 from pin_assets.core.html.main_content import extract_main
+from pin_assets.core.html.merge import merge_markdown
 from pin_assets.core.limits import limit_exceeded
 from pin_assets.core.markup.html import remove_keep_tail
-from pin_assets.core.markup.markdown import md_text
 
 __all__ = ["decode_html", "html_to_markdown"]
 
@@ -82,7 +82,12 @@ _BOILERPLATE = re.compile(
     re.I,
 )
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
-_HTML_PARSER = lxml.html.HTMLParser(huge_tree=True, no_network=True)
+# trafilatura's own parser settings (comments and processing instructions dropped), so it sees the tree it
+# would build itself; huge_tree lifts libxml2's 10 MB cap on one text node
+_HTML_PARSER = lxml.html.HTMLParser(
+    huge_tree=True, no_network=True, collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True
+)
+_HIDDEN = etree.XPath("//*[@hidden or @aria-hidden or contains(@style, 'display') or contains(@style, 'visibility')]")
 FALLBACK_FLAG = "main_content_fallback"
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
@@ -95,6 +100,8 @@ def html_to_markdown(
     url: str | None = None,
     content_type: str | None = None,
     max_text_chars: int | None = None,
+    comments: bool = False,
+    fetch: Fetch | None = None,
 ) -> ParsedDocument:
     """Convert an HTML page's main content to Markdown; local images come from ``assets``.
 
@@ -121,21 +128,20 @@ def html_to_markdown(
     metadata = _page_metadata(doc)
     if url:
         metadata.setdefault("url", url)
-    _remove_hidden(doc)
     ctx = ImageContext(
         assets=assets or {}, warnings=warnings, base_url=page_base(doc, url), max_image_pixels=max_image_pixels
     )
-    main = extract_main(doc, url)
-    markdown = walk(main, ctx) if main is not None else ""
-    if markdown.strip():
-        markdown = _with_title_heading(markdown, doc, metadata)
-    else:
+    main = extract_main(doc, url, comments=comments)
+    markdown = merge_markdown(main, ctx) if main is not None else ""
+    if not markdown.strip():
         markdown = _fallback(doc, ctx)
         metadata[FALLBACK_FLAG] = "true"
-    if not markdown.strip() and not ctx.images:
+    markdown = ctx.resolve(markdown, fetch)
+    if not markdown.strip():
         raise ConversionError("empty", "the HTML page has no text and no images")
     if ctx.missing:
         metadata["missing_images"] = json.dumps(ctx.missing)
+        metadata["missing_image_reasons"] = json.dumps(ctx.missing_reasons)
     title = metadata.get("title") or _first_heading(markdown)
     return ParsedDocument(
         markdown=markdown + "\n",
@@ -147,27 +153,9 @@ def html_to_markdown(
     )
 
 
-def _with_title_heading(markdown: str, doc: lxml.html.HtmlElement, metadata: dict[str, str]) -> str:
-    """Put the page's ``<h1>`` back on top when it is the article's title and the extraction left it out
-    (trafilatura files the title under metadata, PIN wants it in the document)."""
-    if re.match(r"#\s", markdown):
-        return markdown
-    h1 = next((el for el in doc.iter("h1") if el.text_content().strip()), None)
-    if h1 is None:
-        return markdown
-    heading = " ".join(h1.text_content().split())
-    titles = [metadata.get("title", ""), *(m.get("content", "") for m in doc.xpath("//meta[@property='og:title']"))]
-    squash = "".join(heading.split())
-    titles = [t for t in titles if t.strip()]
-    named = not titles or any(squash and squash in "".join(t.split()) for t in titles)
-    if not named or heading in markdown:
-        return markdown
-    return f"# {md_text(heading)}\n\n{markdown}"
-
-
 def _remove_hidden(doc: lxml.html.HtmlElement) -> None:
     """Elements a reader never sees: ``hidden``, ``aria-hidden``, inline ``display:none``."""
-    for el in [el for el in doc.iter() if isinstance(el.tag, str) and _is_hidden(el)]:
+    for el in [el for el in _HIDDEN(doc) if _is_hidden(el)]:
         if el.getparent() is not None:
             remove_keep_tail(el)
 
@@ -216,14 +204,14 @@ def _first_heading(markdown: str) -> str | None:
 def _fallback(doc: lxml.html.HtmlElement, ctx: ImageContext) -> str:
     """The declared main region (or the body) without boilerplate; if the naming rules leave nothing
     (a page whose wrapper is called ``menu-container``), the body without its non-content elements."""
+    doc = copy.deepcopy(doc)
+    _remove_hidden(doc)
     for strict in (True, False):
-        ctx.images.clear()
-        ctx.missing.clear()
         body = doc.find("body")
         root = _content_root(copy.deepcopy(doc)) if strict else copy.deepcopy(body if body is not None else doc)
         _remove_boilerplate(root, by_name=strict)
         markdown = walk(root, ctx)
-        if markdown.strip() or ctx.images:
+        if markdown.strip():
             return markdown
     return ""
 

@@ -1,0 +1,216 @@
+"""trafilatura's text with the page's structure: its XML and the pruned DOM's Markdown, merged by text.
+
+Two renderings of the same main content meet here. trafilatura's XML (its text is the text we keep) is
+written by trafilatura's own Markdown serializer. The page's DOM, pruned to that text
+(:func:`pin_assets.core.html.main_content.prune_to_text`), is written by the project's DOM walk, which keeps
+what trafilatura flattens: tables without header cells, spanning cells, figures with their images, a page
+trafilatura read as one run of lines.
+
+Both are cut into blocks and compared on their letters and digits only (markup, escapes and spacing
+differ between the two writers, words do not). trafilatura's blocks are grouped at the positions no DOM
+block straddles; a group whose text the DOM blocks cover exactly, with no gap and nothing extra, is
+written from the DOM; every other group is written from trafilatura. So the text of the result is
+trafilatura's, block for block, and the DOM adds only shape and images: a DOM block whose text trafilatura
+did not keep is left out, and the images of the DOM blocks (which hold the images of the main content, see
+:mod:`pin_assets.core.html.main_content`) stay where the DOM has them.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from lxml import etree
+
+from pin_assets.core.html.dom import blocks as dom_blocks
+from pin_assets.core.html.images import ImageContext
+from pin_assets.core.html.main_content import MainContent
+
+_NEAR = 300  # a short DOM block must match within this many characters after the last match
+_SHORT = 30  # (letters and digits) below this a DOM block is short
+_NON_WORD = re.compile(r"[\W_]+")
+_TAG = re.compile(r"<[^>\n]+>")
+_LIST_NUMBER = re.compile(r"^\s*\d{1,9}[.)]\s", re.M)
+_WRAPPERS = frozenset({"div", "body", "article", "section", "main"})
+
+
+def merge_markdown(content: MainContent, ctx: ImageContext) -> str:
+    """Markdown of the main content (and its comments, when extracted), with image placeholders."""
+    from trafilatura.xml import xmltotxt
+
+    _name_graphics(content.body, content, ctx)
+    t_blocks = _xml_blocks(content.body)
+    images = ctx.token_ref
+    d_blocks = [_DomBlock(md, markdown_letters(md, images), [m.group(0) for m in images.finditer(md)])
+                for md in dom_blocks(content.pruned, ctx)]
+    parts = _merge(t_blocks, d_blocks, xmltotxt)
+    if content.comments is not None:
+        _name_graphics(content.comments, content, ctx)
+        comments = _serialize(_xml_blocks(content.comments), xmltotxt)
+        if comments:
+            parts.append(comments)
+    return "\n\n".join(p for p in parts if p.strip())
+
+
+def letters(text: str) -> str:
+    """The letters and digits of ``text`` (NFKC), the common ground of two writers' text."""
+    return _NON_WORD.sub("", unicodedata.normalize("NFKC", text))
+
+
+def markdown_letters(markdown: str, images: re.Pattern[str]) -> str:
+    """:func:`letters` of Markdown: without ``images`` (a pattern), HTML tags, entities and ordered-list
+    numbers."""
+    plain = images.sub(" ", markdown)
+    plain = _LIST_NUMBER.sub(" ", _TAG.sub(" ", plain))
+    return letters(html.unescape(plain))
+
+
+@dataclass
+class _DomBlock:
+    markdown: str
+    text: str  # its letters and digits
+    images: list[str]  # its image placeholders
+
+
+def _name_graphics(root: etree._Element, content: MainContent, ctx: ImageContext) -> None:
+    """Point each ``<graphic>`` at its page image's placeholder; drop those that are no page image."""
+    for graphic in list(root.iter("graphic")):
+        # trafilatura sometimes files the text after an image inside it: it follows the image
+        words = "".join(graphic.itertext())
+        for child in list(graphic):
+            graphic.remove(child)
+        graphic.text, graphic.tail = None, words + (graphic.tail or "") if words else graphic.tail
+        img = content.graphics.get(graphic)
+        token = ctx.token(img) if img is not None else None
+        if token is None:
+            _remove(graphic)
+            continue
+        graphic.attrib.clear()
+        graphic.set("src", token)
+
+
+def _remove(el: etree._Element) -> None:
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        previous = el.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def _xml_blocks(body: etree._Element) -> list[etree._Element]:
+    """trafilatura's top-level blocks, wrappers opened; loose text becomes a paragraph."""
+    out: list[etree._Element] = []
+
+    def loose(text: str | None) -> None:
+        if text and text.strip():
+            p = etree.Element("p")
+            p.text = text
+            out.append(p)
+
+    def visit(el: etree._Element) -> None:
+        loose(el.text)
+        for child in el:
+            if not isinstance(child.tag, str):
+                loose(child.tail)
+                continue
+            if child.tag in _WRAPPERS and len(child):
+                visit(child)
+            else:
+                out.append(child)
+            loose(child.tail)
+            child.tail = None
+
+    visit(body)
+    return out
+
+
+def _serialize(blocks: list[etree._Element], xmltotxt) -> str:  # noqa: ANN001 - trafilatura's function
+    if not blocks:
+        return ""
+    wrapper = etree.Element("body")
+    for block in blocks:
+        wrapper.append(block)  # moved: each block is written once
+    return xmltotxt(wrapper, True).strip()
+
+
+def _merge(t_blocks: list[etree._Element], d_blocks: list[_DomBlock], xmltotxt) -> list[str]:  # noqa: ANN001
+    texts = [letters("".join(b.itertext())) for b in t_blocks]
+    starts, ends, position = [], [], 0
+    for text in texts:
+        starts.append(position)
+        position += len(text)
+        ends.append(position)
+    full = "".join(texts)
+    # match the DOM blocks in order against trafilatura's text
+    ranges: list[tuple[int, int] | None] = []
+    after: list[int] = []  # where trafilatura's text stood when each DOM block came
+    cursor = 0
+    for block in d_blocks:
+        after.append(cursor)
+        found = full.find(block.text, cursor) if block.text else -1
+        if found >= 0 and (len(block.text) >= _SHORT or found - cursor <= _NEAR):
+            ranges.append((found, found + len(block.text)))
+            cursor = found + len(block.text)
+        else:
+            ranges.append(None)
+    # group trafilatura's blocks at the boundaries no matched DOM block straddles
+    crossed = set()
+    boundary_set = set(ends)
+    for span in ranges:
+        if span is not None:
+            crossed.update(b for b in boundary_set if span[0] < b < span[1])
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for index, end in enumerate(ends):
+        current.append(index)
+        if end not in crossed:
+            groups.append(current)
+            current = []
+    if current:
+        groups.append(current)
+    spans = [(starts[g[0]], ends[g[-1]]) for g in groups]
+    home = [_home(ranges[j], after[j], spans) for j in range(len(d_blocks))]
+    parts: list[str] = []
+    for number, group in enumerate(groups):
+        start, end = spans[number]
+        mine = [j for j in range(len(d_blocks)) if home[j] == number]
+        matched = [ranges[j] for j in mine if ranges[j] is not None]
+        if end > start and _tiles(matched, start, end):
+            for j in mine:
+                parts.append(d_blocks[j].markdown if ranges[j] is not None else "\n\n".join(d_blocks[j].images))
+            continue
+        before = [j for j in mine if ranges[j] is None and after[j] <= start]
+        later = [j for j in mine if j not in before]
+        parts += ["\n\n".join(d_blocks[j].images) for j in before]
+        parts.append(_serialize([t_blocks[i] for i in group], xmltotxt))
+        parts += ["\n\n".join(d_blocks[j].images) for j in later]
+    # DOM images after all of trafilatura's text (or on a page where it kept images only)
+    parts += ["\n\n".join(d_blocks[j].images) for j in range(len(d_blocks)) if home[j] is None]
+    return [p for p in parts if p.strip()]
+
+
+def _home(span: tuple[int, int] | None, cursor: int, spans: list[tuple[int, int]]) -> int | None:
+    """The group a DOM block belongs to: the one holding its text, or for a block without matched text
+    (images, text trafilatura did not keep), the one where the text before it ended."""
+    where = span[0] if span is not None else max(cursor - 1, 0)
+    for number, (start, end) in enumerate(spans):
+        if start <= where < end or (span is None and cursor == 0 and number == 0):
+            return number
+    return None
+
+
+def _tiles(matched: list[tuple[int, int] | None], start: int, end: int) -> bool:
+    """Whether the ranges cover ``[start, end)`` exactly, one after the other."""
+    position = start
+    for span in matched:
+        if span is None or span[0] != position:
+            return False
+        position = span[1]
+    return position == end
