@@ -47,10 +47,17 @@ def text_of(md: str) -> str:
     return " ".join(md.replace("|", " ").replace("\u00a0", " ").split())
 
 
+def _readable(md: str) -> str:
+    """Markdown without what is markup in either writer: backslash escapes, table rules, quote marks."""
+    md = re.sub(r"\\([\\`*_{}\[\]()#+\-.!|>~<])", r"\1", md)
+    md = re.sub(r"^\s*\|?(\s*:?-{3,}:?\s*\|)+\s*$", " ", md, flags=re.M)
+    return re.sub(r"^(\s*>)+", " ", md, flags=re.M)
+
+
 def disagreement(ours: str, theirs: str) -> tuple[list[str], list[str]]:
     """Runs of words and punctuation marks (as the scorer reads the text) only ``ours`` has, and only
     ``theirs`` has; spacing around punctuation is no disagreement."""
-    a, b = _WORDS.findall(text_of(ours)), _WORDS.findall(text_of(theirs))
+    a, b = _WORDS.findall(text_of(_readable(ours))), _WORDS.findall(text_of(_readable(theirs)))
     only_ours, only_theirs = [], []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op in ("replace", "delete"):

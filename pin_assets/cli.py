@@ -108,9 +108,15 @@ def main() -> None:
 @click.option("--memory-mb", default=4096, show_default=True, help="Memory cap of each worker process.")
 @click.option("--image-syntax", default="markdown", show_default=True, type=click.Choice(["markdown", "html"]),
               help="Images in the .md file: ![alt](content_image/N) or PIN-14M's <img> tag (the .json has tags).")
+@click.option("--comments", is_flag=True, help="Web pages: keep the comments after the main content.")
+@click.option("--title-heading", is_flag=True,
+              help="Web pages: put the page's <h1> on top when trafilatura leaves it out of the text.")
+@click.option("--fetch-images", default="auto", show_default=True, type=click.Choice(["auto", "on", "off"]),
+              help="Web pages: fetch the main content's remote images (auto: for WARC pages, not local files).")
 def convert(
     inputs: tuple[Path, ...], out_dir: Path, dpi: int, fmt: str, source_dataset: str, license_: str,
-    workers: int, timeout_s: float, memory_mb: int, image_syntax: str,
+    workers: int, timeout_s: float, memory_mb: int, image_syntax: str, comments: bool, title_heading: bool,
+    fetch_images: str,
 ) -> None:
     """Write OUT/<stem>/<stem>.md, <stem>.json, content_image/ and overall_image/ for each input.
 
@@ -124,8 +130,10 @@ def convert(
     from pin_assets.core.convert_files import convert_files
     from pin_assets.core.limits import DocumentLimits
     from pin_assets.core.pdf_pages import RenderOptions
+    from pin_assets.core.web_settings import WebSettings
 
-    limits = DocumentLimits(timeout_s=timeout_s, memory_mb=memory_mb)
+    web = WebSettings(comments=comments, title_heading=title_heading, fetch_images=fetch_images)
+    limits = DocumentLimits(timeout_s=timeout_s, memory_mb=memory_mb, web=web)
     results = convert_files(
         list(inputs), out_dir, RenderOptions(dpi=dpi, fmt=fmt), source_dataset=source_dataset, license=license_,
         limits=limits, workers=workers or (os.cpu_count() or 1), image_syntax=image_syntax,

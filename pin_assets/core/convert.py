@@ -100,7 +100,8 @@ def _convert(
         from pin_assets.core.html.markdown import html_to_markdown
 
         return html_to_markdown(data, assets=assets, max_image_pixels=limits.max_image_pixels, url=url,
-                                max_text_chars=limits.max_pages * PAGE_CHARS)
+                                max_text_chars=limits.max_pages * PAGE_CHARS, comments=limits.web.comments,
+                                title_heading=limits.web.title_heading)
     if kind in ("obelics", "mmc4"):
         from pin_assets.core.datasets.markdown import dataset_to_markdown
 

@@ -135,6 +135,12 @@ def _content_region(body: etree._Element, kept: etree._Element) -> etree._Elemen
     return region
 
 
+def first_words(content: MainContent) -> str | None:
+    """The start of the first sizeable run of text trafilatura kept, whitespace collapsed."""
+    texts = (" ".join(t.split()) for t in content.body.itertext())
+    return next((t[:_PROBE] for t in texts if len(t) >= 12), None)
+
+
 def _holders(text) -> list[etree._Element]:  # noqa: ANN001 - lxml's smart string
     """The element a text node of lxml belongs to (the parent of a tail), and its ancestors."""
     owner = text.getparent()
@@ -299,6 +305,8 @@ def _drop_empty(body: etree._Element) -> None:
         elif el is not body and el.tag not in _NEVER_EMPTY:
             doomed.append(el)
     for el in doomed:
+        if el.getparent() is not None and any(t for t in el.itertext()):  # only whitespace: keep a space
+            el.tail = " " + (el.tail or "")
         remove_keep_tail(el)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 
 import lxml.html
@@ -29,10 +30,11 @@ from pin_assets.core.document import ConversionError, ParsedDocument
 from pin_assets.core.html.charset import decode_html
 from pin_assets.core.html.dom import walk
 from pin_assets.core.html.images import Fetch, ImageContext, page_base
-from pin_assets.core.html.main_content import extract_main
-from pin_assets.core.html.merge import merge_markdown
+from pin_assets.core.html.main_content import MainContent, extract_main, first_words
+from pin_assets.core.html.merge import INVISIBLE, merge_markdown
 from pin_assets.core.limits import limit_exceeded
 from pin_assets.core.markup.html import remove_keep_tail
+from pin_assets.core.markup.markdown import md_text
 
 __all__ = ["decode_html", "html_to_markdown"]
 
@@ -101,6 +103,7 @@ def html_to_markdown(
     content_type: str | None = None,
     max_text_chars: int | None = None,
     comments: bool = False,
+    title_heading: bool = False,
     fetch: Fetch | None = None,
 ) -> ParsedDocument:
     """Convert an HTML page's main content to Markdown; local images come from ``assets``.
@@ -133,10 +136,13 @@ def html_to_markdown(
     )
     main = extract_main(doc, url, comments=comments)
     markdown = merge_markdown(main, ctx) if main is not None else ""
-    if not markdown.strip():
+    if markdown.strip() and title_heading:
+        markdown = _with_title_heading(markdown, doc, metadata, main)
+    elif not markdown.strip():
         markdown = _fallback(doc, ctx)
         metadata[FALLBACK_FLAG] = "true"
-    markdown = ctx.resolve(markdown, fetch)
+    # one form of each character, as trafilatura writes its text, and none that is invisible
+    markdown = INVISIBLE.sub("", unicodedata.normalize("NFC", ctx.resolve(markdown, fetch)))
     if not markdown.strip():
         raise ConversionError("empty", "the HTML page has no text and no images")
     if ctx.missing:
@@ -151,6 +157,47 @@ def html_to_markdown(
         metadata=metadata,
         warnings=ctx.warnings,
     )
+
+
+def _with_title_heading(markdown: str, doc: lxml.html.HtmlElement, metadata: dict[str, str],
+                        main: MainContent) -> str:
+    """Put the page's ``<h1>`` on top when trafilatura left it out of the text (it files a page's title under
+    metadata) and it is the article's title: it names the page (``<title>``, ``og:title``) or stands just
+    before the main content. The ``title_heading`` setting asks for it."""
+    if re.match(r"#\s", markdown):
+        return markdown
+    h1 = next((el for el in doc.iter("h1") if el.text_content().strip()), None)
+    if h1 is None:
+        return markdown
+    heading = " ".join(h1.text_content().split())
+    titles = [metadata.get("title", ""), *(m.get("content", "") for m in doc.xpath("//meta[@property='og:title']"))]
+    squash = "".join(heading.split())
+    named = any(squash and squash in "".join(t.split()) for t in titles if t.strip())
+    if heading in markdown or not (named or _just_before(h1, first_words(main))):
+        return markdown
+    return f"# {md_text(heading)}\n\n{markdown}"
+
+
+_FOLLOWING_TEXT = etree.XPath("following::text()")
+_TITLE_GAP = 200  # characters of other text (a date line, a byline) between a title and its article
+
+
+def _just_before(h1: etree._Element, words: str | None) -> bool:
+    """Whether the main content starts within a few lines after ``h1`` (``words`` are its first words)."""
+    if not words:
+        return False
+    gap = 0
+    for text in _FOLLOWING_TEXT(h1):
+        flat = " ".join(text.split())
+        if words in flat:
+            return True
+        parent = text.getparent()
+        if parent is not None and (parent is h1 or h1 in parent.iterancestors()) and not text.is_tail:
+            continue  # the heading's own words
+        gap += len(flat)
+        if gap > _TITLE_GAP:
+            return False
+    return False
 
 
 def _remove_hidden(doc: lxml.html.HtmlElement) -> None:

@@ -6,8 +6,8 @@ written by trafilatura's own Markdown serializer. The page's DOM, pruned to that
 what trafilatura flattens: tables without header cells, spanning cells, figures with their images, a page
 trafilatura read as one run of lines.
 
-Both are cut into blocks and compared on their letters and digits only (markup, escapes and spacing
-differ between the two writers, words do not). trafilatura's blocks are grouped at the positions no DOM
+Both are cut into blocks and compared on their words only (markup, escapes and spacing around
+punctuation differ between the two writers, words do not). trafilatura's blocks are grouped at the positions no DOM
 block straddles; a group whose text the DOM blocks cover exactly, with no gap and nothing extra, is
 written from the DOM; every other group is written from trafilatura. So the text of the result is
 trafilatura's, block for block, and the DOM adds only shape and images: a DOM block whose text trafilatura
@@ -29,10 +29,16 @@ from pin_assets.core.html.images import ImageContext
 from pin_assets.core.html.main_content import MainContent
 
 _NEAR = 300  # a short DOM block must match within this many characters after the last match
-_SHORT = 30  # (letters and digits) below this a DOM block is short
-_NON_WORD = re.compile(r"[\W_]+")
+_SHORT = 30  # characters of words: below this a DOM block is short
+_WORD = re.compile(r"[^\W_]+")
+# Characters that are no text: control characters (but tab and newline), soft hyphens, zero-width spaces,
+# word joiners, invisible operators, BOMs. trafilatura drops them (and every other unprintable character);
+# zero-width (non-)joiners stay, since Persian, Indic scripts and emoji need them.
+INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u180e\u200b\u2060-\u2064\ufeff]")
+_INLINE_TAG = re.compile(r"</?(?:sub|sup|b|i|em|strong|code|u|s|del|span|a)\b[^>\n]*>", re.I)
 _TAG = re.compile(r"<[^>\n]+>")
 _LIST_NUMBER = re.compile(r"^\s*\d{1,9}[.)]\s", re.M)
+_SEPARATE = frozenset({"lb", "cell", "row", "item", "list", "p", "head", "quote", "code", "table"})
 _WRAPPERS = frozenset({"div", "body", "article", "section", "main"})
 
 
@@ -43,9 +49,9 @@ def merge_markdown(content: MainContent, ctx: ImageContext) -> str:
     _name_graphics(content.body, content, ctx)
     t_blocks = _xml_blocks(content.body)
     images = ctx.token_ref
-    d_blocks = [_DomBlock(md, markdown_letters(md, images), [m.group(0) for m in images.finditer(md)])
+    d_blocks = [_DomBlock(md, markdown_words(md, images), [m.group(0) for m in images.finditer(md)])
                 for md in dom_blocks(content.pruned, ctx)]
-    parts = _merge(t_blocks, d_blocks, xmltotxt)
+    parts = _once(_merge(t_blocks, d_blocks, xmltotxt), images)
     if content.comments is not None:
         _name_graphics(content.comments, content, ctx)
         comments = _serialize(_xml_blocks(content.comments), xmltotxt)
@@ -54,23 +60,25 @@ def merge_markdown(content: MainContent, ctx: ImageContext) -> str:
     return "\n\n".join(p for p in parts if p.strip())
 
 
-def letters(text: str) -> str:
-    """The letters and digits of ``text`` (NFKC), the common ground of two writers' text."""
-    return _NON_WORD.sub("", unicodedata.normalize("NFKC", text))
+def words(text: str) -> str:
+    """The words of ``text`` (runs of letters and digits, NFKC), one space apart: the common ground of two
+    writers, whose markup, escapes and spacing around punctuation differ while their words may not."""
+    return " ".join(_WORD.findall(unicodedata.normalize("NFKC", INVISIBLE.sub("", text))))
 
 
-def markdown_letters(markdown: str, images: re.Pattern[str]) -> str:
-    """:func:`letters` of Markdown: without ``images`` (a pattern), HTML tags, entities and ordered-list
-    numbers."""
+def markdown_words(markdown: str, images: re.Pattern[str]) -> str:
+    """:func:`words` of Markdown: without ``images`` (a pattern), HTML tags, entities and ordered-list
+    numbers. Inline tags (``<sub>``) join the words around them, others (cells, breaks) separate them."""
     plain = images.sub(" ", markdown)
+    plain = _INLINE_TAG.sub("", plain)
     plain = _LIST_NUMBER.sub(" ", _TAG.sub(" ", plain))
-    return letters(html.unescape(plain))
+    return words(html.unescape(plain))
 
 
 @dataclass
 class _DomBlock:
     markdown: str
-    text: str  # its letters and digits
+    text: str  # its words
     images: list[str]  # its image placeholders
 
 
@@ -131,6 +139,22 @@ def _xml_blocks(body: etree._Element) -> list[etree._Element]:
     return out
 
 
+def _xml_text(block: etree._Element) -> str:
+    """The text of one of trafilatura's blocks, with line breaks, cells and items apart."""
+    parts: list[str] = []
+    for event, el in etree.iterwalk(block, events=("start", "end")):
+        if event == "start":
+            if el.tag in _SEPARATE:
+                parts.append(" ")
+            parts.append(el.text or "")
+        else:
+            if el.tag in _SEPARATE:
+                parts.append(" ")
+            if el is not block:
+                parts.append(el.tail or "")
+    return "".join(parts)
+
+
 def _serialize(blocks: list[etree._Element], xmltotxt) -> str:  # noqa: ANN001 - trafilatura's function
     if not blocks:
         return ""
@@ -141,7 +165,8 @@ def _serialize(blocks: list[etree._Element], xmltotxt) -> str:  # noqa: ANN001 -
 
 
 def _merge(t_blocks: list[etree._Element], d_blocks: list[_DomBlock], xmltotxt) -> list[str]:  # noqa: ANN001
-    texts = [letters("".join(b.itertext())) for b in t_blocks]
+    # each block's words with a trailing space, so positions in the whole are block boundaries
+    texts = [w + " " if (w := words(_xml_text(b))) else "" for b in t_blocks]
     starts, ends, position = [], [], 0
     for text in texts:
         starts.append(position)
@@ -154,10 +179,11 @@ def _merge(t_blocks: list[etree._Element], d_blocks: list[_DomBlock], xmltotxt) 
     cursor = 0
     for block in d_blocks:
         after.append(cursor)
-        found = full.find(block.text, cursor) if block.text else -1
-        if found >= 0 and (len(block.text) >= _SHORT or found - cursor <= _NEAR):
-            ranges.append((found, found + len(block.text)))
-            cursor = found + len(block.text)
+        text = block.text + " " if block.text else ""
+        found = _find_words(full, text, cursor) if text else -1
+        if found >= 0 and (len(text) >= _SHORT or found - cursor <= _NEAR):
+            ranges.append((found, found + len(text)))
+            cursor = found + len(text)
         else:
             ranges.append(None)
     # group trafilatura's blocks at the boundaries no matched DOM block straddles
@@ -194,6 +220,29 @@ def _merge(t_blocks: list[etree._Element], d_blocks: list[_DomBlock], xmltotxt) 
     # DOM images after all of trafilatura's text (or on a page where it kept images only)
     parts += ["\n\n".join(d_blocks[j].images) for j in range(len(d_blocks)) if home[j] is None]
     return [p for p in parts if p.strip()]
+
+
+def _once(parts: list[str], images: re.Pattern[str]) -> list[str]:
+    """The parts without repeats of an image already shown: both writers may place the same image (one
+    standing between paragraphs is a block of its own in each), and it stays where it first came."""
+    seen: set[str] = set()
+    out = []
+    for part in parts:
+        found = [m.group(0) for m in images.finditer(part)]
+        if found and not images.sub("", part).strip():
+            part = "\n\n".join(ref for ref in dict.fromkeys(found) if ref not in seen)
+        seen.update(found)
+        if part.strip():
+            out.append(part)
+    return out
+
+
+def _find_words(full: str, text: str, start: int) -> int:
+    """Where ``text`` (whole words) next occurs in ``full`` from ``start``, or -1."""
+    found = full.find(text, start)
+    while found > 0 and full[found - 1] != " ":
+        found = full.find(text, found + 1)
+    return found
 
 
 def _home(span: tuple[int, int] | None, cursor: int, spans: list[tuple[int, int]]) -> int | None:
