@@ -75,7 +75,8 @@ def parsed_markdown(
     def args_of(doc: dict) -> tuple:
         raw = storage.get_bytes(doc["raw_key"])
         assets = None
-        url = json.loads(doc.get("origin_json") or "{}").get("url")
+        # a page's own address: a WARC record's, or the URL a page was fetched from (a URL list)
+        url = json.loads(doc.get("origin_json") or "{}").get("url") or _web_address(doc.get("source_uri"))
         if doc["kind"] in LINKED_KINDS:
             wanted = resolve_references(doc["relpath"], referenced_paths(raw), images)
             if url:  # a WARC page: the images captured in the same WARC, by absolute URL
@@ -153,6 +154,10 @@ def parsed_markdown(
             **quarantine_metadata(failed),
         }
     )
+
+
+def _web_address(uri: str | None) -> str | None:
+    return uri if uri and uri.startswith(("http://", "https://")) else None
 
 
 def _kept_documents(storage: StorageResource, batch: str) -> set[str]:

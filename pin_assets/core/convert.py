@@ -101,7 +101,7 @@ def _convert(
 
         return html_to_markdown(data, assets=assets, max_image_pixels=limits.max_image_pixels, url=url,
                                 max_text_chars=limits.max_pages * PAGE_CHARS, comments=limits.web.comments,
-                                title_heading=limits.web.title_heading)
+                                title_heading=limits.web.title_heading, fetch=_image_fetcher(limits, url))
     if kind in ("obelics", "mmc4"):
         from pin_assets.core.datasets.markdown import dataset_to_markdown
 
@@ -111,6 +111,17 @@ def _convert(
 
         return text_to_markdown(data, is_markdown=kind == "markdown")
     raise ConversionError("unsupported", f"no converter for documents of kind {kind!r}")
+
+
+def _image_fetcher(limits: DocumentLimits, url: str | None):  # noqa: ANN202 - an ImageFetcher or None
+    """The fetcher of a web page's remote images when the settings fetch them for this page; half of the
+    document's time limit is the most its images may take."""
+    if not limits.web.fetches_images(url):
+        return None
+    from pin_assets.core.html.image_fetch import fetch_function
+
+    bounds = replace(limits.web.fetch, page_budget_s=min(limits.web.fetch.page_budget_s, 0.5 * limits.timeout_s))
+    return fetch_function(bounds, limits.web.fetch_policy, limits.web.fetch_cache)
 
 
 def render_document(

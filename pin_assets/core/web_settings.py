@@ -7,7 +7,10 @@ anywhere, including processes that never open a page.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from pin_assets.core.net import FetchPolicy
 
 FetchImages = Literal["auto", "on", "off"]
 FETCH_IMAGES: tuple[FetchImages, ...] = ("auto", "on", "off")
@@ -42,12 +45,17 @@ class WebSettings:
     and leaves it out of the text (off: the text is trafilatura's; the title is in ``ori_meta.title``).
     ``fetch_images``: fetch the main content's remote images: ``on``, ``off``, or ``auto``, which fetches
     for pages that came from the web (a URL list, a WARC) and not for files from a local folder or a store.
+    ``fetch_policy`` is what the safe fetcher may reach (allowed networks, opt-outs; ``None``: the public
+    internet only, opt-outs honoured) and ``fetch_cache`` the folder the worker processes of one run share,
+    so each URL is fetched once per batch (``None``: once per worker process).
     """
 
     comments: bool = False
     title_heading: bool = False
     fetch_images: FetchImages = "auto"
     fetch: ImageFetchBounds = field(default_factory=ImageFetchBounds)
+    fetch_policy: FetchPolicy | None = None
+    fetch_cache: str | None = None
 
     def __post_init__(self) -> None:
         if self.fetch_images not in FETCH_IMAGES:
