@@ -202,17 +202,28 @@ def _images_among_content(
     images: list[etree._Element], kept_owners: list[etree._Element], dropped_owners: list[etree._Element]
 ) -> set[etree._Element]:
     """Images trafilatura passed over that stand inside pure main content: the nearest element around
-    them that holds kept text holds no dropped text. trafilatura keeps an image mostly when it sits in a
-    paragraph or figure; a picture standing between the paragraphs of an article is content all the same,
-    while one in a region that also holds navigation or teasers stays out."""
+    them that holds kept text holds no dropped text but captions. trafilatura keeps an image
+    mostly when it sits in a paragraph or figure whose address it accepts; a picture standing between the
+    paragraphs of an article is content all the same (trafilatura often drops figure captions: those do
+    not count), while one in a region that also holds navigation or teasers stays out."""
     holds_kept = {a for el in kept_owners for a in el.iterancestors()} | set(kept_owners)
-    holds_dropped = {a for el in dropped_owners for a in el.iterancestors()} | set(dropped_owners)
+    holds_dropped = {a for el in dropped_owners if not _in_caption(el) for a in (el, *el.iterancestors())}
     chosen = set()
     for img in images:
         region = next((a for a in img.iterancestors() if a in holds_kept), None)
         if region is not None and region not in holds_dropped:
             chosen.add(img)
     return chosen
+
+
+def _in_caption(el: etree._Element) -> bool:
+    """Whether ``el`` is (in) an image's caption: a ``<figcaption>``, a ``<figure>``, a ``wp-caption``-like box."""
+    for level, holder in enumerate((el, *el.iterancestors())):
+        if holder.tag in ("figure", "figcaption") or "caption" in (holder.get("class") or "").lower():
+            return True
+        if level >= 3:
+            return False
+    return False
 
 
 def _prune_text(body: etree._Element, kept: str) -> tuple[list[etree._Element], list[etree._Element]]:
