@@ -23,6 +23,7 @@ from typing import Any
 
 from pin_assets.core.convert import oi_source, parse_document, render_document
 from pin_assets.core.document import IMAGES_SKIPPED, PAGES_FAILED, metadata_count
+from pin_assets.core.html.image_fetch import batch_fetch_cache
 from pin_assets.core.html.markdown import FALLBACK_FLAG
 from pin_assets.core.image_refs import ImageSyntax, write_image_refs
 from pin_assets.core.isolation import TaskFailure, run_isolated
@@ -162,16 +163,16 @@ def convert_files(
 
     A worker killed mid-document (timeout, memory, crash) may leave its staging folder; it is removed here.
     """
-    limits = limits or DocumentLimits()
     out_dir.mkdir(parents=True, exist_ok=True)
-    results = run_isolated(
-        convert_to_folder, paths,
-        args_of=lambda p: (str(p), str(out_dir), options, source_dataset, license, limits, image_syntax),
-        workers=max(1, min(workers, len(paths))), timeout_s=limits.timeout_s, memory_mb=limits.memory_mb,
-        max_image_pixels=limits.max_image_pixels,
-    )
-    for path, result in results:
-        if isinstance(result, TaskFailure):
-            for leftover in out_dir.glob(_staging_prefix(path) + "*"):
-                shutil.rmtree(leftover, ignore_errors=True)
-        yield path, result
+    with batch_fetch_cache(limits or DocumentLimits()) as limits:  # remote images: each URL once per run
+        results = run_isolated(
+            convert_to_folder, paths,
+            args_of=lambda p: (str(p), str(out_dir), options, source_dataset, license, limits, image_syntax),
+            workers=max(1, min(workers, len(paths))), timeout_s=limits.timeout_s, memory_mb=limits.memory_mb,
+            max_image_pixels=limits.max_image_pixels,
+        )
+        for path, result in results:
+            if isinstance(result, TaskFailure):
+                for leftover in out_dir.glob(_staging_prefix(path) + "*"):
+                    shutil.rmtree(leftover, ignore_errors=True)
+            yield path, result

@@ -26,13 +26,19 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 import threading
 import time
 import urllib.parse
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pin_assets.core.web_settings import ImageFetchBounds
+
+if TYPE_CHECKING:
+    from pin_assets.core.limits import DocumentLimits
 
 PAGE_THREADS = 8  # fetches at a time for one page
 RETRY_AFTER_S = (0.5, 2.0)  # back-off before the first and later retries
@@ -120,8 +126,6 @@ class ImageFetcher:
     # ------------------------------------------------------------ one fetch, politely
 
     def _fetch(self, url: str, deadline: float) -> Result:
-        from dataclasses import replace
-
         from pin_assets.core.net import FetchError, fetch
 
         host = (urllib.parse.urlsplit(url).hostname or "").lower()
@@ -196,6 +200,18 @@ def _write_atomic(path: Path, data: bytes) -> None:
     staging = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
     staging.write_bytes(data)
     os.replace(staging, path)
+
+
+@contextlib.contextmanager
+def batch_fetch_cache(limits: DocumentLimits) -> Iterator[DocumentLimits]:
+    """``limits`` naming a fetch cache folder that the worker processes of one run share, so each URL is
+    fetched once per batch; a temporary folder, removed when the run ends (the images themselves are
+    stored by content like every other image)."""
+    if limits.web.fetch_images == "off" or limits.web.fetch_cache:
+        yield limits
+        return
+    with tempfile.TemporaryDirectory(prefix="pin-image-fetch-") as folder:
+        yield replace(limits, web=replace(limits.web, fetch_cache=folder))
 
 
 def fetch_function(bounds: ImageFetchBounds, policy: object | None, cache_dir: str | None) -> ImageFetcher:
