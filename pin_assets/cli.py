@@ -118,14 +118,15 @@ def convert(
     workers: int, timeout_s: float, memory_mb: int, image_syntax: str, comments: bool, title_heading: bool,
     fetch_images: str,
 ) -> None:
-    """Write OUT/<stem>/<stem>.md, <stem>.json, content_image/ and overall_image/ for each input.
+    """Write OUT/<stem>/<stem>.md, <stem>.json, content_image/ and overall_image/ for each input; for each
+    HTML record of a WARC file (.warc, .warc.gz), OUT/<warc stem>/<NNNN-host-path>/ with the same files.
 
     The .json is the PIN-14M record (images as <img src='content_image/NAME'> tags in its md); the .md
     file is the same Markdown with images in --image-syntax.
 
     Each input runs in a worker process with a timeout and a memory cap, as in a batch: an input that
     fails, hangs or crashes gets one line on stderr and the others go on. The exit status is the number of
-    inputs that failed (at most 100); 0 when all converted.
+    documents that failed (at most 100); 0 when all converted.
     """
     from pin_assets.core.convert_files import convert_files
     from pin_assets.core.limits import DocumentLimits
@@ -138,20 +139,22 @@ def convert(
         list(inputs), out_dir, RenderOptions(dpi=dpi, fmt=fmt), source_dataset=source_dataset, license=license_,
         limits=limits, workers=workers or (os.cpu_count() or 1), image_syntax=image_syntax,
     )
-    with _progress_line("convert", len(inputs), unit="files") as progress:
-        failures = 0
-        for path, result in results:
-            failures += not _report_converted(path, result)
+    crawls = any(p.name.lower().endswith((".warc", ".warc.gz")) for p in inputs)  # many documents each
+    with _progress_line("convert", None if crawls else len(inputs), unit="documents") as progress:
+        failures = done = 0
+        for label, result in results:
+            failures += not _report_converted(label, result)
+            done += 1
             progress.advance()
     if failures:
-        click.echo(f"pin convert: {failures} of {len(inputs)} inputs failed", err=True)
+        click.echo(f"pin convert: {failures} of {done} documents failed", err=True)
     sys.exit(min(failures, MAX_EXIT_COUNT))
 
 
 MAX_EXIT_COUNT = 100  # exit statuses above 125 mean "killed by a signal" to shells
 
 
-def _report_converted(path: Path, result) -> bool:
+def _report_converted(path: Path | str, result) -> bool:
     """One line for one input, on stdout when converted, on stderr (one line, however long) when not."""
     from pin_assets.core.isolation import TaskFailure
     from pin_assets.core.text import clean_text
