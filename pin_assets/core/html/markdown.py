@@ -1,9 +1,12 @@
 """HTML pages (web crawls, OBELICS-like, WARC records) to Markdown: main content only, images inline.
 
-Main content is decided by trafilatura and written by the project's own DOM walk
-(:mod:`pin_assets.core.html.main_content`, :mod:`pin_assets.core.html.dom`). Measured on ``corpus/web`` (250 real
-pages, snippet F1) this beats both the earlier home-made boilerplate heuristics (0.771, 12 pages lost) and
-trafilatura's own Markdown (0.903), while keeping headings, tables with spans, figures and images.
+The text is trafilatura's: its extraction decides what the main content is, and its own Markdown writer
+writes it, except where the page's DOM gives the same words more structure (a table's header row, cells
+that span, a page trafilatura flattened into lines), see :mod:`pin_assets.core.html.merge`. So the words of
+a record are exactly those of ``trafilatura.extract(..., output_format="markdown")`` with comments off,
+while images stand where the page has them, with their alt text (captions travel with each image).
+Comments are left out unless ``comments`` asks for them (after the main content); the page's ``<h1>``,
+which trafilatura files under metadata, goes on top only when ``title_heading`` asks for it.
 
 When trafilatura finds no main content, no page is lost: the body is converted with boilerplate removed
 the way readability-style extractors do it (``<main>``/``<article>`` as the root when there is one, then
@@ -11,8 +14,10 @@ navigation, headers, footers, asides, forms, hidden elements and anything whose 
 banner, cookie notice, sidebar or toolbar dropped), and the page is flagged ``main_content_fallback``.
 Only a page with no text and no image at all is refused (``empty``).
 
-Images: see :mod:`pin_assets.core.html.images` (lazy attributes, ``srcset``, ``<picture>``, ``<base>``;
-remote images are never fetched and are listed in ``metadata["missing_images"]`` with absolute URLs).
+Images: see :mod:`pin_assets.core.html.images` (lazy attributes, ``srcset``, ``<picture>``, ``<base>``, the
+``missing_image/N`` form of an image without bytes) and :mod:`pin_assets.core.html.image_fetch` (remote
+images fetched when ``fetch`` is given). ``metadata["missing_images"]`` lists the main content's missing
+images only, by absolute URL, and ``missing_image_reasons`` why each is missing.
 """
 
 from __future__ import annotations
@@ -111,6 +116,9 @@ def html_to_markdown(
     ``assets`` maps paths relative to the page's folder (see :mod:`pin_assets.core.sources.assets`), or
     absolute URLs (images captured in the same WARC), to bytes. ``url`` is the page's own URL, against
     which relative references resolve; ``content_type`` its HTTP header, whose charset wins over the page's.
+    ``comments`` keeps the comments after the main content, ``title_heading`` puts the page's ``<h1>`` on
+    top when trafilatura left it out, and ``fetch`` (an :class:`~pin_assets.core.html.image_fetch.ImageFetcher`)
+    fetches the remote images the main content shows.
 
     Raises ``ConversionError("empty")`` when the page has no text or image content, and ``limit`` when an
     image (a file or a ``data:`` URI) declares more than ``max_image_pixels`` pixels or the page holds more
