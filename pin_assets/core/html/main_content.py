@@ -122,8 +122,9 @@ def _content_region(body: etree._Element, kept: etree._Element) -> etree._Elemen
     article, that is most of the work saved. trafilatura's text follows the page's order, so the first
     place its first words occur and the last place its last words occur bound it; when either cannot be
     found (text trafilatura rewrote), the region is the whole body."""
-    texts = [" ".join(t.split()) for t in kept.itertext()]
-    texts = [t for t in texts if len(t) >= 12]
+    texts = [t for t in (" ".join(t.split()) for t in kept.itertext()) if t]
+    # the first place the first words occur is at or before where they came from, the last place the last
+    # words occur at or after: a short or common probe only widens the region, never cuts it short
     first = next((hit for t in texts[:_PROBES] if (hit := _TEXT_AT(body, probe=t[:_PROBE]))), None)
     last = next((hit for t in reversed(texts[-_PROBES:]) if (hit := _LAST_TEXT_AT(body, probe=t[-_PROBE:]))), None)
     if not first or not last:

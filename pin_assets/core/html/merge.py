@@ -17,6 +17,7 @@ did not keep is left out, and the images of the DOM blocks (which hold the image
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 import unicodedata
@@ -187,38 +188,41 @@ def _merge(t_blocks: list[etree._Element], d_blocks: list[_DomBlock], xmltotxt) 
         else:
             ranges.append(None)
     # group trafilatura's blocks at the boundaries no matched DOM block straddles
-    crossed = set()
-    boundary_set = set(ends)
+    crossed = [False] * len(ends)
     for span in ranges:
-        if span is not None:
-            crossed.update(b for b in boundary_set if span[0] < b < span[1])
+        if span is not None:  # the block ends strictly inside the span (ends only grow)
+            for index in range(bisect.bisect_right(ends, span[0]), bisect.bisect_left(ends, span[1])):
+                crossed[index] = True
     groups: list[list[int]] = []
     current: list[int] = []
-    for index, end in enumerate(ends):
+    for index in range(len(ends)):
         current.append(index)
-        if end not in crossed:
+        if not crossed[index]:
             groups.append(current)
             current = []
     if current:
         groups.append(current)
     spans = [(starts[g[0]], ends[g[-1]]) for g in groups]
-    home = [_home(ranges[j], after[j], spans) for j in range(len(d_blocks))]
+    group_ends = [end for _, end in spans]
+    members: dict[int | None, list[int]] = {}
+    for j in range(len(d_blocks)):
+        members.setdefault(_home(ranges[j], after[j], group_ends), []).append(j)
     parts: list[str] = []
     for number, group in enumerate(groups):
         start, end = spans[number]
-        mine = [j for j in range(len(d_blocks)) if home[j] == number]
+        mine = members.get(number, [])
         matched = [ranges[j] for j in mine if ranges[j] is not None]
         if end > start and _tiles(matched, start, end):
             for j in mine:
                 parts.append(d_blocks[j].markdown if ranges[j] is not None else "\n\n".join(d_blocks[j].images))
             continue
         before = [j for j in mine if ranges[j] is None and after[j] <= start]
-        later = [j for j in mine if j not in before]
+        later = [j for j in mine if not (ranges[j] is None and after[j] <= start)]
         parts += ["\n\n".join(d_blocks[j].images) for j in before]
         parts.append(_serialize([t_blocks[i] for i in group], xmltotxt))
         parts += ["\n\n".join(d_blocks[j].images) for j in later]
     # DOM images after all of trafilatura's text (or on a page where it kept images only)
-    parts += ["\n\n".join(d_blocks[j].images) for j in range(len(d_blocks)) if home[j] is None]
+    parts += ["\n\n".join(d_blocks[j].images) for j in members.get(None, [])]
     return [p for p in parts if p.strip()]
 
 
@@ -245,14 +249,15 @@ def _find_words(full: str, text: str, start: int) -> int:
     return found
 
 
-def _home(span: tuple[int, int] | None, cursor: int, spans: list[tuple[int, int]]) -> int | None:
+def _home(span: tuple[int, int] | None, cursor: int, group_ends: list[int]) -> int | None:
     """The group a DOM block belongs to: the one holding its text, or for a block without matched text
-    (images, text trafilatura did not keep), the one where the text before it ended."""
-    where = span[0] if span is not None else max(cursor - 1, 0)
-    for number, (start, end) in enumerate(spans):
-        if start <= where < end or (span is None and cursor == 0 and number == 0):
-            return number
-    return None
+    (images, text trafilatura did not keep), the one where the text before it ended (the first group
+    when none came before it); ``None`` after all of trafilatura's text."""
+    if span is None and cursor == 0:
+        return 0 if group_ends else None
+    where = span[0] if span is not None else cursor - 1
+    number = bisect.bisect_right(group_ends, where)  # the first group ending after it
+    return number if number < len(group_ends) else None
 
 
 def _tiles(matched: list[tuple[int, int] | None], start: int, end: int) -> bool:
