@@ -188,15 +188,22 @@ class ImageContext:
                 self.warnings.append(f"image {url[:120]!r} not included: {problem}")
             written[token] = f"![{alt}](missing_image/{self.missing.index(shown)})"
         seen: set[int] = set()
+        last = (-1, "")  # where the last image written ends, and what it shows
 
         def write(match: re.Match[str]) -> str:
+            """An image once, and not twice in a row (a lazy image and its <noscript> copy)."""
+            nonlocal last
             token = int(match.group(1))
-            if token in seen:
+            shows = written[token][written[token].index("]("):]
+            if token in seen or (shows == last[1] and not markdown[last[0]:match.start()].strip()):
                 return ""
             seen.add(token)
+            last = (match.end(), shows)
             return written[token]
 
-        return self.token_ref.sub(write, markdown)
+        resolved = self.token_ref.sub(write, markdown)
+        self.images[:] = list({image.name: image for image in self.images}.values())
+        return resolved
 
     def _local(self, page: PageImage) -> tuple[ExtractedImage | None, str | None]:
         """The image from the page itself or the files that came with it, trying every candidate."""
