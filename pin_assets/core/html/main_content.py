@@ -153,13 +153,16 @@ def _holders(text) -> list[etree._Element]:  # noqa: ANN001 - lxml's smart strin
 
 
 def _adds_text(parent: etree._Element, child: etree._Element) -> bool:
-    """Whether ``parent`` holds visible text besides ``child``'s."""
+    """Whether ``parent`` holds visible text besides ``child``'s (a title or a figure's caption aside, as in
+    :func:`_images_among_content`)."""
     if parent.text and parent.text.strip():
         return True
     for other in parent:
         if other.tail and other.tail.strip():
             return True
-        if other is not child and other.tag not in INVISIBLE_TAGS and any(t.strip() for t in other.itertext()):
+        if other is child or other.tag in INVISIBLE_TAGS or other.tag in ("h1", "figure", "figcaption"):
+            continue
+        if any(t.strip() for t in other.itertext()):
             return True
     return False
 
@@ -203,12 +206,14 @@ def _images_among_content(
     images: list[etree._Element], kept_owners: list[etree._Element], dropped_owners: list[etree._Element]
 ) -> set[etree._Element]:
     """Images trafilatura passed over that stand inside pure main content: the nearest element around
-    them that holds kept text holds no dropped text but captions. trafilatura keeps an image
+    them that holds kept text holds no dropped text but captions and the title. trafilatura keeps an image
     mostly when it sits in a paragraph or figure whose address it accepts; a picture standing between the
     paragraphs of an article is content all the same (trafilatura often drops figure captions: those do
     not count), while one in a region that also holds navigation or teasers stays out."""
     holds_kept = {a for el in kept_owners for a in el.iterancestors()} | set(kept_owners)
-    holds_dropped = {a for el in dropped_owners if not _in_caption(el) for a in (el, *el.iterancestors())}
+    # an article's title and its figures' captions are what trafilatura drops from pure content too
+    holds_dropped = {a for el in dropped_owners if el.tag != "h1" and not _in_caption(el)
+                     for a in (el, *el.iterancestors())}
     chosen = set()
     for img in images:
         region = next((a for a in img.iterancestors() if a in holds_kept), None)
