@@ -217,9 +217,31 @@ def _images_among_content(
     chosen = set()
     for img in images:
         region = next((a for a in img.iterancestors() if a in holds_kept), None)
-        if region is not None and region not in holds_dropped:
+        if region is not None and region not in holds_dropped and _pictures_something(img):
             chosen.add(img)
     return chosen
+
+
+_DECORATION = re.compile(r"smil(e|ie)|emoji|emoticon|icon|logo|avatar|spacer|pixel|badge|button", re.I)
+_IMAGE_FILE = re.compile(r"\.(avif|bmp|gif|jpe?g|png|webp|tiff?)(\?|#|$)", re.I)
+
+
+def _pictures_something(img: etree._Element) -> bool:
+    """Whether an image trafilatura passed over is a picture rather than page furniture: not a counting
+    pixel or an icon (declared 32 px or less on a side), not a vector icon or logo (SVG), not named one by
+    its class, and not a banner linking elsewhere (an article's picture links to a bigger copy, if at all)."""
+    for attr in ("width", "height"):
+        size = (img.get(attr) or "").strip().removesuffix("px")
+        if size.isdigit() and int(size) <= 32:
+            return False
+    sources = image_candidates(img)
+    if sources and all(".svg" in url.lower().split("?")[0] for url in sources):
+        return False
+    if _DECORATION.search(f"{img.get('class') or ''} {img.get('id') or ''}"):
+        return False
+    link = next(img.iterancestors("a"), None)
+    href = (link.get("href") or "").strip() if link is not None else ""
+    return not href or href.startswith("#") or _IMAGE_FILE.search(href) is not None
 
 
 def _in_caption(el: etree._Element) -> bool:
