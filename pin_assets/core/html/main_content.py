@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import re
+import urllib.parse
 from dataclasses import dataclass
 
 import lxml.html
@@ -229,7 +230,8 @@ _IMAGE_FILE = re.compile(r"\.(avif|bmp|gif|jpe?g|png|webp|tiff?)(\?|#|$)", re.I)
 def _pictures_something(img: etree._Element) -> bool:
     """Whether an image trafilatura passed over is a picture rather than page furniture: not a counting
     pixel or an icon (declared 32 px or less on a side), not a vector icon or logo (SVG), not named one by
-    its class, and not a banner linking elsewhere (an article's picture links to a bigger copy, if at all)."""
+    its class, and not a banner linking to another site (an article's picture links to a bigger copy, if
+    at all)."""
     for attr in ("width", "height"):
         size = (img.get(attr) or "").strip().removesuffix("px")
         if size.isdigit() and int(size) <= 32:
@@ -241,7 +243,9 @@ def _pictures_something(img: etree._Element) -> bool:
         return False
     link = next(img.iterancestors("a"), None)
     href = (link.get("href") or "").strip() if link is not None else ""
-    return not href or href.startswith("#") or _IMAGE_FILE.search(href) is not None
+    target = urllib.parse.urlsplit(href).hostname if href.startswith(("http://", "https://", "//")) else None
+    return not target or _IMAGE_FILE.search(href) is not None or any(
+        urllib.parse.urlsplit(url).hostname == target for url in sources)
 
 
 def _in_caption(el: etree._Element) -> bool:
