@@ -19,6 +19,8 @@ from pin_assets.core.html.charset import decode_html
 from pin_assets.core.html.images import NOT_FETCHED
 from pin_assets.core.html.markdown import FALLBACK_FLAG, html_to_markdown
 from pin_assets.core.html.merge import markdown_words
+from pin_assets.core.image_refs import image_paths, write_image_refs
+from pin_assets.core.nemo_export import document_rows
 from pin_assets.core.signals import compute_signals
 from pin_assets.core.tokenizer import WordPunctTokenizer
 from tests.test_sources import assert_in_order
@@ -194,3 +196,19 @@ def test_fallback_when_no_main_content_and_empty_page() -> None:
     with pytest.raises(ConversionError) as err:
         html_to_markdown(b"<html><body><div class='x'>   </div><script>var a = 1;</script></body></html>")
     assert err.value.reason == "empty"
+
+
+def test_missing_images_keep_their_place_in_every_output() -> None:
+    """A missing image is an image where the sequence matters (the interleaving signal, the PIN record's
+    <img> spelling) and no file anywhere a file is expected (content_image, NeMo Curator rows)."""
+    md = "Before the dredging.\n\n![The dredger](missing_image/0)\n\nAfter it.\n\n![A chart](content_image/ab.png)\n"
+    assert image_paths(md) == ["content_image/ab.png"]
+    assert write_image_refs(md, "html").count("<img src='missing_image/0'>") == 1
+    assert compute_signals(md, [], WordPunctTokenizer())["image_text_interleaving_count"] == 3
+    assert compute_signals(write_image_refs(md, "html"), [], WordPunctTokenizer())[
+        "image_text_interleaving_count"] == 3
+    record = {"id": "x", "md": write_image_refs(md, "html"), "license": "CC-BY-4.0", "quality_signals": {},
+              "meta": {"source_dataset": "web", "language": "en", "oi_source": "compiling"}, "overall_image": []}
+    rows = document_rows(record, lambda name: f"images/{name}")
+    assert [(r["position"], r["modality"]) for r in rows] == [(-1, "metadata"), (0, "text"), (1, "text"),
+                                                             (2, "image")]
