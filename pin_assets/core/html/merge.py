@@ -28,6 +28,7 @@ from lxml import etree
 from pin_assets.core.html.dom import blocks as dom_blocks
 from pin_assets.core.html.images import ImageContext
 from pin_assets.core.html.main_content import MainContent
+from pin_assets.core.markup.html import remove_keep_tail
 
 _NEAR = 300  # a short DOM block must match within this many characters after the last match
 _SHORT = 30  # characters of words: below this a DOM block is short
@@ -87,30 +88,17 @@ def _name_graphics(root: etree._Element, content: MainContent, ctx: ImageContext
     """Point each ``<graphic>`` at its page image's placeholder; drop those that are no page image."""
     for graphic in list(root.iter("graphic")):
         # trafilatura sometimes files the text after an image inside it: it follows the image
-        words = "".join(graphic.itertext())
+        inner = "".join(graphic.itertext())
         for child in list(graphic):
             graphic.remove(child)
-        graphic.text, graphic.tail = None, words + (graphic.tail or "") if words else graphic.tail
+        graphic.text, graphic.tail = None, inner + (graphic.tail or "") if inner else graphic.tail
         img = content.graphics.get(graphic)
         token = ctx.token(img) if img is not None else None
         if token is None:
-            _remove(graphic)
+            remove_keep_tail(graphic)
             continue
         graphic.attrib.clear()
         graphic.set("src", token)
-
-
-def _remove(el: etree._Element) -> None:
-    parent = el.getparent()
-    if parent is None:
-        return
-    if el.tail:
-        previous = el.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + el.tail
-        else:
-            parent.text = (parent.text or "") + el.tail
-    parent.remove(el)
 
 
 def _xml_blocks(body: etree._Element) -> list[etree._Element]:
