@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pin_assets.core.convert import oi_source, parse_document, render_document
-from pin_assets.core.document import IMAGES_SKIPPED, PAGES_FAILED, metadata_count
+from pin_assets.core.document import FALLBACK_PAGES, IMAGES_SKIPPED, PAGES_FAILED, metadata_count
 from pin_assets.core.html.image_fetch import batch_fetch_cache
 from pin_assets.core.html.markdown import FALLBACK_FLAG
 from pin_assets.core.html.warc import WarcPage, is_warc, page_image_refs, read_warc_bytes, warc_failure
@@ -169,6 +169,7 @@ def _convert_into(
         main_content_fallback=FALLBACK_FLAG in parsed.metadata,
         images_skipped=metadata_count(parsed.metadata, IMAGES_SKIPPED),
         pages_failed=metadata_count(parsed.metadata, PAGES_FAILED),
+        fallback_pages=metadata_count(parsed.metadata, FALLBACK_PAGES),
     )
     record = build_record(
         doc_id=hashlib.sha256(data).hexdigest(),
