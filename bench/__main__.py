@@ -10,6 +10,12 @@
     python3 -m bench --only web           web pages against trafilatura on corpus/web (speed, snippet F1, images,
                                           disagreement report in --web-report); replaces only its own section
     python3 -m bench --runs 7 --n 50      more repetitions, bigger batches (e2e = 4N, scaling N..8N)
+    python3 -m bench --only imports --baseline-code DIR
+                                          `import pin_assets.definitions` wall/CPU, median of --runs fresh
+                                          processes, here and in checkout DIR (before/after)
+    python3 -m bench --only stack         the production stack (Postgres, S3, code server, daemon) vs
+                                          `pin materialize` on the same drops (3 drops, and 20 of 5
+                                          documents); not in the default set; replaces only its section
 
 Module-level imports stay light: the pipeline section's pool workers re-import ``__main__``.
 """
@@ -23,7 +29,10 @@ import time
 from pathlib import Path
 
 SECTIONS = ("render", "parse", "units", "sources", "e2e", "scaling", "stats", "realsyn", "web")
+ON_REQUEST = ("stack", "imports")  # only with --only: minutes of services and runs; a before/after
 REALSYN_HEADING = "RealSyn at corpus scale (`python3 -m bench --only realsyn`)"
+STACK_HEADING = "Production stack vs `pin materialize` (`python3 -m bench --only stack`)"
+IMPORTS_HEADING = "Importing the code location (`python3 -m bench --only imports`)"
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
@@ -44,13 +53,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--inputs", type=Path, default=None, help="folder of PDFs to use instead of the bench corpus")
     parser.add_argument("--web-report", type=Path, default=None, help="folder for the web section's per-page "
                         "disagreement report (disagreements.jsonl)")
+    parser.add_argument("--stack-code", type=Path, default=None, help="stack: run the stack and `pin materialize` "
+                        "from this checkout (default: this one), e.g. one of main for the numbers before a change")
+    parser.add_argument("--stack-drops", type=int, default=20, help="stack: how many drops of 5 documents")
+    parser.add_argument("--stack-set", action="append", default=[], metavar="NAME=VALUE",
+                        help="stack: an environment variable for every service, e.g. PIN_STEP_START_METHOD=spawn")
+    parser.add_argument("--baseline-code", type=Path, default=None, help="imports: also time this checkout's "
+                        "import (e.g. one of main), interleaved, for a before/after")
     parser.add_argument("--out", type=Path, default=None, help="where to write the results (default "
                         "bench/RESULTS.md; --quick writes nothing unless given)")
     args = parser.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
-    unknown = sorted(set(args.only) - set(SECTIONS))
+    unknown = sorted(set(args.only) - set(SECTIONS) - set(ON_REQUEST))
     if unknown:
-        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS + ON_REQUEST)}")
+    if any("=" not in pair for pair in args.stack_set):
+        parser.error("--stack-set takes NAME=VALUE")
     args.runs = args.runs or (1 if args.quick else 5)
     args.n = args.n or (1 if args.quick else 25)
     args.formats = (args.formats or ("webp" if args.quick else "webp,jpeg,png")).split(",")
@@ -63,7 +81,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    from bench import machine, parse, pipeline, realsyn, render, sources, stats, units
+    from bench import imports, machine, parse, pipeline, realsyn, render, sources, stack, stats, units
     from bench.corpus import find_inputs
     from bench.report import Row, markdown_table, write_results, write_section
 
@@ -77,6 +95,9 @@ def main(argv: list[str]) -> int:
     realsyn_notes: list[str] = []
     web_rows: list[Row] = []
     web_notes: list[str] = []
+    stack_rows: list[Row] = []
+    stack_notes: list[str] = []
+    import_rows: list[Row] = []
     notes = [f"inputs: {len(inputs.pdfs)} PDFs, {pages} pages from {inputs.origin}; median of {args.runs} "
              f"run(s){'' if args.quick else ' after one warm-up'}; contenders interleaved within each run"]
     warmup = 0 if args.quick else 1
@@ -129,6 +150,15 @@ def main(argv: list[str]) -> int:
             clock.start("web", rows)
             web_rows, web_notes = web.run(web.CORPUS, args.runs, warmup, args.web_report or scratch / "web",
                                           limit=5 if args.quick else None)
+        if "imports" in args.only:
+            clock.start("imports", rows)
+            import_rows = imports.run(args.runs, args.baseline_code)
+            print(markdown_table(import_rows), file=sys.stderr, flush=True)
+        if "stack" in args.only:
+            clock.start("stack", rows)
+            settings = dict(pair.split("=", 1) for pair in args.stack_set)
+            stack_rows, stack_notes = stack.run(scratch, args.stack_code, args.stack_drops, settings=settings)
+            print(markdown_table(stack_rows), file=sys.stderr, flush=True)
     clock.stop()
     elapsed = time.perf_counter() - began
     notes.append(f"bench wall time {elapsed / 60:.1f} min (per section, min: {clock.summary()}); "
@@ -139,14 +169,12 @@ def main(argv: list[str]) -> int:
         print(table)
         for note in notes:
             print(f"- {note}")
-    if realsyn_rows:
-        print(markdown_table(realsyn_rows))
-        for note in realsyn_notes:
-            print(f"- {note}")
-    if web_rows:
-        print(markdown_table(web_rows))
-        for note in web_notes:
-            print(f"- {note}")
+    extras = ((realsyn_rows, realsyn_notes), (web_rows, web_notes), (stack_rows, stack_notes), (import_rows, []))
+    for extra_rows, extra_notes in extras:
+        if extra_rows:
+            print(markdown_table(extra_rows))
+            for note in extra_notes:
+                print(f"- {note}")
     if args.out:
         if rows:
             write_results(args.out, table, host, notes, command)
@@ -160,6 +188,17 @@ def main(argv: list[str]) -> int:
             intro = [f"`{command}`, started {host['date']}: {host['cpu']}, {host['cores']}, load average at start "
                      f"{host['load average at start']}; ratios are taken within the run."]
             write_section(args.out, web.HEADING, intro, markdown_table(web_rows), web_notes)
+        if import_rows:
+            intro = [f"`{command}`, started {host['date']}: {host['cpu']}, {host['cores']}, load average at start "
+                     f"{host['load average at start']}. Wall time moves with the machine's load; CPU seconds "
+                     "much less. Method: `bench/imports.py`'s docstring."]
+            write_section(args.out, IMPORTS_HEADING, intro, markdown_table(import_rows), [])
+        if stack_rows:
+            intro = [f"`{command}`, started {host['date']}: {host['cpu']}, {host['cores']}, load average at start "
+                     f"{host['load average at start']}; the machine is shared, so rates move with its load and "
+                     "the ratios (taken within a run) are the figures to compare. Wall time "
+                     f"{clock.spent.get('stack', 0) / 60:.1f} min. Method: `bench/stack.py`'s docstring."]
+            write_section(args.out, STACK_HEADING, intro, markdown_table(stack_rows), stack_notes)
         print(f"written to {args.out}", file=sys.stderr)
     return 0
 

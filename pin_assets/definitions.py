@@ -1,6 +1,6 @@
 """The one Definitions object: assets, checks, jobs, resources, sensors, schedules and executor, wired."""
 
-from dagster import AssetSelection, Definitions, define_asset_job, multiprocess_executor
+from dagster import AssetSelection, Definitions, define_asset_job
 
 from pin_assets.assets import PIN_ASSETS, VIEW_ASSETS, signal_stats
 from pin_assets.assets.dedup import duplicate_clusters
@@ -8,7 +8,7 @@ from pin_assets.assets.realsyn import REALSYN_ASSETS, balanced_samples, realsyn_
 from pin_assets.assets.realsyn_index import image_text_pairs, text_centroids, text_index
 from pin_assets.checks import ALL_CHECKS
 from pin_assets.partitions import batches
-from resources import build_resources
+from resources import build_resources, executor_from_env
 from sensors import build_schedules, build_sensors
 
 pin_job = define_asset_job(
@@ -66,8 +66,7 @@ def build_definitions() -> Definitions:
         resources=build_resources(),
         sensors=build_sensors(),
         schedules=build_schedules(),
-        # Each step already fans out over a process pool sized to the machine: run one step at a time.
-        executor=multiprocess_executor.configured({"max_concurrent": 1}),
+        executor=executor_from_env(),  # steps forked from a warm forkserver (resources/executor.py)
     )
 
 

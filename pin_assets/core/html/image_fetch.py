@@ -225,3 +225,13 @@ def fetch_function(bounds: ImageFetchBounds, policy: object | None, cache_dir: s
 
 
 _FETCHERS: dict[tuple, ImageFetcher] = {}
+
+
+def page_fetcher(limits: DocumentLimits, page_url: str | None) -> ImageFetcher | None:
+    """The fetcher of a web page's remote images when the settings fetch them for this page (``None``
+    otherwise); half of the document's time limit is the most its images may take."""
+    web = limits.web
+    if not web.fetches_images(page_url):
+        return None
+    bounds = replace(web.fetch, page_budget_s=min(web.fetch.page_budget_s, 0.5 * limits.timeout_s))
+    return fetch_function(bounds, web.fetch_policy, web.fetch_cache)

@@ -31,7 +31,7 @@ import lxml.html
 from lxml import etree
 
 from pin_assets.core.html.images import image_candidates
-from pin_assets.core.markup.html import INVISIBLE_TAGS, remove_keep_tail
+from pin_assets.core.markup.html import INVISIBLE_TAGS, remove_keep_tail, strip_invisible
 
 INLINE_TAGS = frozenset(
     {
@@ -99,8 +99,7 @@ def extract_main(doc: lxml.html.HtmlElement, url: str | None, *, comments: bool 
                 graphics[graphic] = imgs[min(n, len(imgs) - 1)]
                 used[int(match.group(1))] = n + 1
     # Stripped only now: trafilatura judges the page as served (removing scripts first changes its verdict).
-    for el in list(pruned.iter(*INVISIBLE_TAGS, etree.Comment, etree.ProcessingInstruction)):
-        remove_keep_tail(el)
+    strip_invisible(pruned)
     kept_images = {img for graphic, img in graphics.items() if graphic.getroottree().getroot() is result.body}
     prune_to_text(pruned, _squash("".join(result.body.itertext())), kept_images)
     return MainContent(result.body, comments_body, pruned, graphics)

@@ -27,6 +27,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import lxml.html
 from lxml import etree
@@ -38,10 +39,14 @@ from pin_assets.core.html.images import Fetch, ImageContext, page_base
 from pin_assets.core.html.main_content import MainContent, extract_main, first_words
 from pin_assets.core.html.merge import INVISIBLE, merge_markdown
 from pin_assets.core.limits import limit_exceeded
-from pin_assets.core.markup.html import remove_keep_tail
+from pin_assets.core.markup.html import is_hidden, parse_html, remove_hidden, remove_keep_tail, strip_invisible
 from pin_assets.core.markup.markdown import md_text
+from pin_assets.core.paginate import PAGE_CHARS
 
-__all__ = ["decode_html", "html_to_markdown"]
+if TYPE_CHECKING:
+    from pin_assets.core.kinds import ConvertJob
+
+__all__ = ["convert_html", "decode_html", "html_body_to_markdown", "html_to_markdown"]
 
 _DROP_TAGS = {
     "script",
@@ -88,15 +93,18 @@ _BOILERPLATE = re.compile(
     r"related-?posts|comments?-?(section|list|area)",
     re.I,
 )
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
-# trafilatura's own parser settings (comments and processing instructions dropped), so it sees the tree it
-# would build itself; huge_tree lifts libxml2's 10 MB cap on one text node
-_HTML_PARSER = lxml.html.HTMLParser(
-    huge_tree=True, no_network=True, collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True
-)
-_HIDDEN = etree.XPath("//*[@hidden or @aria-hidden or contains(@style, 'display') or contains(@style, 'visibility')]")
 FALLBACK_FLAG = "main_content_fallback"
-_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+
+
+def convert_html(data: bytes, job: ConvertJob) -> ParsedDocument:
+    """The ``html`` kind's converter: main content, local and same-WARC images, remote ones fetched as
+    ``limits.web`` says, text capped at what ``max_pages`` compiled pages hold."""
+    from pin_assets.core.html.image_fetch import page_fetcher
+
+    limits = job.limits
+    return html_to_markdown(data, assets=job.assets, max_image_pixels=limits.max_image_pixels, url=job.url,
+                            max_text_chars=limits.max_pages * PAGE_CHARS, comments=limits.web.comments,
+                            title_heading=limits.web.title_heading, fetch=page_fetcher(limits, job.url))
 
 
 def html_to_markdown(
@@ -126,31 +134,17 @@ def html_to_markdown(
     with the page: a 10 MB page would spend minutes there only to be refused by the page limit after).
     """
     text, warnings = decode_html(data, content_type)
-    text = _XML_DECLARATION.sub("", text, count=1)  # lxml refuses a str that declares its own encoding
-    try:
-        # huge_tree lifts libxml2's 10 MB cap on one text node, which otherwise silently drops a long
-        # single-line page and reports it "empty"; size and time are bounded by the document limits.
-        doc = lxml.html.document_fromstring(text, parser=_HTML_PARSER)
-    except (etree.ParserError, ValueError) as exc:
-        raise ConversionError("empty" if not text.strip() else "corrupt", f"unparsable HTML: {exc}") from exc
+    doc = parse_html(text)
     if max_text_chars is not None and (chars := len(doc.text_content())) > max_text_chars:
         raise limit_exceeded("max_pages", "the text of the HTML page in characters (what max_pages compiled "
                              "pages hold)", chars, max_text_chars)
     metadata = _page_metadata(doc)
     if url:
         metadata.setdefault("url", url)
-    ctx = ImageContext(
-        assets=assets or {}, warnings=warnings, base_url=page_base(doc, url), max_image_pixels=max_image_pixels
+    markdown, ctx = html_body_to_markdown(
+        doc, assets=assets, max_image_pixels=max_image_pixels, url=url, warnings=warnings, metadata=metadata,
+        comments=comments, title_heading=title_heading, fetch=fetch,
     )
-    main = extract_main(doc, url, comments=comments)
-    markdown = merge_markdown(main, ctx) if main is not None else ""
-    if markdown.strip() and title_heading:
-        markdown = _with_title_heading(markdown, doc, metadata, main)
-    elif not markdown.strip():
-        markdown = _fallback(doc, ctx)
-        metadata[FALLBACK_FLAG] = "true"
-    # one form of each character, as trafilatura writes its text, and none that is invisible
-    markdown = INVISIBLE.sub("", unicodedata.normalize("NFC", ctx.resolve(markdown, fetch)))
     if not markdown.strip():
         raise ConversionError("empty", "the HTML page has no text and no images")
     if ctx.missing:
@@ -165,6 +159,54 @@ def html_to_markdown(
         metadata=metadata,
         warnings=ctx.warnings,
     )
+
+
+def html_body_to_markdown(
+    doc: lxml.html.HtmlElement,
+    *,
+    assets: Mapping[str, bytes] | None,
+    max_image_pixels: int | None,
+    url: str | None = None,
+    main_content: bool = True,
+    warnings: list[str] | None = None,
+    metadata: dict[str, str] | None = None,
+    comments: bool = False,
+    title_heading: bool = False,
+    fetch: Fetch | None = None,
+) -> tuple[str, ImageContext]:
+    """The body of a parsed HTML or XHTML document (:func:`~pin_assets.core.markup.html.parse_html`) as
+    Markdown with its images in their documented forms, and the context that holds its images, missing
+    images and warnings.
+
+    With ``main_content`` trafilatura decides what is content (a web page; ``comments`` and
+    ``title_heading`` as in :func:`html_to_markdown`); it sees the page as served, hidden elements included,
+    so it decides as it does for anyone calling it. Without it the whole visible body is converted (a book's
+    chapter, which holds nothing but content and where detection could only lose text). ``metadata``
+    receives the fallback flag; ``fetch`` fetches remote images.
+    """
+    ctx = ImageContext(
+        assets=assets or {}, warnings=warnings if warnings is not None else [], base_url=page_base(doc, url),
+        max_image_pixels=max_image_pixels,
+    )
+    if main_content:
+        markdown = _main_content(doc, url, ctx, metadata if metadata is not None else {}, comments, title_heading)
+    else:
+        remove_hidden(doc)
+        markdown = walk(_visible_body(doc), ctx)
+    # one form of each character, as trafilatura writes its text, and none that is invisible
+    return INVISIBLE.sub("", unicodedata.normalize("NFC", ctx.resolve(markdown, fetch))), ctx
+
+
+def _main_content(doc: lxml.html.HtmlElement, url: str | None, ctx: ImageContext, metadata: dict[str, str],
+                  comments: bool, title_heading: bool) -> str:
+    """trafilatura's main content with the page's structure (:mod:`pin_assets.core.html.merge`); the body
+    without boilerplate when it finds none (the page is then flagged)."""
+    main = extract_main(doc, url, comments=comments)
+    markdown = merge_markdown(main, ctx) if main is not None else ""
+    if markdown.strip():
+        return _with_title_heading(markdown, doc, metadata, main) if title_heading else markdown
+    metadata[FALLBACK_FLAG] = "true"
+    return _fallback(doc, ctx)
 
 
 def _with_title_heading(markdown: str, doc: lxml.html.HtmlElement, metadata: dict[str, str],
@@ -208,19 +250,12 @@ def _just_before(h1: etree._Element, words: str | None) -> bool:
     return False
 
 
-def _remove_hidden(doc: lxml.html.HtmlElement) -> None:
-    """Elements a reader never sees: ``hidden``, ``aria-hidden``, inline ``display:none``."""
-    for el in [el for el in _HIDDEN(doc) if _is_hidden(el)]:
-        if el.getparent() is not None:
-            remove_keep_tail(el)
-
-
-def _is_hidden(el: etree._Element) -> bool:
-    return (
-        el.get("hidden") is not None
-        or (el.get("aria-hidden") or "").lower() == "true"
-        or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
-    )
+def _visible_body(doc: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+    """A copy of the body without scripts, styles and other elements that show no text."""
+    body = doc.find("body")
+    root = copy.deepcopy(body if body is not None else doc)
+    strip_invisible(root)
+    return root
 
 
 # ---------------------------------------------------------------- metadata
@@ -260,7 +295,7 @@ def _fallback(doc: lxml.html.HtmlElement, ctx: ImageContext) -> str:
     """The declared main region (or the body) without boilerplate; if the naming rules leave nothing
     (a page whose wrapper is called ``menu-container``), the body without its non-content elements."""
     doc = copy.deepcopy(doc)
-    _remove_hidden(doc)
+    remove_hidden(doc)
     for strict in (True, False):
         body = doc.find("body")
         root = _content_root(copy.deepcopy(doc)) if strict else copy.deepcopy(body if body is not None else doc)
@@ -298,9 +333,7 @@ def _is_boilerplate(el: etree._Element, by_name: bool = True) -> bool:
         return True
     if el.tag in _DROP_TAGS or (el.get("role") or "").lower() in _DROP_ROLES:
         return True
-    if el.get("hidden") is not None or (el.get("aria-hidden") or "").lower() == "true":
-        return True
-    if _HIDDEN_STYLE.search(el.get("style") or ""):
+    if is_hidden(el):
         return True
     names = f"{el.get('id') or ''} {el.get('class') or ''}"
     return by_name and bool(names.strip()) and bool(_BOILERPLATE.search(names))

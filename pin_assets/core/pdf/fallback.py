@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from pin_assets.core.document import FALLBACK_PAGES
+from pin_assets.core.document import FALLBACK_PAGES, ConversionError
 from pin_assets.core.pdf.inline import escape_start, escape_text
 from pin_assets.core.text import clean_text
 
@@ -27,7 +27,11 @@ _GUARD_S = 300  # pdftotext on a page is milliseconds; this only stops a hung pr
 
 def poppler_pages(data: bytes, count: int | None = None) -> list[str] | None:
     """Plain text of each page (at most ``count``) as poppler reads it, or None when ``pdftotext`` is not
-    installed, fails, or reads no page at all."""
+    installed, fails, or reads no page at all.
+
+    A ``pdftotext`` that runs past its guard is hung: the document is quarantined (``timeout``) rather than
+    converted without poppler's pages, so a slow machine never makes a different record.
+    """
     binary = shutil.which("pdftotext")
     if binary is None:
         return None
@@ -39,8 +43,10 @@ def poppler_pages(data: bytes, count: int | None = None) -> list[str] | None:
             command += ["-f", "1", "-l", str(count)]
         try:
             done = subprocess.run([*command, str(path), "-"], capture_output=True, timeout=_GUARD_S, check=False)
-        except (OSError, subprocess.TimeoutExpired):
+        except OSError:
             return None
+        except subprocess.TimeoutExpired as exc:
+            raise ConversionError("timeout", f"{ENGINE} ran past {_GUARD_S} s on this PDF; it is hung") from exc
     pages = clean_text(done.stdout.decode("utf-8", errors="replace")).split("\f")
     if pages and not pages[-1].strip():
         pages = pages[:-1]  # pdftotext ends every page, the last one too, with a form feed

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import re
 import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,7 +170,7 @@ def _draws_glyphs(page: pymupdf.Page) -> bool:
 
 
 class OcrRun:
-    """One document's OCR: its settings, what is left of its page and time budget, and what it did.
+    """One document's OCR: its settings, what is left of its page and read budget, and what it did.
 
     ``pages`` records each OCR'd page for ``ori_meta`` (0-based page, why, orientation, language and
     readability as confidence); ``warnings`` says once per document why pages were left unread.
@@ -181,7 +180,7 @@ class OcrRun:
         self.settings = settings or OcrSettings(enabled=False)
         self.pages: list[dict] = []
         self.warnings: list[str] = []
-        self.seconds = 0.0
+        self.reads = 0  # page reads spent (see read_cost)
         self.skipped: list[int] = []
         self._ready: bool | None = None
 
@@ -214,30 +213,39 @@ class OcrRun:
         if not self.ready():
             self.skipped.append(page.number)
             return None
-        budget = self.settings.budget_s
-        if len(self.pages) >= self.settings.max_pages or (budget is not None and self.seconds >= budget):
+        reading = None
+        if len(self.pages) < self.settings.max_pages:
+            try:
+                reading = self._best_reading(page, script_of(mapped_text(layer_text)))
+            except PDF_ERRORS as exc:
+                self.warnings.append(f"OCR failed on page {page.number + 1}: {describe(exc)}")
+                return None
+        if reading is None:  # no read left for this page
             if not self.skipped:
                 self.warnings.append(
-                    f"OCR stopped after {len(self.pages)} pages ({self.seconds:.0f} s): the document's OCR "
-                    f"budget (ocr_max_pages={self.settings.max_pages}, doc_timeout_s) is spent"
+                    f"OCR stopped after {len(self.pages)} pages ({self.reads} page reads): the document's OCR "
+                    f"budget (ocr_max_pages={self.settings.max_pages}, ocr_max_page_reads="
+                    f"{self.settings.max_page_reads}) is spent; pages from {page.number + 1} on that need OCR "
+                    "are left unread"
                 )
             self.skipped.append(page.number)
             return None
-        start = time.monotonic()
-        try:
-            reading = self._best_reading(page, script_of(mapped_text(layer_text)))
-        except PDF_ERRORS as exc:
-            self.warnings.append(f"OCR failed on page {page.number + 1}: {describe(exc)}")
-            reading = None
-        finally:
-            self.seconds += time.monotonic() - start
-        if reading is None or reading.confidence < _MIN_READING:
+        if reading.confidence < _MIN_READING:
             return None  # a picture's stray marks, or text no orientation or language made readable
         if layer_text.strip() and not better_than_layer(reading, layer_text, reason):
             return None
         self.pages.append({"page": page.number, "reason": reason, "rotation": reading.angle,
                            "language": reading.language, "confidence": round(reading.confidence, 3)})
         return reading
+
+    def _ocr(self, page: pymupdf.Page, angle: int, language: str) -> Reading | None:
+        """One read of the page turned ``angle`` degrees in ``language``, counted against the document's
+        ``max_page_reads`` (a try in N languages costs N); None, and nothing counted, when it does not fit."""
+        cost = read_cost(language)
+        if self.reads + cost > self.settings.max_page_reads:
+            return None
+        self.reads += cost
+        return ocr_page(page, angle, language, self.settings.dpi, self.settings.tessdata)
 
     def _page_language(self, script: str) -> str:
         """The Tesseract language string for a page whose text layer is in ``script``: that script's
@@ -251,19 +259,18 @@ class OcrRun:
     def _installed(self, language: str) -> bool:
         return (Path(self.settings.tessdata) / f"{language}.traineddata").is_file()
 
-    def _best_reading(self, page: pymupdf.Page, script: str = "") -> Reading:
+    def _best_reading(self, page: pymupdf.Page, script: str = "") -> Reading | None:
         """The page as displayed first, in the language of its layer's script; then, when that does not
         read as text, the other orientations (the one undoing the page's /Rotate first) and the other
-        installed scripts, keeping the best reading."""
-        start = time.monotonic()
-        settings = self.settings
+        installed scripts, keeping the best reading. None when the read budget has no room for the first
+        read; a try that does not fit is left out, so what is tried depends only on the document."""
         primary = self._page_language(script)
-        best = ocr_page(page, 0, primary, settings.dpi, settings.tessdata)
-        if best.confidence >= GOOD_READING or _visible_chars(best) < _MIN_CHARS:
+        best = self._ocr(page, 0, primary)
+        if best is None or best.confidence >= GOOD_READING or _visible_chars(best) < _MIN_CHARS:
             return best
         undo = (360 - page.rotation) % 360
         tries = [(angle, primary) for angle in dict.fromkeys(a for a in (undo, page.rotation, 180, 90, 270) if a)]
-        if settings.languages == AUTO_LANGUAGES and not script:
+        if self.settings.languages == AUTO_LANGUAGES and not script:
             others = [lang for lang in SCRIPT_LANGUAGES.values() if self._installed(lang)]
             if _looks_han(best.text) and "chi_sim" in others:  # Chinese read as English: Chinese first
                 others.remove("chi_sim")
@@ -271,9 +278,9 @@ class OcrRun:
             if best.confidence < _MIN_READING and others:  # no text in English: the other scripts, by trying
                 tries.append((0, "+".join(others)))  # in one run, not one each: a picture would cost five
         for angle, language in tries:
-            if self.settings.budget_s is not None and self.seconds + time.monotonic() - start >= self.settings.budget_s:
-                break  # the document's OCR time is spent: keep the best reading so far
-            reading = ocr_page(page, angle, language, settings.dpi, settings.tessdata)
+            reading = self._ocr(page, angle, language)
+            if reading is None:
+                continue  # over the document's read budget: a cheaper try may still fit
             if reading.confidence > best.confidence and (angle == 0 or reading.confidence >= GOOD_READING) \
                     and (language == primary or reading.confidence >= GOOD_READING):
                 best = reading  # turned or in another script only on clear evidence: a poor reading is noise
@@ -282,11 +289,18 @@ class OcrRun:
         return best
 
     def metadata(self) -> dict:
-        """``ocr_pages`` and ``ocr_confidence`` (mean over OCR'd pages) for ``ori_meta``; empty without OCR."""
+        """``ocr_pages``, ``ocr_confidence`` (mean over OCR'd pages) and ``ocr_page_reads`` (Tesseract's
+        work, pages it read in vain included) for ``ori_meta``; empty without OCR."""
         if not self.pages:
             return {}
         mean = sum(p["confidence"] for p in self.pages) / len(self.pages)
-        return {"ocr_pages": list(self.pages), "ocr_confidence": round(mean, 3)}
+        return {"ocr_pages": list(self.pages), "ocr_confidence": round(mean, 3), "ocr_page_reads": self.reads}
+
+
+def read_cost(language: str) -> int:
+    """Page reads one Tesseract run in ``language`` costs: one per language, as Tesseract recognises the
+    page's words with each language's model (``eng`` 1, ``ara+eng`` 2)."""
+    return len(language.split("+"))
 
 
 def better_than_layer(reading: Reading, layer_text: str, reason: str) -> bool:
