@@ -97,7 +97,8 @@ def main() -> None:
 
 
 @main.command(short_help="Convert files without Dagster.",
-              epilog=f"Inputs: {kinds.accepted_labels(with_containers=False)}, each detected by its content.")
+              epilog=f"Inputs: {kinds.accepted_labels(with_containers=False)}, each detected by its content; "
+              "WARC crawls (.warc, .warc.gz), each HTML record a document.")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--dpi", default=100, show_default=True, help="Resolution of overall images.")

@@ -8,21 +8,19 @@ import http.server
 import io
 import json
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from pin_assets.core import net  # the safe fetcher (issue 24) every fetch goes through
 from pin_assets.core.convert import parse_document
 from pin_assets.core.html.images import NOT_FETCHED
 from pin_assets.core.limits import DocumentLimits
 from pin_assets.core.signals import compute_signals
 from pin_assets.core.tokenizer import WordPunctTokenizer
 from pin_assets.core.web_settings import ImageFetchBounds, WebSettings
-
-net = pytest.importorskip("pin_assets.core.net")  # the safe fetcher (issue 24) every fetch goes through
 
 PROSE = [
     "The harbour board approved the plan to dredge the eastern channel before the winter storms arrive.",
@@ -44,6 +42,7 @@ def _png(color: tuple[int, int, int], size: tuple[int, int] = (120, 80)) -> byte
 class _Site(http.server.BaseHTTPRequestHandler):
     routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
     seen: list[str] = []
+    release = threading.Event()  # the slow image answers only once the test is over
 
     def log_message(self, *args: object) -> None:
         pass
@@ -51,7 +50,7 @@ class _Site(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         self.seen.append(self.path)
         if self.path == "/slow.png":
-            time.sleep(1.5)
+            self.release.wait(30)
         status, headers, body = self.routes.get(self.path, (404, {}, b"not here"))
         self.send_response(status)
         for name, value in headers.items():
@@ -78,6 +77,7 @@ def site() -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
+        _Site.release.set()
         server.shutdown()
         server.server_close()
 
@@ -97,7 +97,7 @@ def _page(site: str, images: list[str], extra: str = "") -> bytes:
 
 
 def _limits(tmp_path: Path, **bounds: object) -> DocumentLimits:
-    fetch = ImageFetchBounds(timeout_s=0.8, max_bytes=100_000, retries=0, **bounds)
+    fetch = ImageFetchBounds(timeout_s=2.0, max_bytes=100_000, retries=0, **bounds)
     policy = net.FetchPolicy(allowed_networks=net.parse_networks("127.0.0.1/32"))
     web = WebSettings(fetch_images="auto", fetch=fetch, fetch_policy=policy, fetch_cache=str(tmp_path / "cache"))
     return DocumentLimits(timeout_s=30, web=web)
