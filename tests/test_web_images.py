@@ -9,6 +9,7 @@ import io
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,8 @@ class _Site(http.server.BaseHTTPRequestHandler):
         if self.path == "/slow.png":
             self.release.wait(30)
         status, headers, body = self.routes.get(self.path, (404, {}, b"not here"))
+        if self.path == "/flaky.png" and self.seen.count(self.path) == 1:  # busy the first time only
+            status, headers, body = 503, {"Retry-After": "1"}, b"busy"
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -71,6 +74,7 @@ def site() -> Iterator[str]:
         "/huge.png": (200, {"Content-Type": "image/png"}, b"\x89PNG" + b"\x00" * 300_000),
         "/noai.png": (200, {"Content-Type": "image/png", "X-Robots-Tag": "noimageai"}, _png((0, 0, 200))),
         "/inward.png": (302, {"Location": "http://10.20.30.40/secret.png"}, b""),
+        "/flaky.png": (200, {"Content-Type": "image/png"}, _png((90, 90, 0))),
     }
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -157,3 +161,21 @@ def test_fetch_images_setting(site: str, tmp_path: Path) -> None:
     assert "![picture 0](missing_image/0)" in local.markdown and not _Site.seen
     with pytest.raises(ValueError, match="fetch_images"):
         WebSettings(fetch_images="sometimes")  # type: ignore[arg-type]
+
+
+def test_busy_server_retried_dead_host_not(site: str, tmp_path: Path) -> None:
+    """HTTP 503 is tried again (and the image fetched); a 404, a refusal or a host name that does not resolve
+    is answered at once."""
+    from pin_assets.core.html.image_fetch import ImageFetcher, _retryable
+
+    _Site.seen.clear()
+    limits = _limits(tmp_path)
+    fetcher = ImageFetcher(replace(limits.web.fetch, retries=1), limits.web.fetch_policy, limits.web.fetch_cache)
+    results = fetcher([f"{site}/flaky.png", f"{site}/gone.png"])
+    assert results[f"{site}/flaky.png"] == (_png((90, 90, 0)), None)
+    assert results[f"{site}/gone.png"][0] is None and _Site.seen.count("/gone.png") == 1
+    assert _Site.seen.count("/flaky.png") == 2
+    assert _retryable(net.FetchError("timeout", "x: no answer in 2 s"))
+    assert _retryable(net.FetchError("unreachable", "x: connection reset"))
+    assert not _retryable(net.FetchError("unreachable", "x: host 'a.invalid' does not resolve (no name)"))
+    assert not _retryable(net.FetchError("blocked_address", "x: 10.0.0.1 is a private address"))

@@ -175,10 +175,13 @@ class ImageFetcher:
 
 
 def _retryable(exc: object) -> bool:
-    """Timeouts, dropped or refused connections, HTTP 429 and 5xx: worth another try."""
+    """Timeouts, dropped or refused connections, HTTP 429 and 5xx: worth another try. A host name that does
+    not resolve is not: it will not resolve a second later either (a dead site's images cost one lookup)."""
     reason = getattr(exc, "reason", "")
-    if reason in ("timeout", "unreachable"):
+    if reason == "timeout":
         return True
+    if reason == "unreachable":
+        return "does not resolve" not in str(exc)
     if reason == "http_error":
         status = _STATUS.search(str(exc))
         return bool(status) and (status.group(1) == "429" or status.group(1).startswith("5"))
