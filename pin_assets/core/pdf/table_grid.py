@@ -1,13 +1,13 @@
 """A table's cells as a grid, made regular and written as Markdown.
 
 Table finders build their grid from every rule and every fill edge they see, so a header drawn as
-coloured boxes a few points off the body's rules adds columns that hold nothing, and a two-line header
-cell whose lines sit on separate fills becomes two rows. Written out, such a grid shows spans that are
-not on the page and empty columns, and a reader (or a test of "the cell under this heading") no longer
-finds the header above its column. :func:`regular` removes every column or row boundary that separates
-no two texts, merging the cells it ran between (so the two lines of a header cell drawn on two fills
-become one cell again). What remains are the page's own spans, written as HTML
-``rowspan``/``colspan`` (GFM has none), else the table is a GFM pipe table. The first row is the header.
+coloured boxes a few points off the body's rules adds columns and rows that hold nothing. Written out,
+such a grid shows spans that are not on the page and empty columns, and a reader (or a test of "the cell
+under this heading") no longer finds the header above its column. :func:`regular` removes every column
+or row boundary that separates no two texts, merging the cells it ran between (a header cell whose fill
+spans a grid row or column that holds no text of its own is one cell again; two lines that both hold
+text stay two rows). What remains are the page's own spans, written as HTML ``rowspan``/``colspan`` (GFM
+has none), else the table is a GFM pipe table. The first row is the header.
 
 A grid is a list of ``(row, col, rowspan, colspan, text)``.
 """
