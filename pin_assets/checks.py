@@ -17,7 +17,6 @@ from pin_assets.assets.export import pin_records
 from pin_assets.assets.signals import quality_signals
 from pin_assets.core.signals import SIGNAL_NAMES, validate_signal_row
 from pin_assets.core.tables import iter_rows
-from resources.processing import ProcessingResource
 from resources.storage import StorageResource
 
 RECORD_CHECKS = (
@@ -26,16 +25,14 @@ RECORD_CHECKS = (
     AssetCheckSpec("no_record_without_markdown", asset=pin_records,
                    description="No exported record has empty Markdown (core.document.has_content, the rule the "
                                "parse stage quarantines empty documents by)."),
-    AssetCheckSpec("quarantine_rate_within_bound", asset=pin_records,
-                   description="The share of quarantined documents stays under the configured bound."),
 )
+# The quarantine rate is checked where documents are dropped, by the blocking checks of parsed_markdown and
+# page_renders (pin_assets.quarantine.quarantine_rate_check), so a bad run stops before it replaces the export.
 
 
 @multi_asset_check(specs=RECORD_CHECKS, name="pin_records_checks")
-def pin_records_checks(
-    context: AssetCheckExecutionContext, storage: StorageResource, processing: ProcessingResource
-) -> Iterator[AssetCheckResult]:
-    """The three record checks from one reading of the batch's manifest, JSONL and quarantine."""
+def pin_records_checks(context: AssetCheckExecutionContext, storage: StorageResource) -> Iterator[AssetCheckResult]:
+    """The record checks from one reading of the batch's manifest, JSONL and quarantine."""
     account = account_batch(storage, context.partition_key)
     yield AssetCheckResult(
         check_name="every_document_accounted_for",
@@ -56,13 +53,6 @@ def pin_records_checks(
         severity=AssetCheckSeverity.ERROR,
         metadata={"records": account.records, "without_markdown": len(account.without_markdown),
                   "ids": ", ".join(account.without_markdown[:20])},
-    )
-    yield AssetCheckResult(
-        check_name="quarantine_rate_within_bound",
-        passed=account.quarantine_rate <= processing.max_quarantine_rate,
-        severity=AssetCheckSeverity.WARN,
-        metadata={"quarantine_rate": account.quarantine_rate, "bound": processing.max_quarantine_rate,
-                  "quarantined": account.quarantined, "documents": account.documents},
     )
 
 

@@ -37,6 +37,7 @@ import click
 if TYPE_CHECKING:
     from pin_assets.core.progress import Progress
 
+from pin_assets.core.limits import DPI_RANGE, MEMORY_MB_RANGE, TIMEOUT_S_RANGE, WORKERS_RANGE
 from pin_assets.layout import VIEW_NAMES
 
 DEFAULT_DAGSTER_HOME = ".dagster_home"
@@ -98,14 +99,17 @@ def main() -> None:
 @main.command(short_help="Convert files without Dagster.")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--dpi", default=100, show_default=True, help="Resolution of overall images.")
+@click.option("--dpi", default=100, show_default=True, type=click.IntRange(*DPI_RANGE),
+              help="Resolution of overall images.")
 @click.option("--format", "fmt", default="webp", show_default=True, type=click.Choice(["webp", "jpeg", "png"]))
 @click.option("--source-dataset", default="local", show_default=True)
 @click.option("--license", "license_", default="unknown", show_default=True)
-@click.option("--workers", default=0, show_default=True, help="Worker processes (0: one per CPU core).")
-@click.option("--timeout", "timeout_s", default=120.0, show_default=True,
+@click.option("--workers", default=0, show_default=True, type=click.IntRange(*WORKERS_RANGE),
+              help="Worker processes (0: one per CPU core).")
+@click.option("--timeout", "timeout_s", default=120.0, show_default=True, type=click.FloatRange(*TIMEOUT_S_RANGE),
               help="Seconds one input may take before its worker is killed.")
-@click.option("--memory-mb", default=4096, show_default=True, help="Memory cap of each worker process.")
+@click.option("--memory-mb", default=4096, show_default=True, type=click.IntRange(*MEMORY_MB_RANGE),
+              help="Memory cap of each worker process.")
 @click.option("--image-syntax", default="markdown", show_default=True, type=click.Choice(["markdown", "html"]),
               help="Images in the .md file: ![alt](content_image/N) or PIN-14M's <img> tag (the .json has tags).")
 def convert(
@@ -286,28 +290,19 @@ SET_OPTION = click.option(
 
 
 def _processing_settings(pairs: tuple[str, ...]) -> dict[str, object]:
-    """``NAME=VALUE`` pairs checked against ProcessingResource's fields and converted to their types.
+    """``NAME=VALUE`` pairs checked against ProcessingResource's fields, types and ranges, before anything runs.
 
     Limits are what a user changes before retrying a quarantined document, so they must be settable from
-    the command line, not only from the UI's launchpad.
+    the command line, not only from the UI's launchpad; a value outside its range is refused here with the
+    setting, the value and the range (exit 2), never discovered by a run that quarantines everything.
     """
-    from pydantic import TypeAdapter, ValidationError
-
+    from pin_assets.settings import SettingError, parse_assignments
     from resources.processing import ProcessingResource
 
-    fields = ProcessingResource.model_fields
-    settings: dict[str, object] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        name = name.strip()
-        if not sep or name not in fields:
-            raise PinError(f"--set {pair!r}: use NAME=VALUE with NAME one of {', '.join(sorted(fields))}")
-        try:
-            settings[name] = TypeAdapter(fields[name].annotation).validate_strings(value.strip())
-        except ValidationError as exc:
-            reason = exc.errors()[0]["msg"]
-            raise PinError(f"--set {pair!r}: {reason} ({name} is {fields[name].annotation.__name__})") from exc
-    return settings
+    try:
+        return parse_assignments(ProcessingResource, pairs)
+    except SettingError as exc:
+        raise PinError(f"--set {exc}") from exc
 
 
 VERBOSE_OPTION = click.option(
@@ -345,7 +340,7 @@ def _console(verbose: bool) -> dict:
 def _execute(defs, job_name: str, instance, run_config: dict, **kwargs):  # noqa: ANN001, ANN202
     """Run a job in this process; a failure prints its failing step, the one-line cause and the log's path."""
     from pin_assets.core.progress import terminal_progress
-    from pin_assets.run_report import failure_lines, write_run_log
+    from pin_assets.run_report import blocked_by, failure_lines, write_run_log
 
     with terminal_progress():
         result = defs.resolve_job_def(job_name).execute_in_process(
@@ -355,8 +350,27 @@ def _execute(defs, job_name: str, instance, run_config: dict, **kwargs):  # noqa
         log = write_run_log(instance, result.run_id, Path(os.environ["DAGSTER_HOME"]))
         for line in failure_lines(result):
             click.echo(f"pin: {job_name}: {line}", err=True)
+        for evaluation in blocked_by(result):
+            _report_blocked(evaluation, kwargs.get("partition_key"))
         click.echo(f"pin: full log: {log} (or open run {result.run_id} in `dagster dev`)", err=True)
     return result
+
+
+def _report_blocked(evaluation, batch: str | None) -> None:  # noqa: ANN001 (an AssetCheckEvaluation)
+    """What a run stopped by a blocking check tells the user: which check, the numbers, what was kept, where to look."""
+    meta = {key: value.value for key, value in evaluation.metadata.items()}
+    name = f"{evaluation.asset_key.to_user_string()}/{evaluation.check_name}"
+    numbers = ""
+    if "quarantined" in meta and "documents" in meta:
+        share = meta["quarantined"] / meta["documents"] if meta["documents"] else 0.0
+        numbers = (f": {meta['quarantined']} of {meta['documents']} documents quarantined ({share:.1%}), over "
+                   f"max_quarantine_rate={meta['max_quarantine_rate']:g}")
+    click.echo(f"pin: stopped by the blocking check {name}{numbers}", err=True)
+    click.echo(f"pin: nothing downstream of {evaluation.asset_key.to_user_string()} was replaced: the previous "
+               "records, views and renders are kept", err=True)
+    if "quarantine_list" in meta:
+        click.echo(f"pin: the quarantine list: {meta['quarantine_list']} (read it with `pin quarantine {batch}`; "
+                   f"after a fix, `pin quarantine {batch} --retry [--set NAME=VALUE]`)", err=True)
 
 
 def _run_batch(
@@ -400,27 +414,25 @@ def _run_batch(
     checks = result.get_asset_check_evaluations()
     failed_checks = _failed_error_checks(checks)
     account = account_batch(storage, batch_name)
-    images = len(list(storage.list_keys("images")))
     if retry:
         for name in RETRY_STAGES:
-            (event,) = result.asset_materializations_for_node(name)
-            click.echo(f"retry: {name} processed {event.metadata['documents_processed'].value} documents, "
-                       f"kept {event.metadata['documents_kept'].value}")
+            click.echo(_retry_line(name, result.asset_materializations_for_node(name)[0].metadata))
     click.echo(
         "\n".join(
             [
-                f"batch {batch_name!r} done in {elapsed:.1f} s (run {result.run_id})",
+                f"batch {batch_name!r} done in {elapsed:.1f} s (run {result.run_id}); counts are this batch's",
                 f"  documents in      {account.documents}",
                 f"  records out       {account.records}",
                 f"  quarantined       {account.quarantined}"
                 + (f" (why: pin quarantine {batch_name})" if account.quarantined else ""),
                 f"  pages rendered    {account.pages_rendered}",
-                f"  images extracted  {account.content_images} in records ({images} distinct in store)",
+                f"  content images    {account.content_images} in records, {account.distinct_content_images} "
+                "distinct",
                 f"  conservation      {'ok' if account.balanced else 'BROKEN'}: "
                 f"{account.documents} = {account.records} + {account.quarantined}",
                 f"  checks            {_checks_line(checks, failed_checks)}",
                 f"  records           {account.export_prefix}",
-                f"  signal dashboard  {storage.uri(layout.STATS_DASHBOARD)}",
+                f"  signal dashboard  {storage.uri(layout.STATS_DASHBOARD)} (every batch in store)",
                 realsyn_line,
                 f"  store             {storage.base_uri}",
                 f"  Dagster instance  {os.environ['DAGSTER_HOME']} (see README: dagster dev)",
@@ -430,6 +442,16 @@ def _run_batch(
     for name in failed_checks:
         click.echo(f"pin: asset check {name} failed at ERROR severity; see its metadata in the UI", err=True)
     return 0 if account.balanced and not failed_checks else 1
+
+
+def _retry_line(asset: str, metadata: dict) -> str:
+    """What a retry redid and what it reused, in one stage: ``retry: parse redid 3 documents (2 converted, ...``."""
+    stage = {"parsed_markdown": "parse", "page_renders": "render"}[asset]
+    done = next(v.value for k, v in metadata.items() if k.startswith("documents") and k.endswith("this run"))
+    failed = metadata["quarantined (this stage)"].value
+    reused = metadata["documents reused (retry)"].value
+    return (f"retry: {stage} redid {done + failed} documents ({done} now done, {failed} quarantined again) and "
+            f"reused {reused} done before")
 
 
 def _failed_error_checks(evaluations) -> list[str]:
@@ -481,8 +503,10 @@ def stats(where_sql: str | None) -> None:
 @click.option("--view", "view", required=True, type=click.Choice(VIEW_NAMES))
 @click.option("--where", "where_sql", default=None, help="Quality-signal filter, as for `pin stats --where`.")
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--shard-samples", default=1000, show_default=True, help="Samples per WebDataset shard.")
-@click.option("--token-budget", default=8192, show_default=True, help="doc_pairs: most Markdown tokens a sample.")
+@click.option("--shard-samples", default=1000, show_default=True, type=click.IntRange(1),
+              help="Samples per WebDataset shard.")
+@click.option("--token-budget", default=8192, show_default=True, type=click.IntRange(1),
+              help="doc_pairs: most Markdown tokens a sample.")
 def views(batch_name: str, view: str, where_sql: str | None, out_dir: Path, shard_samples: int,
           token_budget: int) -> None:
     """Write one training view of a materialized batch to DIR: shard-NNNNN.tar, index.parquet, manifest.json."""
@@ -505,7 +529,8 @@ def views(batch_name: str, view: str, where_sql: str | None, out_dir: Path, shar
     except UnsafeFilterError as exc:
         raise PinError(str(exc)) from exc
     click.echo(f"{view} of {batch_name}: {manifest.samples} samples from {manifest.documents} documents, "
-               f"{manifest.pages} pages, {manifest.tokens} tokens, {len(manifest.shards)} shards in {out_dir}")
+               f"{manifest.pages} pages, {manifest.md_tokens} Markdown tokens (markup included), "
+               f"{len(manifest.shards)} shards in {out_dir}")
 
 
 def _run_realsyn(defs, instance, batch_name: str, run_config: dict, storage) -> str:
@@ -527,9 +552,9 @@ def _realsyn_summary(meta: dict, storage) -> str:
 
     paired = meta["image_text_pairs"]["images"].value
     balanced = meta["balanced_samples"]
-    return (f"  realsyn           {paired} images paired with real sentences, {balanced['images_after'].value} in "
-            f"the balanced sample ({balanced['shards'].value} WebDataset shards): "
-            f"{storage.uri(realsyn_layout.BALANCED)}")
+    return (f"  realsyn           {paired} images of this batch paired with real sentences; balanced sample of "
+            f"every batch in store: {balanced['images_after'].value} images, {balanced['shards'].value} "
+            f"WebDataset shards: {storage.uri(realsyn_layout.BALANCED)}")
 
 
 @main.command(short_help="What a batch could not convert; --retry.")

@@ -29,6 +29,8 @@ from pin_assets.core.sources import SourceFile, iter_source
 from pin_assets.core.tables import ASSETS, MANIFEST, RowGroupWriter, write_table
 from pin_assets.core.warc import is_warc, read_warc_bytes, warc_failure
 from pin_assets.partitions import batches
+from pin_assets.settings import SettingError, run_config_problems
+from resources.processing import ProcessingResource
 from resources.storage import StorageResource
 
 EXTENSIONS = {"pdf": "pdf", "jats": "xml", "html": "html", "markdown": "md", "text": "txt"}
@@ -45,6 +47,21 @@ class IngestConfig(Config):
         description="OBELICS/MMC4 sources: local folder or tar file(s) of the rows' images (img2dataset output); "
         "default: the batch's images_uri, else the source folder. Images are never fetched.",
     )
+
+
+def check_run_settings(context: AssetExecutionContext) -> None:
+    """The door of a run started from the launchpad or a sensor: every value in its run config within range.
+
+    Dagster's config schema checks types; ranges (``max_docs_per_part >= 1``, a rate in [0, 1]) it cannot
+    express. Checked here, by the first step, before anything is read or written, so a bad value fails the
+    run with the setting, the value and the range instead of quarantining a batch or failing its last step.
+    (`pin` checks ``--set`` values before it starts a run at all.)
+    """
+    from resources import build_resources
+
+    problems = run_config_problems(context.job_def, build_resources(), context.run.run_config)
+    if problems:
+        raise SettingError(problems)
 
 
 def resolve_spec(storage: StorageResource, batch: str, config: IngestConfig) -> BatchSpec:
@@ -112,9 +129,10 @@ def asset_row(relpath: str, sha: str, key: str, size: int, uri: str, role: str) 
     kinds={"parquet"},
 )
 def raw_documents(
-    context: AssetExecutionContext, config: IngestConfig, storage: StorageResource
+    context: AssetExecutionContext, config: IngestConfig, storage: StorageResource, processing: ProcessingResource
 ) -> MaterializeResult:
     batch = context.partition_key
+    check_run_settings(context)
     spec = resolve_spec(storage, batch, config)
     dates = _previous_dates(storage, batch)
     today = datetime.now(UTC).strftime("%Y-%m-%d")

@@ -14,7 +14,7 @@ materialized again.
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -45,22 +45,28 @@ GROUP = "realsyn"
 
 
 class TextCentroidsConfig(Config):
-    sample_size: int = Field(default=200_000, description="Sentences drawn across all batches to train on.")
-    n_clusters: int = Field(default=0, description="k-means clusters; 0 = about clusters_per_sqrt * sqrt(sample).")
-    clusters_per_sqrt: float = Field(default=1.0, description="Scale of the automatic cluster count.")
-    codec: str = Field(default="fp16", description="How shards store vectors: 'fp16' (768 B each at 384 dims, "
+    sample_size: int = Field(default=200_000, ge=1, le=10**9,
+                             description="Sentences drawn across all batches to train on.")
+    n_clusters: int = Field(default=0, ge=0, le=10**6,
+                            description="k-means clusters; 0 = about clusters_per_sqrt * sqrt(sample).")
+    clusters_per_sqrt: float = Field(default=1.0, gt=0, le=1000, allow_inf_nan=False,
+                                     description="Scale of the automatic cluster count.")
+    codec: Literal["fp16", "pq"] = Field(default="fp16",
+                                         description="How shards store vectors: 'fp16' (768 B each at 384 dims, "
                        "near-exact scores) or 'pq' (pq_m bytes each, lower recall); see bench/RESULTS.md.")
-    pq_m: int = Field(default=48, description="Bytes per vector with the 'pq' codec (must divide the dimension).")
-    seed: int = Field(default=0, description="Seed of the sample and of k-means.")
+    pq_m: int = Field(default=48, ge=1, le=4096,
+                      description="Bytes per vector with the 'pq' codec (must divide the dimension).")
+    seed: int = Field(default=0, ge=0, le=2**32 - 1, description="Seed of the sample and of k-means.")
     retrain: bool = Field(default=False, description="Train a new version even if one exists. Shards of older "
                           "versions are skipped by retrieval until their batch's text_index is re-materialized.")
 
 
 class ImageTextPairsConfig(Config):
-    top_k: int = Field(default=3, description="Texts kept per image.")
-    nprobe: int = Field(default=8, description="Clusters searched per image (nearest centres first).")
-    recall_queries: int = Field(default=1000, description="Images checked against exact search (0 = none).")
-    seed: int = Field(default=0, description="Seed of the recall sample.")
+    top_k: int = Field(default=3, ge=1, le=100, description="Texts kept per image.")
+    nprobe: int = Field(default=8, ge=1, le=10**6, description="Clusters searched per image (nearest centres first).")
+    recall_queries: int = Field(default=1000, ge=0, le=10**7,
+                                description="Images checked against exact search (0 = none).")
+    seed: int = Field(default=0, ge=0, le=2**32 - 1, description="Seed of the recall sample.")
 
 
 def current_version(storage: StorageResource) -> dict[str, Any] | None:

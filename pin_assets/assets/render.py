@@ -5,9 +5,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from pin_assets import layout
+from pin_assets.assets.automation import AFTER_UPSTREAM
 from pin_assets.core.convert import render_to_folder
 from pin_assets.core.document import ExtractedImage, ParsedDocument
 from pin_assets.core.isolation import TaskFailure, run_isolated
@@ -17,7 +18,9 @@ from pin_assets.partitions import batches
 from pin_assets.quarantine import (
     RetryConfig,
     quarantine_metadata,
+    quarantine_rate_check,
     quarantine_row,
+    rate_check_spec,
     stage_quarantined_ids,
     write_quarantine,
 )
@@ -45,8 +48,9 @@ def parsed_from_row(storage: StorageResource, row: dict) -> ParsedDocument:
     deps=["raw_documents", "parsed_markdown"],
     description="Overall images: one per PDF page (PyMuPDF), or a paginated compiled render for other kinds.",
     kinds={"pymupdf"},
-    automation_condition=AutomationCondition.eager(),
+    automation_condition=AFTER_UPSTREAM,
     pool="pin_cpu",
+    check_specs=[rate_check_spec("page_renders")],
 )
 def page_renders(
     context: AssetExecutionContext, config: RetryConfig, storage: StorageResource, processing: ProcessingResource
@@ -120,15 +124,16 @@ def page_renders(
     return MaterializeResult(
         metadata={
             "documents": docs,
-            "documents_processed": processed,
-            "documents_kept": len(keep),
+            "documents rendered this run": MetadataValue.int(processed - len(failed)),
+            "documents reused (retry)": MetadataValue.int(len(keep)),
             "pages_rendered": pages,
             "render_bytes": MetadataValue.int(total_bytes),
             "format": options.ext,
             "dpi": options.dpi,
             "index": MetadataValue.path(storage.uri(layout.renders_index(batch))),
-            **quarantine_metadata(failed),
-        }
+            **quarantine_metadata(storage, batch, STAGE, failed),
+        },
+        check_results=[quarantine_rate_check(storage, batch, STAGE, processing.max_quarantine_rate, "page_renders")],
     )
 
 

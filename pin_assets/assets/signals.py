@@ -3,9 +3,10 @@
 import json
 
 import pyarrow as pa
-from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from pin_assets import layout
+from pin_assets.assets.automation import AFTER_UPSTREAM
 from pin_assets.core.document import IMAGES_SKIPPED, PAGES_FAILED, metadata_count
 from pin_assets.core.html_markdown import FALLBACK_FLAG
 from pin_assets.core.progress import track
@@ -27,7 +28,7 @@ SIGNALS = pa.schema(
     deps=["raw_documents", "parsed_markdown"],
     description="Quality signals per document (PIN §3.3 and RedPajama-v2 style), one Parquet row each.",
     kinds={"parquet"},
-    automation_condition=AutomationCondition.eager(),
+    automation_condition=AFTER_UPSTREAM,
 )
 def quality_signals(
     context: AssetExecutionContext, storage: StorageResource, tokenizer: TokenizerResource

@@ -4,9 +4,10 @@ import json
 
 import pyarrow.dataset as pads
 import pyarrow.fs as pafs
-from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from pin_assets import layout
+from pin_assets.assets.automation import AFTER_UPSTREAM
 from pin_assets.core.dashboard import render_dashboard, stats_markdown
 from pin_assets.core.stats import Source, compute_stats, connect
 from resources.storage import StorageResource
@@ -29,7 +30,7 @@ def signal_source(storage: StorageResource) -> Source | None:
 @asset(
     group_name="stats",
     deps=["quality_signals"],
-    automation_condition=AutomationCondition.eager(),
+    automation_condition=AFTER_UPSTREAM,
     description="Per-source counts, means, quantiles, histograms and filter shares over all batches (DuckDB).",
     kinds={"duckdb", "html"},
 )

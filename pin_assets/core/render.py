@@ -15,7 +15,7 @@ import pymupdf
 from PIL import Image
 
 from pin_assets.core.document import ConversionError, RenderedPage
-from pin_assets.core.limits import check_page_count
+from pin_assets.core.limits import DPI_RANGE, check_page_count
 from pin_assets.core.pdf.errors import PDF_ERRORS, describe
 
 FORMATS = {"webp": "webp", "jpeg": "jpeg", "jpg": "jpeg", "png": "png"}
@@ -35,8 +35,8 @@ class RenderOptions:
     def __post_init__(self) -> None:
         if self.fmt.lower() not in FORMATS:
             raise ValueError(f"unknown render format {self.fmt!r}; use one of webp, jpeg, png")
-        if not 10 <= self.dpi <= 600:
-            raise ValueError(f"render dpi {self.dpi} outside 10..600")
+        if not DPI_RANGE[0] <= self.dpi <= DPI_RANGE[1]:
+            raise ValueError(f"render dpi {self.dpi} outside {DPI_RANGE[0]}..{DPI_RANGE[1]}")
         if self.backend not in ("pymupdf", "pdf2image"):
             raise ValueError(f"unknown render backend {self.backend!r}; use pymupdf or pdf2image")
 
