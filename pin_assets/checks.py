@@ -7,6 +7,7 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
+    MetadataValue,
     asset_check,
     multi_asset_check,
 )
@@ -15,8 +16,10 @@ from pin_assets import layout
 from pin_assets.accounting import account_batch
 from pin_assets.assets.export import pin_records
 from pin_assets.assets.signals import quality_signals
+from pin_assets.assets.stats import signal_stats
 from pin_assets.core.signals import SIGNAL_NAMES, validate_signal_row
 from pin_assets.core.tables import iter_rows
+from pin_assets.records import duplicate_record_ids
 from resources.storage import StorageResource
 
 RECORD_CHECKS = (
@@ -72,4 +75,21 @@ def signals_within_valid_ranges(
     )
 
 
-ALL_CHECKS = [pin_records_checks, signals_within_valid_ranges]
+@asset_check(
+    asset=signal_stats,
+    description="No record id is in more than one export of the store (another source folder or layout of a batch, "
+    "or two batches holding the same document): a loader reading every export would train on it twice.",
+)
+def record_ids_unique_in_store(storage: StorageResource) -> AssetCheckResult:
+    total, examples = duplicate_record_ids(storage)
+    listing = "\n".join(f"- `{doc_id[:16]}` in {', '.join(roots)}" for doc_id, roots in examples)
+    return AssetCheckResult(
+        passed=total == 0,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"duplicate ids (in store)": MetadataValue.int(total),
+                  "first duplicates": MetadataValue.md(listing or "none")},
+    )
+
+
+ALL_CHECKS = [pin_records_checks, signals_within_valid_ranges]  # per batch, with the assets of pin_job
+STORE_CHECKS = [record_ids_unique_in_store]  # over the whole store, with signal_stats

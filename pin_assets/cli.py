@@ -191,7 +191,8 @@ def batch() -> None:
 @click.option("--images", "images", default="",
               help="OBELICS/MMC4 sources: local folder or tar file(s) holding the rows' images (never fetched).")
 @click.option("--replace", is_flag=True,
-              help="NAME exists with another source: point it at SOURCE and delete its old stored outputs.")
+              help="NAME exists with another source, dataset, license or images: delete everything the old "
+                   "registration produced, then register this one.")
 def batch_add(
     name: str, source: str, source_dataset: str | None, license_: str, images: str, replace: bool
 ) -> None:
@@ -217,10 +218,11 @@ def batch_add(
     except SourceProblem as exc:
         raise PinError(str(exc)) from exc
     previous = load_spec(storage, name)
-    if replace and previous is not None and previous.source_uri != spec.source_uri:
-        removed = remove_batch(instance, storage, name, purge=True)  # no stale outputs of the old source
-        click.echo(f"replacing batch {name!r} (was {previous.source_uri}): {removed.objects_deleted} stored "
-                   "objects deleted")
+    changes = spec.changes_from(previous) if previous is not None else []
+    if replace and changes:  # the old spec's outputs go before anything of the new one is written
+        removed = remove_batch(instance, storage, name, purge=True)
+        click.echo(f"replacing batch {name!r} ({'; '.join(changes)}): {removed.objects_deleted} stored "
+                   "objects of the old spec deleted")
     try:
         spec = register_batch(instance, storage, spec, replace=replace)
     except BatchExistsError as exc:
@@ -406,13 +408,14 @@ def _run_batch(
     if not result.success:
         return 1
     quiet = _console(verbose)
-    _execute(defs, "stats_job", instance, quiet)
+    stats_result = _execute(defs, "stats_job", instance, quiet)
     realsyn_line = "  realsyn           skipped (--no-realsyn)"
     if realsyn:
         realsyn_line = _run_realsyn(defs, instance, batch_name, quiet, storage)
     elapsed = time.perf_counter() - started
     checks = result.get_asset_check_evaluations()
     failed_checks = _failed_error_checks(checks)
+    store_failures = _failed_error_checks(stats_result.get_asset_check_evaluations())
     account = account_batch(storage, batch_name)
     if retry:
         for name in RETRY_STAGES:
@@ -441,7 +444,9 @@ def _run_batch(
     )
     for name in failed_checks:
         click.echo(f"pin: asset check {name} failed at ERROR severity; see its metadata in the UI", err=True)
-    return 0 if account.balanced and not failed_checks else 1
+    for name in store_failures:
+        click.echo(f"pin: store-wide asset check {name} failed: `pin stats` lists what it found", err=True)
+    return 0 if account.balanced and not failed_checks and not store_failures else 1
 
 
 def _retry_line(asset: str, metadata: dict) -> str:
@@ -477,17 +482,29 @@ def _checks_line(evaluations, failed: list[str]) -> str:
 @main.command(short_help="Signal statistics, or what a filter keeps.")
 @click.option("--where", "where_sql", default=None, help="SQL filter to preview, e.g. 'total_token_count >= 50'.")
 def stats(where_sql: str | None) -> None:
-    """Print the signal statistics of every batch (the `signal_stats` table), or preview a filter."""
+    """Print the signal statistics of every batch (the `signal_stats` table), or preview a filter.
+
+    Without --where it also checks the store's exports: a record id in more than one export (a batch exported
+    under two source names, two batches holding one document) is listed and the exit status is 1.
+    """
     from pin_assets.assets.stats import signal_source
     from pin_assets.core.dashboard import stats_markdown
     from pin_assets.core.stats import UnsafeFilterError, compute_stats, count_where
+    from pin_assets.records import duplicate_record_ids
 
-    source = signal_source(_storage())
+    storage = _storage()
+    source = signal_source(storage)
     if source is None:
         click.echo("pin stats: no signals yet; run `pin demo` or materialize quality_signals", err=True)
         sys.exit(2)
     if where_sql is None:
         click.echo(stats_markdown(compute_stats(source)))
+        total, examples = duplicate_record_ids(storage)
+        if total:
+            click.echo(f"pin stats: {total} record ids are in more than one export (in store):", err=True)
+            for doc_id, roots in examples:
+                click.echo(f"  {doc_id}  {'  '.join(roots)}", err=True)
+            sys.exit(1)
         return
     try:
         kept, total = count_where(source, where_sql)
