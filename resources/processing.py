@@ -17,7 +17,7 @@ from pydantic import AfterValidator, Field
 from pin_assets.core.limits import DPI_RANGE, MEMORY_MB_RANGE, TIMEOUT_S_RANGE, WORKERS_RANGE, DocumentLimits
 from pin_assets.core.net import FetchPolicy, parse_networks
 from pin_assets.core.ocr_settings import AUTO_LANGUAGES, DEBIAN_TESSDATA, OcrSettings
-from pin_assets.core.render import RenderOptions
+from pin_assets.core.pdf_pages import RenderOptions
 from pin_assets.settings import ALLOWED_KEY
 
 _LANGUAGES = re.compile(r"^[a-z][a-z0-9_]*(\+[a-z][a-z0-9_]*)*$")

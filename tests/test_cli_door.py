@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from dagster import DagsterInstance, RunsFilter
 
 from pin_assets.cli import main
-from pin_assets.core.source_check import SourceProblem, check_source
-from pin_assets.core.sources import SAMPLE_DIR
+from pin_assets.core.sources.check import SourceProblem, check_source
+from pin_assets.core.sources.listing import SAMPLE_DIR
 from pin_assets.partitions import batches
 from resources.s3 import S3Connection
 from tests.conftest import make_text_pdf
@@ -74,7 +74,8 @@ def test_malformed_set_is_one_line(tmp_path: Path, env: dict[str, str]) -> None:
     source.mkdir()
     (source / "a.pdf").write_bytes(make_text_pdf("A small document for the door checks", 1))
     assert pin(env, "batch", "add", "b", str(source)).exit_code == 0
-    assert_one_line_error(pin(env, "materialize", "b", "--set", "max_pages=many"), "max_pages=many", "must be an integer from 1 to")
+    assert_one_line_error(pin(env, "materialize", "b", "--set", "max_pages=many"), "max_pages=many",
+                          "must be an integer from 1 to")
     assert_one_line_error(pin(env, "materialize", "b", "--set", "max_pages"), "NAME=VALUE")
     assert_one_line_error(pin(env, "materialize", "b", "--set", "colour=blue"), "'colour=blue'", "doc_timeout_s")
     assert_one_line_error(pin(env, "quarantine", "b", "--set", "max_pages=9"), "--set only applies with --retry")
