@@ -17,6 +17,7 @@ from pin_assets.core.datasets.images import LazyImageIndex, is_image_archive
 from pin_assets.core.datasets.shards import expand_dataset_file, sniff_dataset, unwrap_shard
 from pin_assets.core.document import ConversionError
 from pin_assets.core.html.warc import is_warc, read_warc_bytes, warc_failure
+from pin_assets.core.net import FetchError
 from pin_assets.core.progress import track
 from pin_assets.core.sources.assets import is_image_file
 from pin_assets.core.sources.detect import MIME_TYPES, detect_kind
@@ -138,10 +139,19 @@ def raw_documents(
     images = LazyImageIndex(spec.images_uri or spec.source_uri, explicit=bool(spec.images_uri))
     stored_images: set[str] = set()
     progress = track("ingest", None, context.log, unit="files")
-    for source in iter_source(spec.source_uri, s3_client_factory=storage.s3_client_factory()):
-        data = source.read()
+    unfetched: dict[str, int] = {}
+    listing = iter_source(spec.source_uri, s3_client_factory=storage.s3_client_factory(),
+                          fetch_policy=processing.fetch_policy())
+    for source in listing:
         files += 1
         progress.advance()
+        try:
+            data = source.read()
+        except FetchError as exc:  # a URL refused (address, opt-out) or dead: its own verdict, not the batch's
+            _add_unfetched(spec, source, exc, dates, today, docs)
+            unfetched[exc.reason] = unfetched.get(exc.reason, 0) + 1
+            context.log.warning(f"not fetched: {exc}")
+            continue
         total_bytes += len(data)
         sha = hashlib.sha256(data).hexdigest()
         relpath = relative_path(spec.source_uri, source)
@@ -205,6 +215,7 @@ def raw_documents(
             "source_dataset": MetadataValue.text(spec.source_dataset),
             "manifest": MetadataValue.path(storage.uri(layout.manifest(batch))),
             **({"warc": MetadataValue.json(warc)} if warc["files"] else {}),
+            **({"urls not fetched (by reason)": MetadataValue.json(unfetched)} if unfetched else {}),
         }
     )
 
@@ -261,6 +272,25 @@ def _add_document(
         "origin_json": json.dumps(origin, ensure_ascii=False) if origin else None,
     }
     return docs[sha]
+
+
+def _add_unfetched(
+    spec: BatchSpec, source: SourceFile, error: FetchError, dates: dict[str, str], today: str, docs: dict[str, dict]
+) -> None:
+    """A URL that was refused or could not be fetched: a document with nothing stored, identified by its URL.
+
+    It is listed like any document (so the counts still prove that nothing was lost) and the parse stage
+    quarantines it with the fetch's reason (``blocked_address``, ``noai``, ``http_error``...) and message.
+    """
+    doc_id = hashlib.sha256(source.uri.encode("utf-8", "surrogatepass")).hexdigest()
+    if doc_id in docs:
+        return
+    docs[doc_id] = {
+        "doc_id": doc_id, "sha256": "", "source_uri": source.uri, "alt_source_uris": [],
+        "source_dataset": spec.source_dataset, "filename": source.name, "kind": "unknown", "mime": "",
+        "detect_error": f"{error.reason}: {error}", "bytes": 0, "license": spec.license,
+        "date_download": dates.get(doc_id, today), "raw_key": "", "relpath": source.name, "paired_pdf_key": None,
+    }
 
 
 def _store(storage: StorageResource, key: str, data: bytes) -> None:
