@@ -63,7 +63,7 @@ def page_renders(
     if not keep:
         storage.delete_prefix(layout.renders_prefix(batch))  # a full run replaces every render: no stale pages
     failed: list[dict] = []
-    docs = pages = total_bytes = processed = 0
+    docs = pages = total_bytes = processed = resized = 0
     scratch = Path(tempfile.mkdtemp(prefix="pin-render-"))
 
     markdown = storage.open_input(layout.markdown(batch))
@@ -108,12 +108,15 @@ def page_renders(
                     failed.append(quarantine_row(row, STAGE, result))
                     context.log.warning(f"render quarantined {row['doc_id'][:12]}: {result.message}")
                 else:
-                    for page, (name, width, height, size) in enumerate(result):
+                    for page, (name, width, height, size, note) in enumerate(result):
                         key = layout.render_page(batch, row["doc_id"], name)
                         storage.put_file(key, Path(row["folder"]) / name)
                         out.add({"doc_id": row["doc_id"], "page": page, "key": key, "width": width,
-                                 "height": height, "bytes": size})
+                                 "height": height, "bytes": size, "note": note or None})
                         total_bytes += size
+                        if note:
+                            resized += 1
+                            context.log.warning(f"render {row['doc_id'][:12]}: {note}")
                     docs += 1
                     pages += len(result)
                 shutil.rmtree(row["folder"], ignore_errors=True)
@@ -128,6 +131,7 @@ def page_renders(
             "documents reused (retry)": MetadataValue.int(len(keep)),
             "pages_rendered": pages,
             "render_bytes": MetadataValue.int(total_bytes),
+            "pages rendered smaller (format size limit)": MetadataValue.int(resized),
             "format": options.ext,
             "dpi": options.dpi,
             "index": MetadataValue.path(storage.uri(layout.renders_index(batch))),

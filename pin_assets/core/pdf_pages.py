@@ -8,6 +8,7 @@ PDFs that MuPDF cannot rasterize.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -23,6 +24,9 @@ FORMATS = {"webp": "webp", "jpeg": "jpeg", "jpg": "jpeg", "png": "png"}
 # method 2 took about half the time of Pillow's default 4 for under 2% more bytes (method 0: a third of
 # the time, 17% more bytes).
 WEBP_METHOD = 2
+# Largest side an encoder can write, in pixels: libwebp's hard limit, and JPEG's 16-bit dimensions.
+MAX_SIDE = {"webp": 16383, "jpeg": 65535}
+FORMAT_NAMES = {"webp": "WebP", "jpeg": "JPEG", "png": "PNG"}
 
 
 @dataclass(frozen=True)
@@ -91,21 +95,42 @@ def render_pdf_pages(data: bytes, options: RenderOptions, *, max_pages: int | No
             raise ConversionError("encrypted", "PDF is encrypted and needs a user password")
         _check_page_count(count, max_pages)
         zoom = options.dpi / 72.0
-        matrix = pymupdf.Matrix(zoom, zoom)
-        size = pymupdf.Rect(0, 0, 612, 792) * matrix
+        size = pymupdf.Rect(0, 0, 612, 792) * pymupdf.Matrix(zoom, zoom)
         failed: list[str] = []
         for index in range(count):
+            note = ""
             try:
-                pix = doc[index].get_pixmap(matrix=matrix, alpha=False, colorspace=pymupdf.csRGB)
+                page = doc[index]
+                fitted, note = fit_to_format(page.rect.width, page.rect.height, options)
+                pix = page.get_pixmap(matrix=pymupdf.Matrix(fitted / 72.0, fitted / 72.0), alpha=False,
+                                      colorspace=pymupdf.csRGB)
             except PDF_ERRORS as exc:
                 failed.append(describe(exc))
                 pix = pymupdf.Pixmap(pymupdf.csRGB, size.irect, False)
                 pix.clear_with(255)
             else:
                 size = pymupdf.Rect(0, 0, pix.width, pix.height)
-            yield RenderedPage(index, encode_pixmap(pix, options), options.ext, pix.width, pix.height)
+            note = f"page {index + 1}: {note}" if note else ""
+            yield RenderedPage(index, encode_pixmap(pix, options), options.ext, pix.width, pix.height, note)
         if len(failed) == count:
             raise ConversionError("corrupt", f"no page of the PDF could be rendered: {failed[0]}")
+
+
+def fit_to_format(width_pt: float, height_pt: float, options: RenderOptions) -> tuple[float, str]:
+    """The dpi to render a ``width_pt`` x ``height_pt`` page at, and a note when it is below ``options.dpi``.
+
+    A page whose render would pass its format's largest side (WebP: 16383 px) is rendered just small enough
+    instead of failing to encode: a 234 x 14295 pt well-log plot at 100 dpi would be 19854 px tall. The page
+    keeps its text and its overall image; the note says what happened.
+    """
+    limit = MAX_SIDE.get(options.ext)
+    longest = max(width_pt, height_pt) * options.dpi / 72.0
+    if limit is None or longest <= limit:
+        return float(options.dpi), ""
+    dpi = options.dpi * (limit - 1) / longest
+    return dpi, (f"rendered at {dpi:.1f} dpi instead of {options.dpi}: at {options.dpi} dpi its "
+                 f"{width_pt:g} x {height_pt:g} pt page would be {math.ceil(longest):,} px long, over "
+                 f"{FORMAT_NAMES[options.ext]}'s limit of {limit:,} px a side")
 
 
 def _check_page_count(page_count: int, max_pages: int | None) -> None:
@@ -129,4 +154,11 @@ def _render_poppler(data: bytes, options: RenderOptions, *, max_pages: int | Non
     _check_page_count(pages, max_pages)
     for index in range(pages):
         (image,) = convert_from_bytes(data, dpi=options.dpi, first_page=index + 1, last_page=index + 1)
-        yield RenderedPage(index, encode_pil(image, options), options.ext, image.width, image.height)
+        note = ""
+        limit = MAX_SIDE.get(options.ext)
+        if limit is not None and max(image.size) > limit:  # poppler renders what it is asked: shrink to fit
+            scale = (limit - 1) / max(image.size)
+            note = (f"page {index + 1}: rendered at {options.dpi * scale:.1f} dpi instead of {options.dpi}: "
+                    f"{image.width} x {image.height} px is over {FORMAT_NAMES[options.ext]}'s limit of {limit:,} px a side")
+            image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))))
+        yield RenderedPage(index, encode_pil(image, options), options.ext, image.width, image.height, note)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from pin_assets.core.content_images import load_web_image
+from pin_assets.core.content_images import ImageOverLimit, load_web_image
 from pin_assets.core.document import ExtractedImage
 from pin_assets.core.markup.references import normalize_reference
 
@@ -86,6 +86,7 @@ class ImageContext:
     max_image_pixels: int | None = None
     images: list[ExtractedImage] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    over_limit: int = 0  # images left out for max_image_pixels (the images_skipped signal)
 
     def image(self, img: etree._Element, caption: str | None) -> ExtractedImage | None:
         """The first candidate of ``img`` whose bytes we have, as an ExtractedImage; else record it missing."""
@@ -98,7 +99,12 @@ class ImageContext:
             if data is None:
                 continue
             where = f"image {url[:80]!r}"
-            image = load_web_image(data, caption, max_pixels=self.max_image_pixels, where=where)
+            try:
+                image = load_web_image(data, caption, max_pixels=self.max_image_pixels, where=where)
+            except ImageOverLimit as exc:  # this picture is left out, not the page
+                self.over_limit += 1
+                problem = str(exc)
+                continue
             if image is not None:
                 self.images.append(image)
                 return image

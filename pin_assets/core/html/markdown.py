@@ -25,7 +25,7 @@ from collections.abc import Mapping
 import lxml.html
 from lxml import etree
 
-from pin_assets.core.document import ConversionError, ParsedDocument
+from pin_assets.core.document import IMAGES_SKIPPED, ConversionError, ParsedDocument
 from pin_assets.core.html.charset import decode_html
 from pin_assets.core.html.dom import walk
 from pin_assets.core.html.images import ImageContext, page_base
@@ -136,6 +136,8 @@ def html_to_markdown(
         raise ConversionError("empty", "the HTML page has no text and no images")
     if ctx.missing:
         metadata["missing_images"] = json.dumps(ctx.missing)
+    if ctx.over_limit:
+        metadata[IMAGES_SKIPPED] = str(ctx.over_limit)
     title = metadata.get("title") or _first_heading(markdown)
     return ParsedDocument(
         markdown=markdown + "\n",

@@ -60,7 +60,8 @@ def pdf_to_markdown(
     OCR'd pages are listed in ``metadata["ocr_pages"]`` with ``metadata["ocr_confidence"]``.
 
     Raises ConversionError with reason ``empty``, ``not_pdf``, ``corrupt``, ``encrypted``,
-    ``no_pages`` or ``limit`` (more than ``max_pages`` pages, or an image larger than ``max_image_pixels``).
+    ``no_pages`` or ``limit`` (more than ``max_pages`` pages). An image larger than ``max_image_pixels`` is
+    left out with a warning (``images_skipped``), not the document.
     """
     pymupdf.TOOLS.reset_mupdf_warnings()
     doc = _open(data)
