@@ -159,6 +159,7 @@ def _render_poppler(data: bytes, options: RenderOptions, *, max_pages: int | Non
         if limit is not None and max(image.size) > limit:  # poppler renders what it is asked: shrink to fit
             scale = (limit - 1) / max(image.size)
             note = (f"page {index + 1}: rendered at {options.dpi * scale:.1f} dpi instead of {options.dpi}: "
-                    f"{image.width} x {image.height} px is over {FORMAT_NAMES[options.ext]}'s limit of {limit:,} px a side")
+                    f"{image.width} x {image.height} px is over {FORMAT_NAMES[options.ext]}'s limit of {limit:,} px "
+                    "a side")
             image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))))
         yield RenderedPage(index, encode_pil(image, options), options.ext, image.width, image.height, note)
