@@ -130,6 +130,7 @@ def convert(
     from pin_assets.core.pdf_pages import RenderOptions
 
     limits = DocumentLimits(timeout_s=timeout_s, memory_mb=memory_mb)
+    created = not out_dir.exists()
     results = convert_files(
         list(inputs), out_dir, RenderOptions(dpi=dpi, fmt=fmt), source_dataset=source_dataset, license=license_,
         limits=limits, workers=workers or (os.cpu_count() or 1), image_syntax=image_syntax,
@@ -141,6 +142,8 @@ def convert(
             progress.advance()
     if failures:
         click.echo(f"pin convert: {failures} of {len(inputs)} inputs failed", err=True)
+    if created and out_dir.is_dir() and not any(out_dir.iterdir()):  # nothing converted: leave no empty folder
+        out_dir.rmdir()
     sys.exit(min(failures, MAX_EXIT_COUNT))
 
 

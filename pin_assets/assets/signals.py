@@ -41,7 +41,7 @@ def quality_signals(
     }
     sums: dict[str, float] = {}
     with storage.staged_file(layout.signals(batch), ".parquet") as path, RowGroupWriter(path, SIGNALS) as out:
-        columns = ["doc_id", "markdown", "images", "page_count", "scanned_pages", "metadata_json"]
+        columns = ["doc_id", "markdown", "images", "page_count", "scanned_pages", "metadata_json", "warnings"]
         markdown = storage.open_input(layout.markdown(batch))
         progress = track("signals", count_rows(markdown), context.log)
         for row in iter_rows(markdown, columns):
@@ -52,6 +52,7 @@ def quality_signals(
                 row["markdown"], images, tok, page_count=row["page_count"], scanned_pages=len(row["scanned_pages"]),
                 ocr_pages=len(meta.get("ocr_pages") or ()), main_content_fallback=FALLBACK_FLAG in meta,
                 images_skipped=metadata_count(meta, IMAGES_SKIPPED), pages_failed=metadata_count(meta, PAGES_FAILED),
+                warnings=len(row["warnings"] or ()),
             )
             out.add({"doc_id": row["doc_id"], "batch": batch, "source_dataset": sources[row["doc_id"]],
                      "tokenizer": tok.name, **values})

@@ -62,19 +62,20 @@ def refusal(address: IPAddress | str, allowed: Iterable[IPNetwork] = ()) -> str 
     """
     ip = ipaddress.ip_address(address) if isinstance(address, str) else address
     inner = _unmapped(ip)
+    shown = f"{ip} ({inner})" if inner != ip else str(ip)
     if any(candidate in network for network in allowed for candidate in {ip, inner}
            if candidate.version == network.version):
         return None
     for candidate in (ip, inner):
         if candidate in METADATA_ADDRESSES:
-            return f"{METADATA_ADDRESSES[candidate]} address {ip}"
+            return f"{METADATA_ADDRESSES[candidate]} address {shown}"
     checks = (
         ("is_unspecified", "unspecified"), ("is_loopback", "loopback"), ("is_link_local", "link-local"),
         ("is_multicast", "multicast"), ("is_private", "private"), ("is_reserved", "reserved"),
     )
     for attribute, what in checks:
         if getattr(inner, attribute) or getattr(ip, attribute):
-            return f"{what} address {ip}"
+            return f"{what} address {shown}"
     if not inner.is_global or not ip.is_global:
-        return f"non-public address {ip}"
+        return f"non-public address {shown}"
     return None
