@@ -458,8 +458,9 @@ def _retry_line(asset: str, metadata: dict) -> str:
     done = next(v.value for k, v in metadata.items() if k.startswith("documents") and k.endswith("this run"))
     failed = metadata["quarantined (this stage)"].value
     reused = metadata["documents reused (retry)"].value
-    return (f"retry: {stage} redid {done + failed} documents ({done} now done, {failed} quarantined again) and "
-            f"reused {reused} done before")
+    redone = f"{done + failed} document{'s' if done + failed != 1 else ''}"
+    return (f"retry: {stage} redid {redone} ({done} now done, {failed} quarantined again) and reused {reused} "
+            "done before")
 
 
 def _failed_error_checks(evaluations) -> list[str]:
@@ -593,11 +594,12 @@ def quarantine(batch_name: str, as_json: bool, retry: bool, realsyn: bool, setti
     """
     from pin_assets.quarantine import read_quarantine
 
+    if settings and not retry:
+        raise PinError("--set only applies with --retry")
+    checked = _processing_settings(settings)  # before anything is opened, let alone run
     _require_batch(_instance(), batch_name)
     if retry:
-        sys.exit(_run_batch(batch_name, realsyn=realsyn, retry=True, settings=_processing_settings(settings)))
-    if settings:
-        raise PinError("--set only applies with --retry")
+        sys.exit(_run_batch(batch_name, realsyn=realsyn, retry=True, settings=checked))
 
     rows = read_quarantine(_storage(), batch_name).to_pylist()
     for row in rows:

@@ -168,7 +168,7 @@ def test_retry_reprocesses_only_the_quarantined_document(tmp_path: Path, small_p
     runner = CliRunner()
     assert runner.invoke(main, ["batch", "add", "tight", str(small_pdf_batch)], env=env).exit_code == 0
     first = runner.invoke(main, ["materialize", "tight", "--no-realsyn", "--set", "max_pages=3",
-                                 "--set", "render_dpi=30"], env=env)
+                                 "--set", "render_dpi=30", "--set", "max_quarantine_rate=0.5"], env=env)
     assert first.exit_code == 0, first.output
     assert "conservation      ok: 3 = 2 + 1" in first.output
     (row,) = [json.loads(line) for line in runner.invoke(main, ["quarantine", "tight", "--json"], env=env).output
@@ -181,8 +181,8 @@ def test_retry_reprocesses_only_the_quarantined_document(tmp_path: Path, small_p
     retry = runner.invoke(main, ["quarantine", "tight", "--retry", "--no-realsyn", "--set", "max_pages=10",
                                  "--set", "render_dpi=30"], env=env)
     assert retry.exit_code == 0, retry.output
-    assert "retry: parsed_markdown processed 1 documents, kept 2" in retry.output
-    assert "retry: page_renders processed 1 documents, kept 2" in retry.output
+    assert "retry: parse redid 1 document (1 now done, 0 quarantined again) and reused 2 done before" in retry.output
+    assert "retry: render redid 1 document (1 now done, 0 quarantined again) and reused 2 done before" in retry.output
     assert "conservation      ok: 3 = 3 + 0" in retry.output
     after = {r["id"]: r for r in read_records(storage)}
     assert set(before) < set(after) and len(after) == 3
