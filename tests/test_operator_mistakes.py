@@ -58,7 +58,8 @@ def test_bad_runs_and_relabelling_never_cost_the_export(tmp_path: Path) -> None:
 
     # 1. The first run, in its own process: its terminal shows the summary and nothing native libraries said.
     first = subprocess.run(
-        [sys.executable, "-m", "pin_assets.cli", "materialize", "logs", "--no-realsyn", "--set", "render_dpi=30", "--set", "workers=1"],
+        [sys.executable, "-m", "pin_assets.cli", "materialize", "logs", "--no-realsyn", "--set", "render_dpi=30",
+         "--set", "workers=1"],
         env={**os.environ, **env}, cwd=tmp_path, capture_output=True, text=True, timeout=600,
     )
     assert first.returncode == 0, first.stdout + first.stderr
