@@ -23,6 +23,7 @@ from pin_assets import layout
 from pin_assets.core.isolation import MESSAGE_CHARS, TaskFailure
 from pin_assets.core.tables import QUARANTINE, count_rows, write_table
 from pin_assets.core.text import clean_text
+from pin_assets.metadata import readable
 from resources.storage import StorageResource
 
 
@@ -134,7 +135,7 @@ def quarantine_rate_check(
         metadata={
             "documents": MetadataValue.int(documents),
             "quarantined": MetadataValue.int(quarantined),
-            "quarantine_rate": MetadataValue.float(round(rate, 4)),
+            "quarantine_rate": readable(rate),
             "max_quarantine_rate": MetadataValue.float(bound),
             "quarantine_list": MetadataValue.path(storage.uri(layout.quarantine_prefix(batch))),
             "see": MetadataValue.text(f"pin quarantine {batch}"),

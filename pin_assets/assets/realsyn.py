@@ -58,6 +58,7 @@ from pin_assets.core.realsyn.schemas import IMAGES, SENTENCES, balanced_schema
 from pin_assets.core.realsyn.shards import flat_index, nearest, sample_positions
 from pin_assets.core.realsyn.webdataset_writer import write_shards
 from pin_assets.core.tables import RowGroupWriter, iter_rows
+from pin_assets.metadata import readable
 from pin_assets.partitions import batches
 from resources.embeddings import EmbeddingResource, Encoder
 from resources.llm import LLMResource
@@ -279,8 +280,8 @@ def balanced_samples(
             "seed": config.seed,
             "max_cluster_before": int(before.max()),
             "max_cluster_after": int(after.max()),
-            "max_over_median_before": MetadataValue.float(size_stats(before)["max_over_median"]),
-            "max_over_median_after": MetadataValue.float(size_stats(after)["max_over_median"]),
+            "max_over_median_before": readable(size_stats(before)["max_over_median"]),
+            "max_over_median_after": readable(size_stats(after)["max_over_median"]),
             "cluster_sizes": MetadataValue.md(report),
             "syn_text": f"written by {llm.model} at {llm.base_url}" if llm.enabled
             else "disabled (llm.enabled is false): syn_text is empty",

@@ -37,6 +37,7 @@ from pin_assets.assets.realsyn_io import (
 from pin_assets.core.realsyn import retrieval, shards
 from pin_assets.core.realsyn.charts import distribution_report
 from pin_assets.core.realsyn.schemas import INDEX_ROWS, pairs_schema
+from pin_assets.metadata import readable
 from pin_assets.partitions import batches
 from resources.embeddings import EmbeddingResource, Encoder
 from resources.storage import StorageResource
@@ -135,7 +136,7 @@ def text_centroids(
         "version": version, "retrained": current is not None, "previous_version": current["version"] if current else "",
         "clusters": int(template.nlist), "sample": len(sample), "corpus_sentences": sum(sizes.values()),
         "codec": config.codec, "encoder": encoder.name, "sentences_encoded_now": encoded,
-        "train_s": MetadataValue.float(train_s), "trained_at": record["trained_at"],
+        "train_s": readable(train_s), "trained_at": record["trained_at"],
         "template_path": MetadataValue.path(storage.uri(rl.centroid_template(version))),
     })
 
@@ -177,11 +178,11 @@ def text_index(
         "clusters": int(shard.nlist),
         "codec": codec,
         "shard_bytes": len(data),
-        "bytes_per_sentence": MetadataValue.float(len(data) / table.num_rows if table.num_rows else 0.0),
+        "bytes_per_sentence": readable(len(data) / table.num_rows if table.num_rows else 0.0),
         "encoder": encoder.name,
         "sentences_encoded_now": encoded,
-        "sentences_per_s": MetadataValue.float(encoded / encode_s if encoded and encode_s else 0.0),
-        "assign_s": MetadataValue.float(build_s),
+        "sentences_per_s": readable(encoded / encode_s if encoded and encode_s else 0.0),
+        "assign_s": readable(build_s),
         "cluster_sizes": MetadataValue.md(distribution_report({"sentences per cluster": sizes})),
         "shard_path": MetadataValue.path(storage.uri(rl.index_shard(batch))),
     })
@@ -280,9 +281,9 @@ def image_text_pairs(
         "encoder": encoder.name,
         "nprobe": config.nprobe,
         "clusters": int(template.nlist),
-        f"recall_at_{k}": MetadataValue.float(recall),
+        f"recall_at_{k}": readable(recall),
         "recall_queries": len(sample),
-        "search_s": MetadataValue.float(search_s),
+        "search_s": readable(search_s),
         "path": MetadataValue.path(storage.uri(rl.pairs(batch))),
         "preview": MetadataValue.md(md_table(pairs[:PREVIEW_ROWS], ["image_id", "caption", "text1", "score1"])),
     })

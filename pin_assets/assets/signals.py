@@ -12,6 +12,7 @@ from pin_assets.core.html.markdown import FALLBACK_FLAG
 from pin_assets.core.progress import track
 from pin_assets.core.signals import INTEGER_SIGNALS, SIGNAL_DEFINITIONS, ImageFacts, compute_signals
 from pin_assets.core.tables import RowGroupWriter, count_rows, iter_rows
+from pin_assets.metadata import readable
 from pin_assets.partitions import batches
 from resources.storage import StorageResource
 from resources.tokenizer import TokenizerResource
@@ -60,7 +61,7 @@ def quality_signals(
                 sums[name] = sums.get(name, 0.0) + float(values[name])
         docs = out.count
         progress.finish()
-    means = {f"mean_{k}": MetadataValue.float(v / docs) for k, v in sums.items()} if docs else {}
+    means = {f"mean_{k}": readable(v / docs) for k, v in sums.items()} if docs else {}
     return MaterializeResult(
         metadata={
             "documents": docs,
