@@ -33,6 +33,9 @@ def test_convert_writes_record_folder_and_fails_loudly(tmp_path: Path) -> None:
     assert all(p.endswith(".png") for p in record["overall_image"])
     assert not (out / "locked").exists() or not any((out / "locked").rglob("*.json"))
 
+    alone = CliRunner().invoke(main, ["convert", str(locked), "-o", str(tmp_path / "nothing")])
+    assert alone.exit_code == 1 and not (tmp_path / "nothing").exists()  # no empty folder left behind
+
     tags = CliRunner().invoke(main, ["convert", str(pdf), "-o", str(tmp_path / "tags"), "--image-syntax", "html"])
     assert tags.exit_code == 0, tags.output
     assert (tmp_path / "tags" / pdf.stem / f"{pdf.stem}.md").read_text() == record["md"]

@@ -5,11 +5,11 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Annotated, Any
 
 import pyarrow.parquet as pq
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from pin_assets import layout
 from pin_assets.batches import BatchSpec, load_spec
@@ -32,11 +32,21 @@ from resources.storage import StorageResource
 EXTENSIONS = {"pdf": "pdf", "jats": "xml", "html": "html", "markdown": "md", "text": "txt"}
 
 
+def _dataset_name(name: str) -> str:
+    return layout.check_name(name, "source dataset") if name else name
+
+
+DatasetName = Annotated[str, AfterValidator(_dataset_name)]
+
+
 class IngestConfig(Config):
     """Overrides for a batch that was added in the UI without `pin batch add`."""
 
     source_uri: str = Field(default="", description="Folder or file to ingest; default: the batch's spec.")
-    source_dataset: str = Field(default="", description="Source name in the records (arxiv, pmc, ...).")
+    source_dataset: DatasetName = Field(
+        default="", json_schema_extra={"allowed": "empty, or letters, digits, '.', '_' and '-' (max 128)"},
+        description="Source name in the records (arxiv, pmc, ...).",
+    )
     license: str = Field(default="", description="License string for the records.")
     images_uri: str = Field(
         default="",

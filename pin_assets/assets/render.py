@@ -60,8 +60,9 @@ def page_renders(
     columns = ["doc_id", "raw_key", "source_uri", "paired_pdf_key"]
     manifest = {row["doc_id"]: row for row in iter_rows(storage.open_input(layout.manifest(batch)), columns)}
     keep = _kept_documents(storage, batch) if config.retry_quarantined_only else set()
-    if not keep:
-        storage.delete_prefix(layout.renders_prefix(batch))  # a full run replaces every render: no stale pages
+    index = layout.renders_index(batch)
+    before = {r["doc_id"] for r in iter_rows(storage.open_input(index), ["doc_id"])} if storage.exists(index) else set()
+    rendered: set[str] = set()
     failed: list[dict] = []
     docs = pages = total_bytes = processed = resized = 0
     scratch = Path(tempfile.mkdtemp(prefix="pin-render-"))
@@ -72,8 +73,6 @@ def page_renders(
         for row in iter_rows(markdown):
             if row["doc_id"] in keep:
                 continue
-            if keep:  # pages a killed or failed attempt may have left for this document
-                storage.delete_prefix(layout.render_doc_prefix(batch, row["doc_id"]))
             row["folder"] = str(Path(tempfile.mkdtemp(dir=scratch)))
             row.update(manifest[row["doc_id"]])
             yield row
@@ -107,7 +106,9 @@ def page_renders(
                 if isinstance(result, TaskFailure):
                     failed.append(quarantine_row(row, STAGE, result))
                     context.log.warning(f"render quarantined {row['doc_id'][:12]}: {result.message}")
-                else:
+                else:  # this document's new pages replace its old ones (a page count may have changed)
+                    storage.delete_prefix(layout.render_doc_prefix(batch, row["doc_id"]))
+                    rendered.add(row["doc_id"])
                     for page, (name, width, height, size, note) in enumerate(result):
                         key = layout.render_page(batch, row["doc_id"], name)
                         storage.put_file(key, Path(row["folder"]) / name)
@@ -124,6 +125,10 @@ def page_renders(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     write_quarantine(storage, batch, STAGE, failed)
+    check = quarantine_rate_check(storage, batch, STAGE, processing.max_quarantine_rate, "page_renders")
+    if check.passed:  # renders of documents no longer rendered go only when the run is allowed through
+        for doc_id in sorted(before - rendered - keep):
+            storage.delete_prefix(layout.render_doc_prefix(batch, doc_id))
     return MaterializeResult(
         metadata={
             "documents": docs,
@@ -137,7 +142,7 @@ def page_renders(
             "index": MetadataValue.path(storage.uri(layout.renders_index(batch))),
             **quarantine_metadata(storage, batch, STAGE, failed),
         },
-        check_results=[quarantine_rate_check(storage, batch, STAGE, processing.max_quarantine_rate, "page_renders")],
+        check_results=[check],
     )
 
 
