@@ -16,7 +16,7 @@ from pydantic import AfterValidator, Field
 
 from pin_assets.core.limits import DPI_RANGE, MEMORY_MB_RANGE, TIMEOUT_S_RANGE, WORKERS_RANGE, DocumentLimits
 from pin_assets.core.net import FetchPolicy, parse_networks
-from pin_assets.core.ocr_settings import AUTO_LANGUAGES, DEBIAN_TESSDATA, OcrSettings
+from pin_assets.core.ocr_settings import AUTO_LANGUAGES, DEBIAN_TESSDATA, DEFAULT_PAGE_READS, OcrSettings
 from pin_assets.core.pdf_pages import RenderOptions
 from pin_assets.settings import ALLOWED_KEY
 
@@ -74,6 +74,12 @@ class ProcessingResource(ConfigurableResource):
     ocr_dpi: int = Field(default=200, ge=72, le=600, description="Resolution pages are rendered at for OCR.")
     ocr_max_pages: int = Field(default=200, ge=0, le=1_000_000,
                                description="Most pages OCR'd per document; the rest stay scanned.")
+    ocr_max_page_reads: int = Field(
+        default=DEFAULT_PAGE_READS, ge=0, le=1_000_000,
+        description="Most page reads Tesseract makes per document: one per page, orientation and language tried "
+        "(an upright English page is 1). Counted work, not seconds, so a record does not depend on load; pages "
+        "past it stay scanned, with a warning.",
+    )
     max_quarantine_rate: float = Field(
         default=0.25, ge=0.0, le=1.0, allow_inf_nan=False,
         description="Share of a batch that may be quarantined; above it the parse or render stage's blocking "
@@ -102,7 +108,7 @@ class ProcessingResource(ConfigurableResource):
             max_output_bytes=self.max_output_bytes,
             memory_mb=self.worker_memory_mb,
             ocr=OcrSettings(enabled=self.ocr_enabled, tessdata=self.ocr_tessdata, languages=self.ocr_languages,
-                            dpi=self.ocr_dpi, max_pages=self.ocr_max_pages),
+                            dpi=self.ocr_dpi, max_pages=self.ocr_max_pages, max_page_reads=self.ocr_max_page_reads),
         )
 
     def render_options(self) -> RenderOptions:

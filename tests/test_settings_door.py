@@ -42,6 +42,7 @@ VALID: dict[str, tuple] = {
     "ocr_languages": (TEXT, r"auto|[a-z][a-z0-9_]*(\+[a-z][a-z0-9_]*)*"),
     "ocr_dpi": (INT, 72, 600),
     "ocr_max_pages": (INT, 0, 1_000_000),
+    "ocr_max_page_reads": (INT, 0, 1_000_000),
     "max_quarantine_rate": (FLOAT, 0, 1),
     "fetch_allowed_networks": (TEXT, "networks"),
     "fetch_timeout_s": (FLOAT, 1, 3600),

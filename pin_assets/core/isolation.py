@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
+from pin_assets.core import kinds
 from pin_assets.core.document import ConversionError
 from pin_assets.core.native_output import captured_native_output
 from pin_assets.core.text import clean_text
@@ -67,7 +68,8 @@ def _classify(exc: BaseException, timeout_s: float | None) -> tuple[str, str]:
         return exc.reason, str(exc)
     if isinstance(exc, TimeoutError):
         limit = f" of {timeout_s:g} s" if timeout_s is not None else ""
-        return "timeout", f"document took longer than the doc_timeout_s limit{limit}; worker killed"
+        return "timeout", (f"document took longer than the doc_timeout_s limit{limit}; worker killed (raise it, "
+                           "or lower ocr_max_page_reads, the OCR work a scanned document may cost)")
     if isinstance(exc, ProcessExpired):
         return "crashed", f"worker process died (exit code {exc.exitcode})"
     if isinstance(exc, MemoryError):
@@ -127,8 +129,11 @@ def _call_plain(fn: Callable[..., R], *args: Any) -> R | TaskFailure:
     return result
 
 
-def _init_worker(memory_mb: int, max_image_pixels: int | None) -> None:
+def _init_worker(memory_mb: int, max_image_pixels: int | None, registrations: tuple = ()) -> None:
     """Cap the worker's address space so a bomb raises MemoryError instead of taking the machine.
+
+    ``registrations`` are the kinds the parent registered at run time (:mod:`pin_assets.core.kinds`): a
+    worker starts from a fresh interpreter, so it knows only the built-in kinds until it installs them.
 
     Pillow's decompression-bomb guard is tied to the same pixel limit the converters check: it warns
     above ``Image.MAX_IMAGE_PIXELS`` and refuses above twice that inside ``Image.open``, so any image
@@ -141,6 +146,10 @@ def _init_worker(memory_mb: int, max_image_pixels: int | None) -> None:
         from PIL import Image
 
         Image.MAX_IMAGE_PIXELS = max_image_pixels
+    if registrations:
+        from pin_assets.core import kinds
+
+        kinds.install(registrations)
 
 
 def run_isolated(
@@ -159,14 +168,18 @@ def run_isolated(
 
     ``fn`` must be a module-level function (it is pickled to the workers). Workers are started with
     ``forkserver``: forking the Dagster run process itself, which holds threads and locks, is unsafe.
+    The forkserver imports ``fn``'s module before it forks anything, so the workers (and any worker the
+    pool replaces after a crash or a timeout) start with the converter loaded instead of importing it
+    each. That applies when this process starts its forkserver; a running one keeps what it loaded.
     """
     context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([fn.__module__])
     window = max(1, workers) * 2
     pending: deque[tuple[T, Future]] = deque()
     with ProcessPool(
         max_workers=max(1, workers),
         initializer=_init_worker,
-        initargs=(memory_mb, max_image_pixels),
+        initargs=(memory_mb, max_image_pixels, kinds.runtime_registrations()),
         context=context,
     ) as pool:
         for item in items:
