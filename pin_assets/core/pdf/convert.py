@@ -237,9 +237,9 @@ def _fill_from_poppler(data: bytes, page_mds: list[str], pages: list[Page], fail
 
 
 def _mupdf_errors() -> list[str]:
-    """The errors MuPDF reported since this document was opened (it skips what it cannot load); reading
-    them empties MuPDF's list, so a conversion reads them once."""
-    lines = [line for line in pymupdf.TOOLS.mupdf_warnings().splitlines() if line.strip()]
+    """The errors MuPDF reported since this document was opened (it skips what it cannot load); a conversion
+    reads them once, and leaves them in MuPDF's list for the document's warnings (core/native_output.py)."""
+    lines = [line for line in pymupdf.TOOLS.mupdf_warnings(reset=False).splitlines() if line.strip()]
     return [line for line in lines if "cannot load object" in line or "error" in line]
 
 
