@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,10 @@ from click.testing import CliRunner
 from dagster import AssetKey, DagsterInstance
 
 from pin_assets.cli import main
+from pin_assets.quarantine import read_quarantine
+from resources.storage import StorageResource
 from tests.conftest import REPO
+from tests.test_settings_door import FLOAT, INT, VALID
 
 NOISY_PDF = REPO / "tests" / "data" / "noisy" / "olmo-page-1_pg1.pdf"
 CHATTER = ("MuPDF", "freetype", "Tesseract", "too small to scale", "cannot be recognized", "torchvision")
@@ -39,6 +43,25 @@ def _source(folder: Path) -> Path:
 
 def _files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _in_range(rng: random.Random, name: str) -> str:
+    """A value the door lets through for ``name``, often at an edge of its range (where runs go wrong)."""
+    spec = VALID[name]
+    if spec[0] == INT:
+        return str(rng.choice([spec[1], spec[2], spec[1] + 1, rng.randint(spec[1], min(spec[2], 10 * spec[1] + 10))]))
+    if spec[0] == FLOAT:
+        return repr(float(rng.choice([spec[1], spec[2], rng.uniform(spec[1], min(spec[2], 10 * spec[1] + 1))])))
+    return str(rng.choice(sorted(spec[1]))) if len(spec) > 1 else rng.choice(["true", "false"])
+
+
+# Settings a run on this batch can feel. Not drawn: workers (1024 workers is valid, and a machine's worth of
+# processes), the OCR language and tessdata path (text PDFs: never used), the fetch settings (no URL source).
+FUZZED = sorted(name for name in VALID if not name.startswith(("workers", "fetch_", "ocr_languages", "ocr_tessdata")))
+
+
+def _ids_in(export: Path) -> list[str]:
+    return [json.loads(line)["id"] for p in sorted(export.glob("*/*.jsonl")) for line in p.read_text().splitlines()]
 
 
 def _metadata(instance: DagsterInstance, asset: str) -> tuple[str, dict]:
@@ -107,6 +130,27 @@ def test_bad_runs_and_relabelling_never_cost_the_export(tmp_path: Path) -> None:
         assert event is None or event.run_id == first_run, stage  # nothing downstream ran in the bad run
     assert instance.get_latest_materialization_event(AssetKey("parsed_markdown")).run_id != first_run
     instance.dispose()
+
+    # 3b. Random values the door lets through, edges first: a run either publishes a whole new export (records
+    # and quarantine together account for every document) or fails and leaves the previous export untouched.
+    rng = random.Random(20261299)  # draws max_quarantine_rate=0 (stopped), then JPEG renders at quality 1
+    documents = set(pq.read_table(store / "raw" / "logs" / "manifest.parquet").column("doc_id").to_pylist())
+    assert len(documents) == 5
+    outcomes = []
+    for _ in range(2):
+        drawn = [f"{name}={_in_range(rng, name)}" for name in rng.sample(FUZZED, 3)]
+        run = pin("materialize", "logs", "--no-realsyn", *[a for d in drawn for a in ("--set", d)],
+                  "--set", "workers=1")
+        assert run.exit_code in (0, 1) and "Traceback" not in run.output, (drawn, run.output)
+        outcomes.append(run.exit_code)
+        if run.exit_code == 1:
+            assert _files(export) == before, drawn
+            continue
+        quarantined = set(read_quarantine(StorageResource(base_uri=str(store)), "logs").column("doc_id").to_pylist())
+        ids = _ids_in(export)
+        assert len(ids) == len(set(ids)) and set(ids) | quarantined == documents and not set(ids) & quarantined, drawn
+        before = _files(export)
+    assert outcomes == [1, 0]  # both sides exercised: a bound of 0 stops the run, JPEG renders publish
 
     # 4. Re-adding the batch with another license is refused; with --replace, the old outputs go first.
     refused = pin("batch", "add", "logs", str(source), "--dataset", "reports", "--license", "CC-BY-4.0")
