@@ -18,6 +18,7 @@ from pin_assets.core.limits import DPI_RANGE, MEMORY_MB_RANGE, TIMEOUT_S_RANGE, 
 from pin_assets.core.net import FetchPolicy, parse_networks
 from pin_assets.core.ocr_settings import AUTO_LANGUAGES, DEBIAN_TESSDATA, DEFAULT_PAGE_READS, OcrSettings
 from pin_assets.core.pdf_pages import RenderOptions
+from pin_assets.core.web_settings import FetchImages, WebSettings
 from pin_assets.settings import ALLOWED_KEY
 
 _LANGUAGES = re.compile(r"^[a-z][a-z0-9_]*(\+[a-z][a-z0-9_]*)*$")
@@ -96,6 +97,15 @@ class ProcessingResource(ConfigurableResource):
     fetch_honour_noai: bool = Field(
         default=True, description="Skip responses whose X-Robots-Tag opts out of AI training (noai, noimageai)."
     )
+    web_comments: bool = Field(default=False, description="Web pages: keep the comments after the main content.")
+    web_title_heading: bool = Field(
+        default=False, description="Web pages: put the page's <h1> on top when trafilatura leaves it out of the text."
+    )
+    fetch_images: FetchImages = Field(
+        default="auto", description="Web pages: fetch the main content's remote images: on, off, or auto (on for "
+        "pages from URL lists and WARC files, off for local folders and stores); they reach what "
+        "fetch_allowed_networks and fetch_honour_noai allow, like URL sources."
+    )
 
     def pool_size(self) -> int:
         return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
@@ -109,6 +119,8 @@ class ProcessingResource(ConfigurableResource):
             memory_mb=self.worker_memory_mb,
             ocr=OcrSettings(enabled=self.ocr_enabled, tessdata=self.ocr_tessdata, languages=self.ocr_languages,
                             dpi=self.ocr_dpi, max_pages=self.ocr_max_pages, max_page_reads=self.ocr_max_page_reads),
+            web=WebSettings(comments=self.web_comments, title_heading=self.web_title_heading,
+                            fetch_images=self.fetch_images, fetch_policy=self.fetch_policy()),
         )
 
     def render_options(self) -> RenderOptions:
@@ -117,7 +129,8 @@ class ProcessingResource(ConfigurableResource):
         )
 
     def fetch_policy(self) -> FetchPolicy:
-        """What URL sources (and, later, remote images) may reach and spend."""
+        """What URL sources and web pages' remote images may reach and spend (images: within their own,
+        smaller per-image bounds, ``WebSettings.fetch``)."""
         return FetchPolicy(
             allowed_networks=parse_networks(self.fetch_allowed_networks), timeout_s=self.fetch_timeout_s,
             max_bytes=self.fetch_max_bytes, honour_opt_outs=self.fetch_honour_noai,

@@ -56,8 +56,10 @@ def _in_range(rng: random.Random, name: str) -> str:
 
 
 # Settings a run on this batch can feel. Not drawn: workers (1024 workers is valid, and a machine's worth of
-# processes), the OCR language and tessdata path (text PDFs: never used), the fetch settings (no URL source).
-FUZZED = sorted(name for name in VALID if not name.startswith(("workers", "fetch_", "ocr_languages", "ocr_tessdata")))
+# processes), the OCR language and tessdata path (text PDFs: never used), the fetch and web settings (no URL
+# source, no web page).
+FUZZED = sorted(name for name in VALID
+                if not name.startswith(("workers", "fetch_", "web_", "ocr_languages", "ocr_tessdata")))
 
 
 def _ids_in(export: Path) -> list[str]:

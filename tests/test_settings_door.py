@@ -48,6 +48,9 @@ VALID: dict[str, tuple] = {
     "fetch_timeout_s": (FLOAT, 1, 3600),
     "fetch_max_bytes": (INT, 1, 2**40),
     "fetch_honour_noai": (BOOL,),
+    "web_comments": (BOOL,),
+    "web_title_heading": (BOOL,),
+    "fetch_images": (CHOICE, {"auto", "on", "off"}),
 }
 
 
