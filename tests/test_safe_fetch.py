@@ -83,6 +83,17 @@ def test_public_and_allowed_addresses_pass() -> None:
         parse_networks("10.0.0.0/8, intranet")
 
 
+def test_web_page_images_reach_what_url_sources_reach() -> None:
+    """One policy for every fetch of a batch: the processing settings reach the web pages' image fetcher."""
+    from resources.processing import ProcessingResource
+
+    processing = ProcessingResource(fetch_allowed_networks="127.0.0.1/32", fetch_honour_noai=False)
+    policy = processing.limits().web.fetch_policy
+    assert policy == processing.fetch_policy() and not policy.honour_opt_outs
+    assert refusal("127.0.0.1", policy.allowed_networks) is None
+    assert ProcessingResource().limits().web.fetch_policy == FetchPolicy()  # default: public internet only
+
+
 def test_opt_out_headers_as_img2dataset_reads_them() -> None:
     assert opted_out(["noai"], "pin-factory") == ["noai"]
     assert opted_out(["noindex, NoImageAI"], "pin-factory") == ["noimageai"]
