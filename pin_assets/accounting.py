@@ -23,7 +23,8 @@ class BatchAccount:
     records: int = 0
     quarantined: int = 0
     pages_rendered: int = 0
-    content_images: int = 0
+    content_images: int = 0  # references in the batch's records
+    distinct_content_images: int = 0  # different images among them (an image may recur across records)
     unaccounted: list[str] = field(default_factory=list)  # doc_ids in neither place
     duplicated: list[str] = field(default_factory=list)  # doc_ids exported more than once
     without_markdown: list[str] = field(default_factory=list)  # records whose md is blank
@@ -46,6 +47,7 @@ def account_batch(storage: StorageResource, batch: str) -> BatchAccount:
     account.documents = len(manifest)
     sources = {row["source_dataset"] for row in rows}
     exported: dict[str, int] = {}
+    images: set[str] = set()
     # Records may be in either export layout (folders or hub); the export deletes the other one.
     prefixes = [prefix for source in sources for prefix in layout.record_prefixes(source, batch)]
     account.export_prefix = storage.uri(prefixes[0]) if prefixes else ""
@@ -60,8 +62,10 @@ def account_batch(storage: StorageResource, batch: str) -> BatchAccount:
                     account.without_markdown.append(record["id"])
                 account.pages_rendered += len(record["overall_image"])
                 account.content_images += len(record["content_image"])
+                images.update(record["content_image"])
     quarantined = set(read_quarantine(storage, batch).column("doc_id").to_pylist())
     account.records = len(exported)
+    account.distinct_content_images = len(images)
     account.quarantined = len(quarantined - exported.keys())
     account.duplicated = sorted(doc for doc, n in exported.items() if n > 1)
     account.unaccounted = sorted(set(manifest) - exported.keys() - quarantined)

@@ -31,6 +31,22 @@ class BatchSpec:
         layout.check_name(self.name)
         layout.check_name(self.source_dataset, "source dataset")
 
+    def changes_from(self, other: BatchSpec) -> list[str]:
+        """What registering this spec over ``other`` would change, e.g. ``license 'mixed' -> 'unknown'``.
+
+        Every field that ends up in the batch's records or decides its documents counts: the source, the
+        dataset name (the export folder), the license and the images folder. Only the timestamp does not.
+        """
+        return [
+            f"{label} {getattr(other, name)!r} -> {getattr(self, name)!r}"
+            for name, label in IDENTITY_FIELDS
+            if getattr(other, name) != getattr(self, name)
+        ]
+
+
+IDENTITY_FIELDS = (("source_uri", "source"), ("source_dataset", "dataset"), ("license", "license"),
+                   ("images_uri", "images"))
+
 
 SAMPLE_SPEC = BatchSpec(
     name=SAMPLE_BATCH, source_uri=str(SAMPLE_DIR), source_dataset="sample", license="see PROVENANCE.md"
@@ -57,23 +73,28 @@ def _stored_spec(storage: StorageResource, batch: str) -> BatchSpec | None:
 
 
 class BatchExistsError(ValueError):
-    """A batch of that name is registered with another source; replacing it must be asked for."""
+    """A batch of that name is registered with another source, dataset, license or images folder."""
 
 
 def register_batch(
     instance: DagsterInstance, storage: StorageResource, spec: BatchSpec, *, replace: bool = False
 ) -> BatchSpec:
-    """Store the spec and add the partition; registering the same batch again is a no-op update.
+    """Store the spec and add the partition; registering the very same spec again changes nothing.
 
-    A name already registered with a *different* source is refused unless ``replace``: silently pointing a
-    batch at other documents would mix two sources' outputs under one partition.
+    A name already registered with any other field (source, dataset, license, images) is refused unless
+    ``replace``: silently re-pointing or relabelling a batch would leave records of the old spec beside the
+    new ones (another export folder, another license on the same ids). Callers that replace purge the old
+    spec's outputs first (`pin batch add --replace`).
     """
     existing = _stored_spec(storage, spec.name)
-    if existing is not None and existing.source_uri != spec.source_uri and not replace:
+    changes = spec.changes_from(existing) if existing is not None else []
+    if changes and not replace:
         raise BatchExistsError(
-            f"batch {spec.name!r} is already registered from {existing.source_uri}; "
-            "use --replace to point it at the new source (its stored outputs are deleted), or pick another name"
+            f"batch {spec.name!r} is already registered with another spec ({'; '.join(changes)}); "
+            "use --replace to replace it (the old spec's stored outputs are deleted first), or pick another name"
         )
+    if existing is not None and not changes:
+        spec = existing  # same identity: keep the first registration time
     saved = save_spec(storage, spec)
     if not instance.has_dynamic_partition(batches.name, spec.name):
         instance.add_dynamic_partitions(batches.name, [spec.name])
@@ -109,7 +130,11 @@ def remove_batch(instance: DagsterInstance, storage: StorageResource, name: str,
             sources |= {r["source_dataset"] for r in iter_rows(storage.open_input(layout.manifest(name)),
                                                                ["source_dataset"])}
         embedding_keys = list(storage.list_keys(realsyn_layout.EMBEDDINGS_PREFIX))
-        prefixes = [*layout.batch_prefixes(name, sources), *realsyn_layout.batch_prefixes(name, embedding_keys)]
+        exported = []  # wherever the last export went, whatever the spec and manifest say now
+        if storage.exists(layout.export_state(name)):
+            exported = json.loads(storage.get_bytes(layout.export_state(name)))["prefixes"]
+        prefixes = [*exported, *layout.batch_prefixes(name, sources),
+                    *realsyn_layout.batch_prefixes(name, embedding_keys)]
     else:
         prefixes = [layout.batch_spec(name)]
     deleted = sum(storage.delete_prefix(prefix) for prefix in prefixes)

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from pin_assets.core.progress import Progress
 
 from pin_assets.core import kinds
+from pin_assets.core.limits import DPI_RANGE, MEMORY_MB_RANGE, TIMEOUT_S_RANGE, WORKERS_RANGE
 from pin_assets.layout import VIEW_NAMES
 
 DEFAULT_DAGSTER_HOME = ".dagster_home"
@@ -101,14 +102,17 @@ def main() -> None:
               "WARC crawls (.warc, .warc.gz), each HTML record a document.")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--dpi", default=100, show_default=True, help="Resolution of overall images.")
+@click.option("--dpi", default=100, show_default=True, type=click.IntRange(*DPI_RANGE),
+              help="Resolution of overall images.")
 @click.option("--format", "fmt", default="webp", show_default=True, type=click.Choice(["webp", "jpeg", "png"]))
 @click.option("--source-dataset", default="local", show_default=True)
 @click.option("--license", "license_", default="unknown", show_default=True)
-@click.option("--workers", default=0, show_default=True, help="Worker processes (0: one per CPU core).")
-@click.option("--timeout", "timeout_s", default=120.0, show_default=True,
+@click.option("--workers", default=0, show_default=True, type=click.IntRange(*WORKERS_RANGE),
+              help="Worker processes (0: one per CPU core).")
+@click.option("--timeout", "timeout_s", default=120.0, show_default=True, type=click.FloatRange(*TIMEOUT_S_RANGE),
               help="Seconds one input may take before its worker is killed.")
-@click.option("--memory-mb", default=4096, show_default=True, help="Memory cap of each worker process.")
+@click.option("--memory-mb", default=4096, show_default=True, type=click.IntRange(*MEMORY_MB_RANGE),
+              help="Memory cap of each worker process.")
 @click.option("--image-syntax", default="markdown", show_default=True, type=click.Choice(["markdown", "html"]),
               help="Images in the .md file: ![alt](content_image/N) or PIN-14M's <img> tag (the .json has tags).")
 @click.option("--comments", is_flag=True, help="Web pages: keep the comments after the main content.")
@@ -138,6 +142,7 @@ def convert(
 
     web = WebSettings(comments=comments, title_heading=title_heading, fetch_images=fetch_images)
     limits = DocumentLimits(timeout_s=timeout_s, memory_mb=memory_mb, web=web)
+    created = not out_dir.exists()
     results = convert_files(
         list(inputs), out_dir, RenderOptions(dpi=dpi, fmt=fmt), source_dataset=source_dataset, license=license_,
         limits=limits, workers=workers or (os.cpu_count() or 1), image_syntax=image_syntax,
@@ -151,6 +156,8 @@ def convert(
             progress.advance()
     if failures:
         click.echo(f"pin convert: {failures} of {done} documents failed", err=True)
+    if created and out_dir.is_dir() and not any(out_dir.iterdir()):  # nothing converted: leave no empty folder
+        out_dir.rmdir()
     sys.exit(min(failures, MAX_EXIT_COUNT))
 
 
@@ -201,7 +208,8 @@ def batch() -> None:
 @click.option("--images", "images", default="",
               help="OBELICS/MMC4 sources: local folder or tar file(s) holding the rows' images (never fetched).")
 @click.option("--replace", is_flag=True,
-              help="NAME exists with another source: point it at SOURCE and delete its old stored outputs.")
+              help="NAME exists with another source, dataset, license or images: delete everything the old "
+                   "registration produced, then register this one.")
 def batch_add(
     name: str, source: str, source_dataset: str | None, license_: str, images: str, replace: bool
 ) -> None:
@@ -227,10 +235,11 @@ def batch_add(
     except SourceProblem as exc:
         raise PinError(str(exc)) from exc
     previous = load_spec(storage, name)
-    if replace and previous is not None and previous.source_uri != spec.source_uri:
-        removed = remove_batch(instance, storage, name, purge=True)  # no stale outputs of the old source
-        click.echo(f"replacing batch {name!r} (was {previous.source_uri}): {removed.objects_deleted} stored "
-                   "objects deleted")
+    changes = spec.changes_from(previous) if previous is not None else []
+    if replace and changes:  # the old spec's outputs go before anything of the new one is written
+        removed = remove_batch(instance, storage, name, purge=True)
+        click.echo(f"replacing batch {name!r} ({'; '.join(changes)}): {removed.objects_deleted} stored "
+                   "objects of the old spec deleted")
     try:
         spec = register_batch(instance, storage, spec, replace=replace)
     except BatchExistsError as exc:
@@ -300,28 +309,19 @@ SET_OPTION = click.option(
 
 
 def _processing_settings(pairs: tuple[str, ...]) -> dict[str, object]:
-    """``NAME=VALUE`` pairs checked against ProcessingResource's fields and converted to their types.
+    """``NAME=VALUE`` pairs checked against ProcessingResource's fields, types and ranges, before anything runs.
 
     Limits are what a user changes before retrying a quarantined document, so they must be settable from
-    the command line, not only from the UI's launchpad.
+    the command line, not only from the UI's launchpad; a value outside its range is refused here with the
+    setting, the value and the range (exit 2), never discovered by a run that quarantines everything.
     """
-    from pydantic import TypeAdapter, ValidationError
-
+    from pin_assets.settings import SettingError, parse_assignments
     from resources.processing import ProcessingResource
 
-    fields = ProcessingResource.model_fields
-    settings: dict[str, object] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        name = name.strip()
-        if not sep or name not in fields:
-            raise PinError(f"--set {pair!r}: use NAME=VALUE with NAME one of {', '.join(sorted(fields))}")
-        try:
-            settings[name] = TypeAdapter(fields[name].annotation).validate_strings(value.strip())
-        except ValidationError as exc:
-            reason = exc.errors()[0]["msg"]
-            raise PinError(f"--set {pair!r}: {reason} ({name} is {fields[name].annotation.__name__})") from exc
-    return settings
+    try:
+        return parse_assignments(ProcessingResource, pairs)
+    except SettingError as exc:
+        raise PinError(f"--set {exc}") from exc
 
 
 VERBOSE_OPTION = click.option(
@@ -359,7 +359,7 @@ def _console(verbose: bool) -> dict:
 def _execute(defs, job_name: str, instance, run_config: dict, **kwargs):  # noqa: ANN001, ANN202
     """Run a job in this process; a failure prints its failing step, the one-line cause and the log's path."""
     from pin_assets.core.progress import terminal_progress
-    from pin_assets.run_report import failure_lines, write_run_log
+    from pin_assets.run_report import blocked_by, failure_lines, write_run_log
 
     with terminal_progress():
         result = defs.resolve_job_def(job_name).execute_in_process(
@@ -369,8 +369,27 @@ def _execute(defs, job_name: str, instance, run_config: dict, **kwargs):  # noqa
         log = write_run_log(instance, result.run_id, Path(os.environ["DAGSTER_HOME"]))
         for line in failure_lines(result):
             click.echo(f"pin: {job_name}: {line}", err=True)
+        for evaluation in blocked_by(result):
+            _report_blocked(evaluation, kwargs.get("partition_key"))
         click.echo(f"pin: full log: {log} (or open run {result.run_id} in `dagster dev`)", err=True)
     return result
+
+
+def _report_blocked(evaluation, batch: str | None) -> None:  # noqa: ANN001 (an AssetCheckEvaluation)
+    """What a run stopped by a blocking check tells the user: which check, the numbers, what was kept, where to look."""
+    meta = {key: value.value for key, value in evaluation.metadata.items()}
+    name = f"{evaluation.asset_key.to_user_string()}/{evaluation.check_name}"
+    numbers = ""
+    if "quarantined" in meta and "documents" in meta:
+        share = meta["quarantined"] / meta["documents"] if meta["documents"] else 0.0
+        numbers = (f": {meta['quarantined']} of {meta['documents']} documents quarantined ({share:.1%}), over "
+                   f"max_quarantine_rate={meta['max_quarantine_rate']:g}")
+    click.echo(f"pin: stopped by the blocking check {name}{numbers}", err=True)
+    click.echo(f"pin: nothing downstream of {evaluation.asset_key.to_user_string()} was replaced: the previous "
+               "records, views and renders are kept", err=True)
+    if "quarantine_list" in meta:
+        click.echo(f"pin: the quarantine list: {meta['quarantine_list']} (read it with `pin quarantine {batch}`; "
+                   f"after a fix, `pin quarantine {batch} --retry [--set NAME=VALUE]`)", err=True)
 
 
 def _run_batch(
@@ -406,35 +425,34 @@ def _run_batch(
     if not result.success:
         return 1
     quiet = _console(verbose)
-    _execute(defs, "stats_job", instance, quiet)
+    stats_result = _execute(defs, "stats_job", instance, quiet)
     realsyn_line = "  realsyn           skipped (--no-realsyn)"
     if realsyn:
         realsyn_line = _run_realsyn(defs, instance, batch_name, quiet, storage)
     elapsed = time.perf_counter() - started
     checks = result.get_asset_check_evaluations()
     failed_checks = _failed_error_checks(checks)
+    store_failures = _failed_error_checks(stats_result.get_asset_check_evaluations())
     account = account_batch(storage, batch_name)
-    images = len(list(storage.list_keys("images")))
     if retry:
         for name in RETRY_STAGES:
-            (event,) = result.asset_materializations_for_node(name)
-            click.echo(f"retry: {name} processed {event.metadata['documents_processed'].value} documents, "
-                       f"kept {event.metadata['documents_kept'].value}")
+            click.echo(_retry_line(name, result.asset_materializations_for_node(name)[0].metadata))
     click.echo(
         "\n".join(
             [
-                f"batch {batch_name!r} done in {elapsed:.1f} s (run {result.run_id})",
+                f"batch {batch_name!r} done in {elapsed:.1f} s (run {result.run_id}); counts are this batch's",
                 f"  documents in      {account.documents}",
                 f"  records out       {account.records}",
                 f"  quarantined       {account.quarantined}"
                 + (f" (why: pin quarantine {batch_name})" if account.quarantined else ""),
                 f"  pages rendered    {account.pages_rendered}",
-                f"  images extracted  {account.content_images} in records ({images} distinct in store)",
+                f"  content images    {account.content_images} in records, {account.distinct_content_images} "
+                "distinct",
                 f"  conservation      {'ok' if account.balanced else 'BROKEN'}: "
                 f"{account.documents} = {account.records} + {account.quarantined}",
                 f"  checks            {_checks_line(checks, failed_checks)}",
                 f"  records           {account.export_prefix}",
-                f"  signal dashboard  {storage.uri(layout.STATS_DASHBOARD)}",
+                f"  signal dashboard  {storage.uri(layout.STATS_DASHBOARD)} (every batch in store)",
                 _duplicates_line(storage),
                 realsyn_line,
                 f"  store             {storage.base_uri}",
@@ -444,7 +462,20 @@ def _run_batch(
     )
     for name in failed_checks:
         click.echo(f"pin: asset check {name} failed at ERROR severity; see its metadata in the UI", err=True)
-    return 0 if account.balanced and not failed_checks else 1
+    for name in store_failures:
+        click.echo(f"pin: store-wide asset check {name} failed: `pin stats` lists what it found", err=True)
+    return 0 if account.balanced and not failed_checks and not store_failures else 1
+
+
+def _retry_line(asset: str, metadata: dict) -> str:
+    """What a retry redid and what it reused, in one stage: ``retry: parse redid 3 documents (2 converted, ...``."""
+    stage = {"parsed_markdown": "parse", "page_renders": "render"}[asset]
+    done = next(v.value for k, v in metadata.items() if k.startswith("documents") and k.endswith("this run"))
+    failed = metadata["quarantined (this stage)"].value
+    reused = metadata["documents reused (retry)"].value
+    redone = f"{done + failed} document{'s' if done + failed != 1 else ''}"
+    return (f"retry: {stage} redid {redone} ({done} now done, {failed} quarantined again) and reused {reused} "
+            "done before")
 
 
 def _duplicates_line(storage) -> str:  # noqa: ANN001 (a StorageResource)
@@ -483,17 +514,29 @@ def _checks_line(evaluations, failed: list[str]) -> str:
 @main.command(short_help="Signal statistics, or what a filter keeps.")
 @click.option("--where", "where_sql", default=None, help="SQL filter to preview, e.g. 'total_token_count >= 50'.")
 def stats(where_sql: str | None) -> None:
-    """Print the signal statistics of every batch (the `signal_stats` table), or preview a filter."""
+    """Print the signal statistics of every batch (the `signal_stats` table), or preview a filter.
+
+    Without --where it also checks the store's exports: a record id in more than one export (a batch exported
+    under two source names, two batches holding one document) is listed and the exit status is 1.
+    """
     from pin_assets.assets.stats import signal_source
     from pin_assets.core.dashboard import stats_markdown
     from pin_assets.core.stats import UnsafeFilterError, compute_stats, count_where
+    from pin_assets.records import duplicate_record_ids
 
-    source = signal_source(_storage())
+    storage = _storage()
+    source = signal_source(storage)
     if source is None:
         click.echo("pin stats: no signals yet; run `pin demo` or materialize quality_signals", err=True)
         sys.exit(2)
     if where_sql is None:
         click.echo(stats_markdown(compute_stats(source)))
+        total, examples = duplicate_record_ids(storage)
+        if total:
+            click.echo(f"pin stats: {total} record ids are in more than one export (in store):", err=True)
+            for doc_id, roots in examples:
+                click.echo(f"  {doc_id}  {'  '.join(roots)}", err=True)
+            sys.exit(1)
         return
     try:
         kept, total = count_where(source, where_sql)
@@ -513,8 +556,10 @@ def stats(where_sql: str | None) -> None:
 @click.option("--view", "view", required=True, type=click.Choice(VIEW_NAMES))
 @click.option("--where", "where_sql", default=None, help="Quality-signal filter, as for `pin stats --where`.")
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--shard-samples", default=1000, show_default=True, help="Samples per WebDataset shard.")
-@click.option("--token-budget", default=8192, show_default=True, help="doc_pairs: most Markdown tokens a sample.")
+@click.option("--shard-samples", default=1000, show_default=True, type=click.IntRange(1),
+              help="Samples per WebDataset shard.")
+@click.option("--token-budget", default=8192, show_default=True, type=click.IntRange(1),
+              help="doc_pairs: most Markdown tokens a sample.")
 def views(batch_name: str, view: str, where_sql: str | None, out_dir: Path, shard_samples: int,
           token_budget: int) -> None:
     """Write one training view of a materialized batch to DIR: shard-NNNNN.tar, index.parquet, manifest.json."""
@@ -537,7 +582,8 @@ def views(batch_name: str, view: str, where_sql: str | None, out_dir: Path, shar
     except UnsafeFilterError as exc:
         raise PinError(str(exc)) from exc
     click.echo(f"{view} of {batch_name}: {manifest.samples} samples from {manifest.documents} documents, "
-               f"{manifest.pages} pages, {manifest.tokens} tokens, {len(manifest.shards)} shards in {out_dir}")
+               f"{manifest.pages} pages, {manifest.md_tokens} Markdown tokens (markup included), "
+               f"{len(manifest.shards)} shards in {out_dir}")
 
 
 def _run_realsyn(defs, instance, batch_name: str, run_config: dict, storage) -> str:
@@ -559,9 +605,9 @@ def _realsyn_summary(meta: dict, storage) -> str:
 
     paired = meta["image_text_pairs"]["images"].value
     balanced = meta["balanced_samples"]
-    return (f"  realsyn           {paired} images paired with real sentences, {balanced['images_after'].value} in "
-            f"the balanced sample ({balanced['shards'].value} WebDataset shards): "
-            f"{storage.uri(realsyn_layout.BALANCED)}")
+    return (f"  realsyn           {paired} images of this batch paired with real sentences; balanced sample of "
+            f"every batch in store: {balanced['images_after'].value} images, {balanced['shards'].value} "
+            f"WebDataset shards: {storage.uri(realsyn_layout.BALANCED)}")
 
 
 @main.command(short_help="What a batch could not convert; --retry.")
@@ -580,11 +626,12 @@ def quarantine(batch_name: str, as_json: bool, retry: bool, realsyn: bool, setti
     """
     from pin_assets.quarantine import read_quarantine
 
+    if settings and not retry:
+        raise PinError("--set only applies with --retry")
+    checked = _processing_settings(settings)  # before anything is opened, let alone run
     _require_batch(_instance(), batch_name)
     if retry:
-        sys.exit(_run_batch(batch_name, realsyn=realsyn, retry=True, settings=_processing_settings(settings)))
-    if settings:
-        raise PinError("--set only applies with --retry")
+        sys.exit(_run_batch(batch_name, realsyn=realsyn, retry=True, settings=checked))
 
     rows = read_quarantine(_storage(), batch_name).to_pylist()
     for row in rows:

@@ -6,7 +6,7 @@ from pin_assets.assets import PIN_ASSETS, VIEW_ASSETS, signal_stats
 from pin_assets.assets.dedup import duplicate_clusters
 from pin_assets.assets.realsyn import REALSYN_ASSETS, balanced_samples, realsyn_corpus
 from pin_assets.assets.realsyn_index import image_text_pairs, text_centroids, text_index
-from pin_assets.checks import ALL_CHECKS
+from pin_assets.checks import ALL_CHECKS, STORE_CHECKS
 from pin_assets.partitions import batches
 from resources import build_resources, executor_from_env
 from sensors import build_schedules, build_sensors
@@ -61,7 +61,7 @@ def build_definitions() -> Definitions:
     """
     return Definitions(
         assets=[*PIN_ASSETS, duplicate_clusters, signal_stats, *REALSYN_ASSETS, *VIEW_ASSETS],
-        asset_checks=ALL_CHECKS,
+        asset_checks=[*ALL_CHECKS, *STORE_CHECKS],
         jobs=[pin_job, stats_job, realsyn_centroids_job, realsyn_batch_job, realsyn_job, views_job],
         resources=build_resources(),
         sensors=build_sensors(),

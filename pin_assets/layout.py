@@ -24,6 +24,8 @@ Under the storage base::
     export/interleaved/<batch>/part-00000.parquet NeMo Curator interleaved rows (INTERLEAVED_SCHEMA)
     stats/dashboard.html                   signal distributions per source (self-contained HTML)
     stats/signal_stats.json                the same numbers as JSON
+    export/state/<batch>.json              where the batch's current export is (what the next one replaces)
+    staging/<batch>/<output>/<token>/      an export or view being written; switched into place when complete
 """
 
 from __future__ import annotations
@@ -116,7 +118,17 @@ def export_prefix(source_dataset: str, batch: str) -> str:
 
 
 def export_part(source_dataset: str, batch: str, part: int) -> str:
-    return f"{export_prefix(source_dataset, batch)}/part{part:02d}"
+    return f"{export_prefix(source_dataset, batch)}/{folder_part(part)}"
+
+
+def folder_part(part: int) -> str:
+    """A part folder's name in the folders layout (PIN-14M's card): ``part00``."""
+    return f"part{part:02d}"
+
+
+def hub_part_name(part: int) -> str:
+    """A part folder's name in the hub layout (the PIN-14M release): ``part00000``."""
+    return f"part{part:05d}"
 
 
 VIEW_NAMES = ("page_pairs", "doc_pairs", "interleaved", "pagination")
@@ -136,12 +148,21 @@ def hub_export_prefix(source_dataset: str, batch: str) -> str:
 
 
 def hub_part(source_dataset: str, batch: str, part: int) -> str:
-    return f"{hub_export_prefix(source_dataset, batch)}/part{part:05d}"
+    return f"{hub_export_prefix(source_dataset, batch)}/{hub_part_name(part)}"
 
 
 def record_prefixes(source_dataset: str, batch: str) -> tuple[str, str]:
     """Where a batch's records may be, in either export layout."""
     return export_prefix(source_dataset, batch), hub_export_prefix(source_dataset, batch)
+
+
+def export_state(batch: str) -> str:
+    return f"export/state/{check_name(batch)}.json"
+
+
+def staging(batch: str, output: str) -> str:
+    """Where a many-object output of ``batch`` is written before it replaces the previous one."""
+    return f"staging/{check_name(batch)}/{check_name(output, 'output')}"
 
 
 def interleaved(batch: str) -> str:
@@ -167,5 +188,7 @@ def batch_prefixes(batch: str, source_datasets: Iterable[str]) -> list[str]:
         *(prefix for source in sorted(set(source_datasets)) for prefix in record_prefixes(source, batch)),
         hub_export_root(batch),
         f"export/interleaved/{batch}",
+        export_state(batch),
+        f"staging/{batch}",
         *(view_prefix(view, batch) for view in VIEW_NAMES),
     ]

@@ -16,13 +16,14 @@ from collections.abc import Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from dagster import Config
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Config, MetadataValue
 from pydantic import Field
 
 from pin_assets import layout
 from pin_assets.core.isolation import MESSAGE_CHARS, TaskFailure
-from pin_assets.core.tables import QUARANTINE, write_table
+from pin_assets.core.tables import QUARANTINE, count_rows, write_table
 from pin_assets.core.text import clean_text
+from pin_assets.metadata import readable
 from resources.storage import StorageResource
 
 
@@ -72,20 +73,80 @@ def stage_quarantined_ids(storage: StorageResource, batch: str, stage: str) -> s
     return set(pq.read_table(storage.open_input(key), columns=["doc_id"]).column("doc_id").to_pylist())
 
 
-def quarantine_metadata(rows: list[dict]) -> dict[str, object]:
-    """Counts per reason and a Markdown table of the first failures, for the Dagster UI."""
-    from dagster import MetadataValue
+STAGES = ("parse", "render", "export")  # the stages that quarantine, in pipeline order
+RATE_CHECK = "quarantine_rate_within_bound"
 
-    reasons: dict[str, int] = {}
-    for row in rows:
-        reasons[row["reason"]] = reasons.get(row["reason"], 0) + 1
-    table = "| doc | source | reason | message |\n|---|---|---|---|\n" + "\n".join(
-        f"| {r['doc_id'][:12]} | {r['source_uri'].rsplit('/', 1)[-1]} | {r['reason']} | "
+
+def quarantined_so_far(storage: StorageResource, batch: str, stage: str) -> list[dict]:
+    """Quarantine rows of ``stage`` and the stages before it, one per document (its earliest stage)."""
+    seen: dict[str, dict] = {}
+    for name in STAGES[: STAGES.index(stage) + 1]:
+        key = layout.quarantine(batch, name)
+        if storage.exists(key):
+            for row in pq.read_table(storage.open_input(key)).to_pylist():
+                seen.setdefault(row["doc_id"], row)
+    return list(seen.values())
+
+
+def quarantine_metadata(storage: StorageResource, batch: str, stage: str, rows: list[dict]) -> dict[str, object]:
+    """What the UI shows on every asset that drops documents: this stage's count and the batch's count so far.
+
+    ``quarantined (this stage)`` counts the documents this stage could not process in this run;
+    ``quarantined (batch, stages so far)`` every document of the batch quarantined by this stage or one
+    before it, so `pin_records` shows the batch's whole count. Reasons are per stage, the table lists the
+    first 20 of the batch's quarantined documents with their stage.
+    """
+    total = quarantined_so_far(storage, batch, stage)
+    reasons: dict[str, dict[str, int]] = {}
+    for row in total:
+        per_stage = reasons.setdefault(row["stage"], {})
+        per_stage[row["reason"]] = per_stage.get(row["reason"], 0) + 1
+    table = "| doc | stage | source | reason | message |\n|---|---|---|---|---|\n" + "\n".join(
+        f"| {r['doc_id'][:12]} | {r['stage']} | {r['source_uri'].rsplit('/', 1)[-1]} | {r['reason']} | "
         f"{r['message'][:120].replace('|', '/')} |"
-        for r in rows[:20]
+        for r in total[:20]
     )
     return {
-        "quarantined": len(rows),
+        "quarantined (this stage)": MetadataValue.int(len(rows)),
+        "quarantined (batch, stages so far)": MetadataValue.int(len(total)),
         "quarantine_reasons": MetadataValue.json(reasons),
-        "quarantine_preview": MetadataValue.md(table if rows else "nothing quarantined"),
+        "quarantine_preview": MetadataValue.md(table if total else "nothing quarantined in this batch so far"),
+        "quarantine_list": MetadataValue.path(storage.uri(layout.quarantine_prefix(batch))),
     }
+
+
+def quarantine_rate_check(
+    storage: StorageResource, batch: str, stage: str, bound: float, asset: str
+) -> AssetCheckResult:
+    """The blocking check of a stage that drops documents: the batch's quarantined share so far within ``bound``.
+
+    ERROR severity and blocking: a run that would quarantine more than ``max_quarantine_rate`` of a batch
+    (a bad setting, a broken converter, a source that went away) stops here, so nothing downstream (renders,
+    records, views) is replaced by a worse version of itself. The metadata says where the list is.
+    """
+    documents = count_rows(storage.open_input(layout.manifest(batch)))
+    quarantined = len(quarantined_so_far(storage, batch, stage))
+    rate = quarantined / documents if documents else 0.0
+    return AssetCheckResult(
+        asset_key=asset,
+        check_name=RATE_CHECK,
+        passed=rate <= bound,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "documents": MetadataValue.int(documents),
+            "quarantined": MetadataValue.int(quarantined),
+            "quarantine_rate": readable(rate),
+            "max_quarantine_rate": MetadataValue.float(bound),
+            "quarantine_list": MetadataValue.path(storage.uri(layout.quarantine_prefix(batch))),
+            "see": MetadataValue.text(f"pin quarantine {batch}"),
+        },
+    )
+
+
+def rate_check_spec(asset: str) -> AssetCheckSpec:
+    return AssetCheckSpec(
+        RATE_CHECK, asset=asset, blocking=True,
+        description="The share of the batch quarantined by this stage and those before it is at most "
+        "processing.max_quarantine_rate; when it is not, this blocking check stops the run here and "
+        "everything downstream (renders, signals, records, views) keeps its previous version.",
+    )

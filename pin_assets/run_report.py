@@ -33,13 +33,30 @@ def one_line(error: SerializableErrorInfo) -> str:
     return f"{error.cls_name}: {first}" if error.cls_name else first
 
 
+CHECK_FAILED = "DagsterAssetCheckFailedError"  # how Dagster fails the step of a failed blocking check
+
+
+def blocked_by(result: ExecuteInProcessResult) -> list:
+    """The failed blocking ERROR checks that stopped the run (their evaluations): the run did what it should."""
+    from dagster import AssetCheckSeverity
+
+    return [e for e in result.get_asset_check_evaluations()
+            if not e.passed and e.blocking and e.severity == AssetCheckSeverity.ERROR]
+
+
 def failure_lines(result: ExecuteInProcessResult) -> list[str]:
-    """One line per failed step (``step raw_documents failed: FileNotFoundError: ...``), or the run's own cause."""
+    """One line per failed step (``step raw_documents failed: FileNotFoundError: ...``), or the run's own cause.
+
+    A step stopped by its own failed blocking check is not a failure of the step: :func:`blocked_by` reports it.
+    """
+    failures = [event for event in result.get_step_failure_events()
+                if event.step_failure_data and event.step_failure_data.error]
     lines = [
         f"step {event.step_key} failed: {one_line(root_cause(event.step_failure_data.error))}"
-        for event in result.get_step_failure_events()
-        if event.step_failure_data and event.step_failure_data.error
+        for event in failures if event.step_failure_data.error.cls_name != CHECK_FAILED
     ]
+    if not lines and failures:
+        return []
     if not lines:
         failure = result.get_run_failure_event()
         error = failure.event_specific_data.error if failure and failure.event_specific_data else None

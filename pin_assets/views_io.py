@@ -89,12 +89,14 @@ def build_view(
     return manifest
 
 
-def storage_sinks(storage: StorageResource, view: str, batch: str) -> tuple[PutFile, PutBytes]:
-    """Sinks writing under ``views/<view>/<batch>/`` in the store (the prefix is emptied first)."""
-    prefix = layout.view_prefix(view, batch)
-    storage.delete_prefix(prefix)
-    return (lambda name, path: storage.put_file(f"{prefix}/{name}", path),
-            lambda name, data: storage.put_bytes(f"{prefix}/{name}", data))
+def storage_sinks(storage: StorageResource, view: str, batch: str, token: str) -> tuple[PutFile, PutBytes, str]:
+    """Sinks writing a view into a staging prefix of the store, and that prefix: once the view is complete,
+    ``storage.replace_prefix(staged, layout.view_prefix(view, batch))`` puts it in place of the previous one."""
+    root = layout.staging(batch, view)
+    storage.delete_prefix(root)  # what a killed run left behind
+    staged = f"{root}/{token}"
+    return (lambda name, path: storage.put_file(f"{staged}/{name}", path),
+            lambda name, data: storage.put_bytes(f"{staged}/{name}", data), staged)
 
 
 def folder_sinks(folder: Path) -> tuple[PutFile, PutBytes]:

@@ -16,6 +16,8 @@ Environment variables read by :func:`build_resources`:
     stored with the run; unset ones fall back to boto3's chain (profile, instance or pod role).
 ``PIN_S3_MAX_ATTEMPTS`` (default 5), ``PIN_S3_RETRY_MODE`` (``standard`` | ``adaptive``)
     botocore retry budget and mode.
+``PIN_FETCH_ALLOWED_NETWORKS``
+    Networks (CIDR, comma separated) that URL sources may reach besides the public internet; default none.
 ``PIN_EMBEDDINGS_BACKEND`` (``minilm`` | ``clip``), ``PIN_EMBEDDINGS_MODEL_PATH``, ``PIN_EMBEDDINGS_DEVICE``
     RealSyn's encoders: the packaged MiniLM text model by default, or CLIP weights from a local path.
 ``PIN_LLM_ENABLED``, ``PIN_LLM_BASE_URL``, ``PIN_LLM_MODEL``, ``PIN_LLM_API_KEY``
@@ -26,6 +28,7 @@ import os
 
 from dagster import EnvVar
 
+from pin_assets.settings import env_value
 from resources.embeddings import EmbeddingResource, embeddings_from_env
 from resources.executor import executor_from_env
 from resources.llm import LLMResource, llm_from_env
@@ -53,8 +56,8 @@ def s3_connection_from_env() -> S3Connection:
         aws_access_key_id=_env_ref("AWS_ACCESS_KEY_ID"),
         aws_secret_access_key=_env_ref("AWS_SECRET_ACCESS_KEY"),
         aws_session_token=_env_ref("AWS_SESSION_TOKEN"),
-        max_attempts=int(os.environ.get("PIN_S3_MAX_ATTEMPTS", "5")),
-        retry_mode=os.environ.get("PIN_S3_RETRY_MODE", "standard"),
+        max_attempts=env_value(S3Connection, "max_attempts", "PIN_S3_MAX_ATTEMPTS", os.environ) or 5,
+        retry_mode=env_value(S3Connection, "retry_mode", "PIN_S3_RETRY_MODE", os.environ) or "standard",
     )
 
 
@@ -63,9 +66,10 @@ def build_resources() -> dict[str, object]:
     base_uri = os.environ.get("PIN_STORAGE_URI", DEFAULT_STORAGE_URI)
     s3 = s3_connection_from_env() if base_uri.startswith("s3://") else None
     storage = StorageResource(base_uri=base_uri, s3=s3)
+    allowed = env_value(ProcessingResource, "fetch_allowed_networks", "PIN_FETCH_ALLOWED_NETWORKS", os.environ)
     return {
         "storage": storage,
-        "processing": ProcessingResource(),
+        "processing": ProcessingResource(fetch_allowed_networks=allowed or ""),
         "tokenizer": TokenizerResource(),
         "embeddings": embeddings_from_env(),
         "llm": llm_from_env(),

@@ -17,7 +17,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from dagster import ConfigurableResource
@@ -236,13 +236,14 @@ class ClipEncoder:
 class EmbeddingResource(ConfigurableResource):
     """Encoders for RealSyn: ``minilm`` (packaged, offline) or ``clip`` (local checkpoint folder)."""
 
-    backend: str = Field(default="minilm", description="'minilm' (packaged text model) or 'clip' (local weights).")
+    backend: Literal["minilm", "clip"] = Field(default="minilm",
+                                               description="'minilm' (packaged text model) or 'clip' (local weights).")
     model_path: str = Field(
         default="", description="minilm: a sentence-transformers folder (empty = packaged); clip: required folder."
     )
-    batch_size: int = Field(default=64, description="Texts or images per forward pass.")
+    batch_size: int = Field(default=64, ge=1, le=65_536, description="Texts or images per forward pass.")
     device: str = Field(default="", description="'cpu', 'cuda', 'cuda:1'...; empty = GPU when available.")
-    runtime: str = Field(
+    runtime: Literal["auto", "torch", "onnxruntime", "openvino"] = Field(
         default="auto", description="minilm: 'torch', 'onnxruntime' or 'openvino' (graph exported offline on first "
         "use); 'auto' = PyTorch on a GPU, else the fastest CPU runtime measured by the bench.",
     )
@@ -271,9 +272,15 @@ def embeddings_from_env() -> EmbeddingResource:
     """``PIN_EMBEDDINGS_BACKEND`` (minilm | clip), ``PIN_EMBEDDINGS_MODEL_PATH``, ``PIN_EMBEDDINGS_DEVICE``,
     ``PIN_EMBEDDINGS_RUNTIME`` (auto | torch | onnxruntime | openvino)."""
 
+    from pin_assets.settings import env_value
+
+    def env(name: str, variable: str, default: str) -> str:
+        value = env_value(EmbeddingResource, name, variable, os.environ)  # a bad value names the variable
+        return default if value is None else value
+
     return EmbeddingResource(
-        backend=os.environ.get("PIN_EMBEDDINGS_BACKEND", "minilm"),
+        backend=env("backend", "PIN_EMBEDDINGS_BACKEND", "minilm"),
         model_path=os.environ.get("PIN_EMBEDDINGS_MODEL_PATH", ""),
         device=os.environ.get("PIN_EMBEDDINGS_DEVICE", ""),
-        runtime=os.environ.get("PIN_EMBEDDINGS_RUNTIME", "auto"),
+        runtime=env("runtime", "PIN_EMBEDDINGS_RUNTIME", "auto"),
     )

@@ -28,11 +28,12 @@ class LLMResource(ConfigurableResource):
     base_url: str = Field(default="http://127.0.0.1:8000/v1", description="Endpoint root ending in /v1.")
     model: str = Field(default="", description="Model name as the server knows it.")
     api_key: str = Field(default="", description="Bearer token; bind with EnvVar, empty = no Authorization header.")
-    timeout_s: float = Field(default=60.0, description="Per-request timeout (connect and read).")
-    max_retries: int = Field(default=2, description="Retries after a failed or timed-out request.")
-    max_tokens: int = Field(default=96, description="Longest synthetic text, in tokens.")
-    temperature: float = Field(default=0.2, description="Sampling temperature.")
-    concurrency: int = Field(default=8, description="Requests in flight at once.")
+    timeout_s: float = Field(default=60.0, gt=0, le=3600, allow_inf_nan=False,
+                             description="Per-request timeout (connect and read).")
+    max_retries: int = Field(default=2, ge=0, le=100, description="Retries after a failed or timed-out request.")
+    max_tokens: int = Field(default=96, ge=1, le=100_000, description="Longest synthetic text, in tokens.")
+    temperature: float = Field(default=0.2, ge=0, le=2, allow_inf_nan=False, description="Sampling temperature.")
+    concurrency: int = Field(default=8, ge=1, le=256, description="Requests in flight at once.")
 
     def complete(self, top_text: str, caption: str) -> str:
         """One synthetic text; raises after ``max_retries`` failed attempts."""

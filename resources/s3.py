@@ -21,9 +21,9 @@ import contextlib
 import io
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import boto3
@@ -58,19 +58,24 @@ class S3Connection(S3Resource):
     so a dead endpoint fails in seconds rather than minutes.
     """
 
-    retry_mode: str = Field(
+    max_attempts: int = Field(default=5, ge=1, le=100, description="Attempts per request, the first included.")
+    retry_mode: Literal["standard", "adaptive", "legacy"] = Field(
         default="standard",
         description="botocore retry mode: 'standard' or 'adaptive' (adds client-side rate limiting).",
     )
-    connect_timeout_s: float = Field(default=5.0, description="Seconds to wait for a TCP connection.")
-    read_timeout_s: float = Field(default=60.0, description="Seconds to wait for a response to a request.")
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=3600, allow_inf_nan=False,
+                                     description="Seconds to wait for a TCP connection.")
+    read_timeout_s: float = Field(default=60.0, gt=0, le=86_400, allow_inf_nan=False,
+                                  description="Seconds to wait for a response to a request.")
     multipart_threshold_bytes: int = Field(
-        default=64 * MiB, description="Objects at least this large are uploaded and copied in parts."
+        default=64 * MiB, ge=5 * MiB, le=5 * 2**40,
+        description="Objects at least this large are uploaded and copied in parts."
     )
     multipart_chunksize_bytes: int = Field(
-        default=16 * MiB, description="Part size of multipart transfers (S3 requires at least 5 MiB)."
+        default=16 * MiB, ge=5 * MiB, le=5 * 2**30,
+        description="Part size of multipart transfers (S3 requires at least 5 MiB)."
     )
-    transfer_concurrency: int = Field(default=4, description="Parallel part transfers per object.")
+    transfer_concurrency: int = Field(default=4, ge=1, le=256, description="Parallel part transfers per object.")
 
     @classmethod
     def _is_dagster_maintained(cls) -> bool:
@@ -249,28 +254,42 @@ class S3Backend:
         """Delete ``prefix`` as an object and everything under ``prefix/``, 1,000 keys per request."""
         own = prefix.strip("/")
         targets = [self._key(own)] if own and self.exists(own) else []
+        return self._delete_full([*targets, *self._iter_objects(self._list_prefix(prefix))], prefix)
+
+    def _delete_full(self, keys: Iterable[str], what: str) -> int:
+        """Delete objects by their full keys, 1,000 per request; the number deleted."""
         deleted = 0
+        batch: list[str] = []
+        for key in [*keys, None]:
+            if key is not None:
+                batch.append(key)
+            if batch and (key is None or len(batch) == 1000):
+                with self._errors(f"delete under s3://{self.bucket}/{what}"):
+                    reply = self.client.delete_objects(
+                        Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+                    )
+                if reply.get("Errors"):
+                    first = reply["Errors"][0]
+                    raise OSError(
+                        f"S3 refused to delete {first.get('Key')}: {first.get('Code')} {first.get('Message')}"
+                    )
+                deleted += len(batch)
+                batch = []
+        return deleted
 
-        def flush(keys: list[str]) -> int:
-            if not keys:
-                return 0
-            with self._errors(f"delete under s3://{self.bucket}/{prefix}"):
-                reply = self.client.delete_objects(
-                    Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True}
-                )
-            if reply.get("Errors"):
-                first = reply["Errors"][0]
-                raise OSError(
-                    f"S3 refused to delete {first.get('Key')}: {first.get('Code')} {first.get('Message')}"
-                )
-            return len(keys)
-
-        for full in self._iter_objects(self._list_prefix(prefix)):
-            targets.append(full)
-            if len(targets) == 1000:
-                deleted += flush(targets)
-                targets = []
-        return deleted + flush(targets)
+    def replace_prefix(self, staged: str, final: str) -> None:
+        """Make ``final/`` hold exactly what ``staged/`` holds: copy every staged object over, then delete the
+        final objects the new version does not have, then the staged copies. ``final/`` is never empty or
+        partly deleted while this runs; a reader may briefly see new objects beside old ones of other names."""
+        strip = len(staged.rstrip("/")) + 1
+        names = [key[strip:] for key in self.list_keys(staged)]
+        for name in names:
+            self.copy(f"{staged.rstrip('/')}/{name}", f"{final.rstrip('/')}/{name}")
+        keep = set(names)
+        final_strip = len(final.rstrip("/")) + 1
+        stale = [self._key(key) for key in self.list_keys(final) if key[final_strip:] not in keep]
+        self._delete_full(stale, final)
+        self.delete_prefix(staged)
 
     def copy(self, src_key: str, dst_key: str) -> None:
         """Server-side copy; objects above the multipart threshold are copied in parts (no 5 GB limit)."""

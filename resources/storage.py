@@ -36,6 +36,7 @@ class StorageBackend(Protocol):
     def list_keys(self, prefix: str) -> Iterator[str]: ...
     def delete_prefix(self, prefix: str) -> int: ...
     def copy(self, src_key: str, dst_key: str) -> None: ...
+    def replace_prefix(self, staged: str, final: str) -> None: ...
     def open_input(self, key: str) -> pa.NativeFile: ...
     def uri(self, key: str) -> str: ...
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]: ...
@@ -125,6 +126,18 @@ class LocalBackend:
     def copy(self, src_key: str, dst_key: str) -> None:
         self.put_file(dst_key, self._path(src_key))
 
+    def replace_prefix(self, staged: str, final: str) -> None:
+        """Swap the finished folder ``staged`` in for ``final`` by two renames; the old one is deleted last."""
+        source, target = self._path(staged.rstrip("/")), self._path(final.rstrip("/"))
+        if not source.is_dir():
+            raise FileNotFoundError(f"{source}: nothing staged to put in place")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        retired = source.with_name(f"{source.name}.retired")
+        if target.exists():
+            os.replace(target, retired)
+        os.replace(source, target)
+        shutil.rmtree(retired, ignore_errors=True)
+
     def open_input(self, key: str) -> pa.NativeFile:
         return pa.memory_map(str(self._path(key)), "r")
 
@@ -204,6 +217,15 @@ class StorageResource(ConfigurableResource):
     def copy(self, src_key: str, dst_key: str) -> None:
         """Copy an object inside the store (server-side on S3)."""
         self.backend.copy(src_key, dst_key)
+
+    def replace_prefix(self, staged: str, final: str) -> None:
+        """Put a finished output in place of the previous one: written first under ``staged``, then switched.
+
+        Used for outputs made of many objects (an export, a view), so a run that fails or is stopped halfway
+        never leaves the previous version deleted or half replaced (locally two renames; on S3 copies over
+        the old objects, then the stale ones deleted).
+        """
+        self.backend.replace_prefix(staged, final)
 
     def uri(self, key: str) -> str:
         return self.backend.uri(key)

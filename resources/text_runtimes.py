@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -77,6 +78,11 @@ def export_onnx(model_path: Path, cache_dir: Path | None = None) -> Path:
 
     cache.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=cache.parent))
+    # The exporter logs "torchvision is not installed. Skipping torchvision::nms" (and three more) at WARNING
+    # while it registers operators this text model never uses: noise on a user's terminal, not a problem.
+    exporter_log = logging.getLogger("torch.onnx._internal.exporter._registration")
+    exporter_level = exporter_log.level
+    exporter_log.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():  # the exporter's advice on dynamic shapes: the graph is checked by tests
             warnings.simplefilter("ignore")
@@ -93,6 +99,7 @@ def export_onnx(model_path: Path, cache_dir: Path | None = None) -> Path:
             if not target.is_file():
                 raise
     finally:
+        exporter_log.setLevel(exporter_level)
         shutil.rmtree(staging, ignore_errors=True)
     return target
 

@@ -14,6 +14,7 @@ default, so a batch a user ingests in the UI flows on to parse, render, signals 
 from __future__ import annotations
 
 import os
+from typing import Annotated
 
 from dagster import (
     AssetSelection,
@@ -22,7 +23,10 @@ from dagster import (
     ScheduleDefinition,
     SensorDefinition,
 )
+from pydantic import AfterValidator, BaseModel, Field
 
+from pin_assets import layout
+from pin_assets.settings import env_value
 from sensors.inbox import make_inbox_sensor
 from sensors.schedules import make_daily_schedule
 
@@ -35,18 +39,35 @@ automation_sensor = AutomationConditionSensorDefinition(
 )
 
 
+DatasetName = Annotated[str, AfterValidator(lambda name: layout.check_name(name, "source dataset"))]
+
+
+class SensorSettings(BaseModel):
+    """The environment settings of the sensors and the schedule, with their ranges (checked when definitions load:
+    a bad value stops the code location with the variable's name, instead of a sensor that fails every tick)."""
+
+    inbox_interval_seconds: int = Field(default=60, ge=1, le=86_400)
+    inbox_dataset: DatasetName = Field(default="inbox", json_schema_extra={"allowed": "letters, digits, . _ -"})
+    daily_dataset: DatasetName = Field(default="daily", json_schema_extra={"allowed": "letters, digits, . _ -"})
+
+
+def _setting(name: str, variable: str) -> object:
+    value = env_value(SensorSettings, name, variable, os.environ)
+    return SensorSettings.model_fields[name].default if value is None else value
+
+
 def build_sensors() -> list[SensorDefinition]:
     inbox = make_inbox_sensor(
         os.environ.get("PIN_INBOX_URI", ""),
-        source_dataset=os.environ.get("PIN_INBOX_DATASET", "inbox"),
-        minimum_interval_seconds=int(os.environ.get("PIN_INBOX_INTERVAL_SECONDS", "60")),
+        source_dataset=str(_setting("inbox_dataset", "PIN_INBOX_DATASET")),
+        minimum_interval_seconds=int(_setting("inbox_interval_seconds", "PIN_INBOX_INTERVAL_SECONDS")),  # type: ignore[arg-type]
     )
     return [inbox, automation_sensor]
 
 
 def build_schedules() -> list[ScheduleDefinition]:
     source = os.environ.get("PIN_DAILY_SOURCE_URI", "")
-    return [make_daily_schedule(source, source_dataset=os.environ.get("PIN_DAILY_DATASET", "daily"))]
+    return [make_daily_schedule(source, source_dataset=str(_setting("daily_dataset", "PIN_DAILY_DATASET")))]
 
 
 __all__ = [

@@ -256,7 +256,12 @@ def make_inbox_sensor(
             if context.instance.has_dynamic_partition(batches.name, drop):
                 context.log.warning(f"inbox drop {drop!r} skipped: batch partition already exists")
                 continue
-            save_spec(storage, _spec_for(inbox, drop, source_dataset))
+            try:  # the marker's fields are settings like any other: a bad one skips the drop, not the tick
+                spec = _spec_for(inbox, drop, source_dataset)
+            except ValueError as exc:
+                context.log.warning(f"inbox drop {drop!r} skipped: its {READY_MARKER} marker: {exc}")
+                continue
+            save_spec(storage, spec)
             new.append(drop)
         if not new:
             reason = f"no new complete drop ({len(plan.cursor.pending)} waiting for {READY_MARKER})"

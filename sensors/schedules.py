@@ -17,7 +17,7 @@ from dagster import (
     schedule,
 )
 
-from pin_assets.batches import BatchSpec, register_batch
+from pin_assets.batches import BatchExistsError, BatchSpec, register_batch
 from resources.storage import StorageResource
 from sensors.inbox import BATCH_JOB
 
@@ -61,7 +61,10 @@ def make_daily_schedule(
             name=batch, source_uri=source_uri.replace("{date}", day), source_dataset=source_dataset,
             license=license,
         )
-        register_batch(context.instance, storage, spec)
+        try:
+            register_batch(context.instance, storage, spec)
+        except BatchExistsError as exc:  # the batch was registered differently: never re-point it silently
+            return SkipReason(str(exc))
         return RunRequest(run_key=batch, partition_key=batch, tags={"pin/trigger": "daily"})
 
     return daily_batch

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,3 +109,28 @@ def bad_batch(tmp_path: Path) -> Path:
     (folder / "empty.pdf").write_bytes(b"")
     (folder / "image.pdf").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
     return folder
+
+
+_SESSION_START = time.time()
+# Ignored by git, so `git ls-files --others --exclude-standard` would not see a test that wrote them here.
+_IGNORED_OUTPUTS = ("pin_data", ".dagster_home", "bench/out", ".tmp_dagster_home_*")
+
+
+def stray_repository_files(since: float) -> list[str]:
+    """Files in the repository created since ``since`` that git does not track: what a test wrote outside its
+    temporary folders (untracked files, and the ignored output folders `pin` and Dagster would create)."""
+    listed = subprocess.run(["git", "ls-files", "--others", "--exclude-standard"], cwd=REPO,
+                            capture_output=True, text=True, check=False)
+    found = [name for name in listed.stdout.splitlines() if listed.returncode == 0]
+    found += [str(p.relative_to(REPO)) for pattern in _IGNORED_OUTPUTS for p in REPO.glob(pattern)]
+    return sorted(name for name in found if (REPO / name).exists() and (REPO / name).stat().st_mtime >= since)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Tests write only to temporary folders: a file a test left in the repository fails the run by name."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # the controller checks once, after every worker has finished
+    stray = stray_repository_files(_SESSION_START)
+    if stray:
+        print(f"\ntests wrote into the repository (use tmp_path): {', '.join(stray[:20])}", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -33,6 +33,9 @@ def test_convert_writes_record_folder_and_fails_loudly(tmp_path: Path) -> None:
     assert all(p.endswith(".png") for p in record["overall_image"])
     assert not (out / "locked").exists() or not any((out / "locked").rglob("*.json"))
 
+    alone = CliRunner().invoke(main, ["convert", str(locked), "-o", str(tmp_path / "nothing")])
+    assert alone.exit_code == 1 and not (tmp_path / "nothing").exists()  # no empty folder left behind
+
     tags = CliRunner().invoke(main, ["convert", str(pdf), "-o", str(tmp_path / "tags"), "--image-syntax", "html"])
     assert tags.exit_code == 0, tags.output
     assert (tmp_path / "tags" / pdf.stem / f"{pdf.stem}.md").read_text() == record["md"]
@@ -44,7 +47,8 @@ def test_batch_add_materialize_and_quarantine(tmp_path: Path, bad_batch: Path) -
     added = runner.invoke(main, ["batch", "add", "mine", str(bad_batch), "--dataset", "reports"], env=env)
     assert added.exit_code == 0, added.output
     assert runner.invoke(main, ["batch", "list"], env=env).output.split() == ["mine"]
-    run = runner.invoke(main, ["materialize", "mine", "--no-realsyn"], env=env)
+    # 4 of the 6 are broken on purpose: a bound above 2/3 lets the run through its blocking checks
+    run = runner.invoke(main, ["materialize", "mine", "--no-realsyn", "--set", "max_quarantine_rate=0.7"], env=env)
     assert run.exit_code == 0, run.output
     assert "documents in      6" in run.output and "records out       2" in run.output
     assert "conservation      ok: 6 = 2 + 4" in run.output

@@ -74,7 +74,8 @@ def test_malformed_set_is_one_line(tmp_path: Path, env: dict[str, str]) -> None:
     source.mkdir()
     (source / "a.pdf").write_bytes(make_text_pdf("A small document for the door checks", 1))
     assert pin(env, "batch", "add", "b", str(source)).exit_code == 0
-    assert_one_line_error(pin(env, "materialize", "b", "--set", "max_pages=many"), "max_pages", "valid integer")
+    assert_one_line_error(pin(env, "materialize", "b", "--set", "max_pages=many"), "max_pages=many",
+                          "must be an integer from 1 to")
     assert_one_line_error(pin(env, "materialize", "b", "--set", "max_pages"), "NAME=VALUE")
     assert_one_line_error(pin(env, "materialize", "b", "--set", "colour=blue"), "'colour=blue'", "doc_timeout_s")
     assert_one_line_error(pin(env, "quarantine", "b", "--set", "max_pages=9"), "--set only applies with --retry")
@@ -131,7 +132,8 @@ def test_batch_lifecycle_replace_remove_purge_and_permissions(tmp_path: Path, en
 
     assert pin(env, "batch", "add", "mine", str(first)).exit_code == 0
     assert pin(env, "batch", "add", "mine", str(first)).exit_code == 0  # the same source again: a no-op
-    assert_one_line_error(pin(env, "batch", "add", "mine", str(second)), "already registered from", "--replace")
+    assert_one_line_error(pin(env, "batch", "add", "mine", str(second)), "already registered with another spec",
+                          f"source {str(first)!r} -> {str(second)!r}", "--replace")
 
     previous = os.umask(0o022)
     try:

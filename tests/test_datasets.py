@@ -121,7 +121,8 @@ def test_obelics_and_mmc4_batch_to_pin_records(tmp_path: Path) -> None:
         register_batch(instance, storage, BatchSpec("web1", str(src), "OBELICS", "CC-BY-4.0", images_uri=str(images)))
         result = materialize(
             [*PIN_ASSETS, *ALL_CHECKS], partition_key="web1", instance=instance,
-            resources={"storage": storage, "processing": ProcessingResource(workers=2, render_dpi=40),
+            resources={"storage": storage,  # 2 of 7 documents are broken on purpose: above the default bound
+                       "processing": ProcessingResource(workers=2, render_dpi=40, max_quarantine_rate=0.5),
                        "tokenizer": TokenizerResource()},
         )
     assert result.success

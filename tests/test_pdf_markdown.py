@@ -250,9 +250,9 @@ def test_scanned_page_is_reported():
 
 
 def test_image_limits():
-    with pytest.raises(ConversionError) as err:
-        pdf_to_markdown(pdf_bytes(image_pdf(300)), max_image_pixels=300 * 300 - 1)
-    assert err.value.reason == "limit"
+    over = pdf_to_markdown(pdf_bytes(image_pdf(300)), max_image_pixels=300 * 300 - 1)  # the image, not the PDF
+    assert over.images == [] and over.metadata["images_skipped"] == "1"
+    assert any("300x300 px" in w and "max_image_pixels limit of 89,999" in w for w in over.warnings), over.warnings
     assert pdf_to_markdown(pdf_bytes(image_pdf(300)), min_image_side=301).images == []
 
 

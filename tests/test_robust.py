@@ -112,7 +112,7 @@ def test_convert_goes_on_past_a_crashing_input(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     errors = result.stderr.strip().split("\n")
     assert errors[0].startswith(f"pin convert: {bomb}: timeout: ") and "doc_timeout_s" in errors[0]
-    assert errors[1] == "pin convert: 1 of 3 inputs failed"
+    assert errors[1] == "pin convert: 1 of 3 documents failed"
     for path in (good, other):
         record = json.loads((out / path.stem / f"{path.stem}.json").read_text())
         assert record["md"].strip() and (out / path.stem / f"{path.stem}.md").is_file()

@@ -243,32 +243,35 @@ def http_folder(tmp_path: Path):
 
 
 def test_url_manifest_local_and_on_s3(http_folder, aws_env: S3Server, tmp_path: Path) -> None:
-    from pin_assets.core.sources.listing import SourceError
+    from pin_assets.core.net import FetchError, FetchPolicy, parse_networks
 
     root, base = http_folder
     (root / "a.md").write_text("# A\n\ntext")
     (root / "big.bin").write_bytes(b"x" * 5000)
     manifest = tmp_path / "batch.urls"
     manifest.write_text(f"# two documents\n{base}/a.md\n\n{base}/big.bin\n")
-    files = list(iter_source(str(manifest)))
+    local = FetchPolicy(allowed_networks=parse_networks("127.0.0.1/32"), timeout_s=5)
+    files = list(iter_source(str(manifest), fetch_policy=local))
     assert [(f.uri, f.name) for f in files] == [(f"{base}/a.md", "a.md"), (f"{base}/big.bin", "big.bin")]
     assert files[0].read() == b"# A\n\ntext"
-    limited = list(iter_source(str(manifest), http_max_bytes=1000))
+    limited = list(iter_source(str(manifest), fetch_policy=FetchPolicy(local.allowed_networks, max_bytes=1000)))
     assert limited[0].read().startswith(b"# A")
-    with pytest.raises(SourceError, match="limit of 1000"):
+    with pytest.raises(FetchError, match="limit of 1,000") as too_large:
         limited[1].read()
-    with pytest.raises(SourceError, match="HTTP 404"):
-        next(iter_url_manifest_of([f"{base}/missing.pdf"])).read()
-    with pytest.raises(SourceError, match="only http"):
-        list(iter_url_manifest_of(["file:///etc/passwd"]))
+    assert too_large.value.reason == "too_large"
+    with pytest.raises(FetchError, match="HTTP 404"):
+        next(iter_url_manifest_of([f"{base}/missing.pdf"], local)).read()
+    with pytest.raises(FetchError, match="only http") as scheme:
+        next(iter_url_manifest_of(["file:///etc/passwd"], local)).read()
+    assert scheme.value.reason == "bad_url" and scheme.value.refused
 
     bucket = aws_env.new_bucket()
     aws_env.client().put_object(Bucket=bucket, Key="lists/day.urls", Body=f"{base}/a.md\n".encode())
-    [remote] = list(iter_source(f"s3://{bucket}/lists/day.urls"))
+    [remote] = list(iter_source(f"s3://{bucket}/lists/day.urls", fetch_policy=local))
     assert remote.read() == b"# A\n\ntext"
 
 
-def iter_url_manifest_of(lines: list[str]):
+def iter_url_manifest_of(lines: list[str], policy):
     from pin_assets.core.sources.listing import iter_url_manifest
 
-    return iter_url_manifest(lines, "test.urls", timeout_s=5)
+    return iter_url_manifest(lines, "test.urls", policy=policy)

@@ -164,7 +164,7 @@ def test_doc_pairs_split_long_documents_by_token_budget(built, tmp_path):
         assert pages == list(range(len(record["meta"]["ori_meta"]["page_offsets"])))  # every page once, in order
         assert "".join(s["md"].decode() for s, _ in parts) == record["md"]
         for sample, meta in parts:
-            assert len(meta["pages"]) == 1 or meta["tokens"] <= 150
+            assert len(meta["pages"]) == 1 or meta["md_tokens"] <= 150
             assert sorted(k for k in sample if k.startswith("p0")) == [
                 f"p{p:04d}.{record['overall_image'][p].rsplit('.', 1)[1]}" for p in meta["pages"]]
     assert manifest.flags.get("split", 0) >= 2
@@ -185,7 +185,7 @@ def test_interleaved_carries_content_images_in_order(built, tmp_path):
             assert entry["ref"].rsplit("/", 1)[1].startswith(hashlib.sha256(data).hexdigest())
         with_images += bool(meta["images"])
     assert with_images >= 2  # the picture PDF and the HTML page
-    assert manifest.tokens > 0 and manifest.bytes > 0
+    assert manifest.md_tokens > 0 and manifest.bytes > 0
 
 
 def test_where_filter_selects_what_pin_stats_counts(built, tmp_path):

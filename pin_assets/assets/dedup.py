@@ -10,18 +10,22 @@ dashboard, the views' ``where``). See docs/dedup.md.
 
 import time
 from collections import Counter
+from typing import Literal
 
-from dagster import AssetExecutionContext, AutomationCondition, Config, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
 from pin_assets import layout
+from pin_assets.assets.automation import AFTER_UPSTREAM
 from pin_assets.assets.realsyn_io import md_table
 from pin_assets.core.dedup.clusters import KEEP_RULES, ClusterResult, ClusterSettings, find_clusters
 from pin_assets.core.dedup.lsh import candidate_probability, lsh_params
 from pin_assets.dedup_io import prepare_batches, snippets, summary_json, write_outputs
 from pin_assets.partitions import batches
+from pin_assets.settings import SettingError
 from resources.storage import StorageResource
 
+KeepRule = Literal[tuple(KEEP_RULES)]  # type: ignore[valid-type]  # the rules' names, checked at the door
 EXAMPLE_CLUSTERS = 5
 EXAMPLE_MEMBERS = 4
 
@@ -30,10 +34,11 @@ class DuplicateClustersConfig(Config):
     threshold: float = Field(default=0.8, gt=0.0, lt=1.0, description="Estimated Jaccard similarity of word "
                              "5-grams at or above which two documents are duplicates (RedPajama-v2 offers 0.7, "
                              "0.8 and 0.9).")
-    bands: int = Field(default=0, ge=0, description="LSH bands; 0 = chosen for the threshold (0.8: 9 bands).")
-    rows: int = Field(default=0, ge=0, description="Signature values per band; 0 = chosen for the threshold "
+    bands: int = Field(default=0, ge=0, le=128,
+                       description="LSH bands; 0 = chosen for the threshold (0.8: 9 bands).")
+    rows: int = Field(default=0, ge=0, le=128, description="Signature values per band; 0 = chosen for the threshold "
                       "(0.8: 13 rows). bands x rows must not pass 128.")
-    keep: str = Field(default="longest", description="Which document of a cluster is kept: "
+    keep: KeepRule = Field(default="longest", description="Which document of a cluster is kept: "
                       + "; ".join(f"'{k}': {v}" for k, v in KEEP_RULES.items()) + ".")
     chunk_entries: int = Field(default=2_000_000, ge=1000, description="Bucket entries merged at once "
                                "(memory: about 40 bytes each).")
@@ -42,7 +47,7 @@ class DuplicateClustersConfig(Config):
 @asset(
     group_name="dedup",
     deps=["quality_signals"],
-    automation_condition=AutomationCondition.eager(),
+    automation_condition=AFTER_UPSTREAM,
     description="Exact and near-duplicate documents across every batch (MinHash LSH, verified, union-find), "
     "one kept per cluster; flags for every signal filter.",
     kinds={"parquet"},
@@ -51,6 +56,9 @@ def duplicate_clusters(
     context: AssetExecutionContext, config: DuplicateClustersConfig, storage: StorageResource
 ) -> MaterializeResult:
     started = time.perf_counter()
+    if config.bands * config.rows > 128:  # the one range that spans two settings, checked before any work
+        raise SettingError([f"bands={config.bands}, rows={config.rows}: bands x rows must be at most 128 "
+                            "(the signature's length)"])
     bands, rows = (config.bands, config.rows) if config.bands and config.rows else lsh_params(config.threshold)
     settings = ClusterSettings(config.threshold, bands, rows, config.keep, config.chunk_entries)
     registered = context.instance.get_dynamic_partitions(batches.name)  # in registration order

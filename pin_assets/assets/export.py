@@ -8,7 +8,6 @@ from typing import Literal
 import jsonschema
 from dagster import (
     AssetExecutionContext,
-    AutomationCondition,
     Config,
     MaterializeResult,
     MetadataValue,
@@ -17,10 +16,11 @@ from dagster import (
 from pydantic import Field
 
 from pin_assets import layout
+from pin_assets.assets.automation import AFTER_UPSTREAM
 from pin_assets.core.convert import oi_source
 from pin_assets.core.image_refs import ImageSyntax
 from pin_assets.core.isolation import TaskFailure
-from pin_assets.core.pin_export import FolderPartWriter, HubPartWriter, PartWriter
+from pin_assets.core.pin_export import MAX_FILES_PER_FOLDER, FolderPartWriter, HubPartWriter, PartWriter
 from pin_assets.core.progress import track
 from pin_assets.core.record import build_record, document_ori_meta, validate_record
 from pin_assets.core.tables import count_rows, iter_rows
@@ -32,7 +32,8 @@ from resources.storage import StorageResource
 STAGE = "export"
 
 class ExportConfig(Config):
-    max_docs_per_part: int = Field(default=5000, description="Documents per part folder.")
+    max_docs_per_part: int = Field(default=5000, ge=1, le=MAX_FILES_PER_FOLDER,
+                                   description="Documents per part folder.")
     image_syntax: Literal["html", "markdown"] = Field(
         default="html",
         description="How md spells images: 'html' = <img src='content_image/NAME'> as PIN-14M, "
@@ -44,19 +45,49 @@ class ExportConfig(Config):
         "'hub' = export/hub/<batch>/data/<source>/partNNNNN/{partNNNNN.jsonl,content_image.tar*,overall_image.tar*}.",
     )
     tar_part_bytes: int = Field(
-        default=2 * 2**30, description="Hub layout: largest tar part; bigger tars are split into .partNN files."
+        default=2 * 2**30, ge=10_240, le=2**40,
+        description="Hub layout: largest tar part; bigger tars are split into .partNN files."
     )
 
 
-def part_writer(storage: StorageResource, config: ExportConfig, source: str, batch: str) -> PartWriter:
+def part_writer(storage: StorageResource, config: ExportConfig, root: str) -> PartWriter:
+    """A writer of ``config.layout``'s part folders under ``root`` (the staging prefix of this export)."""
     if config.layout == "hub":
         return HubPartWriter(
-            storage, lambda part: layout.hub_part(source, batch, part), layout.image, config.max_docs_per_part,
+            storage, lambda part: f"{root}/{layout.hub_part_name(part)}", layout.image, config.max_docs_per_part,
             tar_part_bytes=config.tar_part_bytes,
         )
     return FolderPartWriter(
-        storage, lambda part: layout.export_part(source, batch, part), layout.image, config.max_docs_per_part
+        storage, lambda part: f"{root}/{layout.folder_part(part)}", layout.image, config.max_docs_per_part
     )
+
+
+def previous_exports(storage: StorageResource, batch: str, source: str) -> set[str]:
+    """Every prefix that may hold an earlier export of ``batch``: what the last export recorded, and both
+    layouts under the current source (stores written before exports were recorded)."""
+    prefixes = set(layout.record_prefixes(source, batch))
+    if storage.exists(layout.export_state(batch)):
+        prefixes |= set(json.loads(storage.get_bytes(layout.export_state(batch)))["prefixes"])
+    return prefixes
+
+
+def switch_export(
+    storage: StorageResource, batch: str, staged: str | None, final: str, previous: set[str]
+) -> None:
+    """Put the complete new export (``staged``, None when there is none) in place, then remove every other
+    export of the batch.
+
+    Never the other way round: until the new export is whole and in place the previous one stays readable,
+    and a run that fails before this point leaves it untouched. Afterwards exactly one export of the batch
+    exists, wherever earlier ones were (another source dataset, the other layout).
+    """
+    if staged is not None:
+        storage.replace_prefix(staged, final)
+    else:  # no record to export (every document quarantined, and the bound allowed it): no export
+        storage.delete_prefix(final)
+    for prefix in sorted(previous - {final}):
+        storage.delete_prefix(prefix)
+    storage.put_bytes(layout.export_state(batch), json.dumps({"prefixes": [final]}).encode())
 
 
 def batch_source(storage: StorageResource, batch: str) -> str:
@@ -120,14 +151,16 @@ def batch_records(
     description="PIN records: partNN/partNN.jsonl with content_image/ and overall_image/ (PIN-14M layout), or "
     "the hub release layout with the images in tar files.",
     kinds={"json"},
-    automation_condition=AutomationCondition.eager(),
+    automation_condition=AFTER_UPSTREAM,
 )
 def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: StorageResource) -> MaterializeResult:
     batch = context.partition_key
     source = batch_source(storage, batch)
-    for prefix in layout.record_prefixes(source, batch):  # switching layouts must not leave records twice
-        storage.delete_prefix(prefix)
-    writer = part_writer(storage, config, source, batch)
+    final = layout.record_prefixes(source, batch)[config.layout == "hub"]
+    staging_root = layout.staging(batch, "pin_records")
+    storage.delete_prefix(staging_root)  # what a killed export left behind
+    staged = f"{staging_root}/{context.run_id}"
+    writer = part_writer(storage, config, staged)
     records = content_images = overall_images = 0
     failed: list[dict] = []
     progress = track("export", count_rows(storage.open_input(layout.markdown(batch))), context.log)
@@ -139,6 +172,7 @@ def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: S
         overall_images += len(record["overall_image"])
     parts = writer.close()
     progress.finish()
+    switch_export(storage, batch, staged if parts else None, final, previous_exports(storage, batch, source))
     for row in failed:
         context.log.warning(f"export quarantined {row['doc_id'][:12]}: {clean_text(row['message'])[:200]}")
     write_quarantine(storage, batch, STAGE, failed)
@@ -150,9 +184,7 @@ def pin_records(context: AssetExecutionContext, config: ExportConfig, storage: S
             "overall_images": overall_images,
             "layout": config.layout,
             "image_syntax": config.image_syntax,
-            "export_path": MetadataValue.path(
-                storage.uri(layout.record_prefixes(source, batch)[config.layout == "hub"])
-            ),
-            **quarantine_metadata(failed),
+            "export_path": MetadataValue.path(storage.uri(final)),
+            **quarantine_metadata(storage, batch, STAGE, failed),
         }
     )

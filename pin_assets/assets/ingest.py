@@ -5,17 +5,18 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Annotated, Any
 
 import pyarrow.parquet as pq
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from pin_assets import layout
 from pin_assets.batches import BatchSpec, load_spec
 from pin_assets.core import kinds
 from pin_assets.core.datasets.images import LazyImageIndex
 from pin_assets.core.document import ConversionError
+from pin_assets.core.net import FetchError
 from pin_assets.core.progress import track
 from pin_assets.core.sources.detect import detect_kind
 from pin_assets.core.sources.expanded import ContainerFile, ExpandedAsset, ExpandedDocument
@@ -23,20 +24,47 @@ from pin_assets.core.sources.listing import SourceFile, iter_source
 from pin_assets.core.sources.triage import FileBytes, triage
 from pin_assets.core.tables import ASSETS, MANIFEST, RowGroupWriter, write_table
 from pin_assets.partitions import batches
+from pin_assets.settings import SettingError, run_config_problems
+from resources.processing import ProcessingResource
 from resources.storage import StorageResource
+
+
+def _dataset_name(name: str) -> str:
+    return layout.check_name(name, "source dataset") if name else name
+
+
+DatasetName = Annotated[str, AfterValidator(_dataset_name)]
 
 
 class IngestConfig(Config):
     """Overrides for a batch that was added in the UI without `pin batch add`."""
 
     source_uri: str = Field(default="", description="Folder or file to ingest; default: the batch's spec.")
-    source_dataset: str = Field(default="", description="Source name in the records (arxiv, pmc, ...).")
+    source_dataset: DatasetName = Field(
+        default="", json_schema_extra={"allowed": "empty, or letters, digits, '.', '_' and '-' (max 128)"},
+        description="Source name in the records (arxiv, pmc, ...).",
+    )
     license: str = Field(default="", description="License string for the records.")
     images_uri: str = Field(
         default="",
         description="OBELICS/MMC4 sources: local folder or tar file(s) of the rows' images (img2dataset output); "
         "default: the batch's images_uri, else the source folder. Images are never fetched.",
     )
+
+
+def check_run_settings(context: AssetExecutionContext) -> None:
+    """The door of a run started from the launchpad or a sensor: every value in its run config within range.
+
+    Dagster's config schema checks types; ranges (``max_docs_per_part >= 1``, a rate in [0, 1]) it cannot
+    express. Checked here, by the first step, before anything is read or written, so a bad value fails the
+    run with the setting, the value and the range instead of quarantining a batch or failing its last step.
+    (`pin` checks ``--set`` values before it starts a run at all.)
+    """
+    from resources import build_resources
+
+    problems = run_config_problems(context.job_def, build_resources(), context.run.run_config)
+    if problems:
+        raise SettingError(problems)
 
 
 def resolve_spec(storage: StorageResource, batch: str, config: IngestConfig) -> BatchSpec:
@@ -107,9 +135,10 @@ def asset_row(relpath: str, sha: str, key: str, size: int, uri: str, role: str) 
     kinds={"parquet"},
 )
 def raw_documents(
-    context: AssetExecutionContext, config: IngestConfig, storage: StorageResource
+    context: AssetExecutionContext, config: IngestConfig, storage: StorageResource, processing: ProcessingResource
 ) -> MaterializeResult:
     batch = context.partition_key
+    check_run_settings(context)
     spec = resolve_spec(storage, batch, config)
     dates = _previous_dates(storage, batch)
     today = datetime.now(UTC).strftime("%Y-%m-%d")
@@ -120,10 +149,19 @@ def raw_documents(
     images = LazyImageIndex(spec.images_uri or spec.source_uri, explicit=bool(spec.images_uri))
     stored_assets: set[str] = set()
     progress = track("ingest", None, context.log, unit="files")
-    for source in iter_source(spec.source_uri, s3_client_factory=storage.s3_client_factory()):
-        data = source.read()
+    unfetched: dict[str, int] = {}
+    listing = iter_source(spec.source_uri, s3_client_factory=storage.s3_client_factory(),
+                          fetch_policy=processing.fetch_policy())
+    for source in listing:
         files += 1
         progress.advance()
+        try:
+            data = source.read()
+        except FetchError as exc:  # a URL refused (address, opt-out) or dead: its own verdict, not the batch's
+            _add_unfetched(spec, source, exc, dates, today, docs)
+            unfetched[exc.reason] = unfetched.get(exc.reason, 0) + 1
+            context.log.warning(f"not fetched: {exc}")
+            continue
         total_bytes += len(data)
         relpath = relative_path(spec.source_uri, source)
         verdict = triage(FileBytes.of(source.name, data))
@@ -171,8 +209,29 @@ def raw_documents(
             "source_dataset": MetadataValue.text(spec.source_dataset),
             "manifest": MetadataValue.path(storage.uri(layout.manifest(batch))),
             **{name: MetadataValue.json(summary) for name, summary in containers.items()},
+            **({"urls not fetched (by reason)": MetadataValue.json(unfetched)} if unfetched else {}),
         }
     )
+
+
+def _add_unfetched(
+    spec: BatchSpec, source: SourceFile, error: FetchError, dates: dict[str, str], today: str, docs: dict[str, dict]
+) -> None:
+    """A URL that was refused or could not be fetched: a document with nothing stored, identified by its URL.
+
+    It is listed like any document (so the counts still prove that nothing was lost) and the parse stage
+    quarantines it with the fetch's reason (``blocked_address``, ``noai``, ``http_error``...) and message.
+    """
+    doc_id = hashlib.sha256(source.uri.encode("utf-8", "surrogatepass")).hexdigest()
+    if doc_id in docs:
+        return
+    docs[doc_id] = {
+        "doc_id": doc_id, "sha256": "", "source_uri": source.uri, "alt_source_uris": [],
+        "source_dataset": spec.source_dataset, "filename": source.name, "kind": "unknown", "mime": "",
+        "detect_error": f"{error.reason}: {error}", "bytes": 0, "license": spec.license,
+        "date_download": dates.get(doc_id, today), "raw_key": "", "relpath": source.name, "paired_pdf_key": None,
+        "origin_json": None,
+    }
 
 
 def _store(storage: StorageResource, key: str, data: bytes) -> None:

@@ -5,7 +5,6 @@ from pathlib import Path
 import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
-    AutomationCondition,
     Config,
     MaterializeResult,
     MetadataValue,
@@ -14,6 +13,7 @@ from dagster import (
 from pydantic import Field
 
 from pin_assets import layout
+from pin_assets.assets.automation import AFTER_UPSTREAM
 from pin_assets.assets.export import batch_records
 from pin_assets.assets.signals import SIGNALS
 from pin_assets.core.nemo_export import document_rows, interleaved_schema
@@ -45,7 +45,7 @@ def _absolute_uri(uri: str) -> str:
     description="NeMo Curator interleaved Parquet (INTERLEAVED_SCHEMA): text and image rows in reading order, "
     "a metadata row (position -1) with the PIN meta and quality signals; source_ref points at the stored image.",
     kinds={"parquet"},
-    automation_condition=AutomationCondition.eager(),
+    automation_condition=AFTER_UPSTREAM,
 )
 def interleaved_documents(
     context: AssetExecutionContext, config: InterleavedConfig, storage: StorageResource

@@ -4,9 +4,10 @@ import contextlib
 import json
 from collections.abc import Iterator
 
-from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from pin_assets import layout
+from pin_assets.assets.automation import AFTER_UPSTREAM
 from pin_assets.core import kinds
 from pin_assets.core.convert import parse_document
 from pin_assets.core.document import ParsedDocument
@@ -21,7 +22,9 @@ from pin_assets.partitions import batches
 from pin_assets.quarantine import (
     RetryConfig,
     quarantine_metadata,
+    quarantine_rate_check,
     quarantine_row,
+    rate_check_spec,
     stage_quarantined_ids,
     write_quarantine,
 )
@@ -58,8 +61,9 @@ def markdown_row(doc: dict, parsed: ParsedDocument) -> dict:
     deps=["raw_documents"],
     description="Markdown per document with content images inline in reading order and page offsets.",
     kinds={"parquet", "pymupdf"},
-    automation_condition=AutomationCondition.eager(),
+    automation_condition=AFTER_UPSTREAM,
     pool="pin_cpu",
+    check_specs=[rate_check_spec("parsed_markdown")],
 )
 def parsed_markdown(
     context: AssetExecutionContext, config: RetryConfig, storage: StorageResource, processing: ProcessingResource
@@ -104,7 +108,7 @@ def parsed_markdown(
             else:
                 yield doc
 
-    docs = processed = image_refs = new_images = pages = scanned = 0
+    docs = image_refs = new_images = pages = scanned = 0
     preview = ""
     with contextlib.ExitStack() as stack, storage.staged_file(layout.markdown(batch), ".parquet") as path, \
             RowGroupWriter(path, MARKDOWN) as out:
@@ -128,7 +132,6 @@ def parsed_markdown(
             max_image_pixels=limits.max_image_pixels,
         )
         for doc, result in results:
-            processed += 1
             progress.advance()
             if isinstance(result, TaskFailure):
                 failed.append(quarantine_row(doc, STAGE, result))
@@ -150,8 +153,9 @@ def parsed_markdown(
     return MaterializeResult(
         metadata={
             "documents": docs,
-            "documents_processed": processed,
-            "documents_kept": len(keep),
+            "documents in batch": MetadataValue.int(count_rows(manifest)),
+            "documents converted this run": MetadataValue.int(docs - len(keep)),
+            "documents reused (retry)": MetadataValue.int(len(keep)),
             "pages": pages,
             "scanned_pages": scanned,
             "content_images": image_refs,
@@ -159,8 +163,10 @@ def parsed_markdown(
             "markdown_bytes": MetadataValue.int(storage.size(layout.markdown(batch))),
             "path": MetadataValue.path(storage.uri(layout.markdown(batch))),
             "preview": MetadataValue.md(preview or "(no document converted)"),
-            **quarantine_metadata(failed),
-        }
+            **quarantine_metadata(storage, batch, STAGE, failed),
+        },
+        check_results=[quarantine_rate_check(storage, batch, STAGE, processing.max_quarantine_rate,
+                                             "parsed_markdown")],
     )
 
 

@@ -28,7 +28,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from dagster import (
     AssetExecutionContext,
-    AutomationCondition,
     Config,
     Failure,
     MaterializeResult,
@@ -40,6 +39,7 @@ from pydantic import Field
 
 from pin_assets import layout
 from pin_assets import realsyn_layout as rl
+from pin_assets.assets.automation import AFTER_UPSTREAM
 from pin_assets.assets.realsyn_index import image_text_pairs, text_centroids, text_index
 from pin_assets.assets.realsyn_io import (
     PREVIEW_ROWS,
@@ -58,6 +58,7 @@ from pin_assets.core.realsyn.schemas import IMAGES, SENTENCES, balanced_schema
 from pin_assets.core.realsyn.shards import flat_index, nearest, sample_positions
 from pin_assets.core.realsyn.webdataset_writer import write_shards
 from pin_assets.core.tables import RowGroupWriter, iter_rows
+from pin_assets.metadata import readable
 from pin_assets.partitions import batches
 from resources.embeddings import EmbeddingResource, Encoder
 from resources.llm import LLMResource
@@ -69,23 +70,33 @@ GROUP = "realsyn"
 class RealSynCorpusConfig(Config):
     """Extraction filters (RealSyn §3.1 defaults)."""
 
-    min_side: int = Field(default=100, description="Images whose shorter side is below this (px) are dropped.")
-    max_aspect: float = Field(default=3.0, description="Images longer than this ratio (long/short side) are dropped.")
-    min_words: int = Field(default=3, description="Shortest sentence kept, in words.")
-    max_words: int = Field(default=81, description="Longest sentence kept, in words.")
-    min_entropy: float = Field(default=0.3, description="Lowest word entropy (nats) of a kept sentence.")
-    phash_threshold: int = Field(default=4, description="Images within this many phash bits are duplicates.")
-    context_sentences: int = Field(default=2, description="Sentences kept as context on each side of an image.")
+    min_side: int = Field(default=100, ge=1, le=100_000,
+                          description="Images whose shorter side is below this (px) are dropped.")
+    max_aspect: float = Field(default=3.0, ge=1, le=1000, allow_inf_nan=False,
+                              description="Images longer than this ratio (long/short side) are dropped.")
+    min_words: int = Field(default=3, ge=1, le=10_000, description="Shortest sentence kept, in words.")
+    max_words: int = Field(default=81, ge=1, le=10_000, description="Longest sentence kept, in words.")
+    min_entropy: float = Field(default=0.3, ge=0, le=100, allow_inf_nan=False,
+                               description="Lowest word entropy (nats) of a kept sentence.")
+    phash_threshold: int = Field(default=4, ge=0, le=64,
+                                 description="Images within this many phash bits are duplicates.")
+    context_sentences: int = Field(default=2, ge=0, le=1000,
+                                   description="Sentences kept as context on each side of an image.")
 
 
 class BalancedSamplesConfig(Config):
-    target_size: int = Field(default=1_000_000, description="Images wanted after balancing (at most).")
-    sample_size: int = Field(default=200_000, description="Images drawn across batches to train the clusters on.")
-    n_clusters: int = Field(default=0, description="Image k-means clusters; 0 = about clusters_per_sqrt * sqrt(N).")
-    clusters_per_sqrt: float = Field(default=1.0, description="Scale of the automatic cluster count.")
-    seed: int = Field(default=0, description="Seed of k-means and of the sampling: same seed, same sample.")
-    shard_max_samples: int = Field(default=1000, description="Samples per WebDataset shard.")
-    shard_max_bytes: int = Field(default=1 << 30, description="Largest shard before starting the next one.")
+    target_size: int = Field(default=1_000_000, ge=1, le=10**12, description="Images wanted after balancing (at most).")
+    sample_size: int = Field(default=200_000, ge=1, le=10**9,
+                             description="Images drawn across batches to train the clusters on.")
+    n_clusters: int = Field(default=0, ge=0, le=10**6,
+                            description="Image k-means clusters; 0 = about clusters_per_sqrt * sqrt(N).")
+    clusters_per_sqrt: float = Field(default=1.0, gt=0, le=1000, allow_inf_nan=False,
+                                     description="Scale of the automatic cluster count.")
+    seed: int = Field(default=0, ge=0, le=2**32 - 1,
+                      description="Seed of k-means and of the sampling: same seed, same sample.")
+    shard_max_samples: int = Field(default=1000, ge=1, le=10**7, description="Samples per WebDataset shard.")
+    shard_max_bytes: int = Field(default=1 << 30, ge=2**16, le=2**40,
+                                 description="Largest shard before starting the next one.")
 
 
 def _other_batch_hashes(storage: StorageResource, batch: str) -> tuple[np.ndarray, list[int]]:
@@ -106,7 +117,7 @@ def _other_batch_hashes(storage: StorageResource, batch: str) -> tuple[np.ndarra
     deps=["parsed_markdown"],
     description="Filtered, deduplicated sentences and images of one batch, with document, offsets and neighbours.",
     kinds={"parquet"},
-    automation_condition=AutomationCondition.eager(),
+    automation_condition=AFTER_UPSTREAM,
     pool="realsyn_corpus",
 )
 def realsyn_corpus(
@@ -269,8 +280,8 @@ def balanced_samples(
             "seed": config.seed,
             "max_cluster_before": int(before.max()),
             "max_cluster_after": int(after.max()),
-            "max_over_median_before": MetadataValue.float(size_stats(before)["max_over_median"]),
-            "max_over_median_after": MetadataValue.float(size_stats(after)["max_over_median"]),
+            "max_over_median_before": readable(size_stats(before)["max_over_median"]),
+            "max_over_median_after": readable(size_stats(after)["max_over_median"]),
             "cluster_sizes": MetadataValue.md(report),
             "syn_text": f"written by {llm.model} at {llm.base_url}" if llm.enabled
             else "disabled (llm.enabled is false): syn_text is empty",

@@ -14,7 +14,7 @@ materialized again.
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -37,6 +37,7 @@ from pin_assets.assets.realsyn_io import (
 from pin_assets.core.realsyn import retrieval, shards
 from pin_assets.core.realsyn.charts import distribution_report
 from pin_assets.core.realsyn.schemas import INDEX_ROWS, pairs_schema
+from pin_assets.metadata import readable
 from pin_assets.partitions import batches
 from resources.embeddings import EmbeddingResource, Encoder
 from resources.storage import StorageResource
@@ -45,22 +46,28 @@ GROUP = "realsyn"
 
 
 class TextCentroidsConfig(Config):
-    sample_size: int = Field(default=200_000, description="Sentences drawn across all batches to train on.")
-    n_clusters: int = Field(default=0, description="k-means clusters; 0 = about clusters_per_sqrt * sqrt(sample).")
-    clusters_per_sqrt: float = Field(default=1.0, description="Scale of the automatic cluster count.")
-    codec: str = Field(default="fp16", description="How shards store vectors: 'fp16' (768 B each at 384 dims, "
+    sample_size: int = Field(default=200_000, ge=1, le=10**9,
+                             description="Sentences drawn across all batches to train on.")
+    n_clusters: int = Field(default=0, ge=0, le=10**6,
+                            description="k-means clusters; 0 = about clusters_per_sqrt * sqrt(sample).")
+    clusters_per_sqrt: float = Field(default=1.0, gt=0, le=1000, allow_inf_nan=False,
+                                     description="Scale of the automatic cluster count.")
+    codec: Literal["fp16", "pq"] = Field(default="fp16",
+                                         description="How shards store vectors: 'fp16' (768 B each at 384 dims, "
                        "near-exact scores) or 'pq' (pq_m bytes each, lower recall); see bench/RESULTS.md.")
-    pq_m: int = Field(default=48, description="Bytes per vector with the 'pq' codec (must divide the dimension).")
-    seed: int = Field(default=0, description="Seed of the sample and of k-means.")
+    pq_m: int = Field(default=48, ge=1, le=4096,
+                      description="Bytes per vector with the 'pq' codec (must divide the dimension).")
+    seed: int = Field(default=0, ge=0, le=2**32 - 1, description="Seed of the sample and of k-means.")
     retrain: bool = Field(default=False, description="Train a new version even if one exists. Shards of older "
                           "versions are skipped by retrieval until their batch's text_index is re-materialized.")
 
 
 class ImageTextPairsConfig(Config):
-    top_k: int = Field(default=3, description="Texts kept per image.")
-    nprobe: int = Field(default=8, description="Clusters searched per image (nearest centres first).")
-    recall_queries: int = Field(default=1000, description="Images checked against exact search (0 = none).")
-    seed: int = Field(default=0, description="Seed of the recall sample.")
+    top_k: int = Field(default=3, ge=1, le=100, description="Texts kept per image.")
+    nprobe: int = Field(default=8, ge=1, le=10**6, description="Clusters searched per image (nearest centres first).")
+    recall_queries: int = Field(default=1000, ge=0, le=10**7,
+                                description="Images checked against exact search (0 = none).")
+    seed: int = Field(default=0, ge=0, le=2**32 - 1, description="Seed of the recall sample.")
 
 
 def current_version(storage: StorageResource) -> dict[str, Any] | None:
@@ -129,7 +136,7 @@ def text_centroids(
         "version": version, "retrained": current is not None, "previous_version": current["version"] if current else "",
         "clusters": int(template.nlist), "sample": len(sample), "corpus_sentences": sum(sizes.values()),
         "codec": config.codec, "encoder": encoder.name, "sentences_encoded_now": encoded,
-        "train_s": MetadataValue.float(train_s), "trained_at": record["trained_at"],
+        "train_s": readable(train_s), "trained_at": record["trained_at"],
         "template_path": MetadataValue.path(storage.uri(rl.centroid_template(version))),
     })
 
@@ -171,11 +178,11 @@ def text_index(
         "clusters": int(shard.nlist),
         "codec": codec,
         "shard_bytes": len(data),
-        "bytes_per_sentence": MetadataValue.float(len(data) / table.num_rows if table.num_rows else 0.0),
+        "bytes_per_sentence": readable(len(data) / table.num_rows if table.num_rows else 0.0),
         "encoder": encoder.name,
         "sentences_encoded_now": encoded,
-        "sentences_per_s": MetadataValue.float(encoded / encode_s if encoded and encode_s else 0.0),
-        "assign_s": MetadataValue.float(build_s),
+        "sentences_per_s": readable(encoded / encode_s if encoded and encode_s else 0.0),
+        "assign_s": readable(build_s),
         "cluster_sizes": MetadataValue.md(distribution_report({"sentences per cluster": sizes})),
         "shard_path": MetadataValue.path(storage.uri(rl.index_shard(batch))),
     })
@@ -274,9 +281,9 @@ def image_text_pairs(
         "encoder": encoder.name,
         "nprobe": config.nprobe,
         "clusters": int(template.nlist),
-        f"recall_at_{k}": MetadataValue.float(recall),
+        f"recall_at_{k}": readable(recall),
         "recall_queries": len(sample),
-        "search_s": MetadataValue.float(search_s),
+        "search_s": readable(search_s),
         "path": MetadataValue.path(storage.uri(rl.pairs(batch))),
         "preview": MetadataValue.md(md_table(pairs[:PREVIEW_ROWS], ["image_id", "caption", "text1", "score1"])),
     })

@@ -5,9 +5,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from pin_assets import layout
+from pin_assets.assets.automation import AFTER_UPSTREAM
 from pin_assets.core import kinds
 from pin_assets.core.convert import render_to_folder
 from pin_assets.core.document import ExtractedImage, ParsedDocument
@@ -18,7 +19,9 @@ from pin_assets.partitions import batches
 from pin_assets.quarantine import (
     RetryConfig,
     quarantine_metadata,
+    quarantine_rate_check,
     quarantine_row,
+    rate_check_spec,
     stage_quarantined_ids,
     write_quarantine,
 )
@@ -47,8 +50,9 @@ def parsed_from_row(storage: StorageResource, row: dict) -> ParsedDocument:
     description="Overall images: one per page of a paged kind (PDF, PyMuPDF), or a paginated compiled render for "
     "other kinds.",
     kinds={"pymupdf"},
-    automation_condition=AutomationCondition.eager(),
+    automation_condition=AFTER_UPSTREAM,
     pool="pin_cpu",
+    check_specs=[rate_check_spec("page_renders")],
 )
 def page_renders(
     context: AssetExecutionContext, config: RetryConfig, storage: StorageResource, processing: ProcessingResource
@@ -58,10 +62,11 @@ def page_renders(
     columns = ["doc_id", "raw_key", "source_uri", "paired_pdf_key"]
     manifest = {row["doc_id"]: row for row in iter_rows(storage.open_input(layout.manifest(batch)), columns)}
     keep = _kept_documents(storage, batch) if config.retry_quarantined_only else set()
-    if not keep:
-        storage.delete_prefix(layout.renders_prefix(batch))  # a full run replaces every render: no stale pages
+    index = layout.renders_index(batch)
+    before = {r["doc_id"] for r in iter_rows(storage.open_input(index), ["doc_id"])} if storage.exists(index) else set()
+    rendered: set[str] = set()
     failed: list[dict] = []
-    docs = pages = total_bytes = processed = 0
+    docs = pages = total_bytes = processed = resized = 0
     scratch = Path(tempfile.mkdtemp(prefix="pin-render-"))
 
     markdown = storage.open_input(layout.markdown(batch))
@@ -70,8 +75,6 @@ def page_renders(
         for row in iter_rows(markdown):
             if row["doc_id"] in keep:
                 continue
-            if keep:  # pages a killed or failed attempt may have left for this document
-                storage.delete_prefix(layout.render_doc_prefix(batch, row["doc_id"]))
             row["folder"] = str(Path(tempfile.mkdtemp(dir=scratch)))
             row.update(manifest[row["doc_id"]])
             yield row
@@ -109,13 +112,18 @@ def page_renders(
                 if isinstance(result, TaskFailure):
                     failed.append(quarantine_row(row, STAGE, result))
                     context.log.warning(f"render quarantined {row['doc_id'][:12]}: {result.message}")
-                else:
-                    for page, (name, width, height, size) in enumerate(result):
+                else:  # this document's new pages replace its old ones (a page count may have changed)
+                    storage.delete_prefix(layout.render_doc_prefix(batch, row["doc_id"]))
+                    rendered.add(row["doc_id"])
+                    for page, (name, width, height, size, note) in enumerate(result):
                         key = layout.render_page(batch, row["doc_id"], name)
                         storage.put_file(key, Path(row["folder"]) / name)
                         out.add({"doc_id": row["doc_id"], "page": page, "key": key, "width": width,
-                                 "height": height, "bytes": size})
+                                 "height": height, "bytes": size, "note": note or None})
                         total_bytes += size
+                        if note:
+                            resized += 1
+                            context.log.warning(f"render {row['doc_id'][:12]}: {note}")
                     docs += 1
                     pages += len(result)
                 shutil.rmtree(row["folder"], ignore_errors=True)
@@ -123,18 +131,24 @@ def page_renders(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     write_quarantine(storage, batch, STAGE, failed)
+    check = quarantine_rate_check(storage, batch, STAGE, processing.max_quarantine_rate, "page_renders")
+    if check.passed:  # renders of documents no longer rendered go only when the run is allowed through
+        for doc_id in sorted(before - rendered - keep):
+            storage.delete_prefix(layout.render_doc_prefix(batch, doc_id))
     return MaterializeResult(
         metadata={
             "documents": docs,
-            "documents_processed": processed,
-            "documents_kept": len(keep),
+            "documents rendered this run": MetadataValue.int(processed - len(failed)),
+            "documents reused (retry)": MetadataValue.int(len(keep)),
             "pages_rendered": pages,
             "render_bytes": MetadataValue.int(total_bytes),
+            "pages rendered smaller (format size limit)": MetadataValue.int(resized),
             "format": options.ext,
             "dpi": options.dpi,
             "index": MetadataValue.path(storage.uri(layout.renders_index(batch))),
-            **quarantine_metadata(failed),
-        }
+            **quarantine_metadata(storage, batch, STAGE, failed),
+        },
+        check_results=[check],
     )
 
 

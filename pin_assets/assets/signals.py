@@ -3,15 +3,17 @@
 import json
 
 import pyarrow as pa
-from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from pin_assets import layout
+from pin_assets.assets.automation import AFTER_UPSTREAM
 from pin_assets.core.document import FALLBACK_PAGES, IMAGES_SKIPPED, PAGES_FAILED, metadata_count
 from pin_assets.core.html.markdown import FALLBACK_FLAG
 from pin_assets.core.progress import track
 from pin_assets.core.signals import INTEGER_SIGNALS, SIGNAL_DEFINITIONS, ImageFacts, compute_signals
 from pin_assets.core.tables import RowGroupWriter, count_rows, iter_rows
 from pin_assets.dedup_io import signature_writer
+from pin_assets.metadata import readable
 from pin_assets.partitions import batches
 from resources.storage import StorageResource
 from resources.tokenizer import TokenizerResource
@@ -29,7 +31,7 @@ SIGNALS = pa.schema(
     description="Quality signals per document (PIN §3.3 and RedPajama-v2 style), one Parquet row each, and "
     "MinHash signatures for duplicate detection.",
     kinds={"parquet"},
-    automation_condition=AutomationCondition.eager(),
+    automation_condition=AFTER_UPSTREAM,
 )
 def quality_signals(
     context: AssetExecutionContext, storage: StorageResource, tokenizer: TokenizerResource
@@ -43,7 +45,7 @@ def quality_signals(
     sums: dict[str, float] = {}
     with (storage.staged_file(layout.signals(batch), ".parquet") as path, RowGroupWriter(path, SIGNALS) as out,
           signature_writer(storage, batch) as minhash):
-        columns = ["doc_id", "markdown", "images", "page_count", "scanned_pages", "metadata_json"]
+        columns = ["doc_id", "markdown", "images", "page_count", "scanned_pages", "metadata_json", "warnings"]
         markdown = storage.open_input(layout.markdown(batch))
         progress = track("signals", count_rows(markdown), context.log)
         for row in iter_rows(markdown, columns):
@@ -54,6 +56,7 @@ def quality_signals(
                 row["markdown"], images, tok, page_count=row["page_count"], scanned_pages=len(row["scanned_pages"]),
                 ocr_pages=len(meta.get("ocr_pages") or ()), main_content_fallback=FALLBACK_FLAG in meta,
                 images_skipped=metadata_count(meta, IMAGES_SKIPPED), pages_failed=metadata_count(meta, PAGES_FAILED),
+                warnings=len(row["warnings"] or ()),
                 fallback_pages=metadata_count(meta, FALLBACK_PAGES),
             )
             out.add({"doc_id": row["doc_id"], "batch": batch, "source_dataset": sources[row["doc_id"]],
@@ -63,7 +66,7 @@ def quality_signals(
                 sums[name] = sums.get(name, 0.0) + float(values[name])
         docs = out.count
         progress.finish()
-    means = {f"mean_{k}": MetadataValue.float(v / docs) for k, v in sums.items()} if docs else {}
+    means = {f"mean_{k}": readable(v / docs) for k, v in sums.items()} if docs else {}
     return MaterializeResult(
         metadata={
             "documents": docs,

@@ -4,12 +4,14 @@ import json
 
 import pyarrow.dataset as pads
 import pyarrow.fs as pafs
-from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from pin_assets import layout
+from pin_assets.assets.automation import AFTER_UPSTREAM
 from pin_assets.core.dashboard import render_dashboard, stats_markdown
 from pin_assets.core.stats import Source, compute_stats, connect
 from pin_assets.dedup_io import with_duplicate_flags
+from pin_assets.metadata import readable
 from resources.storage import StorageResource
 
 PLOTTED = ("image_text_interleaving_count", "avg_tokens_per_text_block", "total_token_count", "image_count")
@@ -33,7 +35,7 @@ def signal_source(storage: StorageResource) -> Source | None:
 @asset(
     group_name="stats",
     deps=["quality_signals", "duplicate_clusters"],
-    automation_condition=AutomationCondition.eager(),
+    automation_condition=AFTER_UPSTREAM,
     description="Per-source counts, means, quantiles, histograms and filter shares over all batches (DuckDB).",
     kinds={"duckdb", "html"},
 )
@@ -47,7 +49,7 @@ def signal_stats(context: AssetExecutionContext, storage: StorageResource) -> Ma
     storage.put_bytes(layout.STATS_DASHBOARD, render_dashboard(stats, tokenizer=", ".join(tokenizers)).encode())
     storage.put_bytes(layout.STATS_JSON, json.dumps(stats.to_dict(), indent=1).encode())
     means = {
-        f"{source_name}/mean_{signal}": MetadataValue.float(float(group.signals[signal].mean or 0.0))
+        f"{source_name}/mean_{signal}": readable(float(group.signals[signal].mean or 0.0))
         for source_name, group in stats.per_source.items()
         for signal in PLOTTED
         if signal in group.signals
@@ -56,7 +58,7 @@ def signal_stats(context: AssetExecutionContext, storage: StorageResource) -> Ma
         metadata={
             "documents": stats.overall.documents,
             "sources": len(stats.per_source),
-            "dropped_by_any_filter": MetadataValue.float(stats.overall.any_filter_drop_share),
+            "dropped_by_any_filter": readable(stats.overall.any_filter_drop_share),
             **means,
             "stats": MetadataValue.md(stats_markdown(stats)),
             "dashboard": MetadataValue.path(storage.uri(layout.STATS_DASHBOARD)),

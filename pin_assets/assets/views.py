@@ -47,19 +47,20 @@ def _view_asset(view: str) -> AssetsDefinition:
         context: AssetExecutionContext, config: ViewConfig, storage: StorageResource, tokenizer: TokenizerResource
     ) -> MaterializeResult:
         batch = context.partition_key
-        put_file, put_bytes = storage_sinks(storage, view, batch)
+        put_file, put_bytes, staged = storage_sinks(storage, view, batch, context.run_id)
         manifest = build_view(
             storage, batch, view, tokenizer.get(), put_file, put_bytes, where=config.where,
             options=ViewOptions(token_budget=config.token_budget),
             max_samples=config.max_samples_per_shard, max_bytes=config.max_shard_bytes,
         )
+        storage.replace_prefix(staged, layout.view_prefix(view, batch))  # the previous view stays until now
         context.log.info(f"{view} of {batch}: {manifest.samples} samples from {manifest.documents} documents "
                          f"in {len(manifest.shards)} shards")
         return MaterializeResult(metadata={
             "documents": manifest.documents,
             "samples": manifest.samples,
             "pages": manifest.pages,
-            "tokens": manifest.tokens,
+            "md_tokens (Markdown as written)": MetadataValue.int(manifest.md_tokens),
             "bytes": manifest.bytes,
             "shards": len(manifest.shards),
             "flags": MetadataValue.json(manifest.flags),

@@ -17,12 +17,23 @@ from pin_assets.core.limits import check_image_pixels
 WEB_FORMATS = {"PNG": "png", "JPEG": "jpeg", "GIF": "gif", "WEBP": "webp"}
 
 
+class ImageOverLimit(ConversionError):
+    """An image declares more pixels than ``max_image_pixels``. Converters leave that image out with a warning
+    and count it (``images_skipped``): a limit one image exceeds costs that image, not its document."""
+
+    def __init__(self, message: str):
+        super().__init__("limit", message)
+
+    def __reduce__(self):
+        return (type(self), (str(self),))
+
+
 def load_web_image(data: bytes, caption: str | None, *, max_pixels: int | None, where: str) -> ExtractedImage | None:
     """An ExtractedImage in a web format (others re-encoded to PNG), or ``None`` for bytes that are no image.
 
     The declared size is checked against ``max_pixels`` after ``Image.open`` (which reads only the header)
     and before ``load()`` (which allocates every pixel), so a 50 KB PNG declaring 20,000 x 20,000 pixels is
-    refused as a ``limit`` breach instead of costing gigabytes. Pillow's own bomb guard (twice
+    refused as :class:`ImageOverLimit` instead of costing gigabytes. Pillow's own bomb guard (twice
     ``Image.MAX_IMAGE_PIXELS``, which the worker sets from the same limit) fires inside ``open`` for the
     biggest ones; it is reported as the same breach, not as an unreadable image.
     """
@@ -31,7 +42,10 @@ def load_web_image(data: bytes, caption: str | None, *, max_pixels: int | None, 
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as img:
                 width, height = img.size
-                check_image_pixels(width, height, max_pixels, where)
+                try:
+                    check_image_pixels(width, height, max_pixels, where)
+                except ConversionError as exc:
+                    raise ImageOverLimit(str(exc)) from None
                 img.load()
                 fmt = (img.format or "").upper()
                 if fmt not in WEB_FORMATS:
@@ -40,8 +54,8 @@ def load_web_image(data: bytes, caption: str | None, *, max_pixels: int | None, 
                     data, fmt = out.getvalue(), "PNG"
     except Image.DecompressionBombError as exc:
         limit = f"{max_pixels:,}" if max_pixels else "Pillow's default"
-        raise ConversionError(
-            "limit", f"the decoded size of {where} is over the max_image_pixels limit of {limit}: {exc}"
+        raise ImageOverLimit(
+            f"the decoded size of {where} is over the max_image_pixels limit of {limit}: {exc}"
         ) from exc
     except (UnidentifiedImageError, OSError, ValueError):
         return None

@@ -107,8 +107,10 @@ def oi_source(kind: str, *, paired_pdf: bool = False) -> str:
 def render_to_folder(
     data: bytes, kind: str, parsed: ParsedDocument | None, options: RenderOptions, limits: DocumentLimits,
     folder: str, stem: str,
-) -> list[tuple[str, int, int, int]]:
-    """Render into ``folder`` and return ``(file name, width, height, bytes)`` per page.
+) -> list[tuple[str, int, int, int, str]]:
+    """Render into ``folder`` and return ``(file name, width, height, bytes, note)`` per page.
+
+    ``note`` says why a page was rendered otherwise than asked (smaller, to fit its image format), else "".
 
     Worker processes write pages to local scratch files instead of returning them, so a 2,000-page
     document never sits in memory or in a pipe as one object. The renders count against
@@ -124,5 +126,5 @@ def render_to_folder(
                                  total, limits.max_output_bytes)
         name = f"{stem}-p{page.index + 1:04d}.{page.ext}"
         (out / name).write_bytes(page.data)
-        pages.append((name, page.width, page.height, len(page.data)))
+        pages.append((name, page.width, page.height, len(page.data), page.note))
     return pages

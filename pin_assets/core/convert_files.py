@@ -173,6 +173,7 @@ def _convert_into(
         main_content_fallback=FALLBACK_FLAG in parsed.metadata,
         images_skipped=metadata_count(parsed.metadata, IMAGES_SKIPPED),
         pages_failed=metadata_count(parsed.metadata, PAGES_FAILED),
+        warnings=len(parsed.warnings),
         fallback_pages=metadata_count(parsed.metadata, FALLBACK_PAGES),
     )
     record = build_record(

@@ -118,3 +118,4 @@ class RenderedPage:
     ext: str
     width: int
     height: int
+    note: str = ""  # why this page was rendered otherwise than asked (smaller, to fit its format's size limit)

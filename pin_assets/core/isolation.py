@@ -27,6 +27,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from pin_assets.core import kinds
 from pin_assets.core.document import ConversionError
+from pin_assets.core.native_output import captured_native_output
 from pin_assets.core.text import clean_text
 
 T = TypeVar("T")
@@ -112,11 +113,20 @@ def _project_frame(exc: BaseException) -> str:
 
 
 def _call_plain(fn: Callable[..., R], *args: Any) -> R | TaskFailure:
-    """Run ``fn`` in the worker and turn any exception into a :class:`TaskFailure` of plain strings there."""
-    try:
-        return fn(*args)
-    except Exception as exc:  # every failure of one document becomes data before it leaves the worker
-        return TaskFailure.from_exception(exc)
+    """Run ``fn`` in the worker and turn any exception into a :class:`TaskFailure` of plain strings there.
+
+    What native libraries print meanwhile (MuPDF, Tesseract) is captured, never shown on the terminal, and
+    added to the result's ``warnings`` when it has them (a parsed document).
+    """
+    with captured_native_output() as printed:
+        try:
+            result = fn(*args)
+        except Exception as exc:  # every failure of one document becomes data before it leaves the worker
+            result = TaskFailure.from_exception(exc)
+    warnings = getattr(result, "warnings", None)
+    if printed and isinstance(warnings, list):
+        warnings.extend(printed)
+    return result
 
 
 def _init_worker(memory_mb: int, max_image_pixels: int | None, registrations: tuple = ()) -> None:

@@ -13,6 +13,12 @@ from pin_assets.core.document import ConversionError
 from pin_assets.core.ocr_settings import OcrSettings
 from pin_assets.core.web_settings import WebSettings
 
+# What a user may set each limit to (inclusive): ProcessingResource and `pin convert` check the same ranges.
+WORKERS_RANGE = (0, 1024)
+TIMEOUT_S_RANGE = (1, 86_400)
+MEMORY_MB_RANGE = (256, 2**20)
+DPI_RANGE = (10, 600)
+
 
 @dataclass(frozen=True)
 class DocumentLimits:

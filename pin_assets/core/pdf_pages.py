@@ -8,6 +8,7 @@ PDFs that MuPDF cannot rasterize.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ import pymupdf
 from PIL import Image
 
 from pin_assets.core.document import ConversionError, RenderedPage
-from pin_assets.core.limits import check_page_count
+from pin_assets.core.limits import DPI_RANGE, check_page_count
 from pin_assets.core.pdf.errors import PDF_ERRORS, describe
 
 FORMATS = {"webp": "webp", "jpeg": "jpeg", "jpg": "jpeg", "png": "png"}
@@ -23,6 +24,9 @@ FORMATS = {"webp": "webp", "jpeg": "jpeg", "jpg": "jpeg", "png": "png"}
 # method 2 took about half the time of Pillow's default 4 for under 2% more bytes (method 0: a third of
 # the time, 17% more bytes).
 WEBP_METHOD = 2
+# Largest side an encoder can write, in pixels: libwebp's 14-bit limit, and libjpeg's JPEG_MAX_DIMENSION.
+MAX_SIDE = {"webp": 16383, "jpeg": 65500}
+FORMAT_NAMES = {"webp": "WebP", "jpeg": "JPEG", "png": "PNG"}
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,8 @@ class RenderOptions:
     def __post_init__(self) -> None:
         if self.fmt.lower() not in FORMATS:
             raise ValueError(f"unknown render format {self.fmt!r}; use one of webp, jpeg, png")
-        if not 10 <= self.dpi <= 600:
-            raise ValueError(f"render dpi {self.dpi} outside 10..600")
+        if not DPI_RANGE[0] <= self.dpi <= DPI_RANGE[1]:
+            raise ValueError(f"render dpi {self.dpi} outside {DPI_RANGE[0]}..{DPI_RANGE[1]}")
         if self.backend not in ("pymupdf", "pdf2image"):
             raise ValueError(f"unknown render backend {self.backend!r}; use pymupdf or pdf2image")
 
@@ -91,13 +95,14 @@ def render_pdf_pages(data: bytes, options: RenderOptions, *, max_pages: int | No
             raise ConversionError("encrypted", "PDF is encrypted and needs a user password")
         _check_page_count(count, max_pages)
         zoom = options.dpi / 72.0
-        matrix = pymupdf.Matrix(zoom, zoom)
-        size = pymupdf.Rect(0, 0, 612, 792) * matrix
+        size = pymupdf.Rect(0, 0, 612, 792) * pymupdf.Matrix(zoom, zoom)
         failed: list[str] = []
         for index in range(count):
+            note = ""
             try:
                 page = doc[index]
-                pix = page.get_pixmap(matrix=_within_limit(page.rect, zoom, options.ext) or matrix, alpha=False,
+                fitted, note = fit_to_format(page.rect.width, page.rect.height, options)
+                pix = page.get_pixmap(matrix=pymupdf.Matrix(fitted / 72.0, fitted / 72.0), alpha=False,
                                       colorspace=pymupdf.csRGB)
             except PDF_ERRORS as exc:
                 failed.append(describe(exc))
@@ -105,24 +110,27 @@ def render_pdf_pages(data: bytes, options: RenderOptions, *, max_pages: int | No
                 pix.clear_with(255)
             else:
                 size = pymupdf.Rect(0, 0, pix.width, pix.height)
-            yield RenderedPage(index, encode_pixmap(pix, options), options.ext, pix.width, pix.height)
+            note = f"page {index + 1}: {note}" if note else ""
+            yield RenderedPage(index, encode_pixmap(pix, options), options.ext, pix.width, pix.height, note)
         if len(failed) == count:
             raise ConversionError("corrupt", f"no page of the PDF could be rendered: {failed[0]}")
 
 
-# The largest side each encoder writes: WebP's format stores 14 bits, JPEG 16; PNG has no practical limit.
-_MAX_SIDE = {"webp": 16383, "jpeg": 65500}
+def fit_to_format(width_pt: float, height_pt: float, options: RenderOptions) -> tuple[float, str]:
+    """The dpi to render a ``width_pt`` x ``height_pt`` page at, and a note when it is below ``options.dpi``.
 
-
-def _within_limit(rect: pymupdf.Rect, zoom: float, ext: str) -> pymupdf.Matrix | None:
-    """A smaller zoom for a page whose render at ``zoom`` would exceed the format's largest side (a
-    234 x 14,295 pt well-log plot is 19,854 px tall at 100 dpi), or None when it fits."""
-    limit = _MAX_SIDE.get(ext)
-    side = max(rect.width, rect.height) * zoom
-    if limit is None or side <= limit:
-        return None
-    scaled = zoom * limit / side * 0.999
-    return pymupdf.Matrix(scaled, scaled)
+    A page whose render would pass its format's largest side (WebP: 16383 px) is rendered just small enough
+    instead of failing to encode: a 234 x 14295 pt well-log plot at 100 dpi would be 19854 px tall. The page
+    keeps its text and its overall image; the note says what happened.
+    """
+    limit = MAX_SIDE.get(options.ext)
+    longest = max(width_pt, height_pt) * options.dpi / 72.0
+    if limit is None or longest <= limit:
+        return float(options.dpi), ""
+    dpi = options.dpi * (limit - 1) / longest
+    return dpi, (f"rendered at {dpi:.1f} dpi instead of {options.dpi}: at {options.dpi} dpi its "
+                 f"{width_pt:g} x {height_pt:g} pt page would be {math.ceil(longest):,} px long, over "
+                 f"{FORMAT_NAMES[options.ext]}'s limit of {limit:,} px a side")
 
 
 def _check_page_count(page_count: int, max_pages: int | None) -> None:
@@ -146,4 +154,12 @@ def _render_poppler(data: bytes, options: RenderOptions, *, max_pages: int | Non
     _check_page_count(pages, max_pages)
     for index in range(pages):
         (image,) = convert_from_bytes(data, dpi=options.dpi, first_page=index + 1, last_page=index + 1)
-        yield RenderedPage(index, encode_pil(image, options), options.ext, image.width, image.height)
+        note = ""
+        limit = MAX_SIDE.get(options.ext)
+        if limit is not None and max(image.size) > limit:  # poppler renders what it is asked: shrink to fit
+            scale = (limit - 1) / max(image.size)
+            note = (f"page {index + 1}: rendered at {options.dpi * scale:.1f} dpi instead of {options.dpi}: "
+                    f"{image.width} x {image.height} px is over {FORMAT_NAMES[options.ext]}'s limit of {limit:,} px "
+                    "a side")
+            image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))))
+        yield RenderedPage(index, encode_pil(image, options), options.ext, image.width, image.height, note)

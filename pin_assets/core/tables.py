@@ -78,6 +78,7 @@ RENDERS = pa.schema(
         ("width", pa.int32()),
         ("height", pa.int32()),
         ("bytes", pa.int64()),
+        ("note", pa.string()),  # why the page was rendered otherwise than asked (smaller, for its format); null if not
     ]
 )
 

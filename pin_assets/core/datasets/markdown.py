@@ -6,8 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pin_assets.core.content_images import load_web_image
-from pin_assets.core.document import ConversionError, ExtractedImage, ParsedDocument
+from pin_assets.core.content_images import ImageOverLimit, load_web_image
+from pin_assets.core.document import IMAGES_SKIPPED, ConversionError, ExtractedImage, ParsedDocument
 from pin_assets.core.markup.markdown import escape_leading, md_text
 
 if TYPE_CHECKING:
@@ -31,13 +31,18 @@ def dataset_to_markdown(
     blocks: list[str] = []
     extracted: list[ExtractedImage] = []
     missing: list[str] = []
+    over_limit: list[str] = []
     for item in items:
         if item["type"] == "text":
             blocks += [escape_leading(md_text(p.strip())) for p in item["text"].split("\n\n") if p.strip()]
             continue
         raw = (assets or {}).get(item.get("ref") or "")
         where = f"image {item.get('url') or item.get('name')}"
-        image = load_web_image(raw, item.get("alt"), max_pixels=max_image_pixels, where=where) if raw else None
+        try:
+            image = load_web_image(raw, item.get("alt"), max_pixels=max_image_pixels, where=where) if raw else None
+        except ImageOverLimit as exc:  # this image is left out, not the row
+            image = None
+            over_limit.append(str(exc))
         if image is None:
             missing.append(item.get("url") or item.get("name") or "")
             continue
@@ -49,4 +54,6 @@ def dataset_to_markdown(
     if document.get("url"):
         metadata.setdefault("url", document["url"])
     metadata["missing_images"] = json.dumps(missing)
+    if over_limit:
+        metadata[IMAGES_SKIPPED] = str(len(over_limit))
     return ParsedDocument(markdown="\n\n".join(blocks) + "\n", images=extracted, metadata=metadata)

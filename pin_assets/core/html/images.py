@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from pin_assets.core.content_images import load_web_image
+from pin_assets.core.content_images import ImageOverLimit, load_web_image
 from pin_assets.core.document import ConversionError, ExtractedImage
 from pin_assets.core.markup.references import normalize_reference
 
@@ -126,6 +126,7 @@ class ImageContext:
     max_image_pixels: int | None = None
     images: list[ExtractedImage] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    over_limit: int = 0  # images left out for max_image_pixels (the images_skipped signal)
     missing_reasons: list[str] = field(default_factory=list)
     _tokens: dict[etree._Element, int] = field(default_factory=dict)
     _pages: list[PageImage] = field(default_factory=list)
@@ -212,7 +213,13 @@ class ImageContext:
             data, problem = self._bytes(url)
             if data is None:
                 continue
-            image = load_web_image(data, page.caption, max_pixels=self.max_image_pixels, where=f"image {url[:80]!r}")
+            where = f"image {url[:80]!r}"
+            try:
+                image = load_web_image(data, page.caption, max_pixels=self.max_image_pixels, where=where)
+            except ImageOverLimit as exc:  # this picture is left out, not the page
+                self.over_limit += 1
+                problem = str(exc)
+                continue
             if image is not None:
                 return image, None
             problem = "not a readable image"
@@ -228,6 +235,7 @@ class ImageContext:
         try:
             image = load_web_image(data, page.caption, max_pixels=self.max_image_pixels, where=f"image {url[:80]!r}")
         except ConversionError as exc:
+            self.over_limit += isinstance(exc, ImageOverLimit)  # counted in images_skipped like a local one
             return None, str(exc)
         return (image, None) if image is not None else (None, "not a readable image")
 

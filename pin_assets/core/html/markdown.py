@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import lxml.html
 from lxml import etree
 
-from pin_assets.core.document import ConversionError, ParsedDocument
+from pin_assets.core.document import IMAGES_SKIPPED, ConversionError, ParsedDocument
 from pin_assets.core.html.charset import decode_html
 from pin_assets.core.html.dom import walk
 from pin_assets.core.html.images import Fetch, ImageContext, page_base
@@ -128,10 +128,11 @@ def html_to_markdown(
     top when trafilatura left it out, and ``fetch`` (an :class:`~pin_assets.core.html.image_fetch.ImageFetcher`)
     fetches the remote images the main content shows.
 
-    Raises ``ConversionError("empty")`` when the page has no text or image content, and ``limit`` when an
-    image (a file or a ``data:`` URI) declares more than ``max_image_pixels`` pixels or the page holds more
-    than ``max_text_chars`` characters of text (checked before main-content detection, whose cost grows
-    with the page: a 10 MB page would spend minutes there only to be refused by the page limit after).
+    Raises ``ConversionError("empty")`` when the page has no text or image content, and ``limit`` when the
+    page holds more than ``max_text_chars`` characters of text (checked before main-content detection, whose
+    cost grows with the page: a 10 MB page would spend minutes there only to be refused by the page limit
+    after). An image (a file, a ``data:`` URI, a fetched one) declaring more than ``max_image_pixels`` pixels
+    is left out with a warning and counted in ``metadata[IMAGES_SKIPPED]``; the page is kept.
     """
     text, warnings = decode_html(data, content_type)
     doc = parse_html(text)
@@ -150,6 +151,8 @@ def html_to_markdown(
     if ctx.missing:
         metadata["missing_images"] = json.dumps(ctx.missing)
         metadata["missing_image_reasons"] = json.dumps(ctx.missing_reasons)
+    if ctx.over_limit:
+        metadata[IMAGES_SKIPPED] = str(ctx.over_limit)
     title = metadata.get("title") or _first_heading(markdown)
     return ParsedDocument(
         markdown=markdown + "\n",

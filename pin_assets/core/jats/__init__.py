@@ -19,7 +19,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from pin_assets.core.document import ParsedDocument
+from pin_assets.core.document import IMAGES_SKIPPED, ParsedDocument
 from pin_assets.core.jats.blocks import back_blocks, body_blocks, children_blocks
 from pin_assets.core.jats.context import Context
 from pin_assets.core.jats.front import article_metadata, front_blocks
@@ -38,8 +38,8 @@ def jats_to_markdown(
     """Convert a JATS article to Markdown; images come from ``assets`` keyed by file name.
 
     Raises ``ConversionError`` with reason ``unsafe`` (entity declarations), ``corrupt`` (not
-    well-formed XML), ``unsupported`` (XML whose root is not ``<article>``) or ``limit`` (a figure
-    declaring more than ``max_image_pixels`` pixels).
+    well-formed XML) or ``unsupported`` (XML whose root is not ``<article>``). A figure declaring more
+    than ``max_image_pixels`` pixels is left out with a warning and counted in ``images_skipped``.
     """
     root = article_root(data)
     ctx = Context(assets or {}, max_image_pixels=max_image_pixels)
@@ -48,6 +48,8 @@ def jats_to_markdown(
     metadata = article_metadata(root)
     if ctx.missing:
         metadata["missing_images"] = json.dumps(ctx.missing)
+    if ctx.over_limit:
+        metadata[IMAGES_SKIPPED] = str(ctx.over_limit)
     title = metadata.get("title")
     language = root.get(XML_LANG)
     return ParsedDocument(

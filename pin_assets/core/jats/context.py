@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 
 from lxml import etree
 
-from pin_assets.core.content_images import load_web_image
+from pin_assets.core.content_images import ImageOverLimit, load_web_image
 from pin_assets.core.document import ExtractedImage
 
 _IMAGE_EXTS = ("", ".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", ".webp")
@@ -28,18 +28,23 @@ class Context:
     images: list[ExtractedImage] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    over_limit: int = 0  # figures left out for max_image_pixels (the images_skipped signal)
 
     def image(self, href: str, caption: str | None) -> ExtractedImage | None:
         """The asset for ``href`` (trying common extensions), or ``None`` recorded as missing."""
         data = _find_asset(self.assets, href)
         where = f"figure {href[:80]!r}"
-        image = (
-            load_web_image(data, caption, max_pixels=self.max_image_pixels, where=where)
-            if data is not None else None
-        )
+        reason = "not supplied" if data is None else "not a readable image"
+        try:
+            image = (
+                load_web_image(data, caption, max_pixels=self.max_image_pixels, where=where)
+                if data is not None else None
+            )
+        except ImageOverLimit as exc:  # this figure is left out, not the article
+            image, reason = None, f"left out: {exc}"
+            self.over_limit += 1
         if image is None:
             self.missing.append(href)
-            reason = "not supplied" if data is None else "not a readable image"
             self.warnings.append(f"figure image {href!r} {reason}; caption kept without image")
             return None
         self.images.append(image)

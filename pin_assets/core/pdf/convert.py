@@ -79,7 +79,8 @@ def pdf_to_markdown(
     read from heuristics alone (see :mod:`pin_assets.core.pdf.layout`).
 
     Raises ConversionError with reason ``empty``, ``not_pdf``, ``corrupt``, ``encrypted``,
-    ``no_pages`` or ``limit`` (more than ``max_pages`` pages, or an image larger than ``max_image_pixels``).
+    ``no_pages`` or ``limit`` (more than ``max_pages`` pages). An image larger than ``max_image_pixels`` is
+    left out with a warning (``images_skipped``), not the document.
     """
     pymupdf.TOOLS.reset_mupdf_warnings()
     try:
@@ -245,9 +246,9 @@ def _fill_from_poppler(data: bytes, page_mds: list[str], pages: list[Page], fail
 
 
 def _mupdf_errors() -> list[str]:
-    """The errors MuPDF reported since this document was opened (it skips what it cannot load); reading
-    them empties MuPDF's list, so a conversion reads them once."""
-    lines = [line for line in pymupdf.TOOLS.mupdf_warnings().splitlines() if line.strip()]
+    """The errors MuPDF reported since this document was opened (it skips what it cannot load); a conversion
+    reads them once, and leaves them in MuPDF's list for the document's warnings (core/native_output.py)."""
+    lines = [line for line in pymupdf.TOOLS.mupdf_warnings(reset=False).splitlines() if line.strip()]
     return [line for line in lines if "cannot load object" in line or "error" in line]
 
 

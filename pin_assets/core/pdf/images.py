@@ -6,7 +6,6 @@ from __future__ import annotations
 import pymupdf
 
 from pin_assets.core.document import ExtractedImage
-from pin_assets.core.limits import check_image_pixels
 from pin_assets.core.pdf.errors import PDF_ERRORS, describe
 from pin_assets.core.pdf.inline import plain_text
 from pin_assets.core.pdf.model import CAPTION_RE, Element, Style, Unit
@@ -26,16 +25,23 @@ def image_placements(page: pymupdf.Page, max_pixels: int | None = None) -> list[
     color space) makes it fail for the whole page, although that image is never drawn and the plain call
     does not list it. The drawn images are then taken from the plain call without their xrefs, and their
     areas are rendered like inline images: nothing visible is lost.
+
+    An image declaring more than ``max_pixels`` costs only itself: its placement is kept, marked
+    ``over_limit`` (the ImageStore leaves it out with a warning, counted in ``images_skipped``), and the page's
+    other images get their xrefs by their declared sizes, so nothing decodes the big one.
     """
     declared = page.get_image_info()
     if not declared:
         return []
-    for info in declared:
-        check_image_pixels(info["width"], info["height"], max_pixels, f"an image on page {page.number + 1}")
-    try:
-        located = page.get_image_info(xrefs=True)
-    except PDF_ERRORS:
-        located = [{**info, "xref": 0} for info in declared]
+    over = [bool(max_pixels) and info["width"] * info["height"] > max_pixels for info in declared]
+    if any(over):
+        located = [{**info, "xref": 0 if big else _xref_by_size(page, info), "over_limit": big}
+                   for info, big in zip(declared, over, strict=True)]
+    else:
+        try:
+            located = page.get_image_info(xrefs=True)
+        except PDF_ERRORS:
+            located = [{**info, "xref": 0} for info in declared]
     placements = []
     page_box = unrotated_rect(page)  # image boxes are in the page's coordinates before its /Rotate
     for info in located:
@@ -43,19 +49,30 @@ def image_placements(page: pymupdf.Page, max_pixels: int | None = None) -> list[
         if box.is_empty or box.width < 1 or box.height < 1:
             continue
         placements.append({"bbox": tuple(box), "xref": info["xref"], "width": info["width"],
-                           "height": info["height"], "page": page.number})
+                           "height": info["height"], "page": page.number, "over_limit": info.get("over_limit", False)})
     return placements
+
+
+def _xref_by_size(page: pymupdf.Page, info: dict) -> int:
+    """The xref of the page's one image of ``info``'s declared size, read from the resources without decoding;
+    0 (render the area instead) when no image or several images have that size."""
+    try:
+        size = (info["width"], info["height"])
+        matches = {item[0] for item in page.get_images(full=True) if (item[2], item[3]) == size}
+    except PDF_ERRORS:
+        return 0
+    return matches.pop() if len(matches) == 1 else 0
 
 
 def figure_units(images: list[Unit]) -> list[Unit]:
     """Merge overlapping image placements into one figure: a picture drawn as tiles or with overlays
     becomes a single image, the largest placement's own bytes when it covers the group, else a render."""
     groups: list[list[Unit]] = []
-    for image in sorted(images, key=lambda u: (u.y0, u.x0)):
+    for image in sorted((u for u in images if not (u.image and u.image.get("over_limit"))), key=lambda u: (u.y0, u.x0)):
         touching = [g for g in groups if any(_overlaps(image, other) for other in g)]
         merged = [image] + [u for g in touching for u in g]
         groups = [g for g in groups if all(g is not t for t in touching)] + [merged]
-    figures = []
+    figures = [u for u in images if u.image and u.image.get("over_limit")]  # left out alone, never rendered
     for group in groups:
         box = _union(group)
         largest = max(group, key=_area)
@@ -130,13 +147,17 @@ class ImageStore:
 
     @property
     def skipped(self) -> int:
-        """Placements left out because their image could not be decoded (the ``images_skipped`` signal)."""
+        """Placements left out because their image was over ``max_image_pixels`` or could not be decoded (the
+        ``images_skipped`` signal)."""
         return len(self._skipped)
 
     def get(self, placement: dict, caption: str | None) -> ExtractedImage | None:
-        """The image for one placement, or None when it is too small or cannot be decoded."""
+        """The image for one placement, or None when it is too small, too large or cannot be decoded."""
         width, height = placement["width"], placement["height"]
-        check_image_pixels(width, height, self.max_pixels, f"an image on page {placement['page'] + 1}")
+        if placement.get("over_limit") or (self.max_pixels and width * height > self.max_pixels):
+            self._leave_out(placement, f"its decoded size ({width}x{height} px = {width * height:,} px) is over "
+                            f"the max_image_pixels limit of {self.max_pixels:,}")
+            return None
         if min(width, height) < self.min_side:
             return None
         xref = placement["xref"]
@@ -144,16 +165,19 @@ class ImageStore:
             self.cache[xref] = self._decode(placement)
         decoded = self.cache[xref]
         if isinstance(decoded, str):  # left out, saying so on the document
-            key = (placement["page"], xref, placement["bbox"])
-            if key not in self._skipped:
-                self._skipped.add(key)
-                self.warnings.append(f"an image on page {placement['page'] + 1} was skipped, it could not be "
-                                     f"decoded: {decoded}")
+            self._leave_out(placement, f"it could not be decoded: {decoded}")
             return None
         image = ExtractedImage(*decoded, caption=caption)
         self.ordered.append(image)
         self.vector_figures += bool(placement.get("vector"))
         return image
+
+    def _leave_out(self, placement: dict, why: str) -> None:
+        """Warn about and count a placement left out of the Markdown, once however often it is asked for."""
+        key = (placement["page"], placement["xref"], placement["bbox"])
+        if key not in self._skipped:
+            self._skipped.add(key)
+            self.warnings.append(f"an image on page {placement['page'] + 1} was skipped, {why}")
 
     def _decode(self, placement: dict) -> tuple[bytes, str, int, int] | str:
         """Original bytes when a browser can show them, else PNG; or why MuPDF could not make either."""

@@ -7,7 +7,9 @@ A source is one of:
   ``s3://bucket/key``;
 * a URL manifest: a local or S3 text file whose name ends in ``.urls`` or ``.urls.txt``, one http(s)
   URL per line (blank lines and ``#`` comments ignored). Only the listed URLs are fetched (no link
-  following), each with a timeout and a size limit; redirects may only lead to other http(s) URLs.
+  following), through :mod:`pin_assets.core.net`: public internet addresses only (the resolved address of
+  every connection and redirect is checked), opt-outs of AI training honoured, bytes and time bounded.
+  A URL that is refused or fails raises :class:`pin_assets.core.net.FetchError` when read, with its reason.
 
 Each file is read only when the ingest loop reaches it, so a batch of any size streams through constant
 memory. S3 clients come from a caller's factory (the storage resource passes its own, with endpoint,
@@ -17,23 +19,19 @@ credentials and retries) or else from boto3's standard environment (``AWS_ENDPOI
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from pin_assets.core.net import FetchPolicy, fetch
+
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
 SAMPLE_PDF_DIR = SAMPLE_DIR / "pdf"
 READY_MARKER = "_READY"
 SKIPPED_NAMES = frozenset({"PROVENANCE.md", "README.md", "batch.json", READY_MARKER})
 MANIFEST_SUFFIXES = (".urls", ".urls.txt")
-HTTP_TIMEOUT_S = 60.0
-HTTP_MAX_BYTES = 512 * 2**20
-HTTP_MAX_REDIRECTS = 5
-_CHUNK = 2**20
 
 S3ClientFactory = Callable[[], Any]
 
@@ -76,18 +74,20 @@ def iter_source(
     source_uri: str,
     *,
     s3_client_factory: S3ClientFactory | None = None,
-    http_timeout_s: float = HTTP_TIMEOUT_S,
-    http_max_bytes: int = HTTP_MAX_BYTES,
+    fetch_policy: FetchPolicy | None = None,
 ) -> Iterator[SourceFile]:
-    """Files of a source in a stable (sorted) order, so ingest is deterministic."""
+    """Files of a source in a stable (sorted) order, so ingest is deterministic.
+
+    ``fetch_policy`` says what URL sources may reach and spend (default: the public internet only).
+    """
     factory = s3_client_factory or default_s3_client
     if is_url_manifest(source_uri):
         lines = _manifest_lines(source_uri, factory)
-        yield from iter_url_manifest(lines, source_uri, timeout_s=http_timeout_s, max_bytes=http_max_bytes)
+        yield from iter_url_manifest(lines, source_uri, policy=fetch_policy)
     elif source_uri.startswith("s3://"):
         yield from _iter_s3(source_uri, factory())
     elif source_uri.startswith(("http://", "https://")):
-        yield _url_file(source_uri, http_timeout_s, http_max_bytes)
+        yield _url_file(source_uri, fetch_policy or FetchPolicy())
     else:
         yield from _iter_local(Path(source_uri.removeprefix("file://")).expanduser())
 
@@ -161,60 +161,23 @@ def _manifest_lines(uri: str, factory: S3ClientFactory) -> Iterator[str]:
 
 
 def iter_url_manifest(
-    lines: Iterable[str],
-    manifest_uri: str,
-    *,
-    timeout_s: float = HTTP_TIMEOUT_S,
-    max_bytes: int = HTTP_MAX_BYTES,
+    lines: Iterable[str], manifest_uri: str, *, policy: FetchPolicy | None = None
 ) -> Iterator[SourceFile]:
-    """One lazily fetched file per http(s) URL; anything else in the manifest is an error, not a fetch."""
-    for number, line in enumerate(lines, start=1):
+    """One lazily fetched file per line; a line that is not an http(s) URL is a file whose read says so.
+
+    Nothing about one URL (a bad scheme, a refused address, an opt-out, a dead host) stops the manifest: the
+    ingest records each such URL with its reason, and the other URLs go on.
+    """
+    for line in lines:
         url = line.strip()
-        if not url or url.startswith("#"):
-            continue
-        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
-            raise SourceError(
-                f"{manifest_uri} line {number}: only http(s) URLs are fetched, got {url[:200]!r}"
-            )
-        yield _url_file(url, timeout_s, max_bytes)
+        if url and not url.startswith("#"):
+            yield _url_file(url, policy or FetchPolicy())
 
 
-def _url_file(url: str, timeout_s: float, max_bytes: int) -> SourceFile:
-    name = unquote(PurePosixPath(urlsplit(url).path).name) or "index.html"
-    return SourceFile(url, name, fetch=lambda: fetch_url(url, timeout_s=timeout_s, max_bytes=max_bytes))
-
-
-class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow at most a few redirects, and only to http(s): never to file:, ftp: or data: URLs."""
-
-    max_redirections = HTTP_MAX_REDIRECTS
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201
-        if urlsplit(newurl).scheme not in ("http", "https"):
-            raise SourceError(f"{req.full_url}: refusing redirect to {newurl!r}")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-_OPENER = urllib.request.build_opener(_HttpOnlyRedirects())
-
-
-def fetch_url(url: str, *, timeout_s: float = HTTP_TIMEOUT_S, max_bytes: int = HTTP_MAX_BYTES) -> bytes:
-    """GET one URL with a socket timeout and a byte limit checked before and while reading."""
-    request = urllib.request.Request(url, headers={"User-Agent": "pin-factory/0.1 (+batch ingest)"})
+def _url_file(url: str, policy: FetchPolicy) -> SourceFile:
     try:
-        with _OPENER.open(request, timeout=timeout_s) as response:
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise SourceError(f"{url}: {declared} bytes exceeds the limit of {max_bytes}")
-            chunks, total = [], 0
-            while chunk := response.read(_CHUNK):
-                total += len(chunk)
-                if total > max_bytes:
-                    raise SourceError(f"{url}: more than the limit of {max_bytes} bytes")
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except urllib.error.HTTPError as exc:
-        raise SourceError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise SourceError(f"{url}: fetch failed ({reason}); timeout {timeout_s}s") from exc
+        path = urlsplit(url).path
+    except ValueError:
+        path = ""
+    name = unquote(PurePosixPath(path).name) or "index.html"
+    return SourceFile(url, name, fetch=lambda: fetch(url, policy).body)

@@ -45,7 +45,7 @@ class Sample:
     record_id: str
     source_dataset: str
     pages: list[int]
-    tokens: int
+    md_tokens: int  # of the Markdown as written; the signals' total_token_count counts visible text only
     flags: list[str] = field(default_factory=list)
 
     @property
@@ -79,7 +79,7 @@ def _meta_json(record: Mapping[str, Any], view: str, pages: Sequence[int], token
         "view": view,
         "pages": list(pages),
         "page_count": len(meta["ori_meta"].get("page_offsets") or [0]),
-        "tokens": tokens,
+        "md_tokens": tokens,
         "flags": list(flags),
         **extra,
         "quality_signals": record.get("quality_signals") or {},

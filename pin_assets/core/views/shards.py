@@ -24,7 +24,7 @@ INDEX_SCHEMA = pa.schema([
     ("record_id", pa.string()),
     ("source_dataset", pa.string()),
     ("pages", pa.list_(pa.int32())),
-    ("tokens", pa.int64()),
+    ("md_tokens", pa.int64()),  # tokens of the sample's Markdown as written, markup and image tags included
     ("bytes", pa.int64()),
     ("flags", pa.list_(pa.string())),
 ])
@@ -43,7 +43,7 @@ class ViewManifest:
     documents: int = 0  # records that passed the filter and reached the builder
     samples: int = 0
     pages: int = 0  # pages covered, summed over samples
-    tokens: int = 0
+    md_tokens: int = 0  # Markdown as written; not the signals' total_token_count (visible text only)
     bytes: int = 0  # member bytes in the shards (tar headers not counted)
     shards: list[str] = field(default_factory=list)
     flags: dict[str, int] = field(default_factory=dict)  # samples per flag ("missing_image" counted once)
@@ -77,7 +77,7 @@ def write_view(
         for sample in samples:
             rows.append({
                 "key": sample.key, "record_id": sample.record_id, "source_dataset": sample.source_dataset,
-                "pages": sample.pages, "tokens": sample.tokens, "bytes": sample.size, "flags": sample.flags,
+                "pages": sample.pages, "md_tokens": sample.md_tokens, "bytes": sample.size, "flags": sample.flags,
             })
             flags.update({flag.split(":", 1)[0] for flag in sample.flags})
             yield sample.key, sample.files
@@ -93,7 +93,7 @@ def write_view(
     manifest.documents = tally.get("documents", 0)
     manifest.samples = len(rows)
     manifest.pages = sum(len(row["pages"]) for row in rows)
-    manifest.tokens = sum(row["tokens"] for row in rows)
+    manifest.md_tokens = sum(row["md_tokens"] for row in rows)
     manifest.bytes = sum(row["bytes"] for row in rows)
     manifest.flags = dict(sorted(flags.items()))
     manifest.gaps = {k: v for k, v in sorted(tally.items()) if k != "documents"}
