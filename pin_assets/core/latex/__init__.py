@@ -1,0 +1,1 @@
+"""arXiv e-prints from their LaTeX source (see convert.py)."""
