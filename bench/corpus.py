@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pymupdf
 
-from pin_assets.core.sources import SAMPLE_PDF_DIR as SAMPLE
+from pin_assets.core.sources.listing import SAMPLE_PDF_DIR as SAMPLE
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -63,13 +63,13 @@ def run_plain(source: Path, work: Path) -> dict[str, Any]:
     """The same stages as the graph, one after the other, each document through the same worker pool."""
     began = time.perf_counter()
     from pin_assets.core.convert import oi_source, parse_document, render_to_folder
-    from pin_assets.core.detect import detect_kind
     from pin_assets.core.isolation import TaskFailure, run_isolated
     from pin_assets.core.jsonl import dumps_line
     from pin_assets.core.limits import DocumentLimits
+    from pin_assets.core.pdf_pages import RenderOptions
     from pin_assets.core.record import build_record, document_ori_meta, validate_record
-    from pin_assets.core.render import RenderOptions
     from pin_assets.core.signals import ImageFacts, compute_signals
+    from pin_assets.core.sources.detect import detect_kind
     from pin_assets.core.tokenizer import default_tokenizer
 
     imported, import_cpu = time.perf_counter(), time.process_time()

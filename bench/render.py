@@ -19,7 +19,7 @@ from PIL import Image
 
 from bench.report import Row
 from bench.timing import interleaved
-from pin_assets.core.render import WEBP_METHOD, RenderOptions, render_pdf_pages
+from pin_assets.core.pdf_pages import WEBP_METHOD, RenderOptions, render_pdf_pages
 
 # pdftoppm writes these formats itself; WebP it cannot, so for WebP pdf2image hands over PIL images.
 POPPLER_NATIVE = {"png": "png", "jpeg": "jpeg"}

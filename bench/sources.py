@@ -15,13 +15,13 @@ from collections.abc import Callable
 from bench.report import Row
 from bench.timing import interleaved
 from pin_assets.core.convert import parse_document, render_document
-from pin_assets.core.detect import detect_kind
-from pin_assets.core.doc_assets import folder_assets
 from pin_assets.core.document import ParsedDocument
 from pin_assets.core.limits import DocumentLimits
-from pin_assets.core.render import RenderOptions
+from pin_assets.core.pdf_pages import RenderOptions
 from pin_assets.core.signals import ImageFacts, compute_signals
-from pin_assets.core.sources import SAMPLE_DIR
+from pin_assets.core.sources.assets import folder_assets
+from pin_assets.core.sources.detect import detect_kind
+from pin_assets.core.sources.listing import SAMPLE_DIR
 from pin_assets.core.tokenizer import default_tokenizer
 
 DOCUMENT_SUFFIXES = (".pdf", ".nxml", ".html")

@@ -18,7 +18,7 @@ from pathlib import Path
 import trafilatura
 
 from pin_assets.core.document import ConversionError
-from pin_assets.core.html_markdown import html_to_markdown
+from pin_assets.core.html.markdown import html_to_markdown
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "web"
 

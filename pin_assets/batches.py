@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from dagster import DagsterInstance
 
 from pin_assets import layout
-from pin_assets.core.sources import SAMPLE_DIR
+from pin_assets.core.sources.listing import SAMPLE_DIR
 from pin_assets.partitions import SAMPLE_BATCH, batches
 from resources.storage import StorageResource
 

@@ -121,9 +121,9 @@ def convert(
     fails, hangs or crashes gets one line on stderr and the others go on. The exit status is the number of
     inputs that failed (at most 100); 0 when all converted.
     """
+    from pin_assets.core.convert_files import convert_files
     from pin_assets.core.limits import DocumentLimits
-    from pin_assets.core.render import RenderOptions
-    from pin_assets.core.single import convert_files
+    from pin_assets.core.pdf_pages import RenderOptions
 
     limits = DocumentLimits(timeout_s=timeout_s, memory_mb=memory_mb)
     results = convert_files(
@@ -197,7 +197,7 @@ def batch_add(
     batch with `pin materialize NAME` or in the UI.
     """
     from pin_assets.batches import BatchExistsError, BatchSpec, load_spec, register_batch, remove_batch
-    from pin_assets.core.source_check import SourceProblem, check_source
+    from pin_assets.core.sources.check import SourceProblem, check_source
 
     if "://" not in source:
         source = str(Path(source).resolve())

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from pin_assets.core.limits import DocumentLimits
 from pin_assets.core.ocr_settings import DEBIAN_TESSDATA, OcrSettings
-from pin_assets.core.render import RenderOptions
+from pin_assets.core.pdf_pages import RenderOptions
 
 
 class ProcessingResource(ConfigurableResource):

@@ -52,7 +52,7 @@ from dagster import (
 
 from pin_assets import layout
 from pin_assets.batches import BatchSpec, save_spec
-from pin_assets.core.sources import READY_MARKER
+from pin_assets.core.sources.listing import READY_MARKER
 from pin_assets.partitions import batches
 from resources.storage import StorageResource
 

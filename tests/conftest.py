@@ -10,7 +10,7 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from pin_assets.core.sources import SAMPLE_PDF_DIR
+from pin_assets.core.sources.listing import SAMPLE_PDF_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"

@@ -321,10 +321,10 @@ def _main() -> None:
 
     from pin_assets.accounting import account_batch
     from pin_assets.core.convert import parse_document
-    from pin_assets.core.detect import detect_kind
     from pin_assets.core.document import ConversionError
     from pin_assets.core.isolation import run_isolated
     from pin_assets.core.limits import DocumentLimits
+    from pin_assets.core.sources.detect import detect_kind
     from pin_assets.quarantine import read_quarantine
     from resources import StorageResource
     from tests.pipeline_support import read_records, run_batch

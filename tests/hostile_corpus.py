@@ -342,10 +342,10 @@ def _main() -> None:
     import tempfile
 
     from pin_assets.core.convert import parse_document
-    from pin_assets.core.detect import detect_kind
     from pin_assets.core.document import ConversionError
     from pin_assets.core.isolation import TaskFailure, run_isolated
     from pin_assets.core.limits import DocumentLimits
+    from pin_assets.core.sources.detect import detect_kind
 
     limits = DocumentLimits(timeout_s=float(sys.argv[1]) if len(sys.argv) > 1 else 5.0, max_pages=1000)
     with tempfile.TemporaryDirectory() as tmp:

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from dagster import DagsterInstance, RunsFilter
 
 from pin_assets.cli import main
-from pin_assets.core.source_check import SourceProblem, check_source
-from pin_assets.core.sources import SAMPLE_DIR
+from pin_assets.core.sources.check import SourceProblem, check_source
+from pin_assets.core.sources.listing import SAMPLE_DIR
 from pin_assets.partitions import batches
 from resources.s3 import S3Connection
 from tests.conftest import make_text_pdf

@@ -54,7 +54,7 @@ def _article_sentences(count: int) -> list[str]:
     from pin_assets.core.convert import parse_document
     from pin_assets.core.limits import DocumentLimits
     from pin_assets.core.realsyn.sentences import split_sentences
-    from pin_assets.core.sources import SAMPLE_DIR
+    from pin_assets.core.sources.listing import SAMPLE_DIR
 
     parsed = parse_document((SAMPLE_DIR / "jats" / "pone.0234687.nxml").read_bytes(), "jats", DocumentLimits())
     return [segment.text for segment in split_sentences(parsed.markdown)][:count]

@@ -15,9 +15,9 @@ from dagster import DagsterInstance
 
 from pin_assets.accounting import account_batch
 from pin_assets.core.convert import parse_document
-from pin_assets.core.detect import detect_kind
 from pin_assets.core.document import ConversionError
 from pin_assets.core.limits import DocumentLimits
+from pin_assets.core.sources.detect import detect_kind
 from pin_assets.quarantine import read_quarantine
 from resources import StorageResource
 from tests.fuzz_corpus import PDF_MUTATIONS, SAMPLE, SHARED, fuzz_size, fuzz_variants, mupdf_has_text, write_variants

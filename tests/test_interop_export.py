@@ -19,7 +19,7 @@ from pin_assets.core.image_refs import image_paths
 from pin_assets.core.jsonl import iter_jsonl
 from pin_assets.core.pin_export import read_split_tar, tar_parts
 from pin_assets.core.record import validate_record
-from pin_assets.core.sources import SAMPLE_DIR
+from pin_assets.core.sources.listing import SAMPLE_DIR
 from resources import StorageResource
 from tests.pipeline_support import run_batch
 

@@ -9,7 +9,7 @@ import pytest
 from dagster import DagsterInstance
 
 from pin_assets.accounting import account_batch
-from pin_assets.core.sources import SAMPLE_DIR
+from pin_assets.core.sources.listing import SAMPLE_DIR
 from pin_assets.quarantine import read_quarantine
 from resources import StorageResource
 from tests.conftest import make_text_pdf

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pin_assets.core.compiled_render import render_markdown_pages
+from pin_assets.core.compiled_pages import render_markdown_pages
 from pin_assets.core.paginate import paginate, split_pages
 
 

@@ -18,7 +18,7 @@ from PIL import Image
 from pin_assets.accounting import account_batch
 from pin_assets.core.document import ConversionError
 from pin_assets.core.pdf import pdf_to_markdown
-from pin_assets.core.render import RenderOptions, render_pdf_pages
+from pin_assets.core.pdf_pages import RenderOptions, render_pdf_pages
 from pin_assets.quarantine import read_quarantine
 from resources import StorageResource
 from tests.hostile_corpus import raw_pdf, stream

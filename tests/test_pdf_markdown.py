@@ -15,7 +15,7 @@ import pytest
 
 from pin_assets.core.document import ConversionError, ParsedDocument
 from pin_assets.core.pdf import pdf_to_markdown
-from pin_assets.core.sources import SAMPLE_PDF_DIR as BUNDLED
+from pin_assets.core.sources.listing import SAMPLE_PDF_DIR as BUNDLED
 from tests.conftest import SHARED_CORPUS
 from tests.hostile_corpus import raw_pdf
 

@@ -20,7 +20,7 @@ from pin_assets.core.pdf import pdf_to_markdown
 from pin_assets.core.pdf.readability import readability
 from pin_assets.core.record import document_ori_meta
 from pin_assets.core.signals import compute_signals
-from pin_assets.core.sources import SAMPLE_PDF_DIR as BUNDLED
+from pin_assets.core.sources.listing import SAMPLE_PDF_DIR as BUNDLED
 from pin_assets.core.tokenizer import WordPunctTokenizer
 from tests.conftest import SHARED_CORPUS
 

@@ -30,7 +30,7 @@ import pytest
 import yaml
 
 from pin_assets.core.jsonl import read_jsonl
-from pin_assets.core.sources import READY_MARKER, SAMPLE_PDF_DIR
+from pin_assets.core.sources.listing import READY_MARKER, SAMPLE_PDF_DIR
 from tests.prod_stack import (
     COMPOSE_INSTANCE,
     COMPOSE_WORKSPACE,

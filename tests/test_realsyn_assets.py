@@ -22,7 +22,7 @@ from pin_assets.assets.realsyn import REALSYN_ASSETS, balanced_samples, realsyn_
 from pin_assets.assets.realsyn_index import image_text_pairs, text_centroids, text_index
 from pin_assets.batches import SAMPLE_SPEC, BatchSpec, register_batch
 from pin_assets.core.realsyn import retrieval
-from pin_assets.core.sources import SAMPLE_DIR
+from pin_assets.core.sources.listing import SAMPLE_DIR
 from pin_assets.core.tables import iter_rows
 from resources import ProcessingResource, StorageResource, TokenizerResource
 from resources.embeddings import EmbeddingResource

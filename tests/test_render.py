@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from pin_assets.core.document import ConversionError
-from pin_assets.core.render import RenderOptions, render_pdf_pages
+from pin_assets.core.pdf_pages import RenderOptions, render_pdf_pages
 from tests.conftest import corpus_dir, make_encrypted_pdf
 
 

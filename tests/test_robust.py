@@ -15,9 +15,9 @@ from dagster import DagsterInstance
 
 from pin_assets.accounting import account_batch
 from pin_assets.cli import main
-from pin_assets.core.detect import detect_kind
 from pin_assets.core.jsonl import read_jsonl
-from pin_assets.core.sources import SAMPLE_PDF_DIR
+from pin_assets.core.sources.detect import detect_kind
+from pin_assets.core.sources.listing import SAMPLE_PDF_DIR
 from pin_assets.quarantine import read_quarantine
 from resources import StorageResource
 from tests.conftest import make_text_pdf

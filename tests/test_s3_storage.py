@@ -16,7 +16,7 @@ import pytest
 from dagster import DagsterInstance, asset, materialize
 
 from pin_assets import layout
-from pin_assets.core.sources import iter_source
+from pin_assets.core.sources.listing import iter_source
 from resources import StorageResource, StorageUnavailableError, build_resources
 from resources.s3 import MiB
 from tests import s3_server as s3_helpers
@@ -243,7 +243,7 @@ def http_folder(tmp_path: Path):
 
 
 def test_url_manifest_local_and_on_s3(http_folder, aws_env: S3Server, tmp_path: Path) -> None:
-    from pin_assets.core.sources import SourceError
+    from pin_assets.core.sources.listing import SourceError
 
     root, base = http_folder
     (root / "a.md").write_text("# A\n\ntext")
@@ -269,6 +269,6 @@ def test_url_manifest_local_and_on_s3(http_folder, aws_env: S3Server, tmp_path: 
 
 
 def iter_url_manifest_of(lines: list[str]):
-    from pin_assets.core.sources import iter_url_manifest
+    from pin_assets.core.sources.listing import iter_url_manifest
 
     return iter_url_manifest(lines, "test.urls", timeout_s=5)

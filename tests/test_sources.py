@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pin_assets.core.detect import MIME_TYPES, detect_kind
-from pin_assets.core.doc_assets import folder_assets
 from pin_assets.core.document import ConversionError
-from pin_assets.core.html_markdown import html_to_markdown
+from pin_assets.core.html.markdown import html_to_markdown
 from pin_assets.core.jats import jats_to_markdown
-from pin_assets.core.text_markdown import text_to_markdown
+from pin_assets.core.plain_text import text_to_markdown
+from pin_assets.core.sources.assets import folder_assets
+from pin_assets.core.sources.detect import MIME_TYPES, detect_kind
 
 CORPUS = Path("/work/shared/corpus")
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not mounted")

@@ -18,7 +18,7 @@ import pytest
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
 from pin_assets.core.jsonl import read_jsonl
-from pin_assets.core.sources import SAMPLE_PDF_DIR
+from pin_assets.core.sources.listing import SAMPLE_PDF_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 BATCH = "e2e-ui"

@@ -20,7 +20,7 @@ from pin_assets import layout
 from pin_assets.assets import PIN_ASSETS, VIEW_ASSETS
 from pin_assets.assets.stats import signal_source
 from pin_assets.cli import main
-from pin_assets.core.sources import SAMPLE_PDF_DIR
+from pin_assets.core.sources.listing import SAMPLE_PDF_DIR
 from pin_assets.core.stats import UnsafeFilterError, count_where, ids_where
 from pin_assets.core.tokenizer import default_tokenizer
 from pin_assets.core.views import page_slices, token_chunks

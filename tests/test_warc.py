@@ -14,8 +14,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from pin_assets.accounting import account_batch
-from pin_assets.core.html_markdown import html_to_markdown
-from pin_assets.core.warc import is_warc, page_image_refs, read_warc_bytes, warc_failure
+from pin_assets.core.html.markdown import html_to_markdown
+from pin_assets.core.html.warc import is_warc, page_image_refs, read_warc_bytes, warc_failure
 from pin_assets.quarantine import read_quarantine
 from resources import StorageResource
 from tests.pipeline_support import read_records, run_batch

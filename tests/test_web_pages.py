@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from pin_assets.core.document import ConversionError
-from pin_assets.core.html_charset import decode_html
-from pin_assets.core.html_markdown import FALLBACK_FLAG, html_to_markdown
+from pin_assets.core.html.charset import decode_html
+from pin_assets.core.html.markdown import FALLBACK_FLAG, html_to_markdown
 from pin_assets.core.signals import compute_signals
 from pin_assets.core.tokenizer import WordPunctTokenizer
 from tests.conftest import corpus_dir

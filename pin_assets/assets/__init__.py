@@ -2,7 +2,7 @@
 
 from pin_assets.assets.export import pin_records
 from pin_assets.assets.ingest import raw_documents
-from pin_assets.assets.interleaved import interleaved_documents
+from pin_assets.assets.nemo_export import interleaved_documents
 from pin_assets.assets.parse import parsed_markdown
 from pin_assets.assets.render import page_renders
 from pin_assets.assets.signals import quality_signals

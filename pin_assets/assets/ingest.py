@@ -13,21 +13,16 @@ from pydantic import Field
 
 from pin_assets import layout
 from pin_assets.batches import BatchSpec, load_spec
-from pin_assets.core.detect import MIME_TYPES, detect_kind
-from pin_assets.core.doc_assets import is_image_file
+from pin_assets.core.datasets.images import LazyImageIndex, is_image_archive
+from pin_assets.core.datasets.shards import expand_dataset_file, sniff_dataset, unwrap_shard
 from pin_assets.core.document import ConversionError
-from pin_assets.core.expanded import ExpandedDocument
-from pin_assets.core.interleaved_sources import (
-    LazyImageIndex,
-    expand_dataset_file,
-    is_image_archive,
-    sniff_dataset,
-    unwrap_shard,
-)
+from pin_assets.core.html.warc import is_warc, read_warc_bytes, warc_failure
 from pin_assets.core.progress import track
-from pin_assets.core.sources import SourceFile, iter_source
+from pin_assets.core.sources.assets import is_image_file
+from pin_assets.core.sources.detect import MIME_TYPES, detect_kind
+from pin_assets.core.sources.expanded import ExpandedDocument
+from pin_assets.core.sources.listing import SourceFile, iter_source
 from pin_assets.core.tables import ASSETS, MANIFEST, RowGroupWriter, write_table
-from pin_assets.core.warc import is_warc, read_warc_bytes, warc_failure
 from pin_assets.partitions import batches
 from resources.storage import StorageResource
 

@@ -7,13 +7,14 @@ from dagster import AssetExecutionContext, AutomationCondition, MaterializeResul
 
 from pin_assets import layout
 from pin_assets.core.convert import parse_document
-from pin_assets.core.doc_assets import referenced_paths, resolve_references
+from pin_assets.core.datasets.rows import dataset_image_refs
+from pin_assets.core.datasets.shards import DATASET_KINDS
 from pin_assets.core.document import ParsedDocument
-from pin_assets.core.interleaved_sources import DATASET_KINDS, dataset_image_refs
+from pin_assets.core.html.warc import page_image_refs
 from pin_assets.core.isolation import TaskFailure, run_isolated
+from pin_assets.core.markup.references import referenced_paths, resolve_references
 from pin_assets.core.progress import track
 from pin_assets.core.tables import MARKDOWN, RowGroupWriter, count_rows, iter_rows
-from pin_assets.core.warc import page_image_refs
 from pin_assets.partitions import batches
 from pin_assets.quarantine import (
     RetryConfig,

@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext, AutomationCondition, MaterializeResul
 
 from pin_assets import layout
 from pin_assets.core.document import IMAGES_SKIPPED, PAGES_FAILED, metadata_count
-from pin_assets.core.html_markdown import FALLBACK_FLAG
+from pin_assets.core.html.markdown import FALLBACK_FLAG
 from pin_assets.core.progress import track
 from pin_assets.core.signals import INTEGER_SIGNALS, SIGNAL_DEFINITIONS, ImageFacts, compute_signals
 from pin_assets.core.tables import RowGroupWriter, count_rows, iter_rows

@@ -23,7 +23,7 @@ from pin_assets.core.document import (
 )
 from pin_assets.core.language import detect_language
 from pin_assets.core.limits import DocumentLimits, check_page_count, limit_exceeded
-from pin_assets.core.render import RenderOptions, render_pdf_pages
+from pin_assets.core.pdf_pages import RenderOptions, render_pdf_pages
 
 PAGED_KINDS = frozenset({"pdf"})
 PAGE_CHARS = 50 * 80  # what one compiled page holds by paginate's default rule (50 lines of 80 characters)
@@ -84,8 +84,8 @@ def _convert(
     data: bytes, kind: str, limits: DocumentLimits, assets: Mapping[str, bytes] | None, url: str | None = None
 ) -> ParsedDocument:
     if kind == "pdf":
-        from pin_assets.core.detect import with_pdf_header
         from pin_assets.core.pdf import pdf_to_markdown
+        from pin_assets.core.sources.detect import with_pdf_header
 
         ocr = replace(limits.ocr, budget_s=OCR_SHARE * limits.timeout_s)
         return pdf_to_markdown(
@@ -97,16 +97,16 @@ def _convert(
 
         return jats_to_markdown(data, assets=assets, max_image_pixels=limits.max_image_pixels)
     if kind == "html":
-        from pin_assets.core.html_markdown import html_to_markdown
+        from pin_assets.core.html.markdown import html_to_markdown
 
         return html_to_markdown(data, assets=assets, max_image_pixels=limits.max_image_pixels, url=url,
                                 max_text_chars=limits.max_pages * PAGE_CHARS)
     if kind in ("obelics", "mmc4"):
-        from pin_assets.core.interleaved_sources import dataset_to_markdown
+        from pin_assets.core.datasets.markdown import dataset_to_markdown
 
         return dataset_to_markdown(data, assets, max_image_pixels=limits.max_image_pixels)
     if kind in ("markdown", "text"):
-        from pin_assets.core.text_markdown import text_to_markdown
+        from pin_assets.core.plain_text import text_to_markdown
 
         return text_to_markdown(data, is_markdown=kind == "markdown")
     raise ConversionError("unsupported", f"no converter for documents of kind {kind!r}")
@@ -121,7 +121,7 @@ def render_document(
         return
     if parsed is None:
         raise ConversionError("unsupported", f"a {kind} document needs its Markdown to be rendered")
-    from pin_assets.core.compiled_render import render_markdown_pages
+    from pin_assets.core.compiled_pages import render_markdown_pages
 
     images = {image.name: image.data for image in parsed.images}
     yield from render_markdown_pages(

@@ -6,10 +6,11 @@ acknowledgements, notes and references. Figures become inline images when the ca
 files (PMC ships them next to the ``.nxml``), tables become GFM (or HTML when cells span, since GFM
 cannot express spans), formulas become LaTeX.
 
-One module per concern over the shared :class:`~pin_assets.core.jats.context.Context`: ``xml`` (safe
-parsing, namespaces, the root check), ``front`` (title, byline, abstract, metadata), ``blocks`` (the block
-dispatch, sections, paragraphs, lists, back matter), ``figures``, ``tables``, ``references`` (reference
-lists, citations, footnotes), ``inline`` (inline markup and text helpers) and ``math`` (formulas as LaTeX).
+One module per concern over the shared :class:`~pin_assets.core.jats.context.Context`: ``xml``
+(namespaces, the root check; safe parsing is :mod:`pin_assets.core.markup.xml`), ``front`` (title, byline,
+abstract, metadata), ``blocks`` (the block dispatch, sections, paragraphs, lists, back matter), ``figures``,
+``tables``, ``references`` (reference lists, citations, footnotes) and ``inline`` (inline markup and text
+helpers); formulas become LaTeX through :mod:`pin_assets.core.markup.math`, shared with the HTML walk.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from pin_assets.core.jats.blocks import back_blocks, body_blocks, children_block
 from pin_assets.core.jats.context import Context
 from pin_assets.core.jats.front import article_metadata, front_blocks
 from pin_assets.core.jats.references import citation_text
-from pin_assets.core.jats.xml import XML_LANG, article_root, parse_xml_safely
+from pin_assets.core.jats.xml import XML_LANG, article_root
 
-__all__ = ["article_metadata", "citation_text", "jats_to_markdown", "parse_xml_safely"]
+__all__ = ["article_metadata", "citation_text", "jats_to_markdown"]
 
 
 def jats_to_markdown(

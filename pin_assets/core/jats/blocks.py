@@ -13,10 +13,10 @@ from lxml import etree
 from pin_assets.core.jats.context import BlockHandler, Context
 from pin_assets.core.jats.figures import fig_group, figure, graphic_block
 from pin_assets.core.jats.inline import SKIP_TAGS, heading_inline, inline, inline_el, plain, squash
-from pin_assets.core.jats.math import formula_latex
 from pin_assets.core.jats.references import citation_block, fn_group, ref_list
 from pin_assets.core.jats.tables import table_wrap
-from pin_assets.core.markdown_text import escape_leading, md_text
+from pin_assets.core.markup.markdown import escape_leading, md_text
+from pin_assets.core.markup.math import formula_latex
 
 BLOCK_TAGS = {
     "fig",

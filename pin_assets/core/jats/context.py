@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 
 from lxml import etree
 
-from pin_assets.core.doc_assets import load_web_image
+from pin_assets.core.content_images import load_web_image
 from pin_assets.core.document import ExtractedImage
 
 _IMAGE_EXTS = ("", ".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", ".webp")

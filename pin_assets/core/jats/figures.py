@@ -10,7 +10,7 @@ from lxml import etree
 from pin_assets.core.jats.context import ChildBlocks, Context
 from pin_assets.core.jats.inline import alt, inline, plain, squash
 from pin_assets.core.jats.xml import XLINK_HREF
-from pin_assets.core.markdown_text import escape_leading
+from pin_assets.core.markup.markdown import escape_leading
 
 
 def figure(fig: etree._Element, ctx: Context, depth: int) -> list[str]:

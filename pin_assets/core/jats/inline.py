@@ -6,8 +6,8 @@ from __future__ import annotations
 from lxml import etree
 
 from pin_assets.core.jats.context import Context
-from pin_assets.core.jats.math import formula_latex, mathml_to_latex, script_text
-from pin_assets.core.markdown_text import md_text
+from pin_assets.core.markup.markdown import md_text
+from pin_assets.core.markup.math import formula_latex, mathml_to_latex, script_text
 
 SKIP_TAGS = {
     "object-id",

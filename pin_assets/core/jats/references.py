@@ -8,7 +8,7 @@ from lxml import etree
 
 from pin_assets.core.jats.context import ChildBlocks, Context
 from pin_assets.core.jats.inline import heading_inline, person_name, plain, squash
-from pin_assets.core.markdown_text import escape_leading, md_text
+from pin_assets.core.markup.markdown import escape_leading, md_text
 
 
 def ref_list(el: etree._Element, ctx: Context, depth: int = 2) -> list[str]:

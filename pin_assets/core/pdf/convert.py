@@ -22,10 +22,10 @@ from pin_assets.core.pdf.blocks import build_elements
 from pin_assets.core.pdf.errors import PDF_ERRORS, describe
 from pin_assets.core.pdf.images import ImageStore, figure_units, image_placements
 from pin_assets.core.pdf.lines import RTL_RE, block_row_groups
+from pin_assets.core.pdf.markdown import render_element
 from pin_assets.core.pdf.model import Page, Style, Unit, center_in, text_unit
 from pin_assets.core.pdf.ocr import OcrRun, Reading, ocr_reason
 from pin_assets.core.pdf.order import place_figures, reading_order
-from pin_assets.core.pdf.render import render_element
 from pin_assets.core.pdf.rotation import drop_side_stamps, page_turn, turn_blocks, turn_box, turned_size
 from pin_assets.core.pdf.running import drop_running
 from pin_assets.core.pdf.style import document_style

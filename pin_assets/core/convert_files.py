@@ -22,16 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from pin_assets.core.convert import oi_source, parse_document, render_document
-from pin_assets.core.detect import detect_kind
-from pin_assets.core.doc_assets import folder_assets
 from pin_assets.core.document import IMAGES_SKIPPED, PAGES_FAILED, metadata_count
-from pin_assets.core.html_markdown import FALLBACK_FLAG
+from pin_assets.core.html.markdown import FALLBACK_FLAG
 from pin_assets.core.image_refs import ImageSyntax, write_image_refs
 from pin_assets.core.isolation import TaskFailure, run_isolated
 from pin_assets.core.limits import DocumentLimits
+from pin_assets.core.pdf_pages import RenderOptions
 from pin_assets.core.record import build_record, document_ori_meta, validate_record
-from pin_assets.core.render import RenderOptions
 from pin_assets.core.signals import ImageFacts, compute_signals
+from pin_assets.core.sources.assets import folder_assets
+from pin_assets.core.sources.detect import detect_kind
 from pin_assets.core.text import clean_text, clean_value
 from pin_assets.core.tokenizer import Tokenizer, default_tokenizer
 

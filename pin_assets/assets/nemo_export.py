@@ -16,7 +16,7 @@ from pydantic import Field
 from pin_assets import layout
 from pin_assets.assets.export import batch_records
 from pin_assets.assets.signals import SIGNALS
-from pin_assets.core.interleaved import document_rows, interleaved_schema
+from pin_assets.core.nemo_export import document_rows, interleaved_schema
 from pin_assets.core.tables import RowGroupWriter
 from pin_assets.partitions import batches
 from resources.storage import StorageResource

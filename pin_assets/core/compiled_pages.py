@@ -27,7 +27,7 @@ from markdown_it import MarkdownIt
 from PIL import Image
 
 from pin_assets.core.document import RenderedPage
-from pin_assets.core.render import RenderOptions, encode_pixmap
+from pin_assets.core.pdf_pages import RenderOptions, encode_pixmap
 
 _MARGIN_PT = 40
 _MAX_IMAGE_HEIGHT_FRACTION = 0.45
@@ -57,7 +57,7 @@ def render_markdown_pages(
 ) -> Iterator[RenderedPage]:
     """Yield one rendered page per ``page_offsets`` entry, in order, encoded as ``fmt`` at ``dpi``.
 
-    Pages are encoded exactly as PDF page renders are (:func:`pin_assets.core.render.encode_pixmap`).
+    Pages are encoded exactly as PDF page renders are (:func:`pin_assets.core.pdf_pages.encode_pixmap`).
     """
     options = RenderOptions(dpi=dpi, fmt=fmt)
     if not page_offsets or page_offsets[0] != 0:

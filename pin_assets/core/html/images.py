@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from pin_assets.core.doc_assets import load_web_image, normalize_reference
+from pin_assets.core.content_images import load_web_image
 from pin_assets.core.document import ExtractedImage
+from pin_assets.core.markup.references import normalize_reference
 
 LAZY_ATTRIBUTES = ("data-src", "data-lazy-src", "data-original", "data-url", "data-hi-res-src", "data-full-src")
 SRCSET_ATTRIBUTES = ("srcset", "data-srcset", "data-lazy-srcset")

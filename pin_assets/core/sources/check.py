@@ -13,10 +13,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from pin_assets.core.detect import detect_kind
-from pin_assets.core.doc_assets import is_image_file
 from pin_assets.core.document import ConversionError
-from pin_assets.core.sources import (
+from pin_assets.core.html.warc import is_warc
+from pin_assets.core.sources.assets import is_image_file
+from pin_assets.core.sources.detect import detect_kind
+from pin_assets.core.sources.listing import (
     SKIPPED_NAMES,
     S3ClientFactory,
     SourceError,
@@ -24,7 +25,6 @@ from pin_assets.core.sources import (
     is_url_manifest,
     iter_source,
 )
-from pin_assets.core.warc import is_warc
 
 HEAD_BYTES = 64 * 1024  # enough for every content sniff detect_kind does
 
@@ -109,7 +109,7 @@ def _kind_of(file: SourceFile) -> str:
 
 
 def _dataset_kind(file: SourceFile) -> str | None:
-    from pin_assets.core.interleaved_sources import sniff_dataset, unwrap_shard
+    from pin_assets.core.datasets.shards import sniff_dataset, unwrap_shard
 
     assert file.path is not None
     try:

@@ -6,7 +6,7 @@ spans, figure structure and code blocks next to loose text. So it is used only a
 runs on a copy of the page in which every ``<img>`` carries a numbered marker URL, so the images it keeps
 are known exactly; its text, in order, tells which text blocks of the original DOM it kept. The original
 DOM is then pruned to those blocks and images and converted by the project's own walk
-(:mod:`pin_assets.core.html_dom`), keeping headings, tables, lists, code and figures as the page wrote them.
+(:mod:`pin_assets.core.html.dom`), keeping headings, tables, lists, code and figures as the page wrote them.
 
 Matching is monotone: the blocks of the page are matched in reading order against trafilatura's text, so a
 short boilerplate line ("Share", "Read more") that happens to occur somewhere inside the article is not
@@ -24,7 +24,8 @@ import re
 import lxml.html
 from lxml import etree
 
-from pin_assets.core.html_images import image_candidates
+from pin_assets.core.html.images import image_candidates
+from pin_assets.core.markup.html import INVISIBLE_TAGS, remove_keep_tail
 
 INLINE_TAGS = frozenset(
     {
@@ -33,7 +34,6 @@ INLINE_TAGS = frozenset(
         "small", "span", "strike", "strong", "sub", "sup", "time", "tt", "u", "var", "wbr",
     }
 )
-INVISIBLE_TAGS = ("script", "style", "template", "head", "svg", "canvas", "iframe", "object")
 _MARKER = "https://pin-image.invalid/{}.png"
 _MARKER_INDEX = re.compile(r"^https://pin-image\.invalid/(\d+)\.png$")
 _NEAR = 300  # characters of trafilatura's text a short block may be ahead of the last match
@@ -246,18 +246,3 @@ def _drop_empty(body: etree._Element) -> None:
 def _squash(text: str) -> str:
     """Text without any whitespace: trafilatura moves spaces around inline elements, never letters."""
     return re.sub(r"\s+", "", text)
-
-
-def remove_keep_tail(el: etree._Element) -> None:
-    """Remove an element but keep the text that follows it (lxml stores it on the element as ``tail``)."""
-    parent = el.getparent()
-    if parent is None:
-        return
-    tail = el.tail or ""
-    if tail:
-        previous = el.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
-    parent.remove(el)

@@ -3,7 +3,7 @@ translated element by element, and sub/superscripts as Unicode script characters
 
 The article walk (:mod:`pin_assets.core.jats.inline` and :mod:`pin_assets.core.jats.blocks`) calls these for
 ``<inline-formula>``, ``<disp-formula>``, ``<mml:math>``, ``<sub>`` and ``<sup>``; the HTML walk
-(:mod:`pin_assets.core.html_dom`) reuses the MathML and script helpers.
+(:mod:`pin_assets.core.html.dom`) reuses the MathML and script helpers.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """HTML pages (web crawls, OBELICS-like, WARC records) to Markdown: main content only, images inline.
 
 Main content is decided by trafilatura and written by the project's own DOM walk
-(:mod:`pin_assets.core.html_main`, :mod:`pin_assets.core.html_dom`). Measured on ``corpus/web`` (250 real
+(:mod:`pin_assets.core.html.main_content`, :mod:`pin_assets.core.html.dom`). Measured on ``corpus/web`` (250 real
 pages, snippet F1) this beats both the earlier home-made boilerplate heuristics (0.771, 12 pages lost) and
 trafilatura's own Markdown (0.903), while keeping headings, tables with spans, figures and images.
 
@@ -11,7 +11,7 @@ navigation, headers, footers, asides, forms, hidden elements and anything whose 
 banner, cookie notice, sidebar or toolbar dropped), and the page is flagged ``main_content_fallback``.
 Only a page with no text and no image at all is refused (``empty``).
 
-Images: see :mod:`pin_assets.core.html_images` (lazy attributes, ``srcset``, ``<picture>``, ``<base>``;
+Images: see :mod:`pin_assets.core.html.images` (lazy attributes, ``srcset``, ``<picture>``, ``<base>``;
 remote images are never fetched and are listed in ``metadata["missing_images"]`` with absolute URLs).
 """
 
@@ -26,12 +26,13 @@ import lxml.html
 from lxml import etree
 
 from pin_assets.core.document import ConversionError, ParsedDocument
-from pin_assets.core.html_charset import decode_html
-from pin_assets.core.html_dom import walk
-from pin_assets.core.html_images import ImageContext, page_base
-from pin_assets.core.html_main import extract_main, remove_keep_tail
+from pin_assets.core.html.charset import decode_html
+from pin_assets.core.html.dom import walk
+from pin_assets.core.html.images import ImageContext, page_base
+from pin_assets.core.html.main_content import extract_main
 from pin_assets.core.limits import limit_exceeded
-from pin_assets.core.markdown_text import md_text
+from pin_assets.core.markup.html import remove_keep_tail
+from pin_assets.core.markup.markdown import md_text
 
 __all__ = ["decode_html", "html_to_markdown"]
 
@@ -97,7 +98,7 @@ def html_to_markdown(
 ) -> ParsedDocument:
     """Convert an HTML page's main content to Markdown; local images come from ``assets``.
 
-    ``assets`` maps paths relative to the page's folder (see :mod:`pin_assets.core.doc_assets`), or
+    ``assets`` maps paths relative to the page's folder (see :mod:`pin_assets.core.sources.assets`), or
     absolute URLs (images captured in the same WARC), to bytes. ``url`` is the page's own URL, against
     which relative references resolve; ``content_type`` its HTTP header, whose charset wins over the page's.
 

@@ -20,14 +20,10 @@ from pin_assets.accounting import account_batch
 from pin_assets.assets import PIN_ASSETS
 from pin_assets.batches import BatchSpec, register_batch
 from pin_assets.checks import ALL_CHECKS
+from pin_assets.core.datasets.images import ImageIndex
+from pin_assets.core.datasets.rows import canonical_document
+from pin_assets.core.datasets.shards import expand_dataset_file, sniff_dataset, unwrap_shard
 from pin_assets.core.image_refs import image_paths
-from pin_assets.core.interleaved_sources import (
-    ImageIndex,
-    canonical_document,
-    expand_dataset_file,
-    sniff_dataset,
-    unwrap_shard,
-)
 from pin_assets.core.record import validate_record
 from pin_assets.quarantine import read_quarantine
 from resources import ProcessingResource, StorageResource, TokenizerResource

@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
 SAMPLE_PDF_DIR = SAMPLE_DIR / "pdf"
 READY_MARKER = "_READY"
 SKIPPED_NAMES = frozenset({"PROVENANCE.md", "README.md", "batch.json", READY_MARKER})

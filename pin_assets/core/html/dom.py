@@ -1,6 +1,6 @@
 """The project's own DOM-to-Markdown walk for HTML: what the main-content pass keeps, written as PIN needs it.
 
-Main-content detection (:mod:`pin_assets.core.html_main`) only decides which nodes stay; this walk decides how
+Main-content detection (:mod:`pin_assets.core.html.main_content`) only decides which nodes stay; this walk decides how
 they read: images inline in reading order with their alt text, figure captions after their images, headings at
 their levels, ordered lists with their ``start``, tables as GFM (or HTML where a cell spans rows or columns,
 which GFM cannot say), code blocks, emphasis, ``<br>`` as a hard line break, and links as their text.
@@ -14,9 +14,9 @@ from html import escape as html_escape
 
 from lxml import etree
 
-from pin_assets.core.html_images import ImageContext
-from pin_assets.core.jats.math import mathml_to_latex, script_text
-from pin_assets.core.markdown_text import escape_leading, md_text
+from pin_assets.core.html.images import ImageContext
+from pin_assets.core.markup.markdown import escape_leading, md_text
+from pin_assets.core.markup.math import mathml_to_latex, script_text
 
 BLOCK_TAGS = {
     "p",
