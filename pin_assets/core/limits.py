@@ -20,7 +20,9 @@ class DocumentLimits:
     They protect an unattended batch from one pathological file: a parser that spins (timeout), a
     2,000-page monster (pages), a decompression bomb image (pixels), or output that would swamp the store.
     ``ocr`` travels with them because OCR is what makes a scanned document expensive: its page and time
-    budget keep a long scan inside ``timeout_s``.
+    budget keep a long scan inside ``timeout_s``. ``latex_work_budget`` bounds LaTeXML on an arXiv e-print
+    by the work it does (its progress steps, about 30,000 tokens each), not by seconds, so the choice
+    between LaTeXML and the pandoc fallback is the same on any machine under any load.
     """
 
     timeout_s: float = 120.0
@@ -29,6 +31,7 @@ class DocumentLimits:
     max_output_bytes: int = 512 * 2**20
     memory_mb: int = 4096
     ocr: OcrSettings = field(default_factory=OcrSettings)
+    latex_work_budget: int = 400
 
 
 def limit_exceeded(setting: str, what: str, value: int, limit: int) -> ConversionError:

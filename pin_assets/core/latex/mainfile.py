@@ -30,6 +30,7 @@ MAX_DEPTH = 20
 _COMMENT = re.compile(r"(?<!\\)%[^\n]*")
 _DOCUMENT_START = re.compile(r"^[ \t]*\\document(?:class|style)\b", re.M)
 _BEGIN_DOCUMENT = re.compile(r"\\begin\s*\{document\}")
+_BIBLIOGRAPHY = re.compile(r"\\bibliography\s*\{[^{}]*\}")
 # \input{x} \input x \include{x} \subfile{x} \InputIfFileExists{x} \import{dir}{x} \subimport*{dir}{x}
 _INCLUDE = re.compile(
     r"\\(?:(?P<imp>(?:sub)?(?:import|inputfrom|includefrom))\*?\s*\{(?P<dir>[^{}]*)\}"
@@ -214,6 +215,11 @@ def flatten(main: str, files: Mapping[str, bytes], warnings: list[str]) -> str:
             body = expand(inc.resolved, (*chain, inc.resolved))
             return f"\n\\clearpage\n{body}\n\\clearpage\n" if inc.command == "include" else f"{body}\n"
 
-        return _INCLUDE.sub(replace, text)
+        return _BIBLIOGRAPHY.sub(bibliography, _INCLUDE.sub(replace, text))
+
+    def bibliography(match: re.Match[str]) -> str:
+        """``\\bibliography{...}`` reads ``<main>.bbl``, which arXiv e-prints carry (BibTeX's output)."""
+        bbl = str(PurePosixPath(main).with_suffix(".bbl"))
+        return strip_comments(tex_text(files[bbl])) if bbl in files else match.group(0)
 
     return expand(main, (main,))

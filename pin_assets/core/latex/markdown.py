@@ -5,7 +5,7 @@ formulas are MathML whose ``alttext`` is the TeX, display equations are tables (
 ``align``, one cell per column, the number in a cell of its own), theorems are ``div.ltx_theorem`` with a
 run-in title, footnotes sit inline in ``span.ltx_note``, figures carry our ``span.pin_graphic`` (see
 ``latexml/pin-html5.xsl``) with the file LaTeXML resolved. This module rewrites those idioms into the plain
-HTML the project's walker (:mod:`pin_assets.core.html_dom`, shared with web pages and EPUB) already writes
+HTML the project's walker (:mod:`pin_assets.core.html.dom`, shared with web pages and EPUB) already writes
 well, so there is one HTML-to-Markdown converter, not a third one:
 
 * display equations become ``<math display="block">`` with the TeX of the whole display: a single
@@ -32,9 +32,10 @@ import lxml.html
 from lxml import etree
 
 from pin_assets.core.document import ParsedDocument
-from pin_assets.core.html_dom import walk
-from pin_assets.core.html_images import ImageContext
+from pin_assets.core.html.dom import walk
+from pin_assets.core.html.images import ImageContext
 from pin_assets.core.latex.figures import FigureFiles
+from pin_assets.core.markup.html import remove_keep_tail
 
 _PARSER = lxml.html.HTMLParser(huge_tree=True, no_network=True, remove_comments=True)
 _NOTE_OPEN, _NOTE_CLOSE = "\ue010", "\ue011"  # a footnote's place until the walk is done
@@ -45,6 +46,7 @@ _GENERATED_BULLETS = {"•", "∙", "◦", "▪", "‣", "–", "-", "*", "·", 
 _DISPLAYSTYLE = re.compile(r"^\s*\\displaystyle\b\s*")
 _LABEL = re.compile(r"\\(?:label|tag\*?)\s*\{[^{}]*\}|\\nonumber\b|\\notag\b")
 _TEX_COMMENT = re.compile(r"(?<!\\)%[^\n]*")
+_CONTINUATION = re.compile(r"(?<!\\)%\n[ \t]*")
 _USELESS_ALT = {"refer to caption", "[uncaptioned image]", "[logo]"}
 
 
@@ -65,20 +67,6 @@ def classes(el: etree._Element) -> set[str]:
 
 def _by_class(root: etree._Element, name: str, tag: str = "*") -> list[etree._Element]:
     return root.xpath(f".//{tag}[contains(concat(' ', normalize-space(@class), ' '), ' {name} ')]")
-
-
-def _remove(el: etree._Element) -> None:
-    """Remove ``el`` but keep the text that follows it."""
-    parent = el.getparent()
-    if parent is None:
-        return
-    tail = el.tail or ""
-    previous = el.getprevious()
-    if previous is not None:
-        previous.tail = (previous.tail or "") + tail
-    else:
-        parent.text = (parent.text or "") + tail
-    parent.remove(el)
 
 
 def _unwrap(el: etree._Element) -> None:
@@ -161,7 +149,7 @@ def _images(root: etree._Element, state: _State, sources: Callable[[etree._Eleme
         data = state.figures.image_bytes(path) if path else None
         if data is None:
             state.missing_figures.append(names[0] if names else "(no file named)")
-            _remove(img)
+            remove_keep_tail(img)
             continue
         key = f"pin-figure/{number}"
         state.assets[key] = data
@@ -178,7 +166,7 @@ def _svgs(root: etree._Element, state: _State) -> None:
         svg.set("xmlns", "http://www.w3.org/2000/svg")
         data = state.figures.svg_image(etree.tostring(svg), f"drawing {number + 1}")
         if data is None:
-            _remove(svg)
+            remove_keep_tail(svg)
             continue
         key = f"pin-drawing/{number}"
         state.assets[key] = data
@@ -201,7 +189,7 @@ def _run_in(title: etree._Element, *, italic: bool = False) -> None:
     """A run-in heading (theorem, proof, ``\\paragraph``) as a bold or italic lead-in of what follows."""
     text = _text(title)
     if not text:
-        _remove(title)
+        remove_keep_tail(title)
         return
     lead = etree.Element("i" if italic else "b")
     lead.text = text
@@ -210,7 +198,7 @@ def _run_in(title: etree._Element, *, italic: bool = False) -> None:
         lead.tail = " " + (target.text or "").lstrip()
         target.text = None
         target.insert(0, lead)
-        _remove(title)
+        remove_keep_tail(title)
     else:
         paragraph = etree.Element("p")
         paragraph.append(lead)
@@ -229,7 +217,7 @@ def _lead_target(el: etree._Element | None) -> etree._Element | None:
 def _drop(root: etree._Element, names: Iterable[str]) -> None:
     for name in names:
         for el in _by_class(root, name):
-            _remove(el)
+            remove_keep_tail(el)
 
 
 def _dollar_tex(tex: str) -> str:
@@ -253,11 +241,14 @@ def latexml_markdown(html: bytes, figures: FigureFiles, *, max_image_pixels: int
     state = _State(figures)
     warnings: list[str] = []
     for el in list(root.iter("script", "style", "nav", "footer")):
-        _remove(el)
+        remove_keep_tail(el)
     _drop(root, ("ltx_page_footer", "ltx_page_header", "ltx_TOC", "ltx_listing_data", "ltx_rdf"))
     for error in _by_class(root, "ltx_ERROR"):
         state.undefined.append(_text(error))
-        _remove(error)
+        remove_keep_tail(error)
+    for math in root.iter("math"):  # LaTeXML breaks long alttext with TeX's "%" + newline; join it back
+        if math.get("alttext"):
+            math.set("alttext", _CONTINUATION.sub("", math.get("alttext")))
     metadata = _latexml_front(root)
     _latexml_notes(root, state)
     _latexml_equations(root)
@@ -305,7 +296,7 @@ def _latexml_front(root: etree._Element) -> dict[str, str]:
             authors.append(first_line)
         creator.tag = "p"
     for before in _by_class(root, "ltx_author_before"):
-        _remove(before)
+        remove_keep_tail(before)
     if authors:
         metadata["authors"] = "; ".join(a for a in authors if a)[:2000]
     for abstract_title in _by_class(root, "ltx_title_abstract"):
@@ -320,11 +311,11 @@ def _latexml_notes(root: etree._Element, state: _State) -> None:
             continue
         content = _by_class(note, "ltx_note_content")
         if not content:
-            _remove(note)
+            remove_keep_tail(note)
             continue
         body = content[0]
         for mark in _by_class(body, "ltx_note_mark") + _by_class(body, "ltx_tag_note"):
-            _remove(mark)
+            remove_keep_tail(mark)
         body.tag = "div"
         state.notes.append(body)
         placeholder = f"{_NOTE_OPEN}{len(state.notes)}{_NOTE_CLOSE}"
@@ -333,7 +324,7 @@ def _latexml_notes(root: etree._Element, state: _State) -> None:
             previous.tail = (previous.tail or "") + placeholder
         else:
             note.getparent().text = (note.getparent().text or "") + placeholder
-        _remove(note)
+        remove_keep_tail(note)
 
 
 def _latexml_equations(root: etree._Element) -> None:
@@ -344,7 +335,7 @@ def _latexml_equations(root: etree._Element) -> None:
             continue
         tex = _equation_tex(table)
         if not tex:
-            _remove(table)
+            remove_keep_tail(table)
             continue
         block = etree.Element("div")
         block.append(_math(tex, display=True))
@@ -405,7 +396,7 @@ def _latexml_lists(root: etree._Element) -> None:
             if tag is None:
                 continue
             if generated or not label:
-                _remove(tag)
+                remove_keep_tail(tag)
             else:
                 tag.tag = "span"
                 tag.text, tag.tail = label + " ", tag.tail
@@ -444,7 +435,12 @@ def _latexml_listings(root: etree._Element) -> None:
 
 
 def _latexml_bibliography(root: etree._Element) -> None:
-    """Reference entries as ``- [label] authors, title, ...`` with spaces between LaTeXML's blocks."""
+    """Reference entries as ``- [label] authors, title, ...`` with spaces between LaTeXML's blocks; the
+    heading of a bibliography LaTeXML could not fill (no ``.bbl`` or ``.bib`` in the e-print) goes."""
+    for section in _by_class(root, "ltx_bibliography"):
+        if not _by_class(section, "ltx_bibitem"):
+            for heading in _by_class(section, "ltx_title_bibliography"):
+                remove_keep_tail(heading)
     for block in _by_class(root, "ltx_bibblock"):
         block.tail = " " + (block.tail or "")
     for tag in _by_class(root, "ltx_tag_bibitem"):
@@ -461,7 +457,7 @@ def pandoc_markdown(html: bytes, figures: FigureFiles, *, max_image_pixels: int 
     state = _State(figures)
     warnings: list[str] = []
     for el in list(root.iter("script", "style", "nav")):
-        _remove(el)
+        remove_keep_tail(el)
     metadata: dict[str, str] = {}
     title = root.find(".//header//h1")
     if title is not None:
@@ -499,7 +495,7 @@ def pandoc_markdown(html: bytes, figures: FigureFiles, *, max_image_pixels: int 
         for entry in thebibliography.findall("p"):
             first = entry.find("span")
             if first is not None and not entry.text:
-                _remove(first)
+                remove_keep_tail(first)
     for embed in list(root.iter("embed")):
         embed.tag = "img"
     _images(root, state, lambda img: [img.get("src") or ""])
@@ -513,14 +509,14 @@ def _pandoc_notes(root: etree._Element, state: _State) -> None:
     for holder in root.xpath(".//*[contains(concat(' ', @class, ' '), ' footnotes ')]"):
         for li in holder.iter("li"):
             for back in _by_class(li, "footnote-back"):
-                _remove(back)
+                remove_keep_tail(back)
             li.tag = "div"
             bodies[li.get("id") or ""] = li
-        _remove(holder)
+        remove_keep_tail(holder)
     for ref in _by_class(root, "footnote-ref"):
         body = bodies.get((ref.get("href") or "").lstrip("#"))
         if body is None:
-            _remove(ref)
+            remove_keep_tail(ref)
             continue
         state.notes.append(body)
         text = etree.Element("span")

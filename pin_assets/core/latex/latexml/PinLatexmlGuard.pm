@@ -60,4 +60,7 @@ sub inside_roots {
     return $found; };
 }
 
+# The work a conversion took, for the caller's records and benchmarks (stderr's last line).
+END { print STDERR "PIN work steps: $STEPS\n"; }
+
 1;
