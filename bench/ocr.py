@@ -34,9 +34,8 @@ def scanned_copy(pdf: Path, dpi: int = SCAN_DPI) -> bytes:
 
 def run(reference_dir: Path, scorer_path: Path) -> tuple[list[Row], list[str]]:
     """Rows: OCR pages/s and mean similarity to the originals' text; a note with each document's score."""
-    from pin_assets.core.convert import OCR_SHARE
     from pin_assets.core.limits import DocumentLimits
-    from pin_assets.core.pdf import pdf_to_markdown
+    from pin_assets.core.pdf import OCR_SHARE, pdf_to_markdown
 
     limits = DocumentLimits()
     settings = replace(limits.ocr, budget_s=OCR_SHARE * limits.timeout_s)  # as the parse stage runs it

@@ -37,6 +37,7 @@ import click
 if TYPE_CHECKING:
     from pin_assets.core.progress import Progress
 
+from pin_assets.core import kinds
 from pin_assets.layout import VIEW_NAMES
 
 DEFAULT_DAGSTER_HOME = ".dagster_home"
@@ -95,7 +96,8 @@ def main() -> None:
     """Entry point of the `pin` console script."""
 
 
-@main.command(short_help="Convert files without Dagster.")
+@main.command(short_help="Convert files without Dagster.",
+              epilog=f"Inputs: {kinds.accepted_labels(with_containers=False)}, each detected by its content.")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--dpi", default=100, show_default=True, help="Resolution of overall images.")
