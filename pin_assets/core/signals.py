@@ -149,6 +149,11 @@ SIGNAL_DEFINITIONS: tuple[SignalDefinition, ...] = (
     SignalDefinition("main_content_fallback",
                      "1 when no main content was found in a web page and its body without boilerplate was "
                      "kept instead (less clean text), else 0", "flag", (0, 1)),
+    # arXiv e-prints, from the converter.
+    SignalDefinition("latex_fallback",
+                     "1 when an arXiv e-print was converted by a fallback (pandoc, or the PDF path on its PDF: "
+                     "no exact math) instead of LaTeXML, else 0 (ori_meta.converter, latex_fallback_reason)",
+                     "flag", (0, 1)),
 )
 
 VALID_RANGES: dict[str, tuple[float, float]] = {d.name: d.valid_range for d in SIGNAL_DEFINITIONS}
@@ -157,7 +162,7 @@ INTEGER_SIGNALS: frozenset[str] = frozenset({
     "image_text_interleaving_count", "text_block_count", "total_token_count", "doc_length", "bold_char_count",
     "italic_char_count", "title_count", "rps_doc_word_count", "image_count", "image_min_side", "image_total_bytes",
     "page_count", "scanned_page_count", "ocr_page_count", "main_content_fallback", "images_skipped",
-    "pages_failed",
+    "pages_failed", "latex_fallback",
 })
 SIGNAL_NAMES: tuple[str, ...] = tuple(d.name for d in SIGNAL_DEFINITIONS)
 
@@ -450,6 +455,7 @@ def compute_signals(
     main_content_fallback: bool = False,
     images_skipped: int = 0,
     pages_failed: int = 0,
+    latex_fallback: bool = False,
 ) -> dict[str, float | int]:
     """Every signal of :data:`SIGNAL_DEFINITIONS` for one document, in that order.
 
@@ -460,7 +466,8 @@ def compute_signals(
     scanned PDF has little or no Markdown, and this is the signal that says why; ``ocr_pages`` counts
     the pages whose text is OCR's, which is noisier than a text layer's. ``main_content_fallback`` marks a
     web page kept whole (minus boilerplate) because its main content could not be found. ``images_skipped``
-    and ``pages_failed`` are what the converter left out (see ``document.IMAGES_SKIPPED``).
+    and ``pages_failed`` are what the converter left out (see ``document.IMAGES_SKIPPED``). ``latex_fallback``
+    marks an arXiv e-print that LaTeXML did not convert (``document.LATEX_FALLBACK``).
     """
     seq = read_blocks(markdown)
     blocks = len(seq.texts)
@@ -484,6 +491,7 @@ def compute_signals(
         "main_content_fallback": int(main_content_fallback),
         "images_skipped": images_skipped,
         "pages_failed": pages_failed,
+        "latex_fallback": int(latex_fallback),
     }
     row = {**pin, **text_signals("\n".join(seq.texts)), **image_signals(images), **pages}
     return {name: row[name] for name in SIGNAL_NAMES}

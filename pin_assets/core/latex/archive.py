@@ -11,6 +11,9 @@ of them become one mapping from a relative path to bytes, with the guards every 
 * **path traversal**: member names are normalized as GNU tar does (a leading ``/`` is dropped, a name that
   climbs out with ``..`` is skipped with a warning), links and device files are skipped, never followed; the
   files are later written under one folder and LaTeX itself is fenced into it (see :mod:`.engines`).
+
+Gzip and zip go through the shared capped readers of :mod:`pin_assets.core.archives` (a zip slip refuses the
+zip, as for EPUB); tar members are read here, within the same caps.
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ import io
 import posixpath
 import re
 import tarfile
+import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+from pin_assets.core.archives import ArchiveRefused, CappedZip, read_capped
 from pin_assets.core.document import ConversionError
 
 MAX_MEMBERS = 10_000
@@ -64,11 +70,11 @@ def read_eprint(data: bytes, name: str | None = None) -> EprintFiles:
     stem = _stem(name)
     if data[:2] == GZIP_MAGIC:
         inner = _gunzip(data)
-        if _is_tar(inner):
+        if is_tar(inner):
             found = _read_tar(inner, "tar.gz")
         else:
             found = EprintFiles({_gzip_member_name(data, stem): inner}, "gz", _gzip_mtime(data))
-    elif _is_tar(data):
+    elif is_tar(data):
         found = _read_tar(data, "tar")
     elif data[:4] == ZIP_MAGIC:
         found = _read_zip(data)
@@ -99,24 +105,14 @@ def eprint_stem(name: str) -> str:
 
 
 def _gunzip(data: bytes) -> bytes:
-    """The inflated bytes of a gzip file (every member, as gunzip reads them), stopped at the cap.
-
-    ``max_length`` bounds each inflate call, so a bomb stops after :data:`MAX_UNPACKED_BYTES` + 1 bytes.
-    """
-    out = bytearray()
-    rest = data
+    """The inflated bytes of a gzip file (every member, as gunzip reads them), at most the cap."""
     try:
-        while rest[:2] == GZIP_MAGIC:  # trailing garbage after the last member is ignored, as gunzip does
-            inflater = zlib.decompressobj(wbits=31)
-            out += inflater.decompress(rest, MAX_UNPACKED_BYTES + 1 - len(out))
-            if len(out) > MAX_UNPACKED_BYTES:
-                raise _bomb(f"the gzip file inflates to more than {MAX_UNPACKED_BYTES:,} bytes")
-            if not inflater.eof:
-                raise ConversionError("corrupt", "the gzip file is truncated (it ends inside its data)")
-            rest = inflater.unused_data
-    except zlib.error as exc:
-        raise ConversionError("corrupt", f"the gzip file is damaged: {exc}") from exc
-    return bytes(out)
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
+            return read_capped(handle, MAX_UNPACKED_BYTES, "the gzip file")
+    except ArchiveRefused as exc:
+        raise _bomb(str(exc)) from exc
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ConversionError("corrupt", f"the gzip file is damaged or truncated: {exc}") from exc
 
 
 def _bomb(message: str) -> ConversionError:
@@ -143,7 +139,7 @@ def _gzip_mtime(data: bytes) -> int:
 # ---------------------------------------------------------------- tar
 
 
-def _is_tar(data: bytes) -> bool:
+def is_tar(data: bytes) -> bool:
     """A POSIX/GNU tar (``ustar`` magic), or an old V7 tar whose first header's checksum adds up."""
     if len(data) < _TAR_BLOCK:
         return False
@@ -214,33 +210,15 @@ def safe_relative_path(name: str) -> str | None:
 
 
 def _read_zip(data: bytes) -> EprintFiles:
-    """A zip (Overleaf's "download source"): every member through the same caps, names through the same rule."""
-    import zipfile
-
-    files: dict[str, bytes] = {}
-    skipped: list[str] = []
-    total = 0
+    """A zip (Overleaf's "download source") through the shared capped reader, which refuses zip slips."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            infos = [info for info in archive.infolist() if not info.is_dir()]
-            if len(infos) > MAX_MEMBERS:
-                raise _bomb(f"the zip holds {len(infos):,} files, more than {MAX_MEMBERS:,}")
-            for info in infos:
-                path = safe_relative_path(info.filename)
-                if path is None:
-                    skipped.append(f"{info.filename[:200]!r}: the name leaves the e-print's folder")
-                    continue
-                if info.file_size > MAX_MEMBER_BYTES or total + info.file_size > MAX_UNPACKED_BYTES:
-                    raise _bomb(f"{path!r} declares {info.file_size:,} bytes, over the caps")
-                with archive.open(info) as handle:
-                    content = handle.read(info.file_size + 1)
-                if len(content) > info.file_size:
-                    raise _bomb(f"{path!r} inflates beyond the {info.file_size:,} bytes it declares")
-                total += len(content)
-                files[path] = content
+        with CappedZip(data, member_cap=MAX_MEMBER_BYTES, total_cap=MAX_UNPACKED_BYTES, what="the zip") as archive:
+            files = {name: archive.read(name) for name in archive.names()}
+    except ArchiveRefused as exc:
+        raise ConversionError("unsafe", str(exc)) from exc
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
         raise ConversionError("corrupt", f"the zip is damaged: {exc}") from exc
-    return EprintFiles(files, "zip", 0, skipped)
+    return EprintFiles(files, "zip")
 
 
 # ---------------------------------------------------------------- folders and recognition
@@ -269,13 +247,17 @@ def read_folder(folder: Path) -> EprintFiles:
 
 
 def pack_folder(folder: Path) -> bytes:
-    """An unpacked e-print folder as a gzipped tar, byte for byte the same for the same files (sorted
-    members, no owners, zero times), so a folder ingested twice is one document."""
-    eprint = read_folder(folder)
+    """An unpacked e-print folder as a gzipped tar (see :func:`pack_files`)."""
+    return pack_files(read_folder(folder).files)
+
+
+def pack_files(files: dict[str, bytes]) -> bytes:
+    """Files as a gzipped tar, byte for byte the same for the same files (sorted members, no owners, zero
+    times), so the same source packed twice is one document."""
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w:",
                                                                                 format=tarfile.GNU_FORMAT) as tar:
-        for path, content in sorted(eprint.files.items()):
+        for path, content in sorted(files.items()):
             info = tarfile.TarInfo(path)
             info.size, info.mode, info.mtime = len(content), 0o644, 0
             tar.addfile(info, io.BytesIO(content))
@@ -292,25 +274,36 @@ def looks_like_tex(text: bytes) -> bool:
 
 def sniff_eprint(data: bytes, name: str | None = None) -> bool:
     """Whether ``data`` is a LaTeX source: a (gzipped) tar or a zip holding TeX files, a gzipped TeX file, or
-    a plain one. Only the bytes present are read; a tar is judged by the member names seen in them."""
+    a plain one. Only the bytes present are read (a door check sees a file's first bytes): a tar is judged
+    by the member names in them, and when they end before the tar shows a TeX file, by its name."""
+    tar_name = (name or "").lower().endswith((".tar.gz", ".tgz", ".tar"))
     if data[:2] == GZIP_MAGIC:
-        inflater = zlib.decompressobj(wbits=31)
         try:
-            head = inflater.decompress(data[: 256 * 1024], 4 * 2**20)
+            head = zlib.decompressobj(wbits=31).decompress(data[: 256 * 1024], 4 * 2**20)
         except zlib.error:
-            return False
-        if _is_tar(head):
-            return _tar_names_show_source(head)
+            return tar_name  # a damaged .tar.gz is still an e-print, which converting reports as corrupt
+        if len(head) < _TAR_BLOCK and tar_name:  # cut off before its first tar header
+            return True
+        if is_tar(head):
+            found = _tar_names_show_source(head)
+            return found if found is not None else tar_name
         return looks_like_tex(head[:65536])
-    if _is_tar(data):
-        return _tar_names_show_source(data)
+    if is_tar(data):
+        found = _tar_names_show_source(data)
+        return found if found is not None else tar_name
     if data[:4] == ZIP_MAGIC:
         return _zip_names_show_source(data)
     return looks_like_tex(data[:65536])
 
 
-def _tar_names_show_source(data: bytes) -> bool:
-    """Walk the tar headers present in ``data`` (which may be only the start of the archive)."""
+def sniff_eprint_probe(probe: Any) -> bool:
+    """The ``arxiv`` kind's sniffer (a :class:`~pin_assets.core.kinds.Probe`)."""
+    return sniff_eprint(probe.data, probe.name)
+
+
+def _tar_names_show_source(data: bytes) -> bool | None:
+    """Walk the tar headers present in ``data`` (which may be only the start of the archive): ``True`` at the
+    first TeX-source name, ``False`` at the end of the archive without one, ``None`` when the data ends first."""
     offset = 0
     while offset + _TAR_BLOCK <= len(data):
         header = data[offset : offset + _TAR_BLOCK]
@@ -325,12 +318,10 @@ def _tar_names_show_source(data: bytes) -> bool:
         except ValueError:
             return False
         offset += _TAR_BLOCK + (size + _TAR_BLOCK - 1) // _TAR_BLOCK * _TAR_BLOCK
-    return False
+    return None
 
 
 def _zip_names_show_source(data: bytes) -> bool:
-    import zipfile
-
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = archive.namelist()

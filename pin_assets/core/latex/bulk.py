@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
-from pin_assets.core.latex.archive import MAX_MEMBER_BYTES, _is_tar, sniff_eprint
+from pin_assets.core.latex.archive import MAX_MEMBER_BYTES, is_tar, sniff_eprint
 from pin_assets.core.sources.expanded import ExpandedDocument
 
 MEMBER_NAME = re.compile(
@@ -44,7 +44,7 @@ def sniff_bulk_tar(file: Any) -> str | None:
     """``"arxiv-src"`` for a tar whose members (those in the first bytes) are all named like arXiv bulk
     members, at least one of them; ``None`` for anything else, an e-print's own tar included."""
     head = file.head
-    if not _is_tar(head):
+    if not is_tar(head):
         return None
     seen = 0
     offset = 0
@@ -71,35 +71,32 @@ def sniff_bulk_tar(file: Any) -> str | None:
 def expand_bulk_tar(data: bytes, container: Any, tag: str) -> Iterator[ExpandedDocument]:
     """Each e-print of a bulk tar as a document of its own (``ori_meta``: its arXiv identifier and member)."""
     counts = {"eprints": 0, "pdfs": 0, "unreadable": 0}
-    try:
-        tar = tarfile.open(fileobj=io.BytesIO(data), mode="r:")
-    except tarfile.TarError as exc:
-        counts["unreadable"] += 1
-        yield _failed(container, "", f"corrupt: the bulk tar cannot be read: {exc}")
-        container.summary.update(counts)
-        return
-    with tar:
-        while True:
-            try:
-                member = tar.next()
-            except tarfile.TarError as exc:
-                counts["unreadable"] += 1
-                yield _failed(container, "", f"corrupt: the bulk tar breaks off: {exc}")
-                break
-            if member is None:
-                break
-            if not member.isfile():
-                continue
-            name = member.name.lstrip("./")
-            if member.size > MAX_MEMBER_BYTES:
-                counts["unreadable"] += 1
-                yield _failed(container, name, f"unsafe: the member declares {member.size:,} bytes, more than "
-                                               f"{MAX_MEMBER_BYTES:,}")
-                continue
-            handle = tar.extractfile(member)
-            content = handle.read(member.size) if handle is not None else b""
+    for name, content, error in _members(data):
+        if error is None:
             yield _member(container, name, content, counts)
-    container.summary.update({k: container.summary.get(k, 0) + v for k, v in counts.items()})
+        else:
+            counts["unreadable"] += 1
+            yield _failed(container, name, error)
+    for key, value in counts.items():
+        container.summary[key] = container.summary.get(key, 0) + value
+
+
+def _members(data: bytes) -> Iterator[tuple[str, bytes, str | None]]:
+    """``(member name, bytes, None)`` per file of the tar, or ``(name, b"", "reason: message")``."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+            for member in tar:
+                if not member.isfile():
+                    continue
+                name = member.name.lstrip("./")
+                if member.size > MAX_MEMBER_BYTES:
+                    yield name, b"", (f"unsafe: the member declares {member.size:,} bytes, more than "
+                                      f"{MAX_MEMBER_BYTES:,}")
+                    continue
+                handle = tar.extractfile(member)
+                yield name, handle.read(member.size) if handle is not None else b"", None
+    except tarfile.TarError as exc:
+        yield "", b"", f"corrupt: the bulk tar cannot be read to its end: {exc}"
 
 
 def _member(container: Any, name: str, content: bytes, counts: dict[str, int]) -> ExpandedDocument:

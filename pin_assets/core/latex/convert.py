@@ -23,8 +23,9 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from pin_assets.core.document import IMAGES_SKIPPED, ConversionError, ParsedDocument, has_content
+from pin_assets.core.document import IMAGES_SKIPPED, LATEX_FALLBACK, ConversionError, ParsedDocument, has_content
 from pin_assets.core.latex.archive import EprintFiles, eprint_stem, read_eprint
 from pin_assets.core.latex.engines import ToolMissing, ToolRun, read_log, run_latexml, run_pandoc
 from pin_assets.core.latex.figures import FigureFiles, graphics_paths
@@ -32,8 +33,10 @@ from pin_assets.core.latex.mainfile import MainFile, find_main_file, flatten
 from pin_assets.core.latex.markdown import latexml_markdown, pandoc_markdown
 from pin_assets.core.limits import DocumentLimits
 
+if TYPE_CHECKING:
+    from pin_assets.core.kinds import ConvertJob
+
 CONVERTER = "converter"
-FALLBACK_REASON = "latex_fallback_reason"
 LATEXML_SHARE = 0.6  # of doc_timeout_s: a safety net under the work budget, which normally decides
 PANDOC_SHARE = 0.15
 FIGURE_TIMEOUT_S = 30.0
@@ -64,6 +67,11 @@ class _Attempt:
     limits: DocumentLimits
     warnings: list[str]
     refused: list[str]
+
+
+def convert_eprint(data: bytes, job: ConvertJob) -> ParsedDocument:
+    """The ``arxiv`` kind's converter: the e-print, with its paired PDF (if any) as the last fallback."""
+    return eprint_to_markdown(data, limits=job.limits, paired_pdf=job.paired)
 
 
 def eprint_to_markdown(
@@ -229,7 +237,7 @@ def _metadata(eprint: EprintFiles, main: MainFile, failures: list[LatexFailed], 
         "latex_source_files": str(len(eprint.files)),
     }
     if failures:
-        meta[FALLBACK_REASON] = " ; ".join(str(f) for f in failures)[:2000]
+        meta[LATEX_FALLBACK] = " ; ".join(str(f) for f in failures)[:2000]
     if refused:
         meta["latex_refused"] = json.dumps(list(dict.fromkeys(refused))[:100])
     return meta

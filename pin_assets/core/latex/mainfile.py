@@ -32,7 +32,7 @@ _DOCUMENT_START = re.compile(r"^[ \t]*\\document(?:class|style)\b", re.M)
 _BEGIN_DOCUMENT = re.compile(r"\\begin\s*\{document\}")
 _BIBLIOGRAPHY = re.compile(r"\\bibliography\s*\{[^{}]*\}")
 # \input{x} \input x \include{x} \subfile{x} \InputIfFileExists{x} \import{dir}{x} \subimport*{dir}{x}
-_INCLUDE = re.compile(
+INCLUDE = re.compile(
     r"\\(?:(?P<imp>(?:sub)?(?:import|inputfrom|includefrom))\*?\s*\{(?P<dir>[^{}]*)\}"
     r"|(?P<cmd>input|include|subfile|InputIfFileExists)(?![A-Za-z@]))"
     r"(?:\s*\{(?P<braced>[^{}]*)\}|[ \t]+(?P<bare>[^\s{}\\%]+))"
@@ -143,7 +143,7 @@ def inclusions(main: str, files: Mapping[str, bytes]) -> list[Inclusion]:
 
 def _references(source: str, text: str, files: Mapping[str, bytes], base: str | None = None) -> list[Inclusion]:
     base = posixpath.dirname(source) if base is None else base
-    return [_resolve(source, match, files, base) for match in _INCLUDE.finditer(text)]
+    return [_resolve(source, match, files, base) for match in INCLUDE.finditer(text)]
 
 
 def _resolve(source: str, match: re.Match[str], files: Mapping[str, bytes], base: str) -> Inclusion:
@@ -215,7 +215,7 @@ def flatten(main: str, files: Mapping[str, bytes], warnings: list[str]) -> str:
             body = expand(inc.resolved, (*chain, inc.resolved))
             return f"\n\\clearpage\n{body}\n\\clearpage\n" if inc.command == "include" else f"{body}\n"
 
-        return _BIBLIOGRAPHY.sub(bibliography, _INCLUDE.sub(replace, text))
+        return _BIBLIOGRAPHY.sub(bibliography, INCLUDE.sub(replace, text))
 
     def bibliography(match: re.Match[str]) -> str:
         """``\\bibliography{...}`` reads ``<main>.bbl``, which arXiv e-prints carry (BibTeX's output)."""

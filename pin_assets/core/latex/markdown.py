@@ -5,8 +5,8 @@ formulas are MathML whose ``alttext`` is the TeX, display equations are tables (
 ``align``, one cell per column, the number in a cell of its own), theorems are ``div.ltx_theorem`` with a
 run-in title, footnotes sit inline in ``span.ltx_note``, figures carry our ``span.pin_graphic`` (see
 ``latexml/pin-html5.xsl``) with the file LaTeXML resolved. This module rewrites those idioms into the plain
-HTML the project's walker (:mod:`pin_assets.core.html.dom`, shared with web pages and EPUB) already writes
-well, so there is one HTML-to-Markdown converter, not a third one:
+HTML the project's body converter (:func:`~pin_assets.core.html.markdown.html_body_to_markdown`, shared
+with web pages and EPUB) already writes well, so there is one HTML-to-Markdown converter, not a third one:
 
 * display equations become ``<math display="block">`` with the TeX of the whole display: a single
   formula as LaTeXML kept it, an ``align``/``eqnarray`` as ``\\begin{aligned}`` rows joined by ``\\\\`` and
@@ -28,16 +28,14 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-import lxml.html
 from lxml import etree
 
 from pin_assets.core.document import ParsedDocument
 from pin_assets.core.html.dom import walk
-from pin_assets.core.html.images import ImageContext
+from pin_assets.core.html.markdown import html_body_to_markdown
 from pin_assets.core.latex.figures import FigureFiles
-from pin_assets.core.markup.html import remove_keep_tail
+from pin_assets.core.markup.html import parse_html, remove_keep_tail
 
-_PARSER = lxml.html.HTMLParser(huge_tree=True, no_network=True, remove_comments=True)
 _NOTE_OPEN, _NOTE_CLOSE = "\ue010", "\ue011"  # a footnote's place until the walk is done
 _NOTE_PLACE = re.compile(f"{_NOTE_OPEN}(\\d+){_NOTE_CLOSE}")
 _BLOCKS = {"div", "p", "table", "figure", "ul", "ol", "dl", "pre", "blockquote", "section",
@@ -107,15 +105,16 @@ def _replace(old: etree._Element, new: etree._Element) -> None:
 # ---------------------------------------------------------------- the shared tail
 
 
-def _finish(root: etree._Element, state: _State, *, max_image_pixels: int | None,
+def _finish(doc: etree._Element, root: etree._Element, state: _State, *, max_image_pixels: int | None,
             metadata: dict[str, str], warnings: list[str]) -> ParsedDocument:
-    """Blocks out of inline wrappers, the walk, then the footnotes put in."""
+    """Blocks out of inline wrappers, the shared body converter (no main-content detection: a paper is all
+    content), then the footnotes put in."""
     _blocks_out_of_inline(root)
-    ctx = ImageContext(assets=state.assets, warnings=warnings, max_image_pixels=max_image_pixels)
-    markdown = walk(root, ctx)
+    markdown, ctx = html_body_to_markdown(doc, assets=state.assets, max_image_pixels=max_image_pixels,
+                                          main_content=False, warnings=warnings)
     notes = []
     for number, note in enumerate(state.notes, start=1):
-        text = " ".join(walk(note, ctx).split()) if len(note) or (note.text or "").strip() else ""
+        text = " ".join(walk(note, ctx).split())
         notes.append(f"[^{number}]: {text}" if text else "")
     markdown = _NOTE_PLACE.sub(lambda m: f"[^{m.group(1)}]" if notes[int(m.group(1)) - 1] else "", markdown)
     written = [line for line in notes if line]
@@ -125,8 +124,7 @@ def _finish(root: etree._Element, state: _State, *, max_image_pixels: int | None
     if missing:
         metadata["missing_images"] = json.dumps(missing)
     warnings += state.figures.warnings
-    title = metadata.get("title")
-    return ParsedDocument(markdown=markdown.strip() + "\n", images=ctx.images, title=title,
+    return ParsedDocument(markdown=markdown.strip() + "\n", images=ctx.images, title=metadata.get("title"),
                           metadata=metadata, warnings=warnings)
 
 
@@ -235,9 +233,15 @@ def _math(tex: str, display: bool) -> etree._Element:
 
 def latexml_markdown(html: bytes, figures: FigureFiles, *, max_image_pixels: int | None = None) -> ParsedDocument:
     """Markdown of LaTeXML's HTML5 for one paper; images come from ``figures``."""
-    doc = lxml.html.document_fromstring(html, parser=_PARSER)
+    doc = parse_html(html.decode("utf-8", "replace"))
     articles = _by_class(doc, "ltx_document")
-    root = articles[0] if articles else doc.find("body") if doc.find("body") is not None else doc
+    body = doc.find("body")
+    if articles and body is not None:  # the paper only: not LaTeXML's page header, footer or logo
+        article = articles[0]
+        for child in list(body):
+            body.remove(child)
+        body.append(article)
+    root = articles[0] if articles else body if body is not None else doc
     state = _State(figures)
     warnings: list[str] = []
     for el in list(root.iter("script", "style", "nav", "footer")):
@@ -267,7 +271,7 @@ def latexml_markdown(html: bytes, figures: FigureFiles, *, max_image_pixels: int
     if state.undefined:
         metadata["latexml_undefined"] = " ".join(sorted(set(state.undefined)))[:2000]
         warnings.append(f"LaTeXML could not read {len(state.undefined)} commands (undefined macros); left out")
-    return _finish(root, state, max_image_pixels=max_image_pixels, metadata=metadata, warnings=warnings)
+    return _finish(doc, root, state, max_image_pixels=max_image_pixels, metadata=metadata, warnings=warnings)
 
 
 def _graphic_names(img: etree._Element) -> list[str]:
@@ -452,7 +456,7 @@ def _latexml_bibliography(root: etree._Element) -> None:
 
 def pandoc_markdown(html: bytes, figures: FigureFiles, *, max_image_pixels: int | None = None) -> ParsedDocument:
     """Markdown of pandoc's standalone HTML5 (``--mathjax``) for one paper, in the same shape as LaTeXML's."""
-    doc = lxml.html.document_fromstring(html, parser=_PARSER)
+    doc = parse_html(html.decode("utf-8", "replace"))
     root = doc.find("body") if doc.find("body") is not None else doc
     state = _State(figures)
     warnings: list[str] = []
@@ -500,7 +504,7 @@ def pandoc_markdown(html: bytes, figures: FigureFiles, *, max_image_pixels: int 
         embed.tag = "img"
     _images(root, state, lambda img: [img.get("src") or ""])
     _figure_blocks(root)
-    return _finish(root, state, max_image_pixels=max_image_pixels, metadata=metadata, warnings=warnings)
+    return _finish(doc, root, state, max_image_pixels=max_image_pixels, metadata=metadata, warnings=warnings)
 
 
 def _pandoc_notes(root: etree._Element, state: _State) -> None:
