@@ -39,6 +39,12 @@ class ProcessingResource(ConfigurableResource):
     )
     ocr_dpi: int = Field(default=200, description="Resolution pages are rendered at for OCR.")
     ocr_max_pages: int = Field(default=200, description="Most pages OCR'd per document; the rest stay scanned.")
+    latex_work_budget: int = Field(
+        default=DocumentLimits.latex_work_budget,
+        description="arXiv e-prints: LaTeXML's work budget in its progress steps (about 30,000 tokens each; a "
+        "paper takes 10 to 100); past it, pandoc converts the e-print. Work, not seconds: the same outcome under "
+        "any load.",
+    )
     max_quarantine_rate: float = Field(
         default=0.25, description="Share of a batch that may be quarantined before its asset check fails."
     )
@@ -55,6 +61,7 @@ class ProcessingResource(ConfigurableResource):
             memory_mb=self.worker_memory_mb,
             ocr=OcrSettings(enabled=self.ocr_enabled, tessdata=self.ocr_tessdata, languages=self.ocr_languages,
                             dpi=self.ocr_dpi, max_pages=self.ocr_max_pages),
+            latex_work_budget=self.latex_work_budget,
         )
 
     def render_options(self) -> RenderOptions:

@@ -29,7 +29,7 @@ from pin_assets.core.document import IMAGES_SKIPPED, LATEX_FALLBACK, ConversionE
 from pin_assets.core.latex.archive import EprintFiles, eprint_stem, read_eprint
 from pin_assets.core.latex.engines import ToolMissing, ToolRun, read_log, run_latexml, run_pandoc
 from pin_assets.core.latex.figures import FigureFiles, graphics_paths
-from pin_assets.core.latex.mainfile import MainFile, find_main_file, flatten
+from pin_assets.core.latex.mainfile import MainFile, find_main_file, flatten, simple_preamble
 from pin_assets.core.latex.markdown import latexml_markdown, pandoc_markdown
 from pin_assets.core.limits import DocumentLimits
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from pin_assets.core.kinds import ConvertJob
 
 CONVERTER = "converter"
+ENGINES = ("latexml", "pandoc")
 LATEXML_SHARE = 0.6  # of doc_timeout_s: a safety net under the work budget, which normally decides
 PANDOC_SHARE = 0.15
 FIGURE_TIMEOUT_S = 30.0
@@ -76,8 +77,12 @@ def convert_eprint(data: bytes, job: ConvertJob) -> ParsedDocument:
 
 def eprint_to_markdown(
     data: bytes, *, limits: DocumentLimits, name: str | None = None, paired_pdf: bytes | None = None,
+    engines: tuple[str, ...] = ENGINES,
 ) -> ParsedDocument:
     """Markdown, images and metadata of the e-print stored as ``data`` (see the module's docstring).
+
+    ``engines`` are the LaTeX converters tried, in order (``latexml``, ``pandoc``); the PDF path comes last
+    whenever ``paired_pdf`` is given.
 
     Raises ``ConversionError``: from the archive (``unsafe``, ``corrupt``, ``empty``), ``unsupported`` when
     it holds no TeX, and when every converter failed the reason of the first (``limit`` when LaTeXML ran
@@ -92,7 +97,8 @@ def eprint_to_markdown(
         attempt = _prepare(eprint, main, Path(scratch), limits, warnings, refused)
         failures: list[LatexFailed] = []
         parsed = None
-        for converter in (_latexml, _pandoc) + ((_pdf(paired_pdf),) if paired_pdf else ()):
+        chosen = tuple(_ENGINES[engine] for engine in engines)
+        for converter in chosen + ((_pdf(paired_pdf),) if paired_pdf else ()):
             try:
                 parsed = converter(attempt)
                 break
@@ -100,6 +106,8 @@ def eprint_to_markdown(
                 failures.append(exc)
                 warnings.append(str(exc))
         if parsed is None:
+            if not failures:
+                raise ConversionError("unsupported", "no LaTeX converter was asked for and no PDF came with it")
             raise ConversionError(failures[0].reason, "; ".join(str(f) for f in failures))
     parsed.metadata.update(_metadata(eprint, main, failures, attempt.refused))
     missing = json.loads(parsed.metadata.get("missing_images") or "[]")
@@ -180,16 +188,18 @@ def _last_lines(text: str, count: int = 3) -> str:
 
 
 def _pandoc(attempt: _Attempt) -> ParsedDocument:
-    """pandoc on the flattened source: first with its macro expansion (user macros become their TeX), then,
-    when that fails (pandoc stops on a macro that expands into itself), without it."""
+    """pandoc on the flattened source, with its macro expansion (user macros become their TeX); when that
+    fails, on the body with the preamble's definitions only (pandoc stops at preamble machinery it cannot
+    read), then without macro expansion (pandoc refuses a macro that expands into itself)."""
     limits = attempt.limits
     flat_warnings: list[str] = []
     tex = flatten(attempt.main.path, attempt.eprint.files, flat_warnings)
     cwd = (attempt.source / attempt.main.path).parent
     problems = []
-    for macros in (True, False):
+    simple = simple_preamble(tex)
+    for source, macros in ((tex, True), (simple, True), (simple, False)):
         try:
-            run = run_pandoc(tex, cwd, macros=macros, timeout_s=PANDOC_SHARE * limits.timeout_s,
+            run = run_pandoc(source, cwd, macros=macros, timeout_s=PANDOC_SHARE * limits.timeout_s / 3,
                              memory_mb=limits.memory_mb)
         except ToolMissing as exc:
             raise LatexFailed("unsupported", f"pandoc: {exc}") from exc
@@ -197,14 +207,16 @@ def _pandoc(attempt: _Attempt) -> ParsedDocument:
             parsed = pandoc_markdown(run.stdout, attempt.figures, max_image_pixels=limits.max_image_pixels)
             if has_content(parsed.markdown):
                 parsed.metadata[CONVERTER] = "pandoc"
-                if not macros:
-                    parsed.warnings.append("pandoc ran without macro expansion (it failed with it)")
+                if source is simple:
+                    parsed.warnings.append("pandoc read the body with the preamble's definitions only"
+                                           + ("" if macros else ", without macro expansion"))
                 parsed.warnings[:0] = flat_warnings
                 return parsed
             problems.append("pandoc's HTML holds no text")
         else:
             why = "ran past its time share" if run.timed_out else _last_lines(run.stderr, 2)
-            problems.append(f"pandoc{'' if macros else ' (no macros)'} failed: {why}")
+            how = "" if source is tex else " (definitions only" + ("" if macros else ", no macros") + ")"
+            problems.append(f"pandoc{how} failed: {why}")
     raise LatexFailed("corrupt", "; ".join(problems))
 
 
@@ -227,6 +239,9 @@ def _pdf(paired_pdf: bytes) -> Callable[[_Attempt], ParsedDocument]:
         return parsed
 
     return convert
+
+
+_ENGINES: dict[str, Callable[[_Attempt], ParsedDocument]] = {"latexml": _latexml, "pandoc": _pandoc}
 
 
 def _metadata(eprint: EprintFiles, main: MainFile, failures: list[LatexFailed], refused: list[str]) -> dict:

@@ -223,3 +223,54 @@ def flatten(main: str, files: Mapping[str, bytes], warnings: list[str]) -> str:
         return strip_comments(tex_text(files[bbl])) if bbl in files else match.group(0)
 
     return expand(main, (main,))
+
+
+_DEFINITION = re.compile(r"\\(?:(?:re|provide)?newcommand|DeclareMathOperator|newtheorem|theoremstyle|title|author|"
+                         r"date|def|edef|gdef|let|newenvironment|renewenvironment)(?![A-Za-z@])\*?")
+
+
+def simple_preamble(tex: str) -> str:
+    """``tex`` (flattened) with its preamble reduced to what a LaTeX reader without TeX's machinery can use:
+    ``\\documentclass{article}``, the macro, operator and theorem definitions, the title, authors and date. A
+    2009 preamble that tests ``\\ifx\\documentclass\\undefined`` or loads a journal class's internals stops
+    pandoc at its first line; its body, with the authors' macros, converts."""
+    start = _BEGIN_DOCUMENT.search(tex)
+    if start is None:
+        return tex
+    preamble, body = tex[: start.start()], tex[start.start() :]
+    kept = ["\\documentclass{article}", "\\usepackage{amsmath,amssymb,amsthm,graphicx}"]
+    for match in _DEFINITION.finditer(preamble):
+        end = _arguments_end(preamble, match.end(), match.group(0))
+        kept.append(preamble[match.start() : end])
+    return "\n".join(kept) + "\n" + body
+
+
+def _arguments_end(text: str, position: int, command: str) -> int:
+    """Where the arguments of ``command`` (starting at ``position``) end: a ``\\def``'s name and parameter text
+    and its body, a ``\\let``'s two tokens, or any run of ``[...]`` and ``{...}`` groups."""
+    if command.startswith("\\let"):
+        found = re.match(r"\s*\\[A-Za-z@]+\s*=?\s*(\\[A-Za-z@]+|.)", text[position:])
+        return position + found.end() if found else position
+    if command.lstrip("\\").rstrip("*") in ("def", "edef", "gdef"):
+        found = re.match(r"\s*\\[A-Za-z@]+[^{]*", text[position:])
+        position += found.end() if found else 0
+    while True:
+        rest = re.match(r"\s*", text[position:])
+        cursor = position + rest.end()
+        if cursor >= len(text) or text[cursor] not in "[{":
+            return position
+        closing = "]" if text[cursor] == "[" else "}"
+        depth, index = 0, cursor
+        while index < len(text):
+            char = text[index]
+            if char == "\\":
+                index += 2
+                continue
+            if char in "[{" and char == text[cursor]:
+                depth += 1
+            elif char == closing:
+                depth -= 1
+                if depth == 0:
+                    break
+            index += 1
+        position = index + 1

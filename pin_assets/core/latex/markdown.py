@@ -23,6 +23,7 @@ pandoc's HTML (``--mathjax``: TeX in ``span.math``) is brought to the same shape
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -45,6 +46,7 @@ _DISPLAYSTYLE = re.compile(r"^\s*\\displaystyle\b\s*")
 _LABEL = re.compile(r"\\(?:label|tag\*?)\s*\{[^{}]*\}|\\nonumber\b|\\notag\b")
 _TEX_COMMENT = re.compile(r"(?<!\\)%[^\n]*")
 _CONTINUATION = re.compile(r"(?<!\\)%\n[ \t]*")
+_SIZED_DELIMITER = re.compile(r"(\\(?:big|Big|bigg|Bigg)[lrm]?)\{(\\[A-Za-z]+|\\?[^{}\sA-Za-z\\])\}")
 _USELESS_ALT = {"refer to caption", "[uncaptioned image]", "[logo]"}
 
 
@@ -250,11 +252,11 @@ def latexml_markdown(html: bytes, figures: FigureFiles, *, max_image_pixels: int
     for error in _by_class(root, "ltx_ERROR"):
         state.undefined.append(_text(error))
         remove_keep_tail(error)
-    for math in root.iter("math"):  # LaTeXML breaks long alttext with TeX's "%" + newline; join it back
+    for math in root.iter("math"):
         if math.get("alttext"):
-            math.set("alttext", _CONTINUATION.sub("", math.get("alttext")))
-    metadata = _latexml_front(root)
+            math.set("alttext", _alttext(math.get("alttext")))
     _latexml_notes(root, state)
+    metadata = _latexml_front(root)
     _latexml_equations(root)
     _images(root, state, lambda img: _graphic_names(img))
     for span in _by_class(root, "pin_graphic"):
@@ -272,6 +274,16 @@ def latexml_markdown(html: bytes, figures: FigureFiles, *, max_image_pixels: int
         metadata["latexml_undefined"] = " ".join(sorted(set(state.undefined)))[:2000]
         warnings.append(f"LaTeXML could not read {len(state.undefined)} commands (undefined macros); left out")
     return _finish(doc, root, state, max_image_pixels=max_image_pixels, metadata=metadata, warnings=warnings)
+
+
+def _alttext(tex: str) -> str:
+    """LaTeXML's TeX as a renderer reads it: its line breaks ("%" + newline) joined, and ``\\bigg{(}`` (its
+    spelling of a sized delimiter, which MathJax and KaTeX refuse) written ``\\bigg(``."""
+    def unbrace(match: re.Match[str]) -> str:
+        delimiter = match.group(2)
+        return match.group(1) + delimiter + (" " if delimiter[-1:].isalpha() else "")
+
+    return _SIZED_DELIMITER.sub(unbrace, _CONTINUATION.sub("", tex))
 
 
 def _graphic_names(img: etree._Element) -> list[str]:
@@ -309,15 +321,16 @@ def _latexml_front(root: etree._Element) -> dict[str, str]:
 
 
 def _latexml_notes(root: etree._Element, state: _State) -> None:
-    """Footnotes (and ``\\thanks``) out of the running text into ``state.notes``, a placeholder in place."""
-    for note in _by_class(root, "ltx_note"):
+    """Footnotes (and ``\\thanks``, LaTeXML's author notes) out of the running text into ``state.notes``, a
+    placeholder in place."""
+    for note in _by_class(root, "ltx_note") + _by_class(root, "ltx_author_notes"):
         if note.getparent() is None or any("ltx_note" in classes(a) for a in note.iterancestors()):
             continue
-        content = _by_class(note, "ltx_note_content")
+        content = [note] if "ltx_author_notes" in classes(note) else _by_class(note, "ltx_note_content")
         if not content:
             remove_keep_tail(note)
             continue
-        body = content[0]
+        body = copy.copy(content[0]) if content[0] is note else content[0]
         for mark in _by_class(body, "ltx_note_mark") + _by_class(body, "ltx_tag_note"):
             remove_keep_tail(mark)
         body.tag = "div"

@@ -1,0 +1,210 @@
+"""arXiv e-prints: the LaTeX path (LaTeXML, and pandoc, its fallback) against the PDF path on the same papers.
+
+    python3 -m bench.latex [--runs N] [--out bench/RESULTS.md]
+
+For each real e-print of the bench corpus (the test fixture arXiv 2405.16513 and ``bench/data/arxiv``; each a
+source folder with its compiled PDF beside it; provenance in the corpus READMEs) it converts the source with
+LaTeXML and with pandoc, and the PDF with the project's PDF converter and with pymupdf4llm (what a user
+would otherwise run on an arXiv PDF), in the same run, and reports:
+
+* papers per minute (wall clock; the CPU seconds of the process and its children beside it, since LaTeXML and
+  pandoc run as child processes and the machine is shared);
+* display equations kept as TeX: of the paper's display formulas (``$$...$$``, ``\\[...\\]``, ``equation``,
+  ``align``...; its own argument-free macros expanded), how many appear in the Markdown, compared without
+  spaces and grouping braces;
+* text similarity to the LaTeXML Markdown: word-sequence similarity (difflib) of the prose, math, Markdown
+  marks and image links removed;
+* with the default limits, which converter the ``arxiv`` kind used (the share that falls back).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+import resource
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = (REPO / "tests" / "fixtures" / "arxiv", REPO / "bench" / "data" / "arxiv")
+HEADING = "arXiv e-prints: LaTeX path against PDF path (`python3 -m bench.latex`)"
+_COMMENT = re.compile(r"(?<!\\)%[^\n]*")
+_DISPLAY = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\begin\{(equation\*?|align\*?|gather\*?|multline\*?|eqnarray\*?)\}"
+                      r"(.+?)\\end\{\3\}", re.S)
+_NEWCOMMAND = re.compile(r"\\(?:re)?newcommand\*?\{?(\\[A-Za-z]+)\}?\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}")
+_DEF = re.compile(r"\\def(\\[A-Za-z]+)\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}")
+_SKIP = re.compile(r"\\(?:hskip|vskip|kern|hspace\*?)\s*\{?-?[\d.]+\s*(?:pt|cm|mm|em|ex|in)\}?|\\label\{[^{}]*\}|"
+                   r"\\(?:nonumber|notag|displaystyle)\b|\\[,;:! ]|&|\\\\")
+
+
+@dataclass
+class Paper:
+    name: str
+    source: Path  # the unpacked e-print folder
+    pdf: Path
+
+    def tex(self) -> str:
+        return "\n".join(p.read_text("utf-8", "replace") for p in sorted(self.source.rglob("*.tex")))
+
+
+def papers() -> list[Paper]:
+    found = []
+    for root in CORPUS:
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+            pdf = folder.with_name(folder.name + ".pdf")
+            if pdf.is_file():
+                found.append(Paper(folder.name, folder, pdf))
+    return found
+
+
+def display_formulas(tex: str) -> list[str]:
+    """The display formulas of a LaTeX source, comments removed and its argument-free macros expanded."""
+    text = _COMMENT.sub("", tex)
+    macros = dict(_NEWCOMMAND.findall(text)) | dict(_DEF.findall(text))
+    formulas = []
+    for match in _DISPLAY.finditer(text):
+        body = next(group for group in (match.group(1), match.group(2), match.group(4)) if group is not None)
+        for _ in range(3):  # macros that use macros
+            for name, expansion in sorted(macros.items(), key=lambda item: -len(item[0])):
+                body = re.sub(re.escape(name) + r"(?![A-Za-z])", lambda _m, e=expansion: e, body)
+        formulas.append(body)
+    return formulas
+
+
+def squash_tex(tex: str) -> str:
+    """TeX compared without what converters normalize: spacing commands, labels, alignment marks, braces."""
+    return re.sub(r"[\s{}]", "", _SKIP.sub("", tex))
+
+
+def kept_formulas(formulas: list[str], markdown: str) -> int:
+    squashed = squash_tex(markdown)
+    return sum(1 for formula in formulas if squash_tex(formula) and squash_tex(formula) in squashed)
+
+
+def prose_words(markdown: str) -> list[str]:
+    """The words of a Markdown document without its math, image links, tables' rules and Markdown marks."""
+    text = re.sub(r"\$\$.+?\$\$|\$[^$\n]+\$", " ", markdown, flags=re.S)
+    text = re.sub(r"!\[[^\]]*\]\([^)]*\)|<img[^>]*>|\[\^\d+\]:?", " ", text)
+    text = re.sub(r"[#*_`|>\-]+", " ", text)
+    return re.findall(r"[^\W\d_]{2,}", text.lower())
+
+
+def similarity(a: list[str], b: list[str]) -> float:
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() if a and b else 0.0
+
+
+def _cpu() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _contenders(paper: Paper, limits):  # noqa: ANN001, ANN202 (DocumentLimits; a dict of callables)
+    from pin_assets.core.latex.archive import pack_folder
+    from pin_assets.core.latex.convert import eprint_to_markdown
+
+    eprint = pack_folder(paper.source)
+    pdf = paper.pdf.read_bytes()
+
+    def latexml() -> str:
+        return eprint_to_markdown(eprint, limits=limits, engines=("latexml",)).markdown
+
+    def pandoc() -> str:
+        return eprint_to_markdown(eprint, limits=limits, engines=("pandoc",)).markdown
+
+    def pdf_path() -> str:
+        from pin_assets.core.convert import parse_document
+
+        return parse_document(pdf, "pdf", limits).markdown
+
+    def pymupdf4llm() -> str:
+        import pymupdf
+        import pymupdf4llm as rival
+
+        with pymupdf.open(stream=pdf, filetype="pdf") as doc:
+            return rival.to_markdown(doc, show_progress=False)
+
+    return {"LaTeX path: LaTeXML": latexml, "LaTeX path: pandoc (fallback)": pandoc,
+            "PDF path (pin-factory)": pdf_path, "pymupdf4llm on the PDF": pymupdf4llm}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python3 -m bench.latex", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per contender and paper (median)")
+    parser.add_argument("--out", type=Path, default=None, help="write the section into this RESULTS.md")
+    args = parser.parse_args(argv)
+    import os
+
+    from pin_assets.core.limits import DocumentLimits
+
+    limits = DocumentLimits(timeout_s=600)
+    corpus = papers()
+    load_before = os.getloadavg()
+    totals: dict[str, dict[str, float]] = {}
+    per_paper: list[str] = []
+    failures: list[str] = []
+    for paper in corpus:
+        formulas = display_formulas(paper.tex())
+        outputs: dict[str, str] = {}
+        for name, convert in _contenders(paper, limits).items():
+            walls, cpus = [], []
+            total = totals.setdefault(name, {"wall": 0.0, "cpu": 0.0, "kept": 0, "formulas": 0, "similarity": 0.0,
+                                             "failed": 0})
+            for _ in range(args.runs):
+                wall, cpu = time.perf_counter(), _cpu()
+                try:
+                    outputs[name] = convert()
+                except Exception as exc:  # a contender that fails a paper scores nothing on it, and says so
+                    outputs[name] = ""
+                    failures.append(f"{name} failed on {paper.name}: {type(exc).__name__}: {str(exc)[:300]}")
+                walls.append(time.perf_counter() - wall)
+                cpus.append(_cpu() - cpu)
+            total["failed"] += not outputs[name]
+            total["wall"] += statistics.median(walls)
+            total["cpu"] += statistics.median(cpus)
+            total["kept"] += kept_formulas(formulas, outputs[name])
+            total["formulas"] += len(formulas)
+        reference = prose_words(outputs["LaTeX path: LaTeXML"])
+        for name, markdown in outputs.items():
+            totals[name]["similarity"] += similarity(reference, prose_words(markdown)) / len(corpus)
+        default = _default_converter(paper)
+        per_paper.append(f"{paper.name}: {len(formulas)} display formulas; with the default limits the `arxiv` kind "
+                         f"used {default}")
+    count = len(corpus)
+    rows = ["| converter | papers/min (wall) | CPU s per paper | papers failed | display equations kept as TeX | "
+            "prose similarity to LaTeXML |", "| --- | --- | --- | --- | --- | --- |"]
+    for name, total in totals.items():
+        rows.append(f"| {name} | {60 * count / total['wall']:.1f} | {total['cpu'] / count:.1f} | "
+                    f"{int(total['failed'])} | {int(total['kept'])} of {int(total['formulas'])} | "
+                    f"{total['similarity']:.3f} |")
+    per_paper += failures
+    table = "\n".join(rows)
+    load_after = os.getloadavg()
+    intro = [f"{count} real arXiv e-prints with their PDFs ({', '.join(p.name for p in corpus)}), median of "
+             f"{args.runs} runs, every contender in the same run; load average "
+             f"{load_before[0]:.1f} before, {load_after[0]:.1f} after (a shared 2-core machine: wall times move with "
+             "the load, CPU seconds much less)."]
+    print("\n".join(intro) + "\n\n" + table + "\n\n" + "\n".join(f"- {line}" for line in per_paper))
+    if args.out:
+        from bench.report import write_section
+
+        write_section(args.out, HEADING, intro, table, per_paper)
+
+
+def _default_converter(paper: Paper) -> str:
+    """Which converter the kind picks under the default limits (timeout included), and LaTeXML's work steps."""
+    from pin_assets.core.latex.archive import pack_folder
+    from pin_assets.core.latex.convert import eprint_to_markdown
+    from pin_assets.core.limits import DocumentLimits
+
+    parsed = eprint_to_markdown(pack_folder(paper.source), limits=DocumentLimits(), paired_pdf=paper.pdf.read_bytes())
+    meta = parsed.metadata
+    steps = meta.get("latexml_work_steps")
+    return f"{meta['converter']}" + (f" ({steps} work steps of {DocumentLimits().latex_work_budget})" if steps else
+                                     f" ({meta.get('latex_fallback_reason', '')[:120]})")
+
+
+if __name__ == "__main__":
+    main()
