@@ -74,9 +74,18 @@ def display_formulas(tex: str) -> list[str]:
     return formulas
 
 
+_SYNONYMS = ((re.compile(r"\\ge(?![A-Za-z])"), r"\\geq"), (re.compile(r"\\le(?![A-Za-z])"), r"\\leq"),
+             (re.compile(r"\\ne(?![A-Za-z])"), r"\\neq"),
+             (re.compile(r"'+"), lambda m: "^" + "\\prime" * len(m.group(0))))
+
+
 def squash_tex(tex: str) -> str:
-    """TeX compared without what converters normalize: spacing commands, labels, alignment marks, braces."""
-    return re.sub(r"[\s{}]", "", _SKIP.sub("", tex))
+    """TeX compared without what converters normalize: spacing commands, labels, alignment marks, braces, and
+    the synonyms LaTeXML writes out (``\\ge`` as ``\\geq``, a prime ``'`` as ``^{\\prime}``)."""
+    tex = _SKIP.sub("", tex)
+    for pattern, replacement in _SYNONYMS:
+        tex = pattern.sub(replacement, tex)
+    return re.sub(r"[\s{}]", "", tex).replace("^^", "^")
 
 
 def kept_formulas(formulas: list[str], markdown: str) -> int:

@@ -42,8 +42,8 @@ class ProcessingResource(ConfigurableResource):
     latex_work_budget: int = Field(
         default=DocumentLimits.latex_work_budget,
         description="arXiv e-prints: LaTeXML's work budget in its progress steps (about 30,000 tokens each; a "
-        "paper takes 10 to 100); past it, pandoc converts the e-print. Work, not seconds: the same outcome under "
-        "any load.",
+        "short paper takes 10 to 20, about half a CPU second each); past it, pandoc converts the e-print. Work, "
+        "not seconds: the same outcome under any load.",
     )
     max_quarantine_rate: float = Field(
         default=0.25, description="Share of a batch that may be quarantined before its asset check fails."

@@ -12,6 +12,7 @@ import gzip
 import io
 import json
 import re
+import shutil
 import tarfile
 import zipfile
 from pathlib import Path
@@ -20,6 +21,7 @@ import pymupdf
 import pytest
 from dagster import DagsterInstance
 
+from bench.latex import display_formulas, squash_tex
 from pin_assets.accounting import account_batch
 from pin_assets.core import kinds
 from pin_assets.core.convert_files import convert_file
@@ -40,6 +42,9 @@ from resources import StorageResource
 from tests.pipeline_support import read_records, run_batch
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "arxiv"
+needs_latexml = pytest.mark.skipif(shutil.which("latexmlc") is None, reason="Debian package latexml not installed")
+needs_pandoc = pytest.mark.skipif(shutil.which("pandoc") is None, reason="Debian package pandoc not installed")
+needs_gs = pytest.mark.skipif(shutil.which("gs") is None, reason="Debian package ghostscript not installed")
 PAPER = FIXTURE / "2405.16513"
 OPTIONS = RenderOptions(dpi=40, fmt="png")
 
@@ -182,6 +187,7 @@ def test_an_unpacked_folder_bundles_what_latex_reads() -> None:
     assert bundle_eprint("a.tar.gz", archive_bytes, folder.get) == (archive_bytes, [])
 
 
+@needs_gs
 def test_figures_become_pngs_through_mupdf_and_ghostscript(tmp_path: Path) -> None:
     pdf = pymupdf.open()
     page = pdf.new_page(width=144, height=72)
@@ -240,26 +246,7 @@ def test_a_tool_past_its_time_is_killed_with_its_children(tmp_path: Path) -> Non
 # ---------------------------------------------------------------- through LaTeXML
 
 
-def _display_tex(source: str) -> list[str]:
-    """Every display formula of a source (``$$...$$``, ``equation``), comments removed, its own argument-free
-    macros (``\\newcommand{\\R}{...}``) expanded as LaTeXML does."""
-    text = re.sub(r"(?<!\\)%[^\n]*", "", source)
-    macros = dict(re.findall(r"\\newcommand\{(\\[A-Za-z]+)\}\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}", text))
-    found = re.findall(r"\$\$(.+?)\$\$", text, re.S)
-    found += re.findall(r"\\begin\{equation\}(.+?)\\end\{equation\}", text, re.S)
-    expanded = []
-    for tex in found:
-        for name, body in sorted(macros.items(), key=lambda item: -len(item[0])):
-            tex = re.sub(re.escape(name) + r"(?![A-Za-z])", lambda _m, b=body: b, tex)
-        expanded.append(tex)
-    return expanded
-
-
-def _squash(tex: str) -> str:
-    """TeX compared without what LaTeXML normalizes: spaces, grouping braces, labels."""
-    return re.sub(r"[\s{}]", "", re.sub(r"\\label\{[^{}]*\}", "", tex))
-
-
+@needs_latexml
 def test_a_real_eprint_with_its_pdf(tmp_path: Path) -> None:
     """arXiv 2405.16513 as arXiv stores it (a gzipped tar) with its PDF beside it: every display equation's
     TeX is in the Markdown, headings and captions come in order, each figure is stored and placed above its
@@ -273,11 +260,11 @@ def test_a_real_eprint_with_its_pdf(tmp_path: Path) -> None:
                           limits=DocumentLimits(timeout_s=600))
     md, meta = record["md"], record["meta"]
     assert meta["ori_meta"]["converter"] == "latexml" and record["quality_signals"]["latex_fallback"] == 0
-    squashed = _squash(md)
-    displays = _display_tex(files["HK2024-counterexample.tex"].decode())
+    squashed = squash_tex(md)
+    displays = display_formulas(files["HK2024-counterexample.tex"].decode())
     assert len(displays) == 10 and md.count("$$") == 2 * len(displays)
-    for tex in displays:
-        assert _squash(tex) in squashed, tex
+    for tex in displays:  # the paper's own macros expanded, as LaTeXML writes them; spaces and braces aside
+        assert squash_tex(tex) in squashed, tex
     headings = re.findall(r"^(#{1,6}) (.+)$", md, re.M)
     assert headings == [("#", "A Counterexample to Viterbo’s Conjecture"), ("##", "Abstract"),
                         ("##", "1 Introduction and Results"), ("##", "2 Proof of the Main Result")]
@@ -304,6 +291,7 @@ def _small_source(tmp_path: Path) -> tuple[bytes, Path]:
     return pack_files({"main.tex": tex.encode(), "dot.png": _dot_png()}), outside
 
 
+@needs_latexml
 def test_a_small_source_converts_fenced_and_without_a_pdf(tmp_path: Path) -> None:
     """No file outside the e-print is read (written out, climbing or built by macros); an undefined macro
     loses only itself; without a PDF the overall images are a compiled render."""
@@ -326,6 +314,8 @@ def test_a_small_source_converts_fenced_and_without_a_pdf(tmp_path: Path) -> Non
     assert record["meta"]["oi_source"] == "compiling" and record["overall_image"]
 
 
+@needs_latexml
+@needs_pandoc
 def test_a_macro_loop_stops_at_the_work_budget_and_pandoc_takes_over(tmp_path: Path) -> None:
     """LaTeXML expands a two-macro loop until its work budget is spent (a count of work, so the outcome is the
     same under any load); pandoc, which refuses the loop, converts it without macro expansion."""
@@ -340,6 +330,7 @@ def test_a_macro_loop_stops_at_the_work_budget_and_pandoc_takes_over(tmp_path: P
     assert "## Loop" in record["md"] and "Words before the loop $E=mc^2$." in record["md"]
 
 
+@needs_latexml
 def test_eprints_through_the_asset_graph(tmp_path: Path) -> None:
     """An unpacked e-print folder (one document, its files bundled), a broken e-print and a bulk tar (an
     e-print and a stray member): records or quarantine with reasons, and the counts balance."""

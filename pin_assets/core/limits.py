@@ -22,7 +22,9 @@ class DocumentLimits:
     ``ocr`` travels with them because OCR is what makes a scanned document expensive: its page and time
     budget keep a long scan inside ``timeout_s``. ``latex_work_budget`` bounds LaTeXML on an arXiv e-print
     by the work it does (its progress steps, about 30,000 tokens each), not by seconds, so the choice
-    between LaTeXML and the pandoc fallback is the same on any machine under any load.
+    between LaTeXML and the pandoc fallback is the same on any machine under any load. LaTeXML takes about
+    half a CPU second per step on the 2-core machine of bench/RESULTS.md and a short paper 10 to 20 steps, so
+    the default of 120 ends LaTeXML before its share of the default ``timeout_s`` (60%) on an idle machine.
     """
 
     timeout_s: float = 120.0
@@ -31,7 +33,7 @@ class DocumentLimits:
     max_output_bytes: int = 512 * 2**20
     memory_mb: int = 4096
     ocr: OcrSettings = field(default_factory=OcrSettings)
-    latex_work_budget: int = 400
+    latex_work_budget: int = 120
 
 
 def limit_exceeded(setting: str, what: str, value: int, limit: int) -> ConversionError:
