@@ -188,7 +188,12 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(f"| {name} | {60 * count / total['wall']:.1f} | {total['cpu'] / count:.1f} | "
                     f"{int(total['failed'])} | {int(total['kept'])} of {int(total['formulas'])} | "
                     f"{total['similarity']:.3f} |")
-    per_paper += failures
+    per_paper += failures + [
+        "display equations kept as TeX: the paper's display formulas (its own argument-free macros expanded) found "
+        "in the Markdown, compared without spaces, braces, labels and spacing commands, and with LaTeXML's "
+        "spellings (\\geq for \\ge, ^{\\prime} for ')",
+        "prose similarity: difflib ratio of the word sequences, math, image links and Markdown marks removed; "
+        "CPU s counts the process and its children (LaTeXML and pandoc run as child processes)"]
     table = "\n".join(rows)
     load_after = os.getloadavg()
     intro = [f"{count} real arXiv e-prints with their PDFs ({', '.join(p.name for p in corpus)}), median of "
