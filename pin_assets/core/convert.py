@@ -101,7 +101,8 @@ def render_document(
 
 def oi_source(kind: str, *, paired_pdf: bool = False) -> str:
     """PIN's ``meta.oi_source``: original pages for paged sources (or a paired PDF), else a compiled render."""
-    return "ori" if kinds.get(kind).paged or paired_pdf else "compiling"
+    paged = kinds.is_registered(kind) and kinds.get(kind).paged  # unregistered (a plugin absent): compiled
+    return "ori" if paged or paired_pdf else "compiling"
 
 
 @frees_mupdf_store

@@ -18,6 +18,15 @@ and above the gate (markup, text) only ever see text.
 Worker processes (the per-document pools) are started fresh, not forked from the caller, so kinds registered
 at run time travel to them: :func:`runtime_registrations` is handed to every worker's initializer, which
 calls :func:`install`. Such a kind's functions must therefore be importable by name (module level).
+
+Adding a kind: write its module (``sniff_x(probe) -> bool`` and ``convert_x(data, job) -> ParsedDocument``,
+where ``job`` carries the limits, the assets and the URL) and add one entry to :data:`BUILTIN_KINDS`::
+
+    SourceKind(name="x", label="X", mime="application/x-x", extensions=("x",), priority=30,
+               sniffer="pin_assets.core.x:sniff_x", converter="pin_assets.core.x:convert_x")
+
+Binary formats take a priority below :data:`BINARY_GATE`; a file holding many documents is a
+:class:`ContainerKind` whose expander yields them (an e-print tar of several papers, a shard).
 """
 
 from __future__ import annotations
