@@ -33,7 +33,6 @@ from pathlib import Path
 LATEXML_DIR = Path(__file__).resolve().parent / "latexml"  # our Perl module and XSLT stylesheet for LaTeXML
 STYLESHEET = LATEXML_DIR / "pin-html5.xsl"
 GUARD_MODULE = "PinLatexmlGuard"
-DEFAULT_WORK_BUDGET = 3000  # LaTeXML progress steps; see DocumentLimits.latex_work_budget
 TEXMF_VARIABLES = ("TEXMFDIST", "TEXMFMAIN", "TEXMFLOCAL", "TEXMFSYSVAR", "TEXMFSYSCONFIG", "TEXMFDEBIAN")
 FALLBACK_TEXMF = ("/usr/share/texlive/texmf-dist", "/usr/share/texmf", "/var/lib/texmf", "/etc/texmf",
                   "/usr/local/share/texmf")
