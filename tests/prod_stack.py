@@ -1,8 +1,10 @@
 """The production stack as local processes: PostgreSQL, a code server, the webserver and the daemon.
 
 ``tests/test_prod_stack.py`` starts what docker-compose runs, from the files compose mounts, with every
-service a process on 127.0.0.1 instead of a container. Kept apart from the test so the start-up and
-clean-up rules (own process group, unprivileged PostgreSQL, readiness checks) are read in one place.
+service a process on 127.0.0.1 instead of a container; ``bench/stack.py`` times the same stack. Kept
+apart from both so the start-up and clean-up rules (own process group, unprivileged PostgreSQL,
+readiness checks) are read in one place: :func:`running_stack` starts it, :class:`Stack` asks the
+webserver's GraphQL what the UI shows.
 
 The instance is ``docker/dagster.yaml`` with only its ``run_launcher`` swapped
 (:func:`process_instance_config`): storage, run queue, pools, compute logs and run monitoring are the
@@ -14,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import json
+import logging
 import os
 import pwd
 import shutil
@@ -25,17 +29,22 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 import psutil
 import yaml
 
+from pin_assets.core.jsonl import read_jsonl
+from tests.s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server
+
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE_INSTANCE = REPO / "docker" / "dagster.yaml"
 COMPOSE_WORKSPACE = REPO / "docker" / "workspace.yaml"
+COMPOSE_FILE = REPO / "docker-compose.yml"
 BIN = Path(sys.executable).parent
 PROCESS_LAUNCHER = {"module": "dagster", "class": "DefaultRunLauncher"}
 UNPRIVILEGED = "nobody"
@@ -48,6 +57,14 @@ def process_instance_config(launcher: dict[str, Any] = PROCESS_LAUNCHER) -> dict
     """
     config = yaml.safe_load(COMPOSE_INSTANCE.read_text())
     return {**config, "run_launcher": launcher}
+
+
+def code_server_command(host: str, port: int) -> list[str]:
+    """The pin_code service's command from docker-compose.yml, listening on ``host:port`` instead."""
+    command = list(yaml.safe_load(COMPOSE_FILE.read_text())["services"]["pin_code"]["command"])
+    command[command.index("-h") + 1] = host
+    command[command.index("-p") + 1] = str(port)
+    return dagster_command(command[0], *command[1:])
 
 
 def free_port() -> int:
@@ -216,9 +233,17 @@ def graphql(port: int, query: str, variables: dict | None = None, timeout_s: flo
 
 
 def dagster_command(tool: str, *args: str) -> list[str]:
-    """A Dagster console script of this interpreter's environment (dagster, dagster-daemon, ...)."""
+    """A Dagster console script (dagster, dagster-daemon, ...) run by this interpreter.
+
+    A venv made with ``--system-site-packages`` has no scripts of the packages it inherits: then the
+    script's entry point is called with this interpreter, so the project on its path is the one tested.
+    """
     script = BIN / tool
-    return [str(script), *args] if script.exists() else [sys.executable, "-m", tool.replace("-", "_"), *args]
+    if script.exists():
+        return [str(script), *args]
+    (entry,) = entry_points(group="console_scripts", name=tool)
+    module, _, function = entry.value.partition(":")
+    return [sys.executable, "-c", f"import sys; from {module} import {function}; sys.exit({function}())", *args]
 
 
 def process_tree(pid: int) -> list[psutil.Process]:
@@ -228,3 +253,181 @@ def process_tree(pid: int) -> list[psutil.Process]:
         return [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
         return []
+
+
+RUNS = """
+query Runs($filter: RunsFilter) {
+  runsOrError(filter: $filter) {
+    __typename
+    ... on Runs { results { runId jobName status creationTime startTime endTime tags { key value } } }
+  }
+}
+"""
+RUN_LOGS = """
+query Logs($runId: ID!) {
+  logsForRun(runId: $runId) {
+    __typename
+    ... on EventConnection { events { __typename ... on MessageEvent { message timestamp }
+      ... on StepEvent { stepKey } } }
+  }
+}
+"""
+POOL = """
+query Pool($key: String!) {
+  instance { concurrencyLimit(concurrencyKey: $key) {
+    limit slotCount activeRunIds assignedStepRunIds pendingStepRunIds } }
+}
+"""
+WORKSPACE = """
+query { workspaceOrError { __typename ... on Workspace { locationEntries { name
+  locationOrLoadError { __typename ... on RepositoryLocation { repositories { name } } } } } } }
+"""
+
+
+@dataclass
+class Stack:
+    groups: ProcessGroups
+    env: dict[str, str]
+    s3: S3Server
+    bucket: str
+    web_port: int
+    postgres: Postgres
+    dataset: str  # the inbox sensor's source dataset
+    root: Path  # logs and the Dagster home
+
+    def gql(self, query: str, **variables: object) -> dict:
+        return graphql(self.web_port, query, variables)
+
+    def start_daemon(self) -> None:
+        self.groups.start("daemon", dagster_command("dagster-daemon", "run", "-w", self.env["WORKSPACE"]),
+                          self.env)
+
+    def runs(self, job: str = "pin_job", partitions: object = None) -> list[dict]:
+        """The job's runs in creation order; only those of ``partitions`` when given."""
+        reply = self.gql(RUNS, filter={"pipelineName": job})["runsOrError"]
+        assert reply["__typename"] == "Runs", reply
+        runs = [run for run in reply["results"] if partitions is None or partition_of(run) in partitions]
+        return sorted(runs, key=lambda run: run["creationTime"])
+
+    def run(self, run_id: str) -> dict:
+        reply = self.gql(RUNS, filter={"runIds": [run_id]})["runsOrError"]
+        return reply["results"][0]
+
+    def pool(self, key: str) -> dict:
+        return self.gql(POOL, key=key)["instance"]["concurrencyLimit"]
+
+    def pool_holders(self, key: str) -> set[str]:
+        pool = self.pool(key)
+        return {*pool["activeRunIds"], *pool["assignedStepRunIds"], *pool["pendingStepRunIds"]}
+
+    def run_events(self, run_id: str) -> list[dict]:
+        return self.gql(RUN_LOGS, runId=run_id)["logsForRun"]["events"]
+
+    def keys(self, prefix: str) -> list[str]:
+        pages = self.s3.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+    def records(self, drop: str) -> dict[str, str]:
+        """Record id -> SHA-256 of the record's canonical JSON, over every export part of the drop."""
+        client = self.s3.client()
+        parts = sorted(k for k in self.keys(f"data/export/pin/{self.dataset}/{drop}/") if k.endswith(".jsonl"))
+        out = {}
+        for key in parts:
+            for record in read_jsonl(client.get_object(Bucket=self.bucket, Key=key)["Body"].read()):
+                out[record["id"]] = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+        return out
+
+    def diagnostics(self) -> str:
+        return self.groups.tails()
+
+    def failures(self, runs: list[dict]) -> str:
+        """The last event messages of every run that did not succeed, then the service logs."""
+        lines = []
+        for run in runs:
+            if run["status"] != "SUCCESS":
+                messages = [e.get("message") or e["__typename"] for e in self.run_events(run["runId"])]
+                lines += [f"--- run {run['runId']} ({partition_of(run)}): {run['status']} ---", *messages[-15:]]
+        return "\n".join([*lines, self.diagnostics()])
+
+
+def partition_of(run: dict) -> str | None:
+    return dict((t["key"], t["value"]) for t in run["tags"]).get("dagster/partition")
+
+
+def stack_env(home: Path, db: Postgres, s3: S3Server, bucket: str, code_port: int, dataset: str) -> dict[str, str]:
+    """The variables compose sets (x-dagster-env), pointed at the local processes."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("PIN_", "DAGSTER_", "AWS_"))}
+    return {
+        **env,
+        **db.env(),
+        "DAGSTER_HOME": str(home),
+        "WORKSPACE": str(home / "workspace.yaml"),
+        "PYTHONPATH": str(REPO),  # this checkout's project, as the image installs it
+        "PIN_S3_BUCKET": bucket,
+        "PIN_STORAGE_URI": f"s3://{bucket}/data",
+        "PIN_INBOX_URI": f"s3://{bucket}/inbox",
+        "PIN_INBOX_DATASET": dataset,
+        "PIN_INBOX_INTERVAL_SECONDS": "5",
+        "PIN_S3_ENDPOINT_URL": s3.endpoint,
+        "AWS_ENDPOINT_URL_S3": s3.endpoint,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_REGION": REGION,
+        "PIN_CODE_SERVER_HOST": "127.0.0.1",
+        "PIN_CODE_SERVER_PORT": str(code_port),
+    }
+
+
+@contextlib.contextmanager
+def running_stack(root: Path, s3: S3Server, dataset: str, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """Postgres, code server, webserver and daemon on 127.0.0.1 over a new bucket of ``s3``; all stopped after.
+
+    ``root`` holds the logs and the Dagster home; ``extra_env`` is added to every service's environment
+    (the tests' step gate, a bench's settings).
+    """
+    binaries = postgres_bin()
+    if binaries is None:
+        raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log: thousands of lines
+    home = root / "dagster_home"
+    home.mkdir()
+    # The code server's inner API server listens on a socket made with tempfile, in $TMPDIR: keep it (and
+    # every other temp file of the services) inside root, where no sweep of /tmp/tmp* on a shared
+    # machine can delete it (the API server would then miss its proxy's heartbeats and shut down).
+    temp = root / "tmp"
+    temp.mkdir()
+    groups = ProcessGroups(root)
+    cluster: Path | None = None
+    try:
+        db, cluster = start_postgres(groups, binaries)
+        bucket = s3.new_bucket()
+        code_port, web_port = free_port(), free_port()
+        env = {**stack_env(home, db, s3, bucket, code_port, dataset), "TMPDIR": str(temp), **(extra_env or {})}
+        (home / "dagster.yaml").write_text(yaml.safe_dump(process_instance_config(), sort_keys=False))
+        shutil.copy(COMPOSE_WORKSPACE, home / "workspace.yaml")
+        # As compose's daemon entrypoint: creates the schema in Postgres and pins the realsyn pool.
+        concurrency = dagster_command("dagster", "instance", "concurrency", "set", "realsyn_corpus", "1")
+        groups.start("concurrency-set", concurrency, env).proc.wait(timeout=120)
+        assert groups.services.pop("concurrency-set").proc.returncode == 0, (root / "concurrency-set.log").read_text()
+
+        groups.start("code", code_server_command("127.0.0.1", code_port), env)
+        groups.start("webserver", dagster_command("dagster-webserver", "-h", "127.0.0.1", "-p", str(web_port),
+                                                  "-w", env["WORKSPACE"]), env)
+        stack = Stack(groups, env, s3, bucket, web_port, db, dataset, root)
+        stack.start_daemon()
+
+        def location_loaded() -> bool:
+            entries = stack.gql(WORKSPACE)["workspaceOrError"]["locationEntries"]
+            loaded = entries and entries[0]["locationOrLoadError"]["__typename"] == "RepositoryLocation"
+            if entries and not loaded:  # the code server was still importing when the webserver asked
+                stack.gql("mutation { reloadWorkspace { __typename } }")
+            return bool(loaded)
+
+        wait_until("webserver serving the pin_assets code location", location_loaded, 180, every_s=2,
+                   logs=groups.tails)
+        yield stack
+    finally:
+        groups.stop_all()
+        if cluster is not None:
+            shutil.rmtree(cluster, ignore_errors=True)

@@ -22,6 +22,7 @@ from pin_assets.quarantine import (
     stage_quarantined_ids,
     write_quarantine,
 )
+from pin_assets.step_gate import hold_if_gated
 from resources.processing import ProcessingResource
 from resources.storage import StorageResource
 
@@ -61,6 +62,7 @@ def parsed_markdown(
     context: AssetExecutionContext, config: RetryConfig, storage: StorageResource, processing: ProcessingResource
 ) -> MaterializeResult:
     batch = context.partition_key
+    hold_if_gated("parsed_markdown", batch)  # a no-op outside tests/test_prod_stack.py
     limits = processing.limits()
     failed: list[dict] = []
     images = {
