@@ -8,6 +8,12 @@
                                           100,000) and the CPU text encoders; replaces only its own
                                           section of RESULTS.md
     python3 -m bench --runs 7 --n 50      more repetitions, bigger batches (e2e = 4N, scaling N..8N)
+    python3 -m bench --only imports --baseline-code DIR
+                                          `import pin_assets.definitions` wall/CPU, median of --runs fresh
+                                          processes, here and in checkout DIR (before/after)
+    python3 -m bench --only stack         the production stack (Postgres, S3, code server, daemon) vs
+                                          `pin materialize` on the same drops (3 drops, and 20 of 5
+                                          documents); not in the default set; replaces only its section
 
 Module-level imports stay light: the pipeline section's pool workers re-import ``__main__``.
 """
@@ -21,7 +27,10 @@ import time
 from pathlib import Path
 
 SECTIONS = ("render", "parse", "units", "sources", "e2e", "scaling", "stats", "realsyn")
+ON_REQUEST = ("stack", "imports")  # only with --only: minutes of services and runs; a before/after
 REALSYN_HEADING = "RealSyn at corpus scale (`python3 -m bench --only realsyn`)"
+STACK_HEADING = "Production stack vs `pin materialize` (`python3 -m bench --only stack`)"
+IMPORTS_HEADING = "Importing the code location (`python3 -m bench --only imports`)"
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
@@ -40,13 +49,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--realsyn-sentences", type=int, default=None, help="sample sentences each text encoder "
                         "runtime encodes (default 1024; quick 64)")
     parser.add_argument("--inputs", type=Path, default=None, help="folder of PDFs to use instead of the bench corpus")
+    parser.add_argument("--stack-code", type=Path, default=None, help="stack: run the stack and `pin materialize` "
+                        "from this checkout (default: this one), e.g. one of main for the numbers before a change")
+    parser.add_argument("--stack-drops", type=int, default=20, help="stack: how many drops of 5 documents")
+    parser.add_argument("--stack-set", action="append", default=[], metavar="NAME=VALUE",
+                        help="stack: an environment variable for every service, e.g. PIN_STEP_START_METHOD=spawn")
+    parser.add_argument("--baseline-code", type=Path, default=None, help="imports: also time this checkout's "
+                        "import (e.g. one of main), interleaved, for a before/after")
     parser.add_argument("--out", type=Path, default=None, help="where to write the results (default "
                         "bench/RESULTS.md; --quick writes nothing unless given)")
     args = parser.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
-    unknown = sorted(set(args.only) - set(SECTIONS))
+    unknown = sorted(set(args.only) - set(SECTIONS) - set(ON_REQUEST))
     if unknown:
-        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS + ON_REQUEST)}")
+    if any("=" not in pair for pair in args.stack_set):
+        parser.error("--stack-set takes NAME=VALUE")
     args.runs = args.runs or (1 if args.quick else 5)
     args.n = args.n or (1 if args.quick else 25)
     args.formats = (args.formats or ("webp" if args.quick else "webp,jpeg,png")).split(",")
@@ -59,7 +77,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    from bench import machine, parse, pipeline, realsyn, render, sources, stats, units
+    from bench import imports, machine, parse, pipeline, realsyn, render, sources, stack, stats, units
     from bench.corpus import find_inputs
     from bench.report import Row, markdown_table, write_results, write_section
 
@@ -71,6 +89,9 @@ def main(argv: list[str]) -> int:
     rows: list[Row] = []
     realsyn_rows: list[Row] = []
     realsyn_notes: list[str] = []
+    stack_rows: list[Row] = []
+    stack_notes: list[str] = []
+    import_rows: list[Row] = []
     notes = [f"inputs: {len(inputs.pdfs)} PDFs, {pages} pages from {inputs.origin}; median of {args.runs} "
              f"run(s){'' if args.quick else ' after one warm-up'}; contenders interleaved within each run"]
     warmup = 0 if args.quick else 1
@@ -117,6 +138,15 @@ def main(argv: list[str]) -> int:
             encoder_rows, encoder_notes = realsyn.encoders(args.runs, warmup, args.realsyn_sentences)
             realsyn_rows += encoder_rows
             realsyn_notes += encoder_notes
+        if "imports" in args.only:
+            clock.start("imports", rows)
+            import_rows = imports.run(args.runs, args.baseline_code)
+            print(markdown_table(import_rows), file=sys.stderr, flush=True)
+        if "stack" in args.only:
+            clock.start("stack", rows)
+            settings = dict(pair.split("=", 1) for pair in args.stack_set)
+            stack_rows, stack_notes = stack.run(scratch, args.stack_code, args.stack_drops, settings=settings)
+            print(markdown_table(stack_rows), file=sys.stderr, flush=True)
     clock.stop()
     elapsed = time.perf_counter() - began
     notes.append(f"bench wall time {elapsed / 60:.1f} min (per section, min: {clock.summary()}); "
@@ -127,10 +157,11 @@ def main(argv: list[str]) -> int:
         print(table)
         for note in notes:
             print(f"- {note}")
-    if realsyn_rows:
-        print(markdown_table(realsyn_rows))
-        for note in realsyn_notes:
-            print(f"- {note}")
+    for extra_rows, extra_notes in ((realsyn_rows, realsyn_notes), (stack_rows, stack_notes), (import_rows, [])):
+        if extra_rows:
+            print(markdown_table(extra_rows))
+            for note in extra_notes:
+                print(f"- {note}")
     if args.out:
         if rows:
             write_results(args.out, table, host, notes, command)
@@ -140,6 +171,17 @@ def main(argv: list[str]) -> int:
                      "the ratios (taken within a run) are the figures to compare. Wall time "
                      f"{clock.spent.get('realsyn', 0) / 60:.1f} min."]
             write_section(args.out, REALSYN_HEADING, intro, markdown_table(realsyn_rows), realsyn_notes)
+        if import_rows:
+            intro = [f"`{command}`, started {host['date']}: {host['cpu']}, {host['cores']}, load average at start "
+                     f"{host['load average at start']}. Wall time moves with the machine's load; CPU seconds "
+                     "much less. Method: `bench/imports.py`'s docstring."]
+            write_section(args.out, IMPORTS_HEADING, intro, markdown_table(import_rows), [])
+        if stack_rows:
+            intro = [f"`{command}`, started {host['date']}: {host['cpu']}, {host['cores']}, load average at start "
+                     f"{host['load average at start']}; the machine is shared, so rates move with its load and "
+                     "the ratios (taken within a run) are the figures to compare. Wall time "
+                     f"{clock.spent.get('stack', 0) / 60:.1f} min. Method: `bench/stack.py`'s docstring."]
+            write_section(args.out, STACK_HEADING, intro, markdown_table(stack_rows), stack_notes)
         print(f"written to {args.out}", file=sys.stderr)
     return 0
 

@@ -1,7 +1,9 @@
-"""Dagster resources: where data lives and how documents are processed.
+"""Dagster resources: where data lives, how documents are processed, and how runs execute.
 
-The environment (local folder or S3) is chosen here, in one place, from configuration; assets and
-sensors only ever see the resources this module builds.
+The environment (local folder or S3, the executor) is chosen here, in one place, from configuration;
+assets and sensors only ever see the resources this module builds, and the Definitions take the executor
+from :func:`executor_from_env` (``resources/executor.py``: ``PIN_EXECUTOR``, ``PIN_STEP_START_METHOD``,
+``PIN_STEP_PRELOAD``, ``PIN_MAX_CONCURRENT_STEPS``).
 
 Environment variables read by :func:`build_resources`:
 
@@ -25,6 +27,7 @@ import os
 from dagster import EnvVar
 
 from resources.embeddings import EmbeddingResource, embeddings_from_env
+from resources.executor import executor_from_env
 from resources.llm import LLMResource, llm_from_env
 from resources.processing import ProcessingResource
 from resources.s3 import S3Connection, StorageUnavailableError
@@ -79,5 +82,6 @@ __all__ = [
     "StorageUnavailableError",
     "TokenizerResource",
     "build_resources",
+    "executor_from_env",
     "s3_connection_from_env",
 ]

@@ -11,7 +11,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from pin_assets.core.limits import DocumentLimits
-from pin_assets.core.ocr_settings import DEBIAN_TESSDATA, OcrSettings
+from pin_assets.core.ocr_settings import DEBIAN_TESSDATA, DEFAULT_PAGE_READS, OcrSettings
 from pin_assets.core.pdf_pages import RenderOptions
 
 
@@ -45,6 +45,12 @@ class ProcessingResource(ConfigurableResource):
         "short paper takes 10 to 20, about half a CPU second each); past it, pandoc converts the e-print. Work, "
         "not seconds: the same outcome under any load.",
     )
+    ocr_max_page_reads: int = Field(
+        default=DEFAULT_PAGE_READS, ge=0, le=1_000_000,
+        description="Most page reads Tesseract makes per document: one per page, orientation and language tried "
+        "(an upright English page is 1). Counted work, not seconds, so a record does not depend on load; pages "
+        "past it stay scanned, with a warning.",
+    )
     max_quarantine_rate: float = Field(
         default=0.25, description="Share of a batch that may be quarantined before its asset check fails."
     )
@@ -60,7 +66,7 @@ class ProcessingResource(ConfigurableResource):
             max_output_bytes=self.max_output_bytes,
             memory_mb=self.worker_memory_mb,
             ocr=OcrSettings(enabled=self.ocr_enabled, tessdata=self.ocr_tessdata, languages=self.ocr_languages,
-                            dpi=self.ocr_dpi, max_pages=self.ocr_max_pages),
+                            dpi=self.ocr_dpi, max_pages=self.ocr_max_pages, max_page_reads=self.ocr_max_page_reads),
             latex_work_budget=self.latex_work_budget,
         )
 

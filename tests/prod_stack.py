@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import pwd
+import shlex
 import shutil
 import signal
 import socket
@@ -65,6 +66,23 @@ def code_server_command(host: str, port: int) -> list[str]:
     command[command.index("-h") + 1] = host
     command[command.index("-p") + 1] = str(port)
     return dagster_command(command[0], *command[1:])
+
+
+def compose_daemon_setup() -> str:
+    """The shell commands pin_daemon's entrypoint runs before ``exec dagster-daemon`` (pool limits)."""
+    script = yaml.safe_load(COMPOSE_FILE.read_text())["services"]["pin_daemon"]["entrypoint"][-1]
+    setup = script.split("exec dagster-daemon")[0].strip().removesuffix("&&").strip()
+    return setup.replace("$$", "$")  # compose's escape for a literal $
+
+
+def console_scripts(folder: Path) -> Path:
+    """``dagster`` and friends as shell scripts in ``folder``, each running :func:`dagster_command`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for tool in ("dagster", "dagster-daemon", "dagster-webserver"):
+        script = folder / tool
+        script.write_text(f"#!/bin/sh\nexec {shlex.join(dagster_command(tool))} \"$@\"\n")
+        script.chmod(0o755)
+    return folder
 
 
 def free_port() -> int:
@@ -406,10 +424,10 @@ def running_stack(root: Path, s3: S3Server, dataset: str, extra_env: dict[str, s
         env = {**stack_env(home, db, s3, bucket, code_port, dataset), "TMPDIR": str(temp), **(extra_env or {})}
         (home / "dagster.yaml").write_text(yaml.safe_dump(process_instance_config(), sort_keys=False))
         shutil.copy(COMPOSE_WORKSPACE, home / "workspace.yaml")
-        # As compose's daemon entrypoint: creates the schema in Postgres and pins the realsyn pool.
-        concurrency = dagster_command("dagster", "instance", "concurrency", "set", "realsyn_corpus", "1")
-        groups.start("concurrency-set", concurrency, env).proc.wait(timeout=120)
-        assert groups.services.pop("concurrency-set").proc.returncode == 0, (root / "concurrency-set.log").read_text()
+        # Compose's daemon entrypoint up to the daemon: creates the schema in Postgres and sets the pools.
+        env["PATH"] = f"{console_scripts(root / 'bin')}{os.pathsep}{env.get('PATH', '')}"
+        groups.start("daemon-setup", ["/bin/sh", "-c", compose_daemon_setup()], env).proc.wait(timeout=300)
+        assert groups.services.pop("daemon-setup").proc.returncode == 0, (root / "daemon-setup.log").read_text()
 
         groups.start("code", code_server_command("127.0.0.1", code_port), env)
         groups.start("webserver", dagster_command("dagster-webserver", "-h", "127.0.0.1", "-p", str(web_port),

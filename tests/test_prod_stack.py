@@ -18,13 +18,13 @@ a race with a real parse.
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -126,8 +126,10 @@ def _finished(stack: Stack, count: int) -> list[dict] | None:
     return runs if len(runs) >= count and len(done) == len(runs) else None
 
 
-def _max_overlap(runs: list[dict]) -> int:
-    edges = sorted([(run["startTime"], 1) for run in runs] + [(run["endTime"], -1) for run in runs])
+def _max_overlap(spans: list[tuple[float, float]], slack_s: float = 0.5) -> int:
+    """Most spans (start, end) open at once; an end within ``slack_s`` of a start counts as before it
+    (a pool slot is released a moment after the step's success event is stamped)."""
+    edges = sorted([(start, 1) for start, _ in spans] + [(end - slack_s, -1) for _, end in spans])
     current = peak = 0
     for _, step in edges:  # at equal times an end (-1) sorts before a start (+1)
         current += step
@@ -156,7 +158,7 @@ def test_three_drops_run_two_at_a_time_and_land_in_s3(stack: Stack) -> None:
     assert sorted(partition_of(run) for run in runs) == sorted(DROPS)
 
     # The queue: never more than two at once, two did run together, and the third waited for a slot.
-    assert _max_overlap(runs) == 2, runs
+    assert _max_overlap([(run["startTime"], run["endTime"]) for run in runs], slack_s=0) == 2, runs
     first_end = min(run["endTime"] for run in runs[:2])
     assert runs[2]["startTime"] >= first_end - 0.5, runs
     timeline = [(partition_of(run), *(run[k] - dropped for k in ("creationTime", "startTime", "endTime")))
@@ -201,11 +203,13 @@ def test_three_drops_run_two_at_a_time_and_land_in_s3(stack: Stack) -> None:
     (registering,) = _sensor_ticks(stack, "SUCCESS")
     assert sorted(registering["runIds"]) == sorted(run["runId"] for run in runs), registering
     assert len(stack.runs(partitions=DROPS)) == len(DROPS)
-    assert stack.pool("realsyn_corpus")["limit"] == 1 and stack.pool("pin_cpu")["slotCount"] == 1
-    # Pools across the runs: one realsyn_corpus step at a time, one pin_cpu step (parse, render) at a time.
+    # Pools across the runs, as compose's daemon sets them: one realsyn_corpus step at a time; as many
+    # pin_cpu steps (parse, render) as the machine has CPUs.
+    cpus = len(os.sched_getaffinity(0))
+    assert stack.pool("realsyn_corpus")["limit"] == 1 and stack.pool("pin_cpu")["limit"] == cpus
     steps = [_step_intervals(stack, run["runId"]) for run in runs]
-    assert _never_overlap([spans["realsyn_corpus"] for spans in steps]), steps
-    assert _never_overlap([spans[k] for spans in steps for k in ("parsed_markdown", "page_renders")]), steps
+    assert _max_overlap([spans["realsyn_corpus"] for spans in steps]) == 1, steps
+    assert _max_overlap([spans[k] for spans in steps for k in ("parsed_markdown", "page_renders")]) <= cpus, steps
     print("steps of the last run (s):", {k: round(b - a, 1) for k, (a, b) in steps[-1].items()})
 
 
@@ -219,11 +223,6 @@ def _step_intervals(stack: Stack, run_id: str) -> dict[str, tuple[float, float]]
         elif event["__typename"] == "ExecutionStepSuccessEvent":
             spans[event["stepKey"]] = (started[event["stepKey"]], float(event["timestamp"]) / 1000)
     return spans
-
-
-def _never_overlap(spans: list[tuple[float, float]]) -> bool:
-    ordered = sorted(spans)
-    return all(later[0] >= earlier[1] - 0.5 for earlier, later in pairwise(ordered))
 
 
 def _pid_of_run_worker(stack: Stack, run_id: str) -> int | None:
@@ -298,7 +297,7 @@ def test_daemon_killed_mid_run_then_interrupted_run_reported_and_rerun_matches(s
     messages = [e.get("message") or "" for e in stack.run_events(run_id)]
     assert any(f"Run execution process for {run_id}" in m for m in messages), messages[-10:]
 
-    # The killed step still holds its pin_cpu slot; with a limit of 1 every later parse would wait on it.
+    # The killed step still holds its pin_cpu slot; with every slot held so, every later parse would wait.
     assert run_id in stack.pool_holders("pin_cpu"), stack.pool("pin_cpu")
 
     # The daemon comes back; the UI's "Re-execute from failure" queues the steps the worker never finished.

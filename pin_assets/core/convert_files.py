@@ -23,7 +23,14 @@ from typing import Any
 
 from pin_assets.core import kinds
 from pin_assets.core.convert import oi_source, parse_document, render_document
-from pin_assets.core.document import IMAGES_SKIPPED, LATEX_FALLBACK, PAGES_FAILED, ConversionError, metadata_count
+from pin_assets.core.document import (
+    FALLBACK_PAGES,
+    IMAGES_SKIPPED,
+    LATEX_FALLBACK,
+    PAGES_FAILED,
+    ConversionError,
+    metadata_count,
+)
 from pin_assets.core.html.markdown import FALLBACK_FLAG
 from pin_assets.core.image_refs import ImageSyntax, write_image_refs
 from pin_assets.core.isolation import TaskFailure, run_isolated
@@ -187,6 +194,7 @@ def _convert_into(
         images_skipped=metadata_count(parsed.metadata, IMAGES_SKIPPED),
         pages_failed=metadata_count(parsed.metadata, PAGES_FAILED),
         latex_fallback=LATEX_FALLBACK in parsed.metadata,
+        fallback_pages=metadata_count(parsed.metadata, FALLBACK_PAGES),
     )
     record = build_record(
         doc_id=hashlib.sha256(data).hexdigest(),

@@ -67,7 +67,8 @@ def _classify(exc: BaseException, timeout_s: float | None) -> tuple[str, str]:
         return exc.reason, str(exc)
     if isinstance(exc, TimeoutError):
         limit = f" of {timeout_s:g} s" if timeout_s is not None else ""
-        return "timeout", f"document took longer than the doc_timeout_s limit{limit}; worker killed"
+        return "timeout", (f"document took longer than the doc_timeout_s limit{limit}; worker killed (raise it, "
+                           "or lower ocr_max_page_reads, the OCR work a scanned document may cost)")
     if isinstance(exc, ProcessExpired):
         return "crashed", f"worker process died (exit code {exc.exitcode})"
     if isinstance(exc, MemoryError):
@@ -157,8 +158,12 @@ def run_isolated(
 
     ``fn`` must be a module-level function (it is pickled to the workers). Workers are started with
     ``forkserver``: forking the Dagster run process itself, which holds threads and locks, is unsafe.
+    The forkserver imports ``fn``'s module before it forks anything, so the workers (and any worker the
+    pool replaces after a crash or a timeout) start with the converter loaded instead of importing it
+    each. That applies when this process starts its forkserver; a running one keeps what it loaded.
     """
     context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([fn.__module__])
     window = max(1, workers) * 2
     pending: deque[tuple[T, Future]] = deque()
     with ProcessPool(

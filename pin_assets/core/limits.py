@@ -19,12 +19,13 @@ class DocumentLimits:
 
     They protect an unattended batch from one pathological file: a parser that spins (timeout), a
     2,000-page monster (pages), a decompression bomb image (pixels), or output that would swamp the store.
-    ``ocr`` travels with them because OCR is what makes a scanned document expensive: its page and time
-    budget keep a long scan inside ``timeout_s``. ``latex_work_budget`` bounds LaTeXML on an arXiv e-print
-    by the work it does (its progress steps, about 30,000 tokens each), not by seconds, so the choice
-    between LaTeXML and the pandoc fallback is the same on any machine under any load. LaTeXML takes about
-    half a CPU second per step on the 2-core machine of bench/RESULTS.md and a short paper 10 to 20 steps, so
-    the default of 120 ends LaTeXML before its share of the default ``timeout_s`` (60%) on an idle machine.
+    ``ocr`` travels with them because OCR is what makes a scanned document expensive: its page and read budget
+    (work counted, not seconds) keeps a long scan inside ``timeout_s``, which only guards against a hung
+    document: it quarantines, it never changes what a record holds. ``latex_work_budget`` bounds LaTeXML on an
+    arXiv e-print by the work it does (its progress steps, about 30,000 tokens each), not by seconds, so the
+    choice between LaTeXML and the pandoc fallback is the same on any machine under any load. LaTeXML takes
+    about half a CPU second per step on the 2-core machine of bench/RESULTS.md and a short paper 10 to 20 steps,
+    so the default of 120 ends LaTeXML before its share of the default ``timeout_s`` (60%) on an idle machine.
     """
 
     timeout_s: float = 120.0

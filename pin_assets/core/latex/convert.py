@@ -224,15 +224,12 @@ def _pdf(paired_pdf: bytes) -> Callable[[_Attempt], ParsedDocument]:
     """The PDF path on the paper's own PDF: its text, tables and figures, but formulas only as glyphs."""
 
     def convert(attempt: _Attempt) -> ParsedDocument:
-        from dataclasses import replace
-
-        from pin_assets.core.convert import OCR_SHARE
         from pin_assets.core.pdf import pdf_to_markdown
 
         limits = attempt.limits
         try:
             parsed = pdf_to_markdown(paired_pdf, max_pages=limits.max_pages, max_image_pixels=limits.max_image_pixels,
-                                     truncate=False, ocr=replace(limits.ocr, budget_s=OCR_SHARE * limits.timeout_s))
+                                     truncate=False, ocr=limits.ocr)
         except ConversionError as exc:
             raise LatexFailed(exc.reason, f"the paper's PDF: {exc}") from exc
         parsed.metadata[CONVERTER] = "pdf"
