@@ -30,7 +30,7 @@ from pin_assets.core.latex import archive
 from pin_assets.core.latex.archive import pack_files, read_eprint, sniff_eprint
 from pin_assets.core.latex.bulk import arxiv_id
 from pin_assets.core.latex.bundle import bundle_eprint
-from pin_assets.core.latex.engines import run_tool
+from pin_assets.core.latex.engines import ToolRun, run_tool
 from pin_assets.core.latex.figures import FigureFiles
 from pin_assets.core.latex.mainfile import find_main_file, flatten
 from pin_assets.core.limits import DocumentLimits
@@ -241,6 +241,20 @@ def test_a_bulk_source_tar_is_one_document_per_eprint() -> None:
 def test_a_tool_past_its_time_is_killed_with_its_children(tmp_path: Path) -> None:
     run = run_tool(["/bin/sh", "-c", "sleep 30 & sleep 30"], cwd=tmp_path, timeout_s=0.5, memory_mb=256)
     assert run.timed_out and not run.ok
+
+
+def test_a_hung_latexml_quarantines_instead_of_falling_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seconds depend on the load: LaTeXML stopped by the wall clock (here a stand-in that reports it) makes
+    the e-print a ``limit`` quarantine, never a pandoc or PDF record that an idle machine would not make."""
+    from pin_assets.core.latex import convert
+
+    monkeypatch.setattr(convert, "run_latexml", lambda *a, **k: ToolRun(-9, b"", "PIN work steps: 7\n", True))
+    data = pack_files({"main.tex": b"\\documentclass{article}\\begin{document}Hi.\\end{document}"})
+    pdf = (FIXTURE / "2405.16513.pdf").read_bytes()
+    with pytest.raises(ConversionError) as caught:
+        convert.eprint_to_markdown(data, limits=DocumentLimits(timeout_s=10), paired_pdf=pdf)
+    assert caught.value.reason == "limit" and "LaTeXML ran past its 6 s share" in str(caught.value)
+    assert "after 7 work steps" in str(caught.value)
 
 
 # ---------------------------------------------------------------- through LaTeXML

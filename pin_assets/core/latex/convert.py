@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from pin_assets.core.document import IMAGES_SKIPPED, LATEX_FALLBACK, ConversionError, ParsedDocument, has_content
 from pin_assets.core.latex.archive import EprintFiles, eprint_stem, read_eprint
-from pin_assets.core.latex.engines import ToolMissing, ToolRun, read_log, run_latexml, run_pandoc
+from pin_assets.core.latex.engines import ToolMissing, ToolRun, hung, read_log, run_latexml, run_pandoc
 from pin_assets.core.latex.figures import FigureFiles, graphics_paths
 from pin_assets.core.latex.mainfile import MainFile, find_main_file, flatten, simple_preamble
 from pin_assets.core.latex.markdown import latexml_markdown, pandoc_markdown
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 CONVERTER = "converter"
 ENGINES = ("latexml", "pandoc")
-LATEXML_SHARE = 0.6  # of doc_timeout_s: a safety net under the work budget, which normally decides
+LATEXML_SHARE = 0.6  # of doc_timeout_s: the hang guard under the work budget, which decides the fallback
 PANDOC_SHARE = 0.15
 FIGURE_TIMEOUT_S = 30.0
 _STEPS = re.compile(r"PIN work steps: (\d+)")
@@ -166,8 +166,7 @@ def _check_run(tool: str, run: ToolRun, log: str, limits: DocumentLimits, steps:
         raise LatexFailed("limit", f"{tool} used up its work budget of {limits.latex_work_budget:,} steps "
                                    "(latex_work_budget; an endless macro loop, or a paper too long for it)")
     if run.timed_out:
-        raise LatexFailed("limit", f"{tool} ran past its {LATEXML_SHARE * limits.timeout_s:.0f} s share of "
-                                   f"doc_timeout_s after {steps} work steps")
+        raise hung(tool, LATEXML_SHARE * limits.timeout_s, f" after {steps} work steps")
     if run.killed:
         raise LatexFailed("limit", f"{tool} was killed (signal or exit {run.returncode}): over its memory limit "
                                    f"of {limits.memory_mb} MB (worker_memory_mb) or its CPU time")
@@ -214,7 +213,9 @@ def _pandoc(attempt: _Attempt) -> ParsedDocument:
                 return parsed
             problems.append("pandoc's HTML holds no text")
         else:
-            why = "ran past its time share" if run.timed_out else _last_lines(run.stderr, 2)
+            if run.timed_out:
+                raise hung("pandoc", PANDOC_SHARE * limits.timeout_s / 3)
+            why = _last_lines(run.stderr, 2)
             how = "" if source is tex else " (definitions only" + ("" if macros else ", no macros") + ")"
             problems.append(f"pandoc{how} failed: {why}")
     raise LatexFailed("corrupt", "; ".join(problems))

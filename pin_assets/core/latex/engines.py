@@ -14,7 +14,8 @@ process with:
   ``--sandbox`` on a source flattened beforehand, Ghostscript with ``-dSAFER``;
 * **limits the kernel enforces**: address space (``ulimit -v``) and CPU seconds (``ulimit -t``), so even a
   child whose parent was killed cannot run on; it also gets SIGKILL when its parent dies (``setpriv
-  --pdeathsig``). A wall-clock limit kills the whole process group as a last resort.
+  --pdeathsig``). A wall-clock limit kills the whole process group as a last resort, and quarantines the
+  e-print (:func:`hung`): seconds guard against a hang, they never choose the converter.
 
 No tool reaches the network: LaTeXML gets no URL base and the fence refuses URLs; pandoc is sandboxed.
 """
@@ -29,6 +30,8 @@ import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from pin_assets.core.document import ConversionError
 
 LATEXML_DIR = Path(__file__).resolve().parent / "latexml"  # our Perl module and XSLT stylesheet for LaTeXML
 STYLESHEET = LATEXML_DIR / "pin-html5.xsl"
@@ -105,6 +108,16 @@ def run_tool(
             _kill_group(process)
             process.wait()
     return ToolRun(process.returncode, out, err.decode("utf-8", "replace")[-MAX_LOG_CHARS:], timed_out)
+
+
+def hung(tool: str, seconds: float, detail: str = "") -> ConversionError:
+    """The error for a tool stopped by the wall clock. Seconds are a guard against a hung document, not a
+    budget: they depend on the machine and its load, so running past them quarantines the e-print (reason
+    ``limit``, to retry on a quieter machine or with a larger ``doc_timeout_s``) instead of letting another
+    converter, or a record without a figure, stand in for what an idle machine would have made."""
+    return ConversionError("limit", f"{tool} ran past its {seconds:.0f} s share of doc_timeout_s{detail}, the "
+                                    "guard against a hung document; the work budget (latex_work_budget) decides "
+                                    "fallbacks")
 
 
 def _kill_group(process: subprocess.Popen) -> None:

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 from pin_assets.core.latex.archive import safe_relative_path
-from pin_assets.core.latex.engines import ToolMissing, run_ghostscript
+from pin_assets.core.latex.engines import ToolMissing, hung, run_ghostscript
 
 FIGURE_DPI = 150
 MAX_FIGURE_SIDE = 4000  # pixels: a figure rendered larger than this says nothing more to a model
@@ -154,9 +154,11 @@ class FigureFiles:
              "-dFirstPage=1", "-dLastPage=1", f"-sOutputFile={target.name}", source.name],
             self.scratch, timeout_s=self.timeout_s, memory_mb=self.memory_mb,
         )
+        if run.timed_out:  # a hung Ghostscript: quarantine rather than a record that depends on the load
+            raise hung(f"Ghostscript on the figure {path!r}", self.timeout_s)
         if not run.ok or not target.is_file():
-            why = "took too long" if run.timed_out else f"Ghostscript exit {run.returncode}: {run.stderr[-200:]}"
-            self.warnings.append(f"figure {path!r} not converted: {why}")
+            self.warnings.append(f"figure {path!r} not converted: Ghostscript exit {run.returncode}: "
+                                 f"{run.stderr[-200:]}")
             return None
         return target.read_bytes()
 
