@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     totals: dict[str, dict[str, float]] = {}
     per_paper: list[str] = []
     failures: list[str] = []
+    defaults: list[str] = []
     for paper in corpus:
         formulas = display_formulas(paper.tex())
         outputs: dict[str, str] = {}
@@ -178,7 +179,8 @@ def main(argv: list[str] | None = None) -> None:
         reference = prose_words(outputs["LaTeX path: LaTeXML"])
         for name, markdown in outputs.items():
             totals[name]["similarity"] += similarity(reference, prose_words(markdown)) / len(corpus)
-        default = _default_converter(paper)
+        converter, default = _default_converter(paper)
+        defaults.append(converter)
         per_paper.append(f"{paper.name}: {len(formulas)} display formulas; with the default limits the `arxiv` kind "
                          f"used {default}")
     count = len(corpus)
@@ -188,7 +190,11 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(f"| {name} | {60 * count / total['wall']:.1f} | {total['cpu'] / count:.1f} | "
                     f"{int(total['failed'])} | {int(total['kept'])} of {int(total['formulas'])} | "
                     f"{total['similarity']:.3f} |")
+    fell_back = sum(converter != "latexml" for converter in defaults)
     per_paper += failures + [
+        f"share that falls back with the default limits (latex_work_budget {DocumentLimits().latex_work_budget}, "
+        f"doc_timeout_s {DocumentLimits().timeout_s:.0f}): {fell_back} of {count} e-prints "
+        f"({', '.join(f'{c}: {defaults.count(c)}' for c in dict.fromkeys(defaults))})",
         "display equations kept as TeX: the paper's display formulas (its own argument-free macros expanded) found "
         "in the Markdown, compared without spaces, braces, labels and spacing commands, and with LaTeXML's "
         "spellings (\\geq for \\ge, ^{\\prime} for ')",
@@ -207,17 +213,24 @@ def main(argv: list[str] | None = None) -> None:
         write_section(args.out, HEADING, intro, table, per_paper)
 
 
-def _default_converter(paper: Paper) -> str:
-    """Which converter the kind picks under the default limits (timeout included), and LaTeXML's work steps."""
+def _default_converter(paper: Paper) -> tuple[str, str]:
+    """Which converter the kind picks under the default limits, and a line with LaTeXML's work steps or the
+    reason it fell back."""
+    from pin_assets.core.document import ConversionError
     from pin_assets.core.latex.archive import pack_folder
     from pin_assets.core.latex.convert import eprint_to_markdown
     from pin_assets.core.limits import DocumentLimits
 
-    parsed = eprint_to_markdown(pack_folder(paper.source), limits=DocumentLimits(), paired_pdf=paper.pdf.read_bytes())
+    try:
+        parsed = eprint_to_markdown(pack_folder(paper.source), limits=DocumentLimits(),
+                                    paired_pdf=paper.pdf.read_bytes())
+    except ConversionError as exc:  # LaTeXML hung past its share of doc_timeout_s on this machine
+        return "quarantined", f"nothing: quarantined as {exc.reason} ({str(exc)[:120]})"
     meta = parsed.metadata
     steps = meta.get("latexml_work_steps")
-    return f"{meta['converter']}" + (f" ({steps} work steps of {DocumentLimits().latex_work_budget})" if steps else
-                                     f" ({meta.get('latex_fallback_reason', '')[:120]})")
+    return meta["converter"], meta["converter"] + (
+        f" ({steps} work steps of {DocumentLimits().latex_work_budget})" if steps else
+        f" ({meta.get('latex_fallback_reason', '')[:120]})")
 
 
 if __name__ == "__main__":

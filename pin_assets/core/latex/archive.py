@@ -301,24 +301,34 @@ def sniff_eprint_probe(probe: Any) -> bool:
     return sniff_eprint(probe.data, probe.name)
 
 
-def _tar_names_show_source(data: bytes) -> bool | None:
-    """Walk the tar headers present in ``data`` (which may be only the start of the archive): ``True`` at the
-    first TeX-source name, ``False`` at the end of the archive without one, ``None`` when the data ends first."""
+def tar_headers(data: bytes) -> tuple[list[tuple[str, bytes]], str]:
+    """The (path, type flag) of every tar member header present in ``data``, which may be only the start of
+    the archive, without reading a member; and why the walk ended: ``"end"`` (the archive's end marker),
+    ``"cut"`` (the data ended first) or ``"bad"`` (a header whose size is not a number)."""
+    headers: list[tuple[str, bytes]] = []
     offset = 0
     while offset + _TAR_BLOCK <= len(data):
         header = data[offset : offset + _TAR_BLOCK]
         if not header.strip(b"\x00"):
-            return False
+            return headers, "end"
         name = header[:100].split(b"\x00", 1)[0].decode("utf-8", "replace")
         prefix = header[345:500].split(b"\x00", 1)[0].decode("utf-8", "replace") if header[257:262] == b"ustar" else ""
-        if PurePosixPath(f"{prefix}/{name}" if prefix else name).suffix.lower() in SOURCE_SUFFIXES:
-            return True
+        headers.append((f"{prefix}/{name}" if prefix else name, header[156:157]))
         try:
             size = int(header[124:136].replace(b"\x00", b" ").strip() or b"0", 8)
         except ValueError:
-            return False
+            return headers, "bad"
         offset += _TAR_BLOCK + (size + _TAR_BLOCK - 1) // _TAR_BLOCK * _TAR_BLOCK
-    return None
+    return headers, "cut"
+
+
+def _tar_names_show_source(data: bytes) -> bool | None:
+    """``True`` when a tar header present in ``data`` names a TeX source, ``False`` when the archive ends
+    (or breaks) without one, ``None`` when the data ends first."""
+    headers, ending = tar_headers(data)
+    if any(PurePosixPath(name).suffix.lower() in SOURCE_SUFFIXES for name, _ in headers):
+        return True
+    return None if ending == "cut" else False
 
 
 def _zip_names_show_source(data: bytes) -> bool:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
-from pin_assets.core.latex.archive import MAX_MEMBER_BYTES, is_tar, sniff_eprint
+from pin_assets.core.latex.archive import MAX_MEMBER_BYTES, is_tar, sniff_eprint, tar_headers
 from pin_assets.core.sources.expanded import ExpandedDocument
 
 MEMBER_NAME = re.compile(
@@ -26,7 +26,6 @@ MEMBER_NAME = re.compile(
     r"\.(?P<ext>gz|pdf|tar\.gz|tgz|tar)$"
 )
 TAG = "arxiv-src"
-_BLOCK = 512
 
 
 def arxiv_id(member: str) -> str | None:
@@ -46,25 +45,17 @@ def sniff_bulk_tar(file: Any) -> str | None:
     head = file.head
     if not is_tar(head):
         return None
+    headers, ending = tar_headers(head)
+    if ending == "bad":
+        return None
     seen = 0
-    offset = 0
-    while offset + _BLOCK <= len(head):
-        header = head[offset : offset + _BLOCK]
-        if not header.strip(b"\x00"):
-            break
-        name = header[:100].split(b"\x00", 1)[0].decode("utf-8", "replace")
-        kind = header[156:157]
+    for name, kind in headers:
         if kind in (b"0", b"\x00"):
             if MEMBER_NAME.match(name.lstrip("./")) is None:
                 return None
             seen += 1
         elif kind not in (b"5", b"x", b"g"):  # directories and pax headers are fine, links are not members
             return None
-        try:
-            size = int(header[124:136].replace(b"\x00", b" ").strip() or b"0", 8)
-        except ValueError:
-            return None
-        offset += _BLOCK + (size + _BLOCK - 1) // _BLOCK * _BLOCK
     return TAG if seen else None
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -27,6 +28,7 @@ from pin_assets.core.latex.archive import TEX_SUFFIXES, safe_relative_path
 
 PREFERRED_STEMS = ("main", "ms", "paper", "article", "manuscript", "arxiv", "root")
 MAX_DEPTH = 20
+MAX_WALK = 1000  # files followed from one main file: an e-print holds at most 10,000 (archive.MAX_FILES)
 _COMMENT = re.compile(r"(?<!\\)%[^\n]*")
 _DOCUMENT_START = re.compile(r"^[ \t]*\\document(?:class|style)\b", re.M)
 _BEGIN_DOCUMENT = re.compile(r"\\begin\s*\{document\}")
@@ -103,37 +105,34 @@ def _rank(path: str, texts: Mapping[str, str], files: Mapping[str, bytes], stem:
     return (body, order, path.count("/"), -reach, path)
 
 
-def _reach(path: str, texts: Mapping[str, str], files: Mapping[str, bytes]) -> set[str]:
-    seen: set[str] = set()
-    todo = [path]
-    while todo and len(seen) < 1000:
-        current = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        text = texts.get(current)
-        if text is None:
-            text = strip_comments(tex_text(files[current]))
-        todo += [inc.resolved for inc in _references(current, text, files, posixpath.dirname(path)) if inc.resolved]
-    return seen
+def _reach(path: str, texts: Mapping[str, str], files: Mapping[str, bytes]) -> list[str]:
+    return _walk(path, texts, files)[0]
 
 
 def _with_inclusions(main: MainFile, files: Mapping[str, bytes], texts: Mapping[str, str]) -> MainFile:
-    seen: set[str] = set()
-    todo = [main.path]
-    while todo:
-        current = todo.pop(0)
+    main.inclusions += _walk(main.path, texts, files)[1]
+    return main
+
+
+def _walk(path: str, texts: Mapping[str, str], files: Mapping[str, bytes]) -> tuple[list[str], list[Inclusion]]:
+    """The files reachable from ``path`` through ``\\input``-like references, breadth first (at most
+    :data:`MAX_WALK`), and every reference met on the way, resolved or not, in that order."""
+    seen: dict[str, None] = {}
+    found: list[Inclusion] = []
+    todo = deque([path])
+    while todo and len(seen) < MAX_WALK:
+        current = todo.popleft()
         if current in seen:
             continue
-        seen.add(current)
+        seen[current] = None
         text = texts.get(current)
         if text is None:
             text = strip_comments(tex_text(files[current]))
-        for inc in _references(current, text, files, posixpath.dirname(main.path)):
-            main.inclusions.append(inc)
+        for inc in _references(current, text, files, posixpath.dirname(path)):
+            found.append(inc)
             if inc.resolved:
                 todo.append(inc.resolved)
-    return main
+    return list(seen), found
 
 
 def inclusions(main: str, files: Mapping[str, bytes]) -> list[Inclusion]:
