@@ -94,9 +94,10 @@ def kept_formulas(formulas: list[str], markdown: str) -> int:
 
 
 def prose_words(markdown: str) -> list[str]:
-    """The words of a Markdown document without its math, image links, tables' rules and Markdown marks."""
+    """The words of a Markdown document without its math, image links, HTML tags (``<sup>``), tables' rules and
+    Markdown marks."""
     text = re.sub(r"\$\$.+?\$\$|\$[^$\n]+\$", " ", markdown, flags=re.S)
-    text = re.sub(r"!\[[^\]]*\]\([^)]*\)|<img[^>]*>|\[\^\d+\]:?", " ", text)
+    text = re.sub(r"!\[[^\]]*\]\([^)]*\)|</?[a-z][^>]*>|\[\^\d+\]:?", " ", text)  # HTML tags: <img>, <sup>
     text = re.sub(r"[#*_`|>\-]+", " ", text)
     return re.findall(r"[^\W\d_]{2,}", text.lower())
 
@@ -198,8 +199,8 @@ def main(argv: list[str] | None = None) -> None:
         "display equations kept as TeX: the paper's display formulas (its own argument-free macros expanded) found "
         "in the Markdown, compared without spaces, braces, labels and spacing commands, and with LaTeXML's "
         "spellings (\\geq for \\ge, ^{\\prime} for ')",
-        "prose similarity: difflib ratio of the word sequences, math, image links and Markdown marks removed; "
-        "CPU s counts the process and its children (LaTeXML and pandoc run as child processes)"]
+        "prose similarity: difflib ratio of the word sequences, math, image links, HTML tags and Markdown marks "
+        "removed; CPU s counts the process and its children (LaTeXML and pandoc run as child processes)"]
     table = "\n".join(rows)
     load_after = os.getloadavg()
     intro = [f"{count} real arXiv e-prints with their PDFs ({', '.join(p.name for p in corpus)}), median of "
