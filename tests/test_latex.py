@@ -50,9 +50,10 @@ OPTIONS = RenderOptions(dpi=40, fmt="png")
 
 # A small source exercising what a paper holds: sections, a footnote, an align, a theorem and proof, lists
 # with generated and chosen labels, a table with a caption, a figure, citations and a reference list, an
-# undefined macro, and three attempts to read a file outside the e-print (written, climbing, built by macros).
+# undefined macro, a package that exists nowhere, and three attempts to read a file outside the e-print
+# (written, climbing, built by macros).
 SMALL = r"""\documentclass{article}
-\usepackage{amsmath,amsthm,graphicx}
+\usepackage{amsmath,amsthm,graphicx,pinnotapackage}
 \newtheorem{lemma}{Lemma}
 \title{Small Source}
 \author{Ada Lovelace}
@@ -308,7 +309,8 @@ def _small_source(tmp_path: Path) -> tuple[bytes, Path]:
 @needs_latexml
 def test_a_small_source_converts_fenced_and_without_a_pdf(tmp_path: Path) -> None:
     """No file outside the e-print is read (written out, climbing or built by macros); an undefined macro
-    loses only itself; without a PDF the overall images are a compiled render."""
+    loses only itself, an unknown package only its macros (and is named); without a PDF the overall images
+    are a compiled render."""
     data, _ = _small_source(tmp_path)
     (tmp_path / "small.tar.gz").write_bytes(data)
     record = convert_file(tmp_path / "small.tar.gz", tmp_path / "out", OPTIONS, limits=DocumentLimits(timeout_s=300))
@@ -318,6 +320,7 @@ def test_a_small_source_converts_fenced_and_without_a_pdf(tmp_path: Path) -> Non
     assert any("secret" in r and "outside" in r for r in refused)
     assert any("LaTeXML refused to read" in r for r in refused)  # the macro-built path, caught inside LaTeXML
     assert "Before kept words." in md and "unknownmacro" in ori["latexml_undefined"]
+    assert json.loads(ori["latexml_missing_packages"]) == ["pinnotapackage.sty"]
     assert "$$\\begin{aligned} a & =b+c \\\\ d & =\\frac{e}{f} \\end{aligned}$$" in md
     assert "conserved[^1] as shown by [1]." in md and md.rstrip().endswith("[^1]: In closed systems.")
     assert "**Lemma 1 (Bound).** *For all $x>0$ we have $x^{2}\\geq 0$.*" in md and "*Proof.* Square it." in md

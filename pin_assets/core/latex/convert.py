@@ -12,7 +12,8 @@ private scratch folder. Then, in order, until one gives a document with content:
 The record says which one made it (``ori_meta.converter``: ``latexml``, ``pandoc`` or ``pdf``) and, for a
 fallback, why (``latex_fallback_reason``); the ``latex_fallback`` signal is 1 for either fallback. What was
 refused on the way (an ``\\input`` naming a file outside the e-print, archive members outside its folder)
-is listed in ``latex_refused``; figures that could not be converted in ``missing_images``.
+is listed in ``latex_refused``; figures that could not be converted in ``missing_images``; packages LaTeXML
+could neither emulate nor read in ``latexml_missing_packages`` (the document converts without them).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ _SUMMARY = re.compile(r"^(?:Conversion|Post-processing) complete: (.*)$", re.M)
 _REFUSED = re.compile(r"Refused to read '([^']*)'")
 _SEE_LOG = re.compile(r"\s*\(See [^)]*\)")
 _FATAL = re.compile(r"^Fatal:(\S+) (.*)$", re.M)
+_MISSING_FILES = re.compile(r"\d+ missing files?\[([^\]]*)\]")
 
 
 class LatexFailed(Exception):
@@ -156,6 +158,12 @@ def _latexml(attempt: _Attempt) -> ParsedDocument:
     summary = _SUMMARY.findall(log)
     if summary:
         parsed.metadata["latexml_summary"] = " | ".join(_SEE_LOG.sub("", s).strip() for s in summary)[:2000]
+    missing = sorted({name.strip() for found in _MISSING_FILES.findall(log) for name in found.split(",")
+                      if name.strip().endswith((".sty", ".cls"))})  # other names: files the fence refused
+    if missing:  # packages with neither a LaTeXML binding nor a .sty in the TeX tree: their macros are left out
+        parsed.metadata["latexml_missing_packages"] = json.dumps(missing[:100])
+        parsed.warnings.append(f"LaTeXML found no {', '.join(missing[:10])}" + (" ..." if len(missing) > 10 else "")
+                               + "; the document converted without them")
     attempt.refused += [f"LaTeXML refused to read {name!r}" for name in dict.fromkeys(_REFUSED.findall(log))]
     return parsed
 
