@@ -471,8 +471,7 @@ def compute_signals(
     web page kept whole (minus boilerplate) because its main content could not be found. ``images_skipped``
     and ``pages_failed`` are what the converter left out (see ``document.IMAGES_SKIPPED``);
     ``fallback_pages`` the PDF pages a second engine read (see ``document.FALLBACK_PAGES``).
-    ``latex_fallback``
-    marks an arXiv e-print that LaTeXML did not convert (``document.LATEX_FALLBACK``).
+    ``latex_fallback`` marks an arXiv e-print that LaTeXML did not convert (``document.LATEX_FALLBACK``).
     """
     seq = read_blocks(markdown)
     blocks = len(seq.texts)
