@@ -10,8 +10,8 @@ would otherwise run on an arXiv PDF), in the same run, and reports:
 * papers per minute (wall clock; the CPU seconds of the process and its children beside it, since LaTeXML and
   pandoc run as child processes and the machine is shared);
 * display equations kept as TeX: of the paper's display formulas (``$$...$$``, ``\\[...\\]``, ``equation``,
-  ``align``...; its own argument-free macros expanded), how many appear in the Markdown, compared without
-  spaces and grouping braces;
+  ``align``...; its own macros expanded, with their arguments), how many appear in the Markdown, compared
+  without spaces and grouping braces, in LaTeXML's spellings;
 * text similarity to the LaTeXML Markdown: word-sequence similarity (difflib) of the prose, math, Markdown
   marks and image links removed;
 * with the default limits, which converter the ``arxiv`` kind used (the share that falls back).
@@ -34,8 +34,10 @@ HEADING = "arXiv e-prints: LaTeX path against PDF path (`python3 -m bench.latex`
 _COMMENT = re.compile(r"(?<!\\)%[^\n]*")
 _DISPLAY = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\begin\{(equation\*?|align\*?|gather\*?|multline\*?|eqnarray\*?)\}"
                       r"(.+?)\\end\{\3\}", re.S)
-_NEWCOMMAND = re.compile(r"\\(?:re)?newcommand\*?\{?(\\[A-Za-z]+)\}?\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}")
-_DEF = re.compile(r"\\def(\\[A-Za-z]+)\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}")
+_NEWCOMMAND = re.compile(r"\\(?:re|provide)?newcommand\*?\s*\{?\s*(\\[A-Za-z]+)\s*\}?\s*(?:\[(\d)\])?\s*\{")
+_DEF = re.compile(r"\\def\s*(\\[A-Za-z]+)\s*((?:#\d)*)\s*\{")
+_CONTROL_WORD = re.compile(r"\\[A-Za-z]+")
+_SUBSTACK = re.compile(r"\\substack\s*\{")
 _SKIP = re.compile(r"\\(?:hskip|vskip|kern|hspace\*?)\s*\{?-?[\d.]+\s*(?:pt|cm|mm|em|ex|in)\}?|\\label\{[^{}]*\}|"
                    r"\\(?:nonumber|notag|displaystyle)\b|\\[,;:! ]|&|\\\\")
 
@@ -61,31 +63,99 @@ def papers() -> list[Paper]:
 
 
 def display_formulas(tex: str) -> list[str]:
-    """The display formulas of a LaTeX source, comments removed and its argument-free macros expanded."""
+    """The display formulas of a LaTeX source, comments removed and its own macros (``\\newcommand`` and
+    ``\\def``, with or without arguments) expanded, as LaTeXML writes them."""
     text = _COMMENT.sub("", tex)
-    macros = dict(_NEWCOMMAND.findall(text)) | dict(_DEF.findall(text))
+    macros = macro_definitions(text)
     formulas = []
     for match in _DISPLAY.finditer(text):
         body = next(group for group in (match.group(1), match.group(2), match.group(4)) if group is not None)
-        for _ in range(3):  # macros that use macros
-            for name, expansion in sorted(macros.items(), key=lambda item: -len(item[0])):
-                body = re.sub(re.escape(name) + r"(?![A-Za-z])", lambda _m, e=expansion: e, body)
-        formulas.append(body)
+        formulas.append(expand_macros(body, macros))
     return formulas
+
+
+def macro_definitions(text: str) -> dict[str, tuple[int, str]]:
+    """Each macro the source defines: its argument count and body."""
+    found: dict[str, tuple[int, str]] = {}
+    for match in _NEWCOMMAND.finditer(text):
+        found[match.group(1)] = (int(match.group(2) or 0), _group(text, match.end() - 1)[0])
+    for match in _DEF.finditer(text):
+        found[match.group(1)] = (len(match.group(2)) // 2, _group(text, match.end() - 1)[0])
+    return found
+
+
+def expand_macros(tex: str, macros: dict[str, tuple[int, str]], passes: int = 4) -> str:
+    """``tex`` with the macros expanded, arguments read as TeX reads them (a brace group or one token);
+    ``passes`` rounds for macros whose bodies use macros."""
+    for _ in range(passes):
+        out, at, changed = [], 0, False
+        for match in _CONTROL_WORD.finditer(tex):
+            if match.start() < at or match.group(0) not in macros:
+                continue
+            count, body = macros[match.group(0)]
+            end = match.end()
+            for number in range(1, count + 1):
+                while end < len(tex) and tex[end].isspace():
+                    end += 1
+                if end >= len(tex):
+                    break
+                if tex[end] == "{":
+                    argument, end = _group(tex, end)
+                else:
+                    token = _CONTROL_WORD.match(tex, end)
+                    argument, end = (token.group(0), token.end()) if token else (tex[end], end + 1)
+                body = body.replace(f"#{number}", argument)
+            out += [tex[at : match.start()], body]
+            at, changed = end, True
+        tex = "".join(out) + tex[at:]
+        if not changed:
+            break
+    return tex
+
+
+def _group(text: str, start: int) -> tuple[str, int]:
+    """The content of the brace group opening at ``text[start]``, and the index after its closing brace."""
+    depth, index = 0, start
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        index += 1
+        if depth == 0:
+            return text[start + 1 : index - 1], index
+    return text[start + 1 :], len(text)
 
 
 _SYNONYMS = ((re.compile(r"\\ge(?![A-Za-z])"), r"\\geq"), (re.compile(r"\\le(?![A-Za-z])"), r"\\leq"),
              (re.compile(r"\\ne(?![A-Za-z])"), r"\\neq"),
-             (re.compile(r"'+"), lambda m: "^" + "\\prime" * len(m.group(0))))
+             (re.compile(r"'+"), lambda m: "^" + "\\prime" * len(m.group(0))),
+             (re.compile(r"[\^_]\{\s*\}"), ""),  # an empty script, which LaTeXML drops
+             (re.compile(r"\\begin\{(array|tabular)\}\[\]"), r"\\begin{\1}"))  # LaTeXML's empty option
 
 
 def squash_tex(tex: str) -> str:
     """TeX compared without what converters normalize: spacing commands, labels, alignment marks, braces, and
-    the synonyms LaTeXML writes out (``\\ge`` as ``\\geq``, a prime ``'`` as ``^{\\prime}``)."""
+    the synonyms LaTeXML writes out (``\\ge`` as ``\\geq``, a prime ``'`` as ``^{\\prime}``, ``\\substack`` as a
+    ``subarray``, no empty scripts or options)."""
     tex = _SKIP.sub("", tex)
+    tex = _substacks(tex)
     for pattern, replacement in _SYNONYMS:
         tex = pattern.sub(replacement, tex)
     return re.sub(r"[\s{}]", "", tex).replace("^^", "^")
+
+
+def _substacks(tex: str) -> str:
+    """``\\substack{a \\\\ b}`` as LaTeXML writes it, ``\\begin{subarray}{c}a \\\\ b\\end{subarray}``."""
+    out, at = [], 0
+    for match in _SUBSTACK.finditer(tex):
+        if match.start() < at:
+            continue
+        body, end = _group(tex, match.end() - 1)
+        out += [tex[at : match.start()], "\\begin{subarray}{c}", _substacks(body), "\\end{subarray}"]
+        at = end
+    return "".join(out) + tex[at:]
 
 
 def kept_formulas(formulas: list[str], markdown: str) -> int:
@@ -196,9 +266,9 @@ def main(argv: list[str] | None = None) -> None:
         f"share that falls back with the default limits (latex_work_budget {DocumentLimits().latex_work_budget}, "
         f"doc_timeout_s {DocumentLimits().timeout_s:.0f}): {fell_back} of {count} e-prints "
         f"({', '.join(f'{c}: {defaults.count(c)}' for c in dict.fromkeys(defaults))})",
-        "display equations kept as TeX: the paper's display formulas (its own argument-free macros expanded) found "
-        "in the Markdown, compared without spaces, braces, labels and spacing commands, and with LaTeXML's "
-        "spellings (\\geq for \\ge, ^{\\prime} for ')",
+        "display equations kept as TeX: the paper's display formulas (its own macros expanded, with their "
+        "arguments) found in the Markdown, compared without spaces, braces, labels and spacing commands, and with "
+        "LaTeXML's spellings (\\geq for \\ge, ^{\\prime} for ', subarray for \\substack, no empty scripts)",
         "prose similarity: difflib ratio of the word sequences, math, image links, HTML tags and Markdown marks "
         "removed; CPU s counts the process and its children (LaTeXML and pandoc run as child processes)"]
     table = "\n".join(rows)

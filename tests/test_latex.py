@@ -239,6 +239,17 @@ def test_a_bulk_source_tar_is_one_document_per_eprint() -> None:
     assert arxiv_id("2101/2101.00001v3.gz") == "2101.00001"
 
 
+def test_the_bench_compares_display_formulas_with_their_macros_expanded() -> None:
+    """The formula comparison the real e-print test and bench.latex use: a source's macros with arguments
+    expanded as TeX reads them, and LaTeXML's spellings (subarray, no empty scripts) matched."""
+    tex = (r"\newcommand{\bF}[1]{\mathbf{F}_{#1}}\def\pair#1#2{(#1,#2)}\newcommand\R{\mathbb{R}}"
+           "\n% \\[ \\bF{X} \\]\n\\[ \\sum_{\\substack{i \\\\ j}}^{} \\pair{\\bF{K}}x \\in \\R \\]")
+    (formula,) = display_formulas(tex)
+    assert formula.strip() == r"\sum_{\substack{i \\ j}}^{} (\mathbf{F}_{K},x) \in \mathbb{R}"
+    latexml = r"$$\sum_{\begin{subarray}{c}i\\ j\end{subarray}}(\mathbf{F}_{K},x)\in\mathbb{R}$$"
+    assert squash_tex(formula) in squash_tex(latexml)
+
+
 def test_a_tool_past_its_time_is_killed_with_its_children(tmp_path: Path) -> None:
     run = run_tool(["/bin/sh", "-c", "sleep 30 & sleep 30"], cwd=tmp_path, timeout_s=0.5, memory_mb=256)
     assert run.timed_out and not run.ok
