@@ -42,6 +42,7 @@ _NOTE_PLACE = re.compile(f"{_NOTE_OPEN}(\\d+){_NOTE_CLOSE}")
 _BLOCKS = {"div", "p", "table", "figure", "ul", "ol", "dl", "pre", "blockquote", "section",
            "h1", "h2", "h3", "h4", "h5", "h6", "hr"}
 _GENERATED_BULLETS = {"•", "∙", "◦", "▪", "‣", "–", "-", "*", "·", "○"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # what XML 1.0 text may not hold
 _DISPLAYSTYLE = re.compile(r"^\s*\\displaystyle\b\s*")
 _LABEL = re.compile(r"\\(?:label|tag\*?)\s*\{[^{}]*\}|\\nonumber\b|\\notag\b")
 _TEX_COMMENT = re.compile(r"(?<!\\)%[^\n]*")
@@ -93,6 +94,14 @@ def _unwrap(el: etree._Element) -> None:
         else:
             parent.text = (parent.text or "") + (el.tail or "")
     parent.remove(el)
+
+
+def _xml_text(html: bytes) -> str:
+    """A converter's HTML as text lxml accepts back: C0 control characters are dropped, since libxml2 keeps
+    them in the tree but refuses them when the walk sets text. pandoc wrote a BEL (U+0007) at the end of each
+    proof of arXiv 1712.03494, which redefines the proof environment, and that failed the whole paper with a
+    ``ValueError`` instead of converting it."""
+    return _CONTROL.sub("", html.decode("utf-8", "replace"))
 
 
 def _text(el: etree._Element) -> str:
@@ -235,7 +244,7 @@ def _math(tex: str, display: bool) -> etree._Element:
 
 def latexml_markdown(html: bytes, figures: FigureFiles, *, max_image_pixels: int | None = None) -> ParsedDocument:
     """Markdown of LaTeXML's HTML5 for one paper; images come from ``figures``."""
-    doc = parse_html(html.decode("utf-8", "replace"))
+    doc = parse_html(_xml_text(html))
     articles = _by_class(doc, "ltx_document")
     body = doc.find("body")
     if articles and body is not None:  # the paper only: not LaTeXML's page header, footer or logo
@@ -469,7 +478,7 @@ def _latexml_bibliography(root: etree._Element) -> None:
 
 def pandoc_markdown(html: bytes, figures: FigureFiles, *, max_image_pixels: int | None = None) -> ParsedDocument:
     """Markdown of pandoc's standalone HTML5 (``--mathjax``) for one paper, in the same shape as LaTeXML's."""
-    doc = parse_html(html.decode("utf-8", "replace"))
+    doc = parse_html(_xml_text(html))
     root = doc.find("body") if doc.find("body") is not None else doc
     state = _State(figures)
     warnings: list[str] = []
