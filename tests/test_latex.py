@@ -250,6 +250,19 @@ def test_the_bench_compares_display_formulas_with_their_macros_expanded() -> Non
     assert squash_tex(formula) in squash_tex(latexml)
 
 
+def test_control_characters_in_a_converters_html_cost_nothing_else(tmp_path: Path) -> None:
+    """pandoc wrote a BEL after each proof of arXiv 1712.03494 (which redefines ``proof``); libxml2 keeps it
+    and refused it when the walk set text, failing the paper. It is dropped; the text and math stay."""
+    from pin_assets.core.latex.markdown import pandoc_markdown
+
+    html = ("<html><body><p>Thus one gets the thesis. \x070\u25fb</p><p>Next <span class='math inline'>"
+            "\\(x^2\\)</span> \x0c kept.</p></body></html>").encode()
+    figures = FigureFiles({}, "", tmp_path, graphicspath=[], timeout_s=30, memory_mb=1024, max_pixels=None)
+    md = pandoc_markdown(html, figures).markdown
+    assert "Thus one gets the thesis. 0\u25fb" in md and "Next $x^2$" in md and "kept." in md
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", md)
+
+
 def test_a_tool_past_its_time_is_killed_with_its_children(tmp_path: Path) -> None:
     run = run_tool(["/bin/sh", "-c", "sleep 30 & sleep 30"], cwd=tmp_path, timeout_s=0.5, memory_mb=256)
     assert run.timed_out and not run.ok
