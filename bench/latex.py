@@ -115,17 +115,10 @@ def expand_macros(tex: str, macros: dict[str, tuple[int, str]], passes: int = 4)
 
 def _group(text: str, start: int) -> tuple[str, int]:
     """The content of the brace group opening at ``text[start]``, and the index after its closing brace."""
-    depth, index = 0, start
-    while index < len(text):
-        char = text[index]
-        if char == "\\":
-            index += 2
-            continue
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        index += 1
-        if depth == 0:
-            return text[start + 1 : index - 1], index
-    return text[start + 1 :], len(text)
+    from pin_assets.core.latex.mainfile import group_end
+
+    end = group_end(text, start)
+    return text[start + 1 : end - 1], end
 
 
 _SYNONYMS = ((re.compile(r"\\ge(?![A-Za-z])"), r"\\geq"), (re.compile(r"\\le(?![A-Za-z])"), r"\\leq"),

@@ -258,18 +258,25 @@ def _arguments_end(text: str, position: int, command: str) -> int:
         cursor = position + rest.end()
         if cursor >= len(text) or text[cursor] not in "[{":
             return position
-        closing = "]" if text[cursor] == "[" else "}"
-        depth, index = 0, cursor
-        while index < len(text):
-            char = text[index]
-            if char == "\\":
-                index += 2
-                continue
-            if char in "[{" and char == text[cursor]:
-                depth += 1
-            elif char == closing:
-                depth -= 1
-                if depth == 0:
-                    break
-            index += 1
-        position = index + 1
+        position = group_end(text, cursor)
+
+
+def group_end(text: str, start: int) -> int:
+    """The index after the group (``{...}`` or ``[...]``) that opens at ``text[start]``, nested groups of the
+    same kind and escaped characters skipped; the end of ``text`` when it never closes."""
+    opening = text[start]
+    closing = "]" if opening == "[" else "}"
+    depth, index = 0, start
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == opening:
+            depth += 1
+        elif char == closing:
+            depth -= 1
+            if depth == 0:
+                return index + 1
+        index += 1
+    return len(text)
