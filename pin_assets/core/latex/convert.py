@@ -174,7 +174,7 @@ def _check_run(tool: str, run: ToolRun, log: str, limits: DocumentLimits, steps:
         raise LatexFailed("limit", f"{tool} used up its work budget of {limits.latex_work_budget:,} steps "
                                    "(latex_work_budget; an endless macro loop, or a paper too long for it)")
     if run.timed_out:
-        raise hung(tool, LATEXML_SHARE * limits.timeout_s, f" after {steps} work steps")
+        raise hung(tool, LATEXML_SHARE * limits.timeout_s, f" after {steps} work steps" if steps else "")
     if run.killed:
         raise LatexFailed("limit", f"{tool} was killed (signal or exit {run.returncode}): over its memory limit "
                                    f"of {limits.memory_mb} MB (worker_memory_mb) or its CPU time")
