@@ -254,10 +254,11 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(f"| {name} | {60 * count / total['wall']:.1f} | {total['cpu'] / count:.1f} | "
                     f"{int(total['failed'])} | {int(total['kept'])} of {int(total['formulas'])} | "
                     f"{total['similarity']:.3f} |")
-    fell_back = sum(converter != "latexml" for converter in defaults)
+    fell_back = sum(converter in ("pandoc", "pdf") for converter in defaults)
     per_paper += failures + [
         f"share that falls back with the default limits (latex_work_budget {DocumentLimits().latex_work_budget}, "
-        f"doc_timeout_s {DocumentLimits().timeout_s:.0f}): {fell_back} of {count} e-prints "
+        f"doc_timeout_s {DocumentLimits().timeout_s:.0f}): {fell_back} of {count} e-prints to pandoc or the PDF; "
+        f"{defaults.count('quarantined')} quarantined by the hang guard at this load "
         f"({', '.join(f'{c}: {defaults.count(c)}' for c in dict.fromkeys(defaults))})",
         "display equations kept as TeX: the paper's display formulas (its own macros expanded, with their "
         "arguments) found in the Markdown, compared without spaces, braces, labels and spacing commands, and with "
