@@ -100,7 +100,7 @@ def main() -> None:
 @main.command(short_help="Convert files without Dagster.",
               epilog=f"Inputs: {kinds.accepted_labels(with_containers=False)}, each detected by its content; "
               "WARC crawls (.warc, .warc.gz), each HTML record a document.")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--dpi", default=100, show_default=True, type=click.IntRange(*DPI_RANGE),
               help="Resolution of overall images.")
@@ -129,7 +129,8 @@ def convert(
     HTML record of a WARC file (.warc, .warc.gz), OUT/<warc stem>/<NNNN-host-path>/ with the same files.
 
     The .json is the PIN-14M record (images as <img src='content_image/NAME'> tags in its md); the .md
-    file is the same Markdown with images in --image-syntax.
+    file is the same Markdown with images in --image-syntax. An input may be a folder holding an unpacked
+    LaTeX source (an arXiv e-print): its main file and the files it uses are one document.
 
     Each input runs in a worker process with a timeout and a memory cap, as in a batch: an input that
     fails, hangs or crashes gets one line on stderr and the others go on. The exit status is the number of

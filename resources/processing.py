@@ -75,6 +75,12 @@ class ProcessingResource(ConfigurableResource):
     ocr_dpi: int = Field(default=200, ge=72, le=600, description="Resolution pages are rendered at for OCR.")
     ocr_max_pages: int = Field(default=200, ge=0, le=1_000_000,
                                description="Most pages OCR'd per document; the rest stay scanned.")
+    latex_work_budget: int = Field(
+        default=DocumentLimits.latex_work_budget, ge=1, le=100_000,
+        description="arXiv e-prints: LaTeXML's work budget in its progress steps (about 30,000 tokens each; a "
+        "short paper takes 10 to 20, about half a CPU second each); past it, pandoc converts the e-print. Work, "
+        "not seconds: the same outcome under any load.",
+    )
     ocr_max_page_reads: int = Field(
         default=DEFAULT_PAGE_READS, ge=0, le=1_000_000,
         description="Most page reads Tesseract makes per document: one per page, orientation and language tried "
@@ -125,6 +131,7 @@ class ProcessingResource(ConfigurableResource):
             memory_mb=self.worker_memory_mb,
             ocr=OcrSettings(enabled=self.ocr_enabled, tessdata=self.ocr_tessdata, languages=self.ocr_languages,
                             dpi=self.ocr_dpi, max_pages=self.ocr_max_pages, max_page_reads=self.ocr_max_page_reads),
+            latex_work_budget=self.latex_work_budget,
             web=WebSettings(comments=self.web_comments, title_heading=self.web_title_heading,
                             fetch_images=self.fetch_images, fetch_policy=self.fetch_policy()),
             layout_model=self.layout_model,

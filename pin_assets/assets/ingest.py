@@ -112,15 +112,51 @@ def pair_documents_with_pages(docs: dict[str, dict], assets: list[dict]) -> None
     """
     pairing = {k.name: k.paired_pages for k in kinds.kinds() if k.paired_pages}
     owners = {
-        (str(PurePosixPath(d["relpath"]).with_suffix("")), pairing[d["kind"]]): d
+        (kinds.document_stem(d["relpath"], d["kind"]), pairing[d["kind"]]): d
         for d in docs.values() if d["kind"] in pairing
     }
     for sha, doc in list(docs.items()):
-        owner = owners.get((str(PurePosixPath(doc["relpath"]).with_suffix("")), doc["kind"]))
+        owner = owners.get((kinds.document_stem(doc["relpath"], doc["kind"]), doc["kind"]))
         if owner is not None:
             owner["paired_pdf_key"] = doc["raw_key"]
             assets.append(asset_row(doc["relpath"], sha, doc["raw_key"], doc["bytes"], doc["source_uri"], "paired_pdf"))
             del docs[sha]
+
+
+def bundle_sources(storage: StorageResource, batch: str, docs: dict[str, dict], assets: list[dict],
+                   dates: dict[str, str], today: str) -> int:
+    """Documents of a kind whose source spans several files (``assets="bundle"``: an unpacked LaTeX folder)
+    stored as one: each such document's bundler gathers the files it uses from the batch, those files stop
+    being documents or assets of their own, and the document is stored again as the bundle. Returns how
+    many files were bundled into documents."""
+    bundlers = {k.name: kinds.resolve(k.references) for k in kinds.kinds() if k.assets == "bundle"}
+    stored = {row["relpath"]: row["raw_key"] for row in [*docs.values(), *assets]}  # as found, before bundling
+
+    def read(relpath: str) -> bytes | None:
+        key = stored.get(relpath)
+        return storage.get_bytes(key) if key is not None else None
+
+    used: set[str] = set()
+    for sha, doc in sorted(docs.items(), key=lambda item: item[1]["relpath"]):
+        if doc["kind"] not in bundlers or doc["relpath"] in used:
+            continue
+        bundled, parts = bundlers[doc["kind"]](doc["relpath"], storage.get_bytes(doc["raw_key"]), read)
+        if not parts:
+            continue
+        used.update(parts)
+        new = hashlib.sha256(bundled).hexdigest()
+        key = layout.raw_object(batch, new, kinds.raw_extension(doc["kind"]))
+        _store(storage, key, bundled)
+        del docs[sha]
+        if new in docs:  # the same source twice (a folder and its tar.gz): one document
+            docs[new]["alt_source_uris"].append(doc["source_uri"])
+            continue
+        doc.update(doc_id=new, sha256=new, raw_key=key, bytes=len(bundled), date_download=dates.get(new, today))
+        docs[new] = doc
+    for sha in [sha for sha, doc in docs.items() if doc["relpath"] in used]:
+        del docs[sha]
+    assets[:] = [row for row in assets if row["relpath"] not in used]
+    return len(used)
 
 
 def asset_row(relpath: str, sha: str, key: str, size: int, uri: str, role: str) -> dict:
@@ -184,6 +220,7 @@ def raw_documents(
                 duplicates += 1
         # image archives hold the images of OBELICS/MMC4 rows, read through `images`
     progress.finish()
+    bundled = bundle_sources(storage, batch, docs, assets, dates, today)
     pair_documents_with_pages(docs, assets)
     with storage.staged_file(layout.manifest(batch), ".parquet") as path, RowGroupWriter(path, MANIFEST) as out:
         for row in docs.values():
@@ -203,6 +240,7 @@ def raw_documents(
             "files_seen": files,
             "files_expanded": sum(c["files"] for c in containers.values()),
             "duplicate_files": duplicates,
+            "files_bundled": bundled,
             "bytes": MetadataValue.int(total_bytes),
             "kinds": MetadataValue.json(by_kind),
             "source_uri": MetadataValue.text(spec.source_uri),

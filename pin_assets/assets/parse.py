@@ -93,7 +93,8 @@ def parsed_markdown(
         elif kind.assets == "rows":  # dataset rows: images stored beside them at ingest
             refs = kinds.resolve(kind.references)(raw)
             assets = {ref: storage.get_bytes(images[ref]) for ref in refs if ref in images}
-        return (raw, doc["kind"], limits, assets, url)
+        paired = storage.get_bytes(doc["paired_pdf_key"]) if kind.converts_paired and doc["paired_pdf_key"] else None
+        return (raw, doc["kind"], limits, assets, url, paired)
 
     manifest = storage.open_input(layout.manifest(batch))
 

@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from pin_assets import layout
 from pin_assets.assets.automation import AFTER_UPSTREAM
-from pin_assets.core.document import FALLBACK_PAGES, IMAGES_SKIPPED, PAGES_FAILED, metadata_count
+from pin_assets.core.document import FALLBACK_PAGES, IMAGES_SKIPPED, LATEX_FALLBACK, PAGES_FAILED, metadata_count
 from pin_assets.core.html.markdown import FALLBACK_FLAG
 from pin_assets.core.progress import track
 from pin_assets.core.signals import INTEGER_SIGNALS, SIGNAL_DEFINITIONS, ImageFacts, compute_signals
@@ -57,6 +57,7 @@ def quality_signals(
                 ocr_pages=len(meta.get("ocr_pages") or ()), main_content_fallback=FALLBACK_FLAG in meta,
                 images_skipped=metadata_count(meta, IMAGES_SKIPPED), pages_failed=metadata_count(meta, PAGES_FAILED),
                 warnings=len(row["warnings"] or ()),
+                latex_fallback=LATEX_FALLBACK in meta,
                 fallback_pages=metadata_count(meta, FALLBACK_PAGES),
             )
             out.add({"doc_id": row["doc_id"], "batch": batch, "source_dataset": sources[row["doc_id"]],

@@ -55,12 +55,14 @@ def parse_document(
     limits: DocumentLimits,
     assets: Mapping[str, bytes] | None = None,
     url: str | None = None,
+    paired: bytes | None = None,
 ) -> ParsedDocument:
     """Convert raw bytes of a known kind to Markdown with images and page boundaries.
 
-    ``url`` is a web page's own address (a WARC record's target URI), for its relative references."""
+    ``url`` is a web page's own address (a WARC record's target URI), for its relative references;
+    ``paired`` the document's paired pages (its PDF), for a kind that ``converts_paired``."""
     source_kind = kinds.get(kind)
-    parsed = source_kind.convert(data, ConvertJob(limits, assets, url))
+    parsed = source_kind.convert(data, ConvertJob(limits, assets, url, paired if source_kind.converts_paired else None))
     if not source_kind.paged:
         from pin_assets.core.paginate import paginate
 

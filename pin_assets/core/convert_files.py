@@ -27,7 +27,14 @@ from typing import Any
 
 from pin_assets.core import kinds
 from pin_assets.core.convert import oi_source, parse_document, render_document
-from pin_assets.core.document import FALLBACK_PAGES, IMAGES_SKIPPED, PAGES_FAILED, metadata_count
+from pin_assets.core.document import (
+    FALLBACK_PAGES,
+    IMAGES_SKIPPED,
+    LATEX_FALLBACK,
+    PAGES_FAILED,
+    ConversionError,
+    metadata_count,
+)
 from pin_assets.core.html.image_fetch import batch_fetch_cache
 from pin_assets.core.html.markdown import FALLBACK_FLAG
 from pin_assets.core.html.warc import WarcPage, is_warc, page_image_refs, read_warc_bytes, warc_failure
@@ -68,6 +75,9 @@ def expand_inputs(paths: Sequence[Path]) -> Iterator[Input | tuple[str, TaskFail
     """The documents of the given files: each file itself, or each HTML record of a WARC file. A WARC file
     that broke off (its records before the break still come) or holds no page is a failure of its own."""
     for path in paths:
+        if path.is_dir():  # an unpacked source (a LaTeX folder): one document
+            yield Input(path, path.name)
+            continue
         with open(path, "rb") as handle:
             head = handle.read(4096)
         if not is_warc(path.name, head):
@@ -112,6 +122,16 @@ def convert_file(
 
     Raises ``ConversionError`` with a reason when the document cannot be converted.
     """
+    return _convert_file(path, out_dir, options, source_dataset, license, limits, tokenizer, image_syntax,
+                         document)[0]
+
+
+def _convert_file(
+    path: Path, out_dir: Path, options: RenderOptions, source_dataset: str, license: str,
+    limits: DocumentLimits | None, tokenizer: Tokenizer | None, image_syntax: ImageSyntax,
+    document: Input | None = None,
+) -> tuple[dict[str, Any], Path]:
+    """:func:`convert_file`, also returning the record's folder."""
     limits = limits or DocumentLimits()
     document = document or Input(path, path.stem)
     out_dir = out_dir / document.folder if document.folder else out_dir
@@ -119,45 +139,116 @@ def convert_file(
     staging = out_dir / f"{_staging_prefix(document.name)}{uuid.uuid4().hex}"  # mkdir, unlike mkdtemp, honours umask
     staging.mkdir()
     try:
-        record = _convert_into(document, staging, options, source_dataset, license, limits, tokenizer, image_syntax)
-        final = out_dir / document.name
+        record, stem = _convert_into(document, staging, options, source_dataset, license, limits, tokenizer,
+                                     image_syntax)
+        final = out_dir / stem
         if final.exists():
             shutil.rmtree(final)
         staging.rename(final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return record
+    return record, final
 
 
 def _staging_prefix(name: str) -> str:
     return f".{name}.partial-"
 
 
+@dataclass(frozen=True)
+class InputDocument:
+    """One input of ``pin convert`` as a document: its bytes (a folder's source bundled), kind and stem."""
+
+    path: Path
+    data: bytes
+    kind: str
+    stem: str
+
+
+def read_input(path: Path) -> InputDocument:
+    """A file, or a folder holding an unpacked source (a LaTeX folder: its main file and the files it uses).
+
+    A file of a kind whose source spans files (``assets="bundle"``) is bundled with the files it uses from
+    its own folder; the stem drops the kind's whole extension (``2405.16513`` for ``2405.16513.tar.gz``).
+    """
+    if path.is_dir():
+        return _read_folder(path)
+    data = path.read_bytes()
+    kind = detect_kind(data, path.name)
+    source_kind = kinds.get(kind)
+    if source_kind.assets == "bundle":
+        data, _ = kinds.resolve(source_kind.references)(path.name, data, _reader(path.parent))
+    return InputDocument(path, data, kind, kinds.document_stem(path.name, kind))
+
+
+def _read_folder(folder: Path) -> InputDocument:
+    """The document a folder is: the main file of the first bundling kind whose sniffer recognises one."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+    for source_kind in kinds.sniffed_kinds():
+        if source_kind.assets != "bundle":
+            continue
+        mains = [p for p in files if source_kind.sniff(kinds.Probe(p.read_bytes(), p.name))]
+        if mains:
+            main = _main_of(source_kind.name, folder, mains)
+            relative = main.relative_to(folder).as_posix()
+            data, _ = kinds.resolve(source_kind.references)(relative, main.read_bytes(), _reader(folder))
+            return InputDocument(folder, data, source_kind.name, folder.name)
+    raise ConversionError("unsupported", f"the folder {folder.name!r} holds no source file pin converts as a "
+                                         "whole (a LaTeX main file); give its files instead")
+
+
+def _main_of(kind: str, folder: Path, mains: list[Path]) -> Path:
+    """Of several candidate main files, the one the kind's rules choose (arXiv's for LaTeX)."""
+    if kind == "arxiv" and len(mains) > 1:
+        from pin_assets.core.latex.mainfile import find_main_file
+
+        chosen = find_main_file({p.relative_to(folder).as_posix(): p.read_bytes() for p in mains}, folder.name)
+        return folder / chosen.path
+    return mains[0]
+
+
+def _reader(folder: Path):  # noqa: ANN202 (a Callable[[str], bytes | None])
+    """Files of ``folder`` by relative path, never outside it."""
+    root = folder.resolve()
+
+    def read(relpath: str) -> bytes | None:
+        target = (root / relpath).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            return None
+        return target.read_bytes()
+
+    return read
+
+
 def _convert_into(
     document: Input, folder: Path, options: RenderOptions, source_dataset: str, license: str,
     limits: DocumentLimits, tokenizer: Tokenizer | None, image_syntax: ImageSyntax,
-) -> dict[str, Any]:
-    path, page, stem = document.path, document.page, document.name
+) -> tuple[dict[str, Any], str]:
+    """Convert one document into ``folder``; the record and the stem of its files."""
+    path, page = document.path, document.page
+    paired_pdf = paired = None
     if page is not None:  # a WARC record: an HTML page with its URL, charset header and captured images
-        data, kind, assets, url = page.body, "html", document.images, page.url
-        parsed = parse_document(data, kind, limits, assets, url=url)
-    else:
-        data = path.read_bytes()
-        kind = detect_kind(data, path.name)
-        assets = folder_assets(path.parent) if kinds.get(kind).assets == "beside" else None
-        parsed = parse_document(data, kind, limits, assets)
+        data, kind, assets, stem = page.body, "html", document.images, document.name
+        parsed = parse_document(data, kind, limits, assets, url=page.url)
+    else:  # a file, or a folder holding an unpacked source (bundled)
+        source = read_input(path)
+        data, kind, stem = source.data, source.kind, source.stem
+        source_kind = kinds.get(kind)
+        assets = folder_assets(path.parent) if source_kind.assets == "beside" else None
+        if source_kind.paired_pages:  # a PMC article's own pages (its PDF beside it) beat a compiled render
+            base = path.parent / (path.name if path.is_dir() else stem)
+            paired_pdf = base.with_name(f"{base.name}.{kinds.get(source_kind.paired_pages).extension}")
+            paired_pdf = paired_pdf if paired_pdf.is_file() else None
+        paired = paired_pdf.read_bytes() if paired_pdf is not None else None
+        parsed = parse_document(data, kind, limits, assets, paired=paired)
     source_kind = kinds.get(kind)
     (folder / "content_image").mkdir(parents=True, exist_ok=True)
     (folder / "overall_image").mkdir(parents=True, exist_ok=True)
     for image in parsed.images:
         (folder / "content_image" / image.name).write_bytes(image.data)
-    paired_pdf = None
-    if source_kind.paired_pages:  # a PMC article's own pages (its PDF beside it) beat a compiled render
-        paired_pdf = path.with_suffix("." + kinds.get(source_kind.paired_pages).extension)
-    if paired_pdf is not None and paired_pdf.is_file():
-        pages_data, pages_kind = paired_pdf.read_bytes(), source_kind.paired_pages
+    if paired is not None:
+        pages_data, pages_kind = paired, source_kind.paired_pages
     else:
-        pages_data, pages_kind, paired_pdf = data, kind, None
+        pages_data, pages_kind = data, kind
     pages = []
     for rendered in render_document(pages_data, pages_kind, parsed, options, limits):
         name = f"{stem}-p{rendered.index + 1:04d}.{rendered.ext}"
@@ -174,6 +265,7 @@ def _convert_into(
         images_skipped=metadata_count(parsed.metadata, IMAGES_SKIPPED),
         pages_failed=metadata_count(parsed.metadata, PAGES_FAILED),
         warnings=len(parsed.warnings),
+        latex_fallback=LATEX_FALLBACK in parsed.metadata,
         fallback_pages=metadata_count(parsed.metadata, FALLBACK_PAGES),
     )
     record = build_record(
@@ -200,7 +292,7 @@ def _convert_into(
     (folder / f"{stem}.md").write_text(clean_text(markdown_file), encoding="utf-8")
     (folder / f"{stem}.json").write_text(json.dumps(clean_value(record), ensure_ascii=False, indent=1),
                                          encoding="utf-8")
-    return record
+    return record, stem
 
 
 @dataclass(frozen=True)
@@ -219,9 +311,8 @@ def convert_to_folder(
 ) -> Converted:
     """:func:`convert_file` as a worker task: plain arguments in, a plain summary out."""
     started = time.perf_counter()
-    record = convert_file(document.path, Path(out_dir), options, source_dataset=source_dataset, license=license,
-                          limits=limits, image_syntax=image_syntax, document=document)
-    folder = Path(out_dir) / document.folder / document.name if document.folder else Path(out_dir) / document.name
+    record, folder = _convert_file(document.path, Path(out_dir), options, source_dataset, license, limits, None,
+                                   image_syntax, document)
     return Converted(str(folder), len(record["overall_image"]), len(record["content_image"]),
                      time.perf_counter() - started)
 

@@ -17,6 +17,9 @@ from typing import Any
 # the record's ``ori_meta`` and become the ``images_skipped`` and ``pages_failed`` signals.
 IMAGES_SKIPPED = "images_skipped"
 PAGES_FAILED = "pages_failed"
+# Set (to the reason) when an arXiv e-print was not converted by LaTeXML but by a fallback (pandoc, or the
+# PDF path on its PDF); it becomes the ``latex_fallback`` signal. ``ori_meta.converter`` says which one.
+LATEX_FALLBACK = "latex_fallback_reason"
 # PDF pages whose text a second engine (poppler's pdftotext) recovered where MuPDF could not read them;
 # the ``fallback_page_count`` signal.
 FALLBACK_PAGES = "fallback_pages"

@@ -42,7 +42,7 @@ from pin_assets.core.document import ConversionError
 if TYPE_CHECKING:
     from pin_assets.core.limits import DocumentLimits
 
-AssetNeed = Literal["none", "beside", "rows"]
+AssetNeed = Literal["none", "beside", "rows", "bundle"]
 Ref = str | Callable[..., Any]
 
 BINARY_GATE = 100
@@ -54,12 +54,15 @@ class ConvertJob:
     """What a converter gets besides the document's bytes.
 
     ``assets`` maps the references the document makes (relative paths, absolute URLs of images captured in
-    the same WARC, or a dataset row's image refs) to bytes; ``url`` is a web page's own address.
+    the same WARC, or a dataset row's image refs) to bytes; ``url`` is a web page's own address; ``paired``
+    the bytes of the document's paired pages (its PDF), for a kind that converts them as a last resort
+    (``SourceKind.converts_paired``).
     """
 
     limits: DocumentLimits
     assets: Mapping[str, bytes] | None = None
     url: str | None = None
+    paired: bytes | None = None
 
 
 @dataclass
@@ -91,8 +94,14 @@ class SourceKind:
     RenderOptions, max_pages) -> Iterator[RenderedPage]``); every other kind gets a compiled render of its
     Markdown. ``assets``: what travels with a document: ``none`` (self-contained), ``beside`` (files next to
     it, found by the references in its markup), ``rows`` (stored beside it at ingest and listed by
-    ``references``, ``(bytes) -> Mapping[ref, url]``). ``paired_pages``: a document of that kind with the same
-    folder and stem gives this one's overall images (a PMC article's PDF beside its JATS XML).
+    ``references``, ``(bytes) -> Mapping[ref, url]``), ``bundle`` (a source spanning files: ``references`` is
+    ``(relpath, bytes, read) -> (bundled bytes, relpaths used)``, which ingest and ``pin convert`` call to store
+    the files it uses with it, so they are no documents of their own: an unpacked LaTeX folder).
+    ``paired_pages``: a document of that kind with the same
+    folder and stem gives this one's overall images (a PMC article's PDF beside its JATS XML; the stem is
+    the name without the longest of the kind's extensions: ``2405.16513`` for ``2405.16513.tar.gz``).
+    ``converts_paired``: the converter also gets those pages' bytes (``ConvertJob.paired``), to fall back on
+    (an arXiv e-print whose LaTeX no converter reads still has its PDF's text).
     """
 
     name: str
@@ -107,13 +116,14 @@ class SourceKind:
     assets: AssetNeed = "none"
     references: Ref | None = None
     paired_pages: str | None = None
+    converts_paired: bool = False
     description: str = ""
 
     def __post_init__(self) -> None:
         if self.paged and self.pages is None:
             raise ValueError(f"kind {self.name!r} is paged but names no page renderer")
-        if self.assets == "rows" and self.references is None:
-            raise ValueError(f"kind {self.name!r} stores rows' assets but names no function listing them")
+        if self.assets in ("rows", "bundle") and self.references is None:
+            raise ValueError(f"kind {self.name!r} needs files ({self.assets}) but names no function finding them")
         if not self.extensions:
             raise ValueError(f"kind {self.name!r} needs at least one file extension")
 
@@ -259,13 +269,25 @@ def accepted_labels(*, with_containers: bool = True) -> str:
     return ", ".join(labels[:-1]) + f" or {labels[-1]}" if len(labels) > 1 else "".join(labels)
 
 
+def document_stem(relpath: str, kind: str) -> str:
+    """``relpath`` without its extension, the longest of ``kind``'s that it ends with (``paper.tar.gz`` ->
+    ``paper`` for an arXiv e-print), else its last suffix: what pairs a document with its pages."""
+    found = _KINDS.get(kind)
+    lower = relpath.lower()
+    for extension in sorted(found.extensions if found else (), key=len, reverse=True):
+        if lower.endswith("." + extension) and len(relpath) > len(extension) + 1:
+            return relpath[: -len(extension) - 1]
+    return str(PurePosixPath(relpath).with_suffix(""))
+
+
 def kinds_table() -> str:
     """The README's table of input kinds, generated from the registry (a test keeps the README in sync)."""
     lines = [
         "| kind | what | recognised by | file names | overall images | files it needs |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    needs = {"none": "none", "beside": "files beside it", "rows": "images stored with its row"}
+    needs = {"none": "none", "beside": "files beside it", "rows": "images stored with its row",
+             "bundle": "the files its source uses (bundled with it)"}
     for k in kinds():
         names = " ".join(f"`.{e}`" for e in k.extensions)
         found = "content" if k.sniffer else "its container"
@@ -336,6 +358,15 @@ BUILTIN_KINDS: tuple[Entry, ...] = (
         assets="rows", references="pin_assets.core.datasets.rows:dataset_image_refs",
         description="a document of an MMC4 shard (JSON Lines)",
     ),
+    SourceKind(
+        name="arxiv", label="arXiv e-print (LaTeX source)", mime="application/x-eprint-tar",
+        extensions=("tar.gz", "tgz", "gz", "tar", "tex", "ltx", "zip"), priority=30,
+        sniffer="pin_assets.core.latex.archive:sniff_eprint_probe",
+        converter="pin_assets.core.latex.convert:convert_eprint", paired_pages="pdf", converts_paired=True,
+        assets="bundle", references="pin_assets.core.latex.bundle:bundle_eprint",
+        description="arXiv e-prints and LaTeX sources (gzipped tar, gzipped or plain .tex, zip, unpacked folder): "
+        "LaTeXML, exact TeX math, figures; pandoc, then the PDF, as fallbacks",
+    ),
     ContainerKind(
         name="warc", label="WARC", extensions=("warc", "warc.gz"), priority=10,
         sniffer="pin_assets.core.html.warc:sniff_warc", expander="pin_assets.core.html.warc:expand_warc",
@@ -346,6 +377,11 @@ BUILTIN_KINDS: tuple[Entry, ...] = (
         priority=50, sniffer="pin_assets.core.datasets.shards:sniff_shard",
         expander="pin_assets.core.datasets.shards:expand_shard",
         description="OBELICS/MMC4 shards: each row a document",
+    ),
+    ContainerKind(
+        name="arxiv-src", label="arXiv bulk source tar", extensions=("tar",), priority=60,
+        sniffer="pin_assets.core.latex.bulk:sniff_bulk_tar", expander="pin_assets.core.latex.bulk:expand_bulk_tar",
+        description="arXiv's bulk source tars (arXiv_src_YYMM_NNN.tar): each e-print a document",
     ),
 )
 

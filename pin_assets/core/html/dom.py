@@ -286,9 +286,10 @@ def _inline_el(el: etree._Element, ctx: ImageContext) -> str:
         return _image_md(el, ctx)
     if tag == "br":
         return _BREAK
-    if tag == "math":
-        latex = el.get("alttext") or mathml_to_latex(el)
-        return f"${' '.join(latex.split())}$" if latex.strip() else ""
+    if tag == "math":  # TeX from alttext (LaTeXML, MathJax pages) or converted MathML; display math as $$...$$
+        latex = " ".join((el.get("alttext") or mathml_to_latex(el)).split())
+        fence = "$$" if el.get("display") == "block" else "$"
+        return f"{fence}{latex}{fence}" if latex else ""
     if tag in _CODE_TAGS:
         code = _collapse("".join(el.itertext())).strip()
         return f" `{code}` " if code and "`" not in code else md_text(code)
