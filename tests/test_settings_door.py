@@ -51,6 +51,8 @@ VALID: dict[str, tuple] = {
     "web_comments": (BOOL,),
     "web_title_heading": (BOOL,),
     "fetch_images": (CHOICE, {"auto", "on", "off"}),
+    "layout_model": (TEXT, r"auto|off|.+\.onnx"),
+    "latex_work_budget": (INT, 1, 100_000),
 }
 
 
