@@ -17,17 +17,16 @@ from pathlib import Path
 from bench.corpus import REPO
 from bench.report import Row
 from bench.timing import interleaved
+from pin_assets.core.lazy import HEAVY_LIBRARIES
 
-HEAVY = ("torch", "sentence_transformers", "transformers", "openvino", "onnxruntime", "trafilatura", "faiss",
-         "duckdb", "pymupdf", "pymupdf4llm", "pandas", "sklearn", "scipy")
-PROBE = (
+PROBE = (  # a baseline checkout may predate core/lazy.py: its placeholders are recognised here by type name
     "import json, resource, sys, time\n"
     "began = time.perf_counter()\n"
     "import pin_assets.definitions\n"
     "wall = time.perf_counter() - began\n"
     "use = resource.getrusage(resource.RUSAGE_SELF)\n"
-    "print(json.dumps({'wall': wall, 'cpu': use.ru_utime + use.ru_stime,\n"
-    "                  'heavy': [m for m in %r if m in sys.modules]}))\n"
+    "heavy = [m for m in %r if m in sys.modules and type(sys.modules[m]).__name__ != '_LazyModule']\n"
+    "print(json.dumps({'wall': wall, 'cpu': use.ru_utime + use.ru_stime, 'heavy': heavy}))\n"
 )
 
 
@@ -35,7 +34,7 @@ def import_once(code: Path) -> dict:
     """One fresh interpreter importing ``code``'s definitions: wall (the import alone), CPU (whole process)."""
     env = {name: value for name, value in os.environ.items() if not name.startswith(("PIN_", "DAGSTER_"))}
     env["PYTHONPATH"] = str(code)
-    done = subprocess.run([sys.executable, "-c", PROBE % (HEAVY,)], cwd=code, env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-c", PROBE % (HEAVY_LIBRARIES,)], cwd=code, env=env, capture_output=True,
                           text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -6,13 +6,16 @@ One resource so that the UI's launchpad, `pin` CLI flags and tests all tune the 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from dagster import ConfigurableResource
 from pydantic import Field
 
 from pin_assets.core.limits import DocumentLimits
 from pin_assets.core.ocr_settings import DEBIAN_TESSDATA, OcrSettings
-from pin_assets.core.pdf_pages import RenderOptions
+
+if TYPE_CHECKING:
+    from pin_assets.core.pdf_pages import RenderOptions
 
 
 class ProcessingResource(ConfigurableResource):
@@ -58,6 +61,8 @@ class ProcessingResource(ConfigurableResource):
         )
 
     def render_options(self) -> RenderOptions:
+        from pin_assets.core.pdf_pages import RenderOptions  # imports PyMuPDF: only where pages are rendered
+
         return RenderOptions(
             dpi=self.render_dpi, fmt=self.render_format, quality=self.render_quality, backend=self.render_backend
         )

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from pin_assets import layout
-from pin_assets.core.convert import parse_document
 from pin_assets.core.datasets.rows import dataset_image_refs
 from pin_assets.core.datasets.shards import DATASET_KINDS
 from pin_assets.core.document import ParsedDocument
@@ -63,6 +62,9 @@ def markdown_row(doc: dict, parsed: ParsedDocument) -> dict:
 def parsed_markdown(
     context: AssetExecutionContext, config: RetryConfig, storage: StorageResource, processing: ProcessingResource
 ) -> MaterializeResult:
+    # PyMuPDF and the converters load in the step, not in every process that imports the definitions.
+    from pin_assets.core.convert import parse_document
+
     batch = context.partition_key
     hold_if_gated("parsed_markdown", batch)  # a no-op outside tests/test_prod_stack.py
     limits = processing.limits()

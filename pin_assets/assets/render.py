@@ -8,7 +8,6 @@ from pathlib import Path
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from pin_assets import layout
-from pin_assets.core.convert import render_to_folder
 from pin_assets.core.document import ExtractedImage, ParsedDocument
 from pin_assets.core.isolation import TaskFailure, run_isolated
 from pin_assets.core.progress import track
@@ -51,6 +50,9 @@ def parsed_from_row(storage: StorageResource, row: dict) -> ParsedDocument:
 def page_renders(
     context: AssetExecutionContext, config: RetryConfig, storage: StorageResource, processing: ProcessingResource
 ) -> MaterializeResult:
+    # PyMuPDF and the converters load in the step, not in every process that imports the definitions.
+    from pin_assets.core.convert import render_to_folder
+
     batch = context.partition_key
     limits, options = processing.limits(), processing.render_options()
     columns = ["doc_id", "raw_key", "source_uri", "paired_pdf_key"]

@@ -18,9 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
-
 from pin_assets.core.document import ConversionError
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -73,6 +70,9 @@ class WarcContents:
 
 def read_warc(stream: BinaryIO) -> WarcContents:
     """Read every record; a corrupt or truncated file keeps what came before and sets ``error``."""
+    from warcio.archiveiterator import ArchiveIterator  # loaded by the steps that meet a WARC, not at import
+    from warcio.exceptions import ArchiveLoadFailed
+
     out = WarcContents()
     try:
         for record in ArchiveIterator(stream):
