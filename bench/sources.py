@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from bench.report import Row
 from bench.timing import interleaved
+from pin_assets.core import kinds
 from pin_assets.core.convert import parse_document, render_document
 from pin_assets.core.document import ParsedDocument
 from pin_assets.core.limits import DocumentLimits
@@ -34,7 +35,7 @@ def sample_documents() -> list[tuple[str, bytes, ParsedDocument]]:
         if path.suffix in DOCUMENT_SUFFIXES:
             data = path.read_bytes()
             kind = detect_kind(data, path.name)
-            assets = folder_assets(path.parent) if kind in ("jats", "html") else None
+            assets = folder_assets(path.parent) if kinds.get(kind).assets == "beside" else None
             docs.append((kind, data, parse_document(data, kind, DocumentLimits(), assets)))
     return docs
 
@@ -54,7 +55,7 @@ def _compiled_renderer(docs: list[tuple[str, bytes, ParsedDocument]], fmt: str) 
 
 def run(formats: list[str], runs: int, warmup: int = 1, max_sentences: int | None = None) -> list[Row]:
     docs = sample_documents()
-    compiled = [d for d in docs if d[0] != "pdf"]
+    compiled = [d for d in docs if not kinds.get(d[0]).paged]
     pages = sum(parsed.page_count for _, _, parsed in compiled)
     samples = interleaved({fmt: _compiled_renderer(compiled, fmt) for fmt in formats}, runs, warmup)
     rows = [

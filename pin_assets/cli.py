@@ -37,6 +37,7 @@ import click
 if TYPE_CHECKING:
     from pin_assets.core.progress import Progress
 
+from pin_assets.core import kinds
 from pin_assets.layout import VIEW_NAMES
 
 DEFAULT_DAGSTER_HOME = ".dagster_home"
@@ -95,7 +96,8 @@ def main() -> None:
     """Entry point of the `pin` console script."""
 
 
-@main.command(short_help="Convert files without Dagster.")
+@main.command(short_help="Convert files without Dagster.",
+              epilog=f"Inputs: {kinds.accepted_labels(with_containers=False)}, each detected by its content.")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--dpi", default=100, show_default=True, help="Resolution of overall images.")
@@ -421,6 +423,7 @@ def _run_batch(
                 f"  checks            {_checks_line(checks, failed_checks)}",
                 f"  records           {account.export_prefix}",
                 f"  signal dashboard  {storage.uri(layout.STATS_DASHBOARD)}",
+                _duplicates_line(storage),
                 realsyn_line,
                 f"  store             {storage.base_uri}",
                 f"  Dagster instance  {os.environ['DAGSTER_HOME']} (see README: dagster dev)",
@@ -430,6 +433,19 @@ def _run_batch(
     for name in failed_checks:
         click.echo(f"pin: asset check {name} failed at ERROR severity; see its metadata in the UI", err=True)
     return 0 if account.balanced and not failed_checks else 1
+
+
+def _duplicates_line(storage) -> str:  # noqa: ANN001 (a StorageResource)
+    """The summary's duplicates line, from the last duplicate_clusters run over every batch."""
+    import json
+
+    from pin_assets import layout
+
+    if not storage.exists(layout.DEDUP_SUMMARY):
+        return "  duplicates        not computed (materialize duplicate_clusters)"
+    totals = json.loads(storage.get_bytes(layout.DEDUP_SUMMARY))["totals"]
+    return (f"  duplicates        {totals['duplicates']} of {totals['documents']} documents in all batches, "
+            f"{totals['clusters']} clusters (filter: pin stats --where 'NOT is_duplicate')")
 
 
 def _failed_error_checks(evaluations) -> list[str]:
@@ -470,7 +486,11 @@ def stats(where_sql: str | None) -> None:
     try:
         kept, total = count_where(source, where_sql)
     except UnsafeFilterError as exc:
-        click.echo(f"pin stats: {exc}", err=True)
+        from pin_assets.core.dedup.flags import FLAG_COLUMNS
+
+        flags = "unknown column" in str(exc) and any(name in str(exc) for name in FLAG_COLUMNS)
+        hint = " (the duplicate flags exist once duplicate_clusters has run, e.g. after `pin materialize`)"
+        click.echo(f"pin stats: {exc}{hint if flags else ''}", err=True)
         sys.exit(2)
     share = kept / total if total else 0.0
     click.echo(f"{kept} of {total} documents kept ({share:.1%}) by: {where_sql}")

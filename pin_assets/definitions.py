@@ -3,6 +3,7 @@
 from dagster import AssetSelection, Definitions, define_asset_job
 
 from pin_assets.assets import PIN_ASSETS, VIEW_ASSETS, signal_stats
+from pin_assets.assets.dedup import duplicate_clusters
 from pin_assets.assets.realsyn import REALSYN_ASSETS, balanced_samples, realsyn_corpus
 from pin_assets.assets.realsyn_index import image_text_pairs, text_centroids, text_index
 from pin_assets.checks import ALL_CHECKS
@@ -20,8 +21,8 @@ pin_job = define_asset_job(
 
 stats_job = define_asset_job(
     "stats_job",
-    selection=AssetSelection.assets(signal_stats),
-    description="Refresh the DuckDB statistics and dashboard over every batch's signals.",
+    selection=AssetSelection.assets(duplicate_clusters, signal_stats),
+    description="Refresh the duplicate clusters, then the DuckDB statistics and dashboard over every batch's signals.",
 )
 
 
@@ -59,7 +60,7 @@ def build_definitions() -> Definitions:
     The `pin` CLI builds them at call time, so a command always runs against the store it was pointed at.
     """
     return Definitions(
-        assets=[*PIN_ASSETS, signal_stats, *REALSYN_ASSETS, *VIEW_ASSETS],
+        assets=[*PIN_ASSETS, duplicate_clusters, signal_stats, *REALSYN_ASSETS, *VIEW_ASSETS],
         asset_checks=ALL_CHECKS,
         jobs=[pin_job, stats_job, realsyn_centroids_job, realsyn_batch_job, realsyn_job, views_job],
         resources=build_resources(),

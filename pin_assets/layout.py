@@ -11,6 +11,11 @@ Under the storage base::
     renders/<batch>/<doc_id>/...           overall images (page renders)
     renders/<batch>/pages.parquet          index of the renders
     signals/<batch>/part-00000.parquet     quality signals per document
+    minhash/<batch>/part-00000.parquet     MinHash signatures per document (written by the signals stage)
+    dedup/index/<batch>/b<B>r<R>.parquet   a batch's LSH bucket index for one band setting (built once)
+    dedup/members.parquet                  every document in a duplicate cluster, with its flags
+    dedup/batches.parquet                  the batches the last clustering covered
+    dedup/summary.json                     the last clustering's totals
     quarantine/<batch>/<stage>.parquet     documents a stage could not process, with the reason
     export/pin/<source>/<batch>/partNN/    PIN-14M layout: partNN.jsonl, content_image/, overall_image/
     views/<view>/<batch>/                  training views: shard-NNNNN.tar, index.parquet, manifest.json
@@ -81,6 +86,19 @@ def signals(batch: str) -> str:
 
 
 SIGNALS_PREFIX = "signals"
+
+
+def minhash(batch: str) -> str:
+    return f"minhash/{check_name(batch)}/part-00000.parquet"
+
+
+def dedup_index_prefix(batch: str) -> str:
+    return f"dedup/index/{check_name(batch)}"
+
+
+DEDUP_MEMBERS = "dedup/members.parquet"
+DEDUP_BATCHES = "dedup/batches.parquet"
+DEDUP_SUMMARY = "dedup/summary.json"
 STATS_DASHBOARD = "stats/dashboard.html"
 STATS_JSON = "stats/signal_stats.json"
 
@@ -143,6 +161,8 @@ def batch_prefixes(batch: str, source_datasets: Iterable[str]) -> list[str]:
         f"markdown/{batch}",
         renders_prefix(batch),
         f"signals/{batch}",
+        f"minhash/{batch}",
+        dedup_index_prefix(batch),
         quarantine_prefix(batch),
         *(prefix for source in sorted(set(source_datasets)) for prefix in record_prefixes(source, batch)),
         hub_export_root(batch),

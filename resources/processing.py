@@ -12,7 +12,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from pin_assets.core.limits import DocumentLimits
-from pin_assets.core.ocr_settings import DEBIAN_TESSDATA, OcrSettings
+from pin_assets.core.ocr_settings import DEBIAN_TESSDATA, DEFAULT_PAGE_READS, OcrSettings
 
 if TYPE_CHECKING:
     from pin_assets.core.pdf_pages import RenderOptions
@@ -42,6 +42,12 @@ class ProcessingResource(ConfigurableResource):
     )
     ocr_dpi: int = Field(default=200, description="Resolution pages are rendered at for OCR.")
     ocr_max_pages: int = Field(default=200, description="Most pages OCR'd per document; the rest stay scanned.")
+    ocr_max_page_reads: int = Field(
+        default=DEFAULT_PAGE_READS, ge=0, le=1_000_000,
+        description="Most page reads Tesseract makes per document: one per page, orientation and language tried "
+        "(an upright English page is 1). Counted work, not seconds, so a record does not depend on load; pages "
+        "past it stay scanned, with a warning.",
+    )
     max_quarantine_rate: float = Field(
         default=0.25, description="Share of a batch that may be quarantined before its asset check fails."
     )
@@ -57,7 +63,7 @@ class ProcessingResource(ConfigurableResource):
             max_output_bytes=self.max_output_bytes,
             memory_mb=self.worker_memory_mb,
             ocr=OcrSettings(enabled=self.ocr_enabled, tessdata=self.ocr_tessdata, languages=self.ocr_languages,
-                            dpi=self.ocr_dpi, max_pages=self.ocr_max_pages),
+                            dpi=self.ocr_dpi, max_pages=self.ocr_max_pages, max_page_reads=self.ocr_max_page_reads),
         )
 
     def render_options(self) -> RenderOptions:

@@ -10,7 +10,10 @@ from pathlib import Path
 import pymupdf
 import pytest
 
+from pin_assets.core import kinds
+from pin_assets.core.kinds import SourceKind
 from pin_assets.core.sources.listing import SAMPLE_PDF_DIR
+from tests.toy_kind import TOY
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
@@ -41,6 +44,16 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         patch.setenv("PIN_MODEL_CACHE", str(folder))
         patch.setenv("PIN_EMBEDDINGS_RUNTIME", "torch")
         yield folder
+
+
+@pytest.fixture
+def toy_kind() -> Iterator[SourceKind]:
+    """The toy kind of :mod:`tests.toy_kind`, registered for one test: no other edit makes it a kind."""
+    kinds.register(TOY)
+    try:
+        yield TOY
+    finally:
+        kinds.unregister(TOY.name)
 
 
 @pytest.fixture

@@ -162,13 +162,15 @@ def test_undecodable_image_is_skipped_with_a_warning_and_counted() -> None:
 
 
 def test_page_tree_cycle_loses_only_the_pages_it_hides() -> None:
+    """MuPDF loses the pages the cycle hides; poppler's pdftotext, the second engine, still reads page 2."""
     data = page_tree_cycle()
     doc = pdf_to_markdown(data)
-    assert doc.markdown == "First page text survives the loop\n"
-    assert doc.page_count == 3 and doc.page_offsets == [0, 33, 33]
-    assert [w.split(",")[0] for w in doc.warnings] == ["page 2 was skipped", "page 3 was skipped"]
-    assert all("cycle in page tree" in w for w in doc.warnings)
-    assert doc.metadata["pages_failed"] == "2"
+    assert doc.markdown == "First page text survives the loop\n\nSecond page text\n"
+    assert doc.page_count == 3 and doc.page_offsets == [0, 35, 51]
+    assert [w.split(",")[0] for w in doc.warnings[:2]] == ["page 2 was skipped", "page 3 was skipped"]
+    assert all("cycle in page tree" in w for w in doc.warnings[:2])
+    assert doc.warnings[2].startswith("MuPDF could not read page(s) 2; their text was read with poppler's pdftotext")
+    assert doc.metadata["pages_failed"] == "1" and doc.metadata["fallback_pages"] == "1"
     pages = list(render_pdf_pages(data, RenderOptions(dpi=20, fmt="png")))
     assert [p.index for p in pages] == [0, 1, 2]  # overall image i stays page i
     assert len({(p.width, p.height) for p in pages}) == 1
@@ -207,10 +209,11 @@ def test_failures_through_the_graph(tmp_path: Path) -> None:
     records = {r["meta"]["ori_meta"]["filename"]: r for r in read_records(storage)}
     assert set(records) == {"mask_size.pdf", "cmyk_mask.pdf", "grayless_mask.pdf", "cycle.pdf"}
     signals = {name: (r["quality_signals"]["images_skipped"], r["quality_signals"]["pages_failed"],
-                      len(r["content_image"]), len(r["overall_image"])) for name, r in records.items()}
-    assert signals == {"mask_size.pdf": (0, 0, 1, 1), "cmyk_mask.pdf": (0, 0, 1, 1),
-                       "grayless_mask.pdf": (1, 0, 0, 1), "cycle.pdf": (0, 2, 0, 3)}
-    assert records["cycle.pdf"]["meta"]["ori_meta"]["pages_failed"] == "2"
+                      r["quality_signals"]["fallback_page_count"], len(r["content_image"]), len(r["overall_image"]))
+               for name, r in records.items()}
+    assert signals == {"mask_size.pdf": (0, 0, 0, 1, 1), "cmyk_mask.pdf": (0, 0, 0, 1, 1),
+                       "grayless_mask.pdf": (1, 0, 0, 0, 1), "cycle.pdf": (0, 1, 1, 0, 3)}
+    assert records["cycle.pdf"]["meta"]["ori_meta"]["pages_failed"] == "1"
 
 
 def margin_lines_only() -> bytes:

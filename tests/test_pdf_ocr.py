@@ -244,3 +244,42 @@ def test_scanned_pdf_through_the_graph_has_ocr_in_its_record(tmp_path: Path) -> 
     assert meta["ocr_confidence"] >= 0.75
     assert record["quality_signals"]["ocr_page_count"] == 1
     assert record["quality_signals"]["scanned_page_count"] == 0
+
+
+def test_arabic_text_layer_is_kept_with_ocr_on() -> None:
+    """An Arabic layer whose lam ligatures MuPDF maps to stray Latin letters and a control code reads oddly
+    to the readability check (0.32, 2.7% unmapped), which once had English OCR replace it with Latin
+    fragments. A layer in a script the check does not judge is kept unless it is mostly unmapped glyphs."""
+    source = pymupdf.open()
+    page = source.new_page()
+    page.insert_htmlbox(pymupdf.Rect(72, 72, 520, 300), "<p dir='rtl' style='font-size:16px'>السلام عليكم "
+                        "والإسلام الكلام الجميل للأطفال</p>")
+    layer = page.get_text()
+    assert readability(layer) < 0.5 and "\x0c" in layer  # what made it look like garbage
+    doc = pdf_to_markdown(source.tobytes(), ocr=OCR)
+    assert "ocr_pages" not in doc.metadata
+    assert sum("\u0600" <= c <= "\u06ff" or "\ufb50" <= c <= "\ufeff" for c in doc.markdown) >= 20, doc.markdown
+
+
+def test_scanned_two_column_page_reads_in_order_and_in_paragraphs() -> None:
+    """A scanned copy of a two-column page: OCR'd words go through the text layer's row, column and
+    paragraph logic, so the column that runs on into the next is one paragraph, read column by column."""
+    from tests.test_pdf_flow import COLUMNS, FONT, LEAD, SIZE, full_line, wrapped
+
+    width = COLUMNS[0][1] - COLUMNS[0][0]
+    source = pymupdf.open()
+    page = source.new_page()
+    left = wrapped("Harvest reports from the northern farms arrived late this year because heavy rain closed "
+                   "the roads for most of the autumn and the carriers could not reach the valleys", width)
+    left[-1] = full_line(left[-1], "until", width)
+    right = wrapped("the middle of November. Prices at the market stayed high all winter as a result.", width)
+    second = wrapped("Fishing boats along the coast had a quiet season with calm seas and modest catches.", width)
+    for column, lines, top in ((0, left, 80), (1, right, 80), (1, second, 80 + LEAD * (len(right) + 1))):
+        for k, line in enumerate(lines):
+            page.insert_text((COLUMNS[column][0], top + k * LEAD), line, fontname=FONT, fontsize=SIZE)
+    doc = pdf_to_markdown(scanned_copy(source, dpi=200), ocr=OCR)
+    norm = scorer().norm
+    paragraphs = [norm(p) for p in doc.markdown.split("\n\n") if p.strip()]
+    assert len(paragraphs) == 2, doc.markdown
+    assert similarity(" ".join(left + right), doc.markdown.split("\n\n")[0]) >= 0.9, doc.markdown
+    assert paragraphs[0].startswith("harvest reports") and paragraphs[1].startswith("fishing boats"), doc.markdown

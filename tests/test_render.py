@@ -68,3 +68,13 @@ def test_bad_options_rejected() -> None:
         RenderOptions(fmt="bmp")
     with pytest.raises(ValueError, match="dpi"):
         RenderOptions(dpi=5000)
+
+
+def test_a_page_taller_than_webp_allows_is_rendered_smaller() -> None:
+    """A 234 x 14,295 pt page (a well-log plot) is 19,854 px tall at 100 dpi, past WebP's 16,383: the page
+    is rendered at the largest size the format holds instead of failing the document."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=234, height=14295)
+    page.insert_text((20, 100), "Main logs in Hole U1503A", fontsize=10)
+    [rendered] = list(render_pdf_pages(doc.tobytes(), RenderOptions(dpi=100, fmt="webp")))
+    assert 16000 < rendered.height <= 16383 and rendered.width < 16383

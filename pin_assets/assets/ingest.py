@@ -13,20 +13,17 @@ from pydantic import Field
 
 from pin_assets import layout
 from pin_assets.batches import BatchSpec, load_spec
-from pin_assets.core.datasets.images import LazyImageIndex, is_image_archive
-from pin_assets.core.datasets.shards import expand_dataset_file, sniff_dataset, unwrap_shard
+from pin_assets.core import kinds
+from pin_assets.core.datasets.images import LazyImageIndex
 from pin_assets.core.document import ConversionError
-from pin_assets.core.html.warc import is_warc, read_warc_bytes, warc_failure
 from pin_assets.core.progress import track
-from pin_assets.core.sources.assets import is_image_file
-from pin_assets.core.sources.detect import MIME_TYPES, detect_kind
-from pin_assets.core.sources.expanded import ExpandedDocument
+from pin_assets.core.sources.detect import detect_kind
+from pin_assets.core.sources.expanded import ContainerFile, ExpandedAsset, ExpandedDocument
 from pin_assets.core.sources.listing import SourceFile, iter_source
+from pin_assets.core.sources.triage import FileBytes, triage
 from pin_assets.core.tables import ASSETS, MANIFEST, RowGroupWriter, write_table
 from pin_assets.partitions import batches
 from resources.storage import StorageResource
-
-EXTENSIONS = {"pdf": "pdf", "jats": "xml", "html": "html", "markdown": "md", "text": "txt"}
 
 
 class IngestConfig(Config):
@@ -80,17 +77,20 @@ def relative_path(source_uri: str, file: SourceFile) -> str:
     return file.uri[len(root_uri) + 1 :] if file.uri.startswith(root_uri + "/") else file.name
 
 
-def pair_articles_with_pdfs(docs: dict[str, dict], assets: list[dict]) -> None:
-    """A PDF with the same folder and stem as a JATS article is that article's original pages.
-
-    It becomes an asset of the article (rendered as its overall images, ``oi_source = "ori"``) instead
-    of a document of its own, as PMC ships an article's XML and PDF side by side.
+def pair_documents_with_pages(docs: dict[str, dict], assets: list[dict]) -> None:
+    """A document of kind P with the same folder and stem as a document whose kind takes its pages from P
+    (``paired_pages``: a JATS article and its PDF, as PMC ships them side by side) is that document's original
+    pages: it becomes an asset of it (rendered as its overall images, ``oi_source = "ori"``), not a document.
     """
-    articles = {str(PurePosixPath(d["relpath"]).with_suffix("")): d for d in docs.values() if d["kind"] == "jats"}
+    pairing = {k.name: k.paired_pages for k in kinds.kinds() if k.paired_pages}
+    owners = {
+        (str(PurePosixPath(d["relpath"]).with_suffix("")), pairing[d["kind"]]): d
+        for d in docs.values() if d["kind"] in pairing
+    }
     for sha, doc in list(docs.items()):
-        article = articles.get(str(PurePosixPath(doc["relpath"]).with_suffix(""))) if doc["kind"] == "pdf" else None
-        if article is not None:
-            article["paired_pdf_key"] = doc["raw_key"]
+        owner = owners.get((str(PurePosixPath(doc["relpath"]).with_suffix("")), doc["kind"]))
+        if owner is not None:
+            owner["paired_pdf_key"] = doc["raw_key"]
             assets.append(asset_row(doc["relpath"], sha, doc["raw_key"], doc["bytes"], doc["source_uri"], "paired_pdf"))
             del docs[sha]
 
@@ -115,62 +115,46 @@ def raw_documents(
     today = datetime.now(UTC).strftime("%Y-%m-%d")
     docs: dict[str, dict] = {}
     assets: list[dict] = []
-    warc: dict[str, Any] = {"files": 0, "records": 0, "pages": 0, "images": 0, "skipped": {}, "balanced": True}
-    files = total_bytes = expanded_files = duplicates = 0
+    containers: dict[str, dict[str, Any]] = {}
+    files = total_bytes = duplicates = 0
     images = LazyImageIndex(spec.images_uri or spec.source_uri, explicit=bool(spec.images_uri))
-    stored_images: set[str] = set()
+    stored_assets: set[str] = set()
     progress = track("ingest", None, context.log, unit="files")
     for source in iter_source(spec.source_uri, s3_client_factory=storage.s3_client_factory()):
         data = source.read()
         files += 1
         progress.advance()
         total_bytes += len(data)
-        sha = hashlib.sha256(data).hexdigest()
         relpath = relative_path(spec.source_uri, source)
-        if is_warc(source.name, data[:4096]):
-            _expand_warc(storage, batch, spec, source, data, docs, assets, warc)
-            continue
-        if is_image_file(source.name, data[:16]):
+        verdict = triage(FileBytes.of(source.name, data))
+        if verdict.role == "container":  # one file, many documents: each stored and accounted for on its own
+            file = ContainerFile(source.name, source.uri, relpath, images)
+            for item in kinds.container(verdict.kind).expand(data, file, verdict.tag):
+                if isinstance(item, ExpandedAsset):
+                    _add_asset(storage, batch, item, assets, stored_assets)
+                else:
+                    _add_member(storage, batch, spec, item, file, dates, today, docs, assets, stored_assets)
+            _add_summary(containers.setdefault(verdict.kind, {"files": 0}), file.summary)
+        elif verdict.role == "image":
+            sha = hashlib.sha256(data).hexdigest()
             key = layout.raw_object(batch, sha, PurePosixPath(source.name).suffix.lower().lstrip(".") or "bin")
             _store(storage, key, data)
             assets.append(asset_row(relpath, sha, key, len(data), source.uri, "image"))
-            continue
-        if is_image_archive(source.name, data):  # images of OBELICS/MMC4 rows, read through `images`
-            continue
-        shard = unwrap_shard(data)
-        dataset_kind = sniff_dataset(shard)
-        if dataset_kind:  # one file, many documents: each row is stored and accounted for on its own
-            expanded_files += 1
-            for member in expand_dataset_file(shard, source.name, source.uri, dataset_kind, images.get()):
-                _add_member(storage, batch, spec, member, relpath, dates, today, docs, assets, stored_images)
-            continue
-        if sha in docs:  # the same content twice: one document, every source URI kept
-            docs[sha]["alt_source_uris"].append(source.uri)
-            duplicates += 1
-            continue
-        try:
-            kind, error = detect_kind(data, source.name), None
-        except ConversionError as exc:
-            kind, error = "unknown", f"{exc.reason}: {exc}"
-        key = layout.raw_object(batch, sha, EXTENSIONS.get(kind, "bin"))
-        _store(storage, key, data)
-        docs[sha] = {
-            "doc_id": sha, "sha256": sha, "source_uri": source.uri, "alt_source_uris": [],
-            "source_dataset": spec.source_dataset, "filename": source.name, "kind": kind,
-            "mime": MIME_TYPES.get(kind, "application/octet-stream"), "detect_error": error,
-            "bytes": len(data), "license": spec.license, "date_download": dates.get(sha, today),
-            "raw_key": key, "relpath": relpath, "paired_pdf_key": None,
-        }
+        elif verdict.role == "document":
+            member = ExpandedDocument(source.name, source.uri, data, verdict.kind, None, verdict.error, relpath=relpath)
+            if not _add_member(storage, batch, spec, member, None, dates, today, docs, assets, stored_assets):
+                duplicates += 1
+        # image archives hold the images of OBELICS/MMC4 rows, read through `images`
     progress.finish()
-    pair_articles_with_pdfs(docs, assets)
+    pair_documents_with_pages(docs, assets)
     with storage.staged_file(layout.manifest(batch), ".parquet") as path, RowGroupWriter(path, MANIFEST) as out:
         for row in docs.values():
             out.add(row)
     with storage.staged_file(layout.assets_manifest(batch), ".parquet") as path:
         write_table(path, assets, ASSETS)
-    kinds: dict[str, int] = {}
+    by_kind: dict[str, int] = {}
     for row in docs.values():
-        kinds[row["kind"]] = kinds.get(row["kind"], 0) + 1
+        by_kind[row["kind"]] = by_kind.get(row["kind"], 0) + 1
     context.log.info(
         f"batch {batch}: {files} files -> {len(docs)} documents and {len(assets)} assets from {spec.source_uri}"
     )
@@ -179,70 +163,16 @@ def raw_documents(
             "documents": len(docs),
             "assets": len(assets),
             "files_seen": files,
-            "files_expanded": expanded_files,
+            "files_expanded": sum(c["files"] for c in containers.values()),
             "duplicate_files": duplicates,
             "bytes": MetadataValue.int(total_bytes),
-            "kinds": MetadataValue.json(kinds),
+            "kinds": MetadataValue.json(by_kind),
             "source_uri": MetadataValue.text(spec.source_uri),
             "source_dataset": MetadataValue.text(spec.source_dataset),
             "manifest": MetadataValue.path(storage.uri(layout.manifest(batch))),
-            **({"warc": MetadataValue.json(warc)} if warc["files"] else {}),
+            **{name: MetadataValue.json(summary) for name, summary in containers.items()},
         }
     )
-
-
-def _expand_warc(
-    storage: StorageResource, batch: str, spec: BatchSpec, source: SourceFile, data: bytes,
-    docs: dict[str, dict], assets: list[dict], counts: dict[str, Any],
-) -> None:
-    """One WARC file: each HTML response a document (URL and crawl date as its origin), each image response
-    an asset keyed by its URL; a WARC that broke off or holds no page is itself a document that fails."""
-    contents = read_warc_bytes(data)
-    counts["files"] += 1
-    counts["records"] += contents.records
-    counts["pages"] += len(contents.pages)
-    counts["images"] += contents.image_records
-    for reason, n in contents.skipped.items():
-        counts["skipped"][reason] = counts["skipped"].get(reason, 0) + n
-    counts["balanced"] = counts["balanced"] and contents.balanced
-    for url, image in contents.images.items():
-        sha = hashlib.sha256(image).hexdigest()
-        key = layout.raw_object(batch, sha, PurePosixPath(url.split("?")[0]).suffix.lower().lstrip(".")[:5] or "bin")
-        _store(storage, key, image)
-        assets.append(asset_row(url, sha, key, len(image), url, "image"))
-    for page in contents.pages:
-        origin = {"url": page.url, "crawl_date": page.crawl_date, "warc_record_id": page.record_id}
-        uri = f"{source.uri}#{page.record_id}"
-        _add_document(storage, batch, spec, docs, page.body, uri, page.url, page.url, page.crawl_date[:10], origin)
-    failure = warc_failure(contents)
-    if failure is not None:
-        row = _add_document(storage, batch, spec, docs, data, source.uri, source.name, source.name, None, None)
-        row.update(kind="unknown", mime="application/warc", detect_error=f"{failure.reason}: {failure}")
-
-
-def _add_document(
-    storage: StorageResource, batch: str, spec: BatchSpec, docs: dict[str, dict], data: bytes, uri: str,
-    name: str, relpath: str, date: str | None, origin: dict | None,
-) -> dict:
-    sha = hashlib.sha256(data).hexdigest()
-    if sha in docs:  # the same content twice: one document, every source URI kept
-        docs[sha]["alt_source_uris"].append(uri)
-        return docs[sha]
-    try:
-        kind, error = detect_kind(data, name), None
-    except ConversionError as exc:
-        kind, error = "unknown", f"{exc.reason}: {exc}"
-    key = layout.raw_object(batch, sha, EXTENSIONS.get(kind, "bin"))
-    _store(storage, key, data)
-    docs[sha] = {
-        "doc_id": sha, "sha256": sha, "source_uri": uri, "alt_source_uris": [],
-        "source_dataset": spec.source_dataset, "filename": name, "kind": kind,
-        "mime": MIME_TYPES.get(kind, "application/octet-stream"), "detect_error": error,
-        "bytes": len(data), "license": spec.license, "date_download": date or datetime.now(UTC).strftime("%Y-%m-%d"),
-        "raw_key": key, "relpath": relpath, "paired_pdf_key": None,
-        "origin_json": json.dumps(origin, ensure_ascii=False) if origin else None,
-    }
-    return docs[sha]
 
 
 def _store(storage: StorageResource, key: str, data: bytes) -> None:
@@ -252,27 +182,62 @@ def _store(storage: StorageResource, key: str, data: bytes) -> None:
 
 
 def _add_member(
-    storage: StorageResource, batch: str, spec: BatchSpec, member: ExpandedDocument, relpath: str,
-    dates: dict[str, str], today: str, docs: dict[str, dict], assets: list[dict], stored_images: set[str],
-) -> None:
-    """One document carved out of a multi-document file: stored and listed like a file of its own."""
+    storage: StorageResource, batch: str, spec: BatchSpec, member: ExpandedDocument, container: ContainerFile | None,
+    dates: dict[str, str], today: str, docs: dict[str, dict], assets: list[dict], stored_assets: set[str],
+) -> bool:
+    """One document, a file of its own or carved out of a container: stored and listed once by content.
+
+    The same content twice is one document with every source URI kept; returns False then."""
     sha = hashlib.sha256(member.data).hexdigest()
     if sha in docs:
         docs[sha]["alt_source_uris"].append(member.uri)
-        return
-    key = layout.raw_object(batch, sha, "json")
+        return False
+    kind, error = member.kind, member.error
+    if kind is None:  # a container's member whose kind its content decides (a WARC record's page)
+        try:
+            kind = detect_kind(member.data, member.name)
+        except ConversionError as exc:
+            kind, error = "unknown", f"{exc.reason}: {exc}"
+    key = layout.raw_object(batch, sha, member.ext or kinds.raw_extension(kind))
     _store(storage, key, member.data)
     for ref, data in member.attachments:
-        if ref in stored_images:
-            continue
-        stored_images.add(ref)
-        image_key = layout.raw_object(batch, ref.rsplit(".", 1)[0], ref.rsplit(".", 1)[1])
-        _store(storage, image_key, data)
-        assets.append(asset_row(ref, ref.rsplit(".", 1)[0], image_key, len(data), member.uri, "image"))
+        _add_asset(storage, batch, ExpandedAsset(ref, data, member.uri, ref.rsplit(".", 1)[1]), assets, stored_assets)
+    relpath = member.relpath
+    if relpath is None and container is not None:
+        relpath = container.relpath + member.uri[member.uri.rfind("#"):]
     docs[sha] = {
         "doc_id": sha, "sha256": sha, "source_uri": member.uri, "alt_source_uris": [],
-        "source_dataset": spec.source_dataset, "filename": member.name, "kind": member.kind,
-        "mime": member.mime, "detect_error": member.error, "bytes": len(member.data), "license": spec.license,
-        "date_download": dates.get(sha, today), "raw_key": key, "relpath": relpath + member.uri[member.uri.rfind("#"):],
-        "paired_pdf_key": None,
+        "source_dataset": spec.source_dataset, "filename": member.name, "kind": kind,
+        "mime": member.mime or kinds.mime_type(kind), "detect_error": error, "bytes": len(member.data),
+        "license": spec.license, "date_download": member.date or dates.get(sha, today), "raw_key": key,
+        "relpath": relpath, "paired_pdf_key": None,
+        "origin_json": json.dumps(member.origin, ensure_ascii=False) if member.origin else None,
     }
+    return True
+
+
+def _add_asset(
+    storage: StorageResource, batch: str, asset: ExpandedAsset, assets: list[dict], stored_assets: set[str]
+) -> None:
+    """A file documents refer to (a dataset row's image, a WARC's image), stored and listed once per path."""
+    if asset.relpath in stored_assets:
+        return
+    stored_assets.add(asset.relpath)
+    sha = hashlib.sha256(asset.data).hexdigest()
+    key = layout.raw_object(batch, sha, asset.ext)
+    _store(storage, key, asset.data)
+    assets.append(asset_row(asset.relpath, sha, key, len(asset.data), asset.uri, "image"))
+
+
+def _add_summary(total: dict[str, Any], summary: dict[str, Any]) -> None:
+    """Add one container file's counts to its kind's: numbers and per-reason counts summed, flags and-ed."""
+    total["files"] += 1
+    for name, value in summary.items():
+        if isinstance(value, bool):
+            total[name] = total.get(name, True) and value
+        elif isinstance(value, dict):
+            into = total.setdefault(name, {})
+            for reason, count in value.items():
+                into[reason] = into.get(reason, 0) + count
+        else:
+            total[name] = total.get(name, 0) + value

@@ -6,12 +6,11 @@ from collections.abc import Iterator
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from pin_assets import layout
-from pin_assets.core.datasets.rows import dataset_image_refs
-from pin_assets.core.datasets.shards import DATASET_KINDS
+from pin_assets.core import kinds
 from pin_assets.core.document import ParsedDocument
 from pin_assets.core.html.warc import page_image_refs
 from pin_assets.core.isolation import TaskFailure, run_isolated
-from pin_assets.core.markup.references import referenced_paths, resolve_references
+from pin_assets.core.markup.references import resolve_references
 from pin_assets.core.progress import track
 from pin_assets.core.tables import MARKDOWN, RowGroupWriter, count_rows, iter_rows
 from pin_assets.partitions import batches
@@ -27,7 +26,6 @@ from resources.processing import ProcessingResource
 from resources.storage import StorageResource
 
 STAGE = "parse"
-LINKED_KINDS = frozenset({"jats", "html"})  # kinds whose images are separate files next to them
 PREVIEW_CHARS = 1500
 
 
@@ -78,15 +76,17 @@ def parsed_markdown(
 
     def args_of(doc: dict) -> tuple:
         raw = storage.get_bytes(doc["raw_key"])
+        kind = kinds.get(doc["kind"])
         assets = None
         url = json.loads(doc.get("origin_json") or "{}").get("url")
-        if doc["kind"] in LINKED_KINDS:
-            wanted = resolve_references(doc["relpath"], referenced_paths(raw), images)
+        if kind.assets == "beside":  # files next to the document, found by the references in its markup
+            wanted = resolve_references(doc["relpath"], kinds.resolve(kind.references)(raw), images)
             if url:  # a WARC page: the images captured in the same WARC, by absolute URL
                 wanted.update(page_image_refs(raw, url, images))
             assets = {ref: storage.get_bytes(key) for ref, key in wanted.items()}
-        elif doc["kind"] in DATASET_KINDS:  # OBELICS/MMC4 rows: images stored beside them at ingest
-            assets = {ref: storage.get_bytes(images[ref]) for ref in dataset_image_refs(raw) if ref in images}
+        elif kind.assets == "rows":  # dataset rows: images stored beside them at ingest
+            refs = kinds.resolve(kind.references)(raw)
+            assets = {ref: storage.get_bytes(images[ref]) for ref in refs if ref in images}
         return (raw, doc["kind"], limits, assets, url)
 
     manifest = storage.open_input(layout.manifest(batch))
@@ -95,8 +95,9 @@ def parsed_markdown(
         for doc in iter_rows(manifest):
             if doc["doc_id"] in keep:
                 continue
-            if doc["kind"] == "unknown":
-                reason, _, message = (doc["detect_error"] or "unsupported: unknown kind").partition(": ")
+            if doc["kind"] == "unknown" or not kinds.is_registered(doc["kind"]):
+                error = doc["detect_error"] or f"unsupported: no converter for documents of kind {doc['kind']!r}"
+                reason, _, message = error.partition(": ")
                 failed.append(quarantine_row(doc, STAGE, TaskFailure(reason, "ConversionError", message)))
             else:
                 yield doc

@@ -8,6 +8,7 @@ from pathlib import Path
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from pin_assets import layout
+from pin_assets.core import kinds
 from pin_assets.core.document import ExtractedImage, ParsedDocument
 from pin_assets.core.isolation import TaskFailure, run_isolated
 from pin_assets.core.progress import track
@@ -42,7 +43,8 @@ def parsed_from_row(storage: StorageResource, row: dict) -> ParsedDocument:
     group_name="render",
     partitions_def=batches,
     deps=["raw_documents", "parsed_markdown"],
-    description="Overall images: one per PDF page (PyMuPDF), or a paginated compiled render for other kinds.",
+    description="Overall images: one per page of a paged kind (PDF, PyMuPDF), or a paginated compiled render for "
+    "other kinds.",
     kinds={"pymupdf"},
     automation_condition=AutomationCondition.eager(),
     pool="pin_cpu",
@@ -77,10 +79,14 @@ def page_renders(
             yield row
 
     def args_of(row: dict) -> tuple:
-        """PDF pages where the document has them (its own, or a JATS article's paired PDF), else compile."""
-        pages_key = row["raw_key"] if row["kind"] == "pdf" else row["paired_pdf_key"]
-        if pages_key:
-            return (storage.get_bytes(pages_key), "pdf", None, options, limits, row["folder"], row["doc_id"][:16])
+        """Pages where the document has them (its own, or a JATS article's paired PDF), else compile."""
+        kind = kinds.get(row["kind"])
+        if kind.paged:
+            return (storage.get_bytes(row["raw_key"]), row["kind"], None, options, limits, row["folder"],
+                    row["doc_id"][:16])
+        if row["paired_pdf_key"] and kind.paired_pages:
+            return (storage.get_bytes(row["paired_pdf_key"]), kind.paired_pages, None, options, limits, row["folder"],
+                    row["doc_id"][:16])
         parsed = parsed_from_row(storage, row)
         return (b"", row["kind"], parsed, options, limits, row["folder"], row["doc_id"][:16])
 

@@ -6,7 +6,7 @@ import pyarrow as pa
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 
 from pin_assets import layout
-from pin_assets.core.document import IMAGES_SKIPPED, PAGES_FAILED, metadata_count
+from pin_assets.core.document import FALLBACK_PAGES, IMAGES_SKIPPED, PAGES_FAILED, metadata_count
 from pin_assets.core.html.markdown import FALLBACK_FLAG
 from pin_assets.core.progress import track
 from pin_assets.core.signals import INTEGER_SIGNALS, SIGNAL_DEFINITIONS, ImageFacts, compute_signals
@@ -25,13 +25,17 @@ SIGNALS = pa.schema(
     group_name="signals",
     partitions_def=batches,
     deps=["raw_documents", "parsed_markdown"],
-    description="Quality signals per document (PIN §3.3 and RedPajama-v2 style), one Parquet row each.",
+    description="Quality signals per document (PIN §3.3 and RedPajama-v2 style), one Parquet row each, and "
+    "MinHash signatures for duplicate detection.",
     kinds={"parquet"},
     automation_condition=AutomationCondition.eager(),
 )
 def quality_signals(
     context: AssetExecutionContext, storage: StorageResource, tokenizer: TokenizerResource
 ) -> MaterializeResult:
+    # pyarrow.dataset (with pandas) loads in the step, not in every process that imports the definitions.
+    from pin_assets.dedup_io import signature_writer
+
     batch = context.partition_key
     tok = tokenizer.get()
     sources = {
@@ -39,7 +43,8 @@ def quality_signals(
         for row in iter_rows(storage.open_input(layout.manifest(batch)), ["doc_id", "source_dataset"])
     }
     sums: dict[str, float] = {}
-    with storage.staged_file(layout.signals(batch), ".parquet") as path, RowGroupWriter(path, SIGNALS) as out:
+    with (storage.staged_file(layout.signals(batch), ".parquet") as path, RowGroupWriter(path, SIGNALS) as out,
+          signature_writer(storage, batch) as minhash):
         columns = ["doc_id", "markdown", "images", "page_count", "scanned_pages", "metadata_json"]
         markdown = storage.open_input(layout.markdown(batch))
         progress = track("signals", count_rows(markdown), context.log)
@@ -51,9 +56,11 @@ def quality_signals(
                 row["markdown"], images, tok, page_count=row["page_count"], scanned_pages=len(row["scanned_pages"]),
                 ocr_pages=len(meta.get("ocr_pages") or ()), main_content_fallback=FALLBACK_FLAG in meta,
                 images_skipped=metadata_count(meta, IMAGES_SKIPPED), pages_failed=metadata_count(meta, PAGES_FAILED),
+                fallback_pages=metadata_count(meta, FALLBACK_PAGES),
             )
             out.add({"doc_id": row["doc_id"], "batch": batch, "source_dataset": sources[row["doc_id"]],
                      "tokenizer": tok.name, **values})
+            minhash.add_markdown(row["doc_id"], sources[row["doc_id"]], row["markdown"], len(images))
             for name in ("image_text_interleaving_count", "avg_tokens_per_text_block", "total_token_count"):
                 sums[name] = sums.get(name, 0.0) + float(values[name])
         docs = out.count
@@ -65,5 +72,6 @@ def quality_signals(
             "tokenizer": tok.name,
             **means,
             "path": MetadataValue.path(storage.uri(layout.signals(batch))),
+            "minhash": MetadataValue.path(storage.uri(layout.minhash(batch))),
         }
     )

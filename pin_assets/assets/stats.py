@@ -16,22 +16,27 @@ PLOTTED = ("image_text_interleaving_count", "avg_tokens_per_text_block", "total_
 
 
 def signal_source(storage: StorageResource) -> "Source | None":
-    """Every batch's signal Parquet: paths for DuckDB's own reader locally, a pyarrow dataset on S3."""
+    """Every batch's signal Parquet: paths for DuckDB's own reader locally, a pyarrow dataset on S3.
+
+    The duplicate flags of ``duplicate_clusters`` are joined on as columns once it has run.
+    """
     keys = [k for k in storage.list_keys(layout.SIGNALS_PREFIX) if k.endswith(".parquet")]
     if not keys:
         return None
+    from pin_assets.dedup_io import with_duplicate_flags  # pyarrow.dataset: for the stats step only
+
     fs, base = storage.arrow_filesystem()
     paths = [f"{base}/{key}" for key in keys]
     if isinstance(fs, pafs.LocalFileSystem):
-        return paths
+        return with_duplicate_flags(storage, paths)
     import pyarrow.dataset as pads  # with pandas: 0.5 s, for the stats step only
 
-    return pads.dataset(paths, filesystem=fs, format="parquet")
+    return with_duplicate_flags(storage, pads.dataset(paths, filesystem=fs, format="parquet"))
 
 
 @asset(
     group_name="stats",
-    deps=["quality_signals"],
+    deps=["quality_signals", "duplicate_clusters"],
     automation_condition=AutomationCondition.eager(),
     description="Per-source counts, means, quantiles, histograms and filter shares over all batches (DuckDB).",
     kinds={"duckdb", "html"},

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import pymupdf
 
+from pin_assets.core import kinds
 from pin_assets.core.document import (
     ConversionError,
     ParsedDocument,
@@ -21,13 +21,11 @@ from pin_assets.core.document import (
     empty_document_error,
     has_content,
 )
+from pin_assets.core.kinds import ConvertJob
 from pin_assets.core.language import detect_language
 from pin_assets.core.limits import DocumentLimits, check_page_count, limit_exceeded
-from pin_assets.core.pdf_pages import RenderOptions, render_pdf_pages
+from pin_assets.core.pdf_pages import RenderOptions
 
-PAGED_KINDS = frozenset({"pdf"})
-PAGE_CHARS = 50 * 80  # what one compiled page holds by paginate's default rule (50 lines of 80 characters)
-OCR_SHARE = 0.7  # of a document's time limit that OCR may spend; the rest converts the pages it leaves
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -61,8 +59,9 @@ def parse_document(
     """Convert raw bytes of a known kind to Markdown with images and page boundaries.
 
     ``url`` is a web page's own address (a WARC record's target URI), for its relative references."""
-    parsed = _convert(data, kind, limits, assets, url)
-    if kind not in PAGED_KINDS:
+    source_kind = kinds.get(kind)
+    parsed = source_kind.convert(data, ConvertJob(limits, assets, url))
+    if not source_kind.paged:
         from pin_assets.core.paginate import paginate
 
         parsed.page_offsets = paginate(parsed.markdown)
@@ -80,44 +79,13 @@ def parse_document(
     return parsed
 
 
-def _convert(
-    data: bytes, kind: str, limits: DocumentLimits, assets: Mapping[str, bytes] | None, url: str | None = None
-) -> ParsedDocument:
-    if kind == "pdf":
-        from pin_assets.core.pdf import pdf_to_markdown
-        from pin_assets.core.sources.detect import with_pdf_header
-
-        ocr = replace(limits.ocr, budget_s=OCR_SHARE * limits.timeout_s)
-        return pdf_to_markdown(
-            with_pdf_header(data), max_pages=limits.max_pages, max_image_pixels=limits.max_image_pixels,
-            truncate=False, ocr=ocr,
-        )
-    if kind == "jats":
-        from pin_assets.core.jats import jats_to_markdown
-
-        return jats_to_markdown(data, assets=assets, max_image_pixels=limits.max_image_pixels)
-    if kind == "html":
-        from pin_assets.core.html.markdown import html_to_markdown
-
-        return html_to_markdown(data, assets=assets, max_image_pixels=limits.max_image_pixels, url=url,
-                                max_text_chars=limits.max_pages * PAGE_CHARS)
-    if kind in ("obelics", "mmc4"):
-        from pin_assets.core.datasets.markdown import dataset_to_markdown
-
-        return dataset_to_markdown(data, assets, max_image_pixels=limits.max_image_pixels)
-    if kind in ("markdown", "text"):
-        from pin_assets.core.plain_text import text_to_markdown
-
-        return text_to_markdown(data, is_markdown=kind == "markdown")
-    raise ConversionError("unsupported", f"no converter for documents of kind {kind!r}")
-
-
 def render_document(
     data: bytes, kind: str, parsed: ParsedDocument | None, options: RenderOptions, limits: DocumentLimits
 ) -> Iterator[RenderedPage]:
-    """Overall images: the PDF's own pages, or a compiled render of the Markdown for other kinds."""
-    if kind == "pdf":
-        yield from render_pdf_pages(data, options, max_pages=limits.max_pages)
+    """Overall images: a paged kind's own pages, or a compiled render of the Markdown for other kinds."""
+    source_kind = kinds.get(kind)
+    if source_kind.paged:
+        yield from source_kind.render_pages(data, options, limits.max_pages)
         return
     if parsed is None:
         raise ConversionError("unsupported", f"a {kind} document needs its Markdown to be rendered")
@@ -131,7 +99,8 @@ def render_document(
 
 def oi_source(kind: str, *, paired_pdf: bool = False) -> str:
     """PIN's ``meta.oi_source``: original pages for paged sources (or a paired PDF), else a compiled render."""
-    return "ori" if kind in PAGED_KINDS or paired_pdf else "compiling"
+    paged = kinds.is_registered(kind) and kinds.get(kind).paged  # unregistered (a plugin absent): compiled
+    return "ori" if paged or paired_pdf else "compiling"
 
 
 @frees_mupdf_store

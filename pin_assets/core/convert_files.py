@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pin_assets.core import kinds
 from pin_assets.core.convert import oi_source, parse_document, render_document
-from pin_assets.core.document import IMAGES_SKIPPED, PAGES_FAILED, metadata_count
+from pin_assets.core.document import FALLBACK_PAGES, IMAGES_SKIPPED, PAGES_FAILED, metadata_count
 from pin_assets.core.html.markdown import FALLBACK_FLAG
 from pin_assets.core.image_refs import ImageSyntax, write_image_refs
 from pin_assets.core.isolation import TaskFailure, run_isolated
@@ -80,15 +81,18 @@ def _convert_into(
 ) -> dict[str, Any]:
     data = path.read_bytes()
     kind = detect_kind(data, path.name)
-    assets = folder_assets(path.parent) if kind in ("jats", "html") else None
+    source_kind = kinds.get(kind)
+    assets = folder_assets(path.parent) if source_kind.assets == "beside" else None
     parsed = parse_document(data, kind, limits, assets)
     (folder / "content_image").mkdir(parents=True, exist_ok=True)
     (folder / "overall_image").mkdir(parents=True, exist_ok=True)
     for image in parsed.images:
         (folder / "content_image" / image.name).write_bytes(image.data)
-    paired_pdf = path.with_suffix(".pdf") if kind == "jats" else None
-    if paired_pdf is not None and paired_pdf.is_file():  # a PMC article's own pages beat a compiled render
-        pages_data, pages_kind = paired_pdf.read_bytes(), "pdf"
+    paired_pdf = None
+    if source_kind.paired_pages:  # a PMC article's own pages (its PDF beside it) beat a compiled render
+        paired_pdf = path.with_suffix("." + kinds.get(source_kind.paired_pages).extension)
+    if paired_pdf is not None and paired_pdf.is_file():
+        pages_data, pages_kind = paired_pdf.read_bytes(), source_kind.paired_pages
     else:
         pages_data, pages_kind, paired_pdf = data, kind, None
     pages = []
@@ -106,6 +110,7 @@ def _convert_into(
         main_content_fallback=FALLBACK_FLAG in parsed.metadata,
         images_skipped=metadata_count(parsed.metadata, IMAGES_SKIPPED),
         pages_failed=metadata_count(parsed.metadata, PAGES_FAILED),
+        fallback_pages=metadata_count(parsed.metadata, FALLBACK_PAGES),
     )
     record = build_record(
         doc_id=hashlib.sha256(data).hexdigest(),

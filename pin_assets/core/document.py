@@ -17,6 +17,9 @@ from typing import Any
 # the record's ``ori_meta`` and become the ``images_skipped`` and ``pages_failed`` signals.
 IMAGES_SKIPPED = "images_skipped"
 PAGES_FAILED = "pages_failed"
+# PDF pages whose text a second engine (poppler's pdftotext) recovered where MuPDF could not read them;
+# the ``fallback_page_count`` signal.
+FALLBACK_PAGES = "fallback_pages"
 
 
 def metadata_count(metadata: Mapping[str, str], key: str) -> int:

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
+from pin_assets.core import kinds
 from pin_assets.core.document import ConversionError
 from pin_assets.core.text import clean_text
 
@@ -66,7 +67,8 @@ def _classify(exc: BaseException, timeout_s: float | None) -> tuple[str, str]:
         return exc.reason, str(exc)
     if isinstance(exc, TimeoutError):
         limit = f" of {timeout_s:g} s" if timeout_s is not None else ""
-        return "timeout", f"document took longer than the doc_timeout_s limit{limit}; worker killed"
+        return "timeout", (f"document took longer than the doc_timeout_s limit{limit}; worker killed (raise it, "
+                           "or lower ocr_max_page_reads, the OCR work a scanned document may cost)")
     if isinstance(exc, ProcessExpired):
         return "crashed", f"worker process died (exit code {exc.exitcode})"
     if isinstance(exc, MemoryError):
@@ -117,8 +119,11 @@ def _call_plain(fn: Callable[..., R], *args: Any) -> R | TaskFailure:
         return TaskFailure.from_exception(exc)
 
 
-def _init_worker(memory_mb: int, max_image_pixels: int | None) -> None:
+def _init_worker(memory_mb: int, max_image_pixels: int | None, registrations: tuple = ()) -> None:
     """Cap the worker's address space so a bomb raises MemoryError instead of taking the machine.
+
+    ``registrations`` are the kinds the parent registered at run time (:mod:`pin_assets.core.kinds`): a
+    worker starts from a fresh interpreter, so it knows only the built-in kinds until it installs them.
 
     Pillow's decompression-bomb guard is tied to the same pixel limit the converters check: it warns
     above ``Image.MAX_IMAGE_PIXELS`` and refuses above twice that inside ``Image.open``, so any image
@@ -131,6 +136,10 @@ def _init_worker(memory_mb: int, max_image_pixels: int | None) -> None:
         from PIL import Image
 
         Image.MAX_IMAGE_PIXELS = max_image_pixels
+    if registrations:
+        from pin_assets.core import kinds
+
+        kinds.install(registrations)
 
 
 def run_isolated(
@@ -160,7 +169,7 @@ def run_isolated(
     with ProcessPool(
         max_workers=max(1, workers),
         initializer=_init_worker,
-        initargs=(memory_mb, max_image_pixels),
+        initargs=(memory_mb, max_image_pixels, kinds.runtime_registrations()),
         context=context,
     ) as pool:
         for item in items:

@@ -19,8 +19,9 @@ class DocumentLimits:
 
     They protect an unattended batch from one pathological file: a parser that spins (timeout), a
     2,000-page monster (pages), a decompression bomb image (pixels), or output that would swamp the store.
-    ``ocr`` travels with them because OCR is what makes a scanned document expensive: its page and time
-    budget keep a long scan inside ``timeout_s``.
+    ``ocr`` travels with them because OCR is what makes a scanned document expensive: its page and read
+    budget (work counted, not seconds) keeps a long scan inside ``timeout_s``, which only guards against a
+    hung document: it quarantines, it never changes what a record holds.
     """
 
     timeout_s: float = 120.0

@@ -22,6 +22,9 @@ import re
 from dataclasses import dataclass
 
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+MAX_LINES = 50
+CHARS_PER_LINE = 80
+PAGE_CHARS = MAX_LINES * CHARS_PER_LINE  # what one compiled page holds by the default rule
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class _Piece:
 
 
 def paginate(
-    markdown: str, *, max_lines: int = 50, chars_per_line: int = 80, lines_per_image: int = 12
+    markdown: str, *, max_lines: int = MAX_LINES, chars_per_line: int = CHARS_PER_LINE, lines_per_image: int = 12
 ) -> list[int]:
     """Return page start offsets into ``markdown`` (the first is always 0) by the module's line rule."""
     if min(max_lines, chars_per_line, lines_per_image) < 1:

@@ -96,7 +96,9 @@ def render_pdf_pages(data: bytes, options: RenderOptions, *, max_pages: int | No
         failed: list[str] = []
         for index in range(count):
             try:
-                pix = doc[index].get_pixmap(matrix=matrix, alpha=False, colorspace=pymupdf.csRGB)
+                page = doc[index]
+                pix = page.get_pixmap(matrix=_within_limit(page.rect, zoom, options.ext) or matrix, alpha=False,
+                                      colorspace=pymupdf.csRGB)
             except PDF_ERRORS as exc:
                 failed.append(describe(exc))
                 pix = pymupdf.Pixmap(pymupdf.csRGB, size.irect, False)
@@ -106,6 +108,21 @@ def render_pdf_pages(data: bytes, options: RenderOptions, *, max_pages: int | No
             yield RenderedPage(index, encode_pixmap(pix, options), options.ext, pix.width, pix.height)
         if len(failed) == count:
             raise ConversionError("corrupt", f"no page of the PDF could be rendered: {failed[0]}")
+
+
+# The largest side each encoder writes: WebP's format stores 14 bits, JPEG 16; PNG has no practical limit.
+_MAX_SIDE = {"webp": 16383, "jpeg": 65500}
+
+
+def _within_limit(rect: pymupdf.Rect, zoom: float, ext: str) -> pymupdf.Matrix | None:
+    """A smaller zoom for a page whose render at ``zoom`` would exceed the format's largest side (a
+    234 x 14,295 pt well-log plot is 19,854 px tall at 100 dpi), or None when it fits."""
+    limit = _MAX_SIDE.get(ext)
+    side = max(rect.width, rect.height) * zoom
+    if limit is None or side <= limit:
+        return None
+    scaled = zoom * limit / side * 0.999
+    return pymupdf.Matrix(scaled, scaled)
 
 
 def _check_page_count(page_count: int, max_pages: int | None) -> None:

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
 from charset_normalizer import from_bytes
 from markdown_it import MarkdownIt
 
 from pin_assets.core.document import ConversionError, ParsedDocument
+
+if TYPE_CHECKING:
+    from pin_assets.core.kinds import ConvertJob
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLANK_RUN = re.compile(r"\n{3,}")
@@ -27,6 +31,16 @@ _TIE_CHAOS = 0.1
 _WIDE_TIE_CHAOS = 0.2
 _CP1252_MARKS = frozenset("\u20ac\u201a\u201e\u2026\u2020\u2021\u2030\u2039\u203a\u2018\u2019\u201c\u201d"
                           "\u2022\u2013\u2014\u2122\u00a0\u00a9\u00ae\u00b0\u00ab\u00bb\u00a7\u00b7\u0152\u0153")
+
+
+def convert_markdown(data: bytes, job: ConvertJob) -> ParsedDocument:
+    """The ``markdown`` kind's converter."""
+    return text_to_markdown(data, is_markdown=True)
+
+
+def convert_text(data: bytes, job: ConvertJob) -> ParsedDocument:
+    """The ``text`` kind's converter."""
+    return text_to_markdown(data, is_markdown=False)
 
 
 def text_to_markdown(data: bytes, *, is_markdown: bool) -> ParsedDocument:

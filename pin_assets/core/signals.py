@@ -145,6 +145,8 @@ SIGNAL_DEFINITIONS: tuple[SignalDefinition, ...] = (
                      "the Markdown", "images", (0, INF)),
     SignalDefinition("pages_failed", "pages the converter could not read; each contributes no Markdown",
                      "pages", (0, INF)),
+    SignalDefinition("fallback_page_count", "PDF pages MuPDF could not read whose text poppler's pdftotext "
+                     "recovered (text only, no images or styles)", "pages", (0, INF)),
     # Web pages, from the converter.
     SignalDefinition("main_content_fallback",
                      "1 when no main content was found in a web page and its body without boilerplate was "
@@ -157,7 +159,7 @@ INTEGER_SIGNALS: frozenset[str] = frozenset({
     "image_text_interleaving_count", "text_block_count", "total_token_count", "doc_length", "bold_char_count",
     "italic_char_count", "title_count", "rps_doc_word_count", "image_count", "image_min_side", "image_total_bytes",
     "page_count", "scanned_page_count", "ocr_page_count", "main_content_fallback", "images_skipped",
-    "pages_failed",
+    "pages_failed", "fallback_page_count",
 })
 SIGNAL_NAMES: tuple[str, ...] = tuple(d.name for d in SIGNAL_DEFINITIONS)
 
@@ -450,6 +452,7 @@ def compute_signals(
     main_content_fallback: bool = False,
     images_skipped: int = 0,
     pages_failed: int = 0,
+    fallback_pages: int = 0,
 ) -> dict[str, float | int]:
     """Every signal of :data:`SIGNAL_DEFINITIONS` for one document, in that order.
 
@@ -460,7 +463,8 @@ def compute_signals(
     scanned PDF has little or no Markdown, and this is the signal that says why; ``ocr_pages`` counts
     the pages whose text is OCR's, which is noisier than a text layer's. ``main_content_fallback`` marks a
     web page kept whole (minus boilerplate) because its main content could not be found. ``images_skipped``
-    and ``pages_failed`` are what the converter left out (see ``document.IMAGES_SKIPPED``).
+    and ``pages_failed`` are what the converter left out (see ``document.IMAGES_SKIPPED``);
+    ``fallback_pages`` the PDF pages a second engine read (see ``document.FALLBACK_PAGES``).
     """
     seq = read_blocks(markdown)
     blocks = len(seq.texts)
@@ -484,6 +488,7 @@ def compute_signals(
         "main_content_fallback": int(main_content_fallback),
         "images_skipped": images_skipped,
         "pages_failed": pages_failed,
+        "fallback_page_count": fallback_pages,
     }
     row = {**pin, **text_signals("\n".join(seq.texts)), **image_signals(images), **pages}
     return {name: row[name] for name in SIGNAL_NAMES}

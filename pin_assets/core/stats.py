@@ -44,7 +44,23 @@ EXACT_METHOD = "quantile_cont (exact, linear interpolation)"
 APPROX_METHOD = f"reservoir_quantile (uniform sample of {SAMPLE_SIZE:,} per group, approximate)"
 SOURCE_COLUMN = "source_dataset"
 
-Source = str | Path | Sequence[str | Path] | pads.Dataset | pa.Table
+PlainSource = str | Path | Sequence[str | Path] | pads.Dataset | pa.Table
+
+
+@dataclass(frozen=True)
+class JoinedSource:
+    """Signal files with corpus-wide per-document columns joined on (the duplicate flags of ``core/dedup``).
+
+    ``signals`` is registered as the view ``signal_rows``, each of ``tables`` under its name, and ``select``
+    (SQL over those views) becomes the ``signals`` view every query and ``--where`` filter reads.
+    """
+
+    signals: PlainSource
+    tables: tuple[tuple[str, PlainSource], ...]
+    select: str
+
+
+Source = PlainSource | JoinedSource
 
 
 @dataclass(frozen=True)
@@ -146,6 +162,9 @@ SUGGESTED_FILTERS: tuple[SuggestedFilter, ...] = (
                     "Gopher's rule: many truncated lines (teasers, listings)"),
     SuggestedFilter("tiny_images", "image_count > 0 AND image_min_side < 100",
                     "RealSyn keeps images with a shorter side of at least 100 px"),
+    SuggestedFilter("duplicate", "is_duplicate",
+                    "a near or exact copy of a document kept elsewhere in the corpus (duplicate_clusters; "
+                    "shown once that asset has run)"),
 )
 
 
@@ -201,16 +220,26 @@ def _quote(identifier: str) -> str:
 
 def connect(source: Source, view: str = "signals") -> duckdb.DuckDBPyConnection:
     """A fresh in-memory DuckDB connection with ``source`` visible as the view ``view``."""
+    if isinstance(source, JoinedSource):
+        con = connect(source.signals, "signal_rows")
+        for name, table in source.tables:
+            _register(con, table, name)
+        con.execute(f"CREATE TEMP VIEW {_quote(view)} AS {source.select}")
+        return con
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
+    _register(con, source, view)
+    return con
+
+
+def _register(con: duckdb.DuckDBPyConnection, source: PlainSource, view: str) -> None:
     if isinstance(source, pads.Dataset | pa.Table):
         con.register(view, source)
-        return con
+        return
     paths = [str(source)] if isinstance(source, str | Path) else [str(p) for p in source]
     if not paths:
         raise ValueError("no Parquet files given")
     con.read_parquet(paths, union_by_name=True).create_view(view)
-    return con
 
 
 def _columns(con: duckdb.DuckDBPyConnection, view: str = "signals") -> list[str]:

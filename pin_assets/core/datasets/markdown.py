@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pin_assets.core.content_images import load_web_image
 from pin_assets.core.document import ConversionError, ExtractedImage, ParsedDocument
 from pin_assets.core.markup.markdown import escape_leading, md_text
+
+if TYPE_CHECKING:
+    from pin_assets.core.kinds import ConvertJob
+
+
+def convert_dataset(data: bytes, job: ConvertJob) -> ParsedDocument:
+    """The ``obelics`` and ``mmc4`` kinds' converter: the row's images were stored beside it at ingest."""
+    return dataset_to_markdown(data, job.assets, max_image_pixels=job.limits.max_image_pixels)
 
 
 def dataset_to_markdown(

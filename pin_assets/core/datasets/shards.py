@@ -28,17 +28,21 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pin_assets.core.archives import read_capped
 from pin_assets.core.datasets.images import ImageIndex
 from pin_assets.core.datasets.rows import canonical_document, row_kind
 from pin_assets.core.jsonl import iter_lines
 from pin_assets.core.sources.expanded import ExpandedDocument
 
-DATASET_KINDS = frozenset({"obelics", "mmc4"})
+if TYPE_CHECKING:
+    from pin_assets.core.sources.expanded import ContainerFile
+    from pin_assets.core.sources.triage import FileBytes
+
 MIME_TYPE = "application/json"
 PARQUET_MAGIC = b"PAR1"
 MAX_SHARD_BYTES = 8 * 2**30
@@ -52,22 +56,15 @@ def unwrap_shard(data: bytes) -> bytes:
     try:
         if data[:2] == b"\x1f\x8b":
             with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
-                return _read_capped(handle)
+                return read_capped(handle, MAX_SHARD_BYTES, "the shard")
         if data[:4] == b"PK\x03\x04":
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 members = [m for m in archive.infolist() if not m.is_dir()]
                 if len(members) == 1 and members[0].filename.lower().endswith((".jsonl", ".json")):
                     with archive.open(members[0]) as handle:
-                        return _read_capped(handle)
+                        return read_capped(handle, MAX_SHARD_BYTES, "the shard")
     except (OSError, EOFError, zipfile.BadZipFile, ValueError):
         return data
-    return data
-
-
-def _read_capped(handle: IO[bytes]) -> bytes:
-    data = handle.read(MAX_SHARD_BYTES + 1)
-    if len(data) > MAX_SHARD_BYTES:
-        raise ValueError("decompressed shard over the size cap")
     return data
 
 
@@ -138,7 +135,28 @@ def expand_dataset_file(
                 error = f"corrupt: {label}: {exc}"
             else:
                 payload = json.dumps(document, ensure_ascii=False, sort_keys=True, default=str).encode()
-                yield ExpandedDocument(row_name, row_uri, payload, kind, MIME_TYPE, attachments=tuple(found.items()))
+                yield ExpandedDocument(row_name, row_uri, payload, kind, MIME_TYPE, attachments=tuple(found.items()),
+                                      ext="json")
                 continue
         raw = json.dumps({"source": row_uri, "row": row}, default=str, sort_keys=True).encode()
-        yield ExpandedDocument(row_name, row_uri, raw, "unknown", MIME_TYPE, error)
+        yield ExpandedDocument(row_name, row_uri, raw, "unknown", MIME_TYPE, error, ext="json")
+
+
+def sniff_shard(file: FileBytes) -> str | None:
+    """The ``dataset`` container kind's sniffer: ``obelics`` or ``mmc4`` for a shard of such rows.
+
+    Only a file whose first bytes could start one (Parquet, gzip, zip, a JSON object) is read whole.
+    """
+    head = file.head
+    if not (head[:4] in (PARQUET_MAGIC, b"PK\x03\x04") or head[:2] == b"\x1f\x8b" or head[:256].lstrip()[:1] == b"{"):
+        return None
+    return sniff_dataset(unwrap_shard(file.all()))
+
+
+def expand_shard(data: bytes, file: ContainerFile, tag: str) -> Iterator[ExpandedDocument]:
+    """Every row of a shard as a document of kind ``tag`` (see :func:`expand_dataset_file`)."""
+    for rows, member in enumerate(expand_dataset_file(unwrap_shard(data), file.name, file.uri, tag,
+                                                      file.images.get()), start=1):
+        file.summary["rows"] = rows
+        yield member
+

@@ -25,7 +25,7 @@ import lxml.html
 from lxml import etree
 
 from pin_assets.core.html.images import image_candidates
-from pin_assets.core.markup.html import INVISIBLE_TAGS, remove_keep_tail
+from pin_assets.core.markup.html import remove_keep_tail, strip_invisible
 
 INLINE_TAGS = frozenset(
     {
@@ -66,8 +66,7 @@ def extract_main(doc: lxml.html.HtmlElement, url: str | None) -> etree._Element 
     if result is None or result.body is None:
         return None
     # Stripped only now: trafilatura judges the page as served (removing scripts first changes its verdict).
-    for el in list(body.iter(*INVISIBLE_TAGS, etree.Comment, etree.ProcessingInstruction)):
-        remove_keep_tail(el)
+    strip_invisible(body)
     kept_images = set()
     for graphic in result.body.iter("graphic"):
         match = _MARKER_INDEX.match(graphic.get("src") or "")

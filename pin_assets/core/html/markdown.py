@@ -21,6 +21,7 @@ import copy
 import json
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import lxml.html
 from lxml import etree
@@ -31,10 +32,14 @@ from pin_assets.core.html.dom import walk
 from pin_assets.core.html.images import ImageContext, page_base
 from pin_assets.core.html.main_content import extract_main
 from pin_assets.core.limits import limit_exceeded
-from pin_assets.core.markup.html import remove_keep_tail
+from pin_assets.core.markup.html import is_hidden, parse_html, remove_hidden, remove_keep_tail, strip_invisible
 from pin_assets.core.markup.markdown import md_text
+from pin_assets.core.paginate import PAGE_CHARS
 
-__all__ = ["decode_html", "html_to_markdown"]
+if TYPE_CHECKING:
+    from pin_assets.core.kinds import ConvertJob
+
+__all__ = ["convert_html", "decode_html", "html_body_to_markdown", "html_to_markdown"]
 
 _DROP_TAGS = {
     "script",
@@ -81,10 +86,14 @@ _BOILERPLATE = re.compile(
     r"related-?posts|comments?-?(section|list|area)",
     re.I,
 )
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
-_HTML_PARSER = lxml.html.HTMLParser(huge_tree=True, no_network=True)
 FALLBACK_FLAG = "main_content_fallback"
-_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+
+
+def convert_html(data: bytes, job: ConvertJob) -> ParsedDocument:
+    """The ``html`` kind's converter: main content, local and same-WARC images, text capped at what
+    ``max_pages`` compiled pages hold."""
+    return html_to_markdown(data, assets=job.assets, max_image_pixels=job.limits.max_image_pixels, url=job.url,
+                            max_text_chars=job.limits.max_pages * PAGE_CHARS)
 
 
 def html_to_markdown(
@@ -108,30 +117,16 @@ def html_to_markdown(
     with the page: a 10 MB page would spend minutes there only to be refused by the page limit after).
     """
     text, warnings = decode_html(data, content_type)
-    text = _XML_DECLARATION.sub("", text, count=1)  # lxml refuses a str that declares its own encoding
-    try:
-        # huge_tree lifts libxml2's 10 MB cap on one text node, which otherwise silently drops a long
-        # single-line page and reports it "empty"; size and time are bounded by the document limits.
-        doc = lxml.html.document_fromstring(text, parser=_HTML_PARSER)
-    except (etree.ParserError, ValueError) as exc:
-        raise ConversionError("empty" if not text.strip() else "corrupt", f"unparsable HTML: {exc}") from exc
+    doc = parse_html(text)
     if max_text_chars is not None and (chars := len(doc.text_content())) > max_text_chars:
         raise limit_exceeded("max_pages", "the text of the HTML page in characters (what max_pages compiled "
                              "pages hold)", chars, max_text_chars)
     metadata = _page_metadata(doc)
     if url:
         metadata.setdefault("url", url)
-    _remove_hidden(doc)
-    ctx = ImageContext(
-        assets=assets or {}, warnings=warnings, base_url=page_base(doc, url), max_image_pixels=max_image_pixels
+    markdown, ctx = html_body_to_markdown(
+        doc, assets=assets, max_image_pixels=max_image_pixels, url=url, warnings=warnings, metadata=metadata
     )
-    main = extract_main(doc, url)
-    markdown = walk(main, ctx) if main is not None else ""
-    if markdown.strip():
-        markdown = _with_title_heading(markdown, doc, metadata)
-    else:
-        markdown = _fallback(doc, ctx)
-        metadata[FALLBACK_FLAG] = "true"
     if not markdown.strip() and not ctx.images:
         raise ConversionError("empty", "the HTML page has no text and no images")
     if ctx.missing:
@@ -145,6 +140,44 @@ def html_to_markdown(
         metadata=metadata,
         warnings=ctx.warnings,
     )
+
+
+def html_body_to_markdown(
+    doc: lxml.html.HtmlElement,
+    *,
+    assets: Mapping[str, bytes] | None,
+    max_image_pixels: int | None,
+    url: str | None = None,
+    main_content: bool = True,
+    warnings: list[str] | None = None,
+    metadata: dict[str, str] | None = None,
+) -> tuple[str, ImageContext]:
+    """The body of a parsed HTML or XHTML document (:func:`~pin_assets.core.markup.html.parse_html`) as
+    Markdown, with the context that holds its images, missing images and warnings.
+
+    With ``main_content`` trafilatura decides what is content (a web page); without it the whole visible
+    body is converted (a book's chapter, which holds nothing but content and where detection could only
+    lose text). Hidden and invisible elements go either way. ``metadata`` receives the fallback flag.
+    """
+    remove_hidden(doc)
+    ctx = ImageContext(
+        assets=assets or {}, warnings=warnings if warnings is not None else [], base_url=page_base(doc, url),
+        max_image_pixels=max_image_pixels,
+    )
+    if main_content:
+        return _main_content(doc, url, ctx, metadata if metadata is not None else {}), ctx
+    return walk(_visible_body(doc), ctx), ctx
+
+
+def _main_content(doc: lxml.html.HtmlElement, url: str | None, ctx: ImageContext, metadata: dict[str, str]) -> str:
+    """What trafilatura takes for main content, written by the DOM walk; the body without boilerplate when it
+    finds none (the page is then flagged)."""
+    main = extract_main(doc, url)
+    markdown = walk(main, ctx) if main is not None else ""
+    if markdown.strip():
+        return _with_title_heading(markdown, doc, metadata)
+    metadata[FALLBACK_FLAG] = "true"
+    return _fallback(doc, ctx)
 
 
 def _with_title_heading(markdown: str, doc: lxml.html.HtmlElement, metadata: dict[str, str]) -> str:
@@ -165,19 +198,12 @@ def _with_title_heading(markdown: str, doc: lxml.html.HtmlElement, metadata: dic
     return f"# {md_text(heading)}\n\n{markdown}"
 
 
-def _remove_hidden(doc: lxml.html.HtmlElement) -> None:
-    """Elements a reader never sees: ``hidden``, ``aria-hidden``, inline ``display:none``."""
-    for el in [el for el in doc.iter() if isinstance(el.tag, str) and _is_hidden(el)]:
-        if el.getparent() is not None:
-            remove_keep_tail(el)
-
-
-def _is_hidden(el: etree._Element) -> bool:
-    return (
-        el.get("hidden") is not None
-        or (el.get("aria-hidden") or "").lower() == "true"
-        or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
-    )
+def _visible_body(doc: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+    """A copy of the body without scripts, styles and other elements that show no text."""
+    body = doc.find("body")
+    root = copy.deepcopy(body if body is not None else doc)
+    strip_invisible(root)
+    return root
 
 
 # ---------------------------------------------------------------- metadata
@@ -255,9 +281,7 @@ def _is_boilerplate(el: etree._Element, by_name: bool = True) -> bool:
         return True
     if el.tag in _DROP_TAGS or (el.get("role") or "").lower() in _DROP_ROLES:
         return True
-    if el.get("hidden") is not None or (el.get("aria-hidden") or "").lower() == "true":
-        return True
-    if _HIDDEN_STYLE.search(el.get("style") or ""):
+    if is_hidden(el):
         return True
     names = f"{el.get('id') or ''} {el.get('class') or ''}"
     return by_name and bool(names.strip()) and bool(_BOILERPLATE.search(names))

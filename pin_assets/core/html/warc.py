@@ -14,11 +14,17 @@ import io
 import re
 import urllib.parse
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, BinaryIO
 
 from pin_assets.core.document import ConversionError
+from pin_assets.core.sources.expanded import ExpandedAsset, ExpandedDocument
+
+if TYPE_CHECKING:
+    from pin_assets.core.sources.expanded import ContainerFile
+    from pin_assets.core.sources.triage import FileBytes
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _URL_ATTRIBUTE = re.compile(
@@ -146,3 +152,32 @@ def warc_failure(contents: WarcContents) -> ConversionError | None:
     if not contents.pages:
         return ConversionError("empty", f"WARC file has no HTML response among its {contents.records} records")
     return None
+
+
+def sniff_warc(file: FileBytes) -> str | None:
+    """The ``warc`` container kind's sniffer."""
+    return "warc" if is_warc(file.name, file.head[:4096]) else None
+
+
+def expand_warc(data: bytes, file: ContainerFile, tag: str) -> Iterator[ExpandedDocument | ExpandedAsset]:
+    """One WARC file: each image response an asset keyed by its URL, each HTML response a document (URL and
+    crawl date as its origin); a WARC that broke off or holds no page is itself a document that fails."""
+    contents = read_warc_bytes(data)
+    summary = file.summary
+    summary["records"] = contents.records
+    summary["pages"] = len(contents.pages)
+    summary["images"] = contents.image_records
+    summary["skipped"] = dict(contents.skipped)
+    summary["balanced"] = contents.balanced
+    for url, image in contents.images.items():
+        ext = PurePosixPath(url.split("?")[0]).suffix.lower().lstrip(".")[:5] or "bin"
+        yield ExpandedAsset(url, image, url, ext)
+    for page in contents.pages:
+        origin = {"url": page.url, "crawl_date": page.crawl_date, "warc_record_id": page.record_id}
+        yield ExpandedDocument(page.url, f"{file.uri}#{page.record_id}", page.body, None, None, relpath=page.url,
+                               date=page.crawl_date[:10] or None, origin=origin)
+    failure = warc_failure(contents)
+    if failure is not None:
+        yield ExpandedDocument(file.name, file.uri, data, "unknown", "application/warc",
+                               f"{failure.reason}: {failure}", relpath=file.name)
+

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from pin_assets.core.document import ParsedDocument
 from pin_assets.core.jats.blocks import back_blocks, body_blocks, children_blocks
@@ -25,7 +26,10 @@ from pin_assets.core.jats.front import article_metadata, front_blocks
 from pin_assets.core.jats.references import citation_text
 from pin_assets.core.jats.xml import XML_LANG, article_root
 
-__all__ = ["article_metadata", "citation_text", "jats_to_markdown"]
+if TYPE_CHECKING:
+    from pin_assets.core.kinds import ConvertJob
+
+__all__ = ["article_metadata", "citation_text", "convert_jats", "jats_to_markdown"]
 
 
 def jats_to_markdown(
@@ -54,3 +58,8 @@ def jats_to_markdown(
         metadata=metadata,
         warnings=ctx.warnings,
     )
+
+
+def convert_jats(data: bytes, job: ConvertJob) -> ParsedDocument:
+    """The ``jats`` kind's converter: figures from the files beside the article."""
+    return jats_to_markdown(data, assets=job.assets, max_image_pixels=job.limits.max_image_pixels)

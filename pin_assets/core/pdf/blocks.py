@@ -1,14 +1,21 @@
 """Markdown blocks from ordered rows: which rows continue a paragraph or list item and which start a new
-paragraph, list item or code block."""
+paragraph, list item or code block.
+
+A paragraph also continues across a column break, past a figure or table set between its halves, and
+across a page break (see :func:`flows_on`), when the text says so: the last line before the break is full
+and ends without closing punctuation, and the first line after it is set in the same size and weight and
+starts in mid-sentence (a small letter, or after a comma or a hyphen).
+"""
 
 from __future__ import annotations
 
 import re
 import statistics
+from dataclasses import replace
 
 from pin_assets.core.pdf.cjk import CJK_RE
 from pin_assets.core.pdf.headings import DATE_RE, classify_headings
-from pin_assets.core.pdf.model import Element, Row, Span, Style, Unit
+from pin_assets.core.pdf.model import Element, Row, Style, Unit
 
 _BULLET_RE = re.compile(r"^\s*([•◦▪▫‣●○■□►▸➢➤✓✔·\uf0b7\uf0a7\uf0d8\uf076\uf0fc]\s*|[-–]\s+)")
 _NUMBER_RE = re.compile(r"^\s*(\d{1,3})([.)])\s+")
@@ -20,9 +27,13 @@ def build_elements(units: list[Unit], style: Style) -> list[Element]:
     elements: list[Element] = []
     rows = [r for u in units for r in u.rows if not r.rotated]
     gap = _typical_gap(rows)
-    line = _line_width(rows, style)
+    line = line_width(rows, style)
     current: Element | None = None
     for unit in units:
+        if unit.kind == "footnote":  # rows without their mark, which the unit carries
+            elements.append(Element("footnote", list(unit.rows), marker=unit.markdown))
+            current = None
+            continue
         if unit.kind != "text":
             elements.append(Element(unit.kind, unit=unit))
             current = None
@@ -31,10 +42,63 @@ def build_elements(units: list[Unit], style: Style) -> list[Element]:
             if current is not None and _continues(current, row, style, gap, line):
                 current.rows.append(row)
                 continue
+            broken = _last_paragraph(elements)
+            if broken is not None and flows_on(broken, row, style, line):
+                _resume(broken, row)
+                current = broken
+                continue
             current = _start_element(row)
             elements.append(current)
     classify_headings(elements, style)
     return elements
+
+
+_CLOSED_RE = re.compile(r"[.!?:;…。！？][\"'”’»)\]]*$")
+_OPEN_RE = re.compile(r"[,\-\u2010–(\[]$")
+
+
+def _last_paragraph(elements: list[Element]) -> Element | None:
+    """The paragraph a row could resume: the last text element, when only figures, tables and footnotes
+    follow it."""
+    for element in reversed(elements):
+        if element.kind in ("image", "table", "footnote"):
+            continue
+        return element if element.kind == "para" else None
+    return None
+
+
+def _resume(paragraph: Element, row: Row) -> None:
+    """Append ``row`` to ``paragraph``; figures and tables set between its halves now follow it."""
+    paragraph.rows.append(row)
+    paragraph.segment = len(paragraph.rows) - 1
+
+
+def flows_on(element: Element, row: Row, style: Style, line: float) -> bool:
+    """Whether ``row``, which does not continue ``element`` where it stands (it opens another column,
+    follows a figure, or starts the next page), carries on its sentence.
+
+    The paragraph's last line must be full (as wide as the paragraph's other lines, or as a body line)
+    and end open (no closing punctuation); ``row`` must be body text of the same size and weight as that
+    line, not a list item or code, and start in mid-sentence: a small letter, or anything after a line
+    that ended with a comma, a hyphen or an opening bracket.
+    """
+    if element.kind != "para" or not element.rows:
+        return False
+    prev = element.rows[-1]
+    if row.rotated or prev.rotated or row.all("mono") or _list_marker(row.text) is not None:
+        return False
+    if prev.size in style.levels or abs(row.size - prev.size) > 0.6 or row.all("bold") != prev.all("bold"):
+        return False
+    before, after = prev.text.rstrip(), row.text.lstrip()
+    if not before or not after or _CLOSED_RE.search(before):
+        return False
+    segment = element.rows[element.segment:]
+    widest = max(r.x1 - r.x0 for r in segment)
+    if prev.x1 - prev.x0 < 0.85 * (widest if len(segment) > 1 else max(line, widest)):
+        return False  # a short last line ends its paragraph, whatever its last character
+    first = after[0]
+    caseless = first.isalpha() and not first.isupper() and not first.islower()  # Han, kana, Hangul, Arabic...
+    return first.islower() or caseless or (bool(_OPEN_RE.search(before)) and (first.isalnum() or first == "("))
 
 
 def _typical_gap(rows: list[Row]) -> float:
@@ -47,7 +111,7 @@ def _typical_gap(rows: list[Row]) -> float:
     return statistics.median(gaps) if len(gaps) >= 3 else 0.2 * (rows[0].height if rows else 10)
 
 
-def _line_width(rows: list[Row], style: Style) -> float:
+def line_width(rows: list[Row], style: Style) -> float:
     """How wide a full line of body text is on this page (a column's width): the width most body rows
     reach, so a short line in a heading size can be told from one a title filled and wrapped."""
     widths = sorted(r.x1 - r.x0 for r in rows if abs(r.size - style.body) <= 0.6 and not r.rotated)
@@ -99,7 +163,8 @@ def _continues(element: Element, row: Row, style: Style, gap: float, line: float
         return False
     if not -0.5 * prev.height <= row.y0 - prev.y1 <= gap + 0.5 * min(prev.height, row.height):
         return False
-    left = min(r.x0 for r in element.rows[1:]) if len(element.rows) > 1 else element.rows[0].x0
+    segment = element.rows[element.segment:]  # the rows since the paragraph last crossed a column break
+    left = min(r.x0 for r in segment[1:]) if len(segment) > 1 else segment[0].x0
     if element.kind == "list":
         return row.x0 > element.start_x + 0.3 * row.size
     centered = abs(row.x0 + row.x1 - prev.x0 - prev.x1) < 1.2 * row.size  # a centred title's next line
@@ -118,8 +183,9 @@ def _ends_standalone(element: Element, row: Row) -> bool:
     short = len(text) <= 80 and not text.endswith((".", ",", ";"))
     if len(element.rows) == 1 and emphasized and plain_next and short:
         return True
-    right = max(r.x1 for r in element.rows)
-    return len(element.rows) > 1 and prev.x1 < right - 4 * prev.size and text.endswith((".", "!", "?", ":"))
+    segment = element.rows[element.segment:]
+    right = max(r.x1 for r in segment)
+    return len(segment) > 1 and prev.x1 < right - 4 * prev.size and text.endswith((".", "!", "?", ":"))
 
 
 def _without_marker(row: Row) -> Row:
@@ -131,6 +197,5 @@ def _without_marker(row: Row) -> Row:
         cut = min(drop, len(span.text))
         drop -= cut
         if span.text[cut:]:
-            spans.append(Span(span.text[cut:], span.size, span.bold, span.italic, span.mono,
-                               span.superscript, span.x0, span.x1))
+            spans.append(replace(span, text=span.text[cut:]))
     return Row(spans, row.x0, row.y0, row.x1, row.y1, row.rotated)

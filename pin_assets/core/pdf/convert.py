@@ -20,10 +20,14 @@ from pin_assets.core.limits import check_page_count
 from pin_assets.core.ocr_settings import OcrSettings
 from pin_assets.core.pdf.blocks import build_elements
 from pin_assets.core.pdf.errors import PDF_ERRORS, describe
+from pin_assets.core.pdf.fallback import ENGINE, FALLBACK_PAGES, poppler_pages
+from pin_assets.core.pdf.fallback import page_markdown as fallback_page_markdown
+from pin_assets.core.pdf.flow import Join, join_pages, joined_markdown
+from pin_assets.core.pdf.footnotes import split_footnotes
 from pin_assets.core.pdf.images import ImageStore, figure_units, image_placements
 from pin_assets.core.pdf.lines import RTL_RE, block_row_groups
 from pin_assets.core.pdf.markdown import render_element
-from pin_assets.core.pdf.model import Page, Style, Unit, center_in, text_unit
+from pin_assets.core.pdf.model import Element, Page, Style, Unit, center_in, text_unit
 from pin_assets.core.pdf.ocr import OcrRun, Reading, ocr_reason
 from pin_assets.core.pdf.order import place_figures, reading_order
 from pin_assets.core.pdf.rotation import drop_side_stamps, page_turn, turn_blocks, turn_box, turned_size
@@ -63,17 +67,40 @@ def pdf_to_markdown(
     ``no_pages`` or ``limit`` (more than ``max_pages`` pages, or an image larger than ``max_image_pixels``).
     """
     pymupdf.TOOLS.reset_mupdf_warnings()
-    doc = _open(data)
+    try:
+        doc = _open(data)
+    except ConversionError as exc:
+        recovered = _recovered(data, exc, max_pages) if exc.reason == "corrupt" else None
+        if recovered is None:
+            raise
+        return recovered
     try:
         if not truncate:
             check_page_count(doc.page_count, max_pages, "the PDF")
-        return _convert(doc, max_pages, min_image_side, max_image_pixels, detect_tables, OcrRun(ocr))
+        return _convert(doc, max_pages, min_image_side, max_image_pixels, detect_tables, OcrRun(ocr), data)
     except ConversionError:
         raise
     except PDF_ERRORS as exc:  # what no page or image guard caught: document-wide structures
         raise ConversionError("corrupt", f"the PDF is damaged and could not be read: {describe(exc)}") from exc
     finally:
         doc.close()
+
+
+def _recovered(data: bytes, error: ConversionError, max_pages: int | None) -> ParsedDocument | None:
+    """The text poppler reads from a PDF MuPDF cannot open, or None when it reads none either."""
+    pages = poppler_pages(data, max_pages)
+    if pages is None:
+        return None
+    page_mds = [fallback_page_markdown(text) for text in pages]
+    markdown, offsets = joined_markdown(page_mds, [])
+    if not markdown.strip():
+        return None
+    filled = [i for i, md in enumerate(page_mds) if md]
+    warning = (f"MuPDF could not open the PDF ({error}); the text of {len(filled)} of {len(pages)} pages was "
+               f"read with {ENGINE} instead (no images or styles)")
+    return ParsedDocument(markdown=markdown, page_offsets=offsets, page_count=len(pages),
+                          title=_title({}, markdown), metadata={FALLBACK_PAGES: str(len(filled))},
+                          warnings=[warning])
 
 
 def _open(data: bytes) -> pymupdf.Document:
@@ -107,7 +134,7 @@ def _open(data: bytes) -> pymupdf.Document:
 
 def _convert(
     doc: pymupdf.Document, max_pages: int | None, min_side: int, max_pixels: int, detect_tables: bool,
-    ocr: OcrRun,
+    ocr: OcrRun, data: bytes = b"",
 ) -> ParsedDocument:
     """Two passes: read every page (rows, tables, images), then write Markdown with document-wide style."""
     warnings: list[str] = []
@@ -120,10 +147,8 @@ def _convert(
     style = document_style(pages)
     images = ImageStore(doc, min_side, max_pixels, warnings)
     scanned: list[int] = []
-    page_mds: list[str] = []
     for index, page in enumerate(pages):
         if index in failed:
-            page_mds.append("")
             continue
         if page.text_chars == 0:
             if page.image_cover >= 0.5:
@@ -135,15 +160,17 @@ def _convert(
                 warnings.append(f"page {index + 1} has no text and no images")
             else:
                 warnings.append(f"page {index + 1} has no extractable text")
-        page_mds.append(_guarded(lambda p=page, i=index: _page_markdown(p, style, images, i), index, failed,
-                                 warnings, ""))
-    markdown, offsets = _join_pages(page_mds)
+    page_mds, joins = _pages_markdown(pages, style, images, failed, warnings)
+    markdown, offsets = joined_markdown(page_mds, joins)
     if not markdown.strip() and any(page.text_chars for page in pages):  # margin lines are all the text left
-        page_mds = [_guarded(lambda p=page, i=index: _page_markdown(p, style, images, i, keep_running=True), index,
-                             failed, warnings, "") for index, page in enumerate(pages)]
-        markdown, offsets = _join_pages(page_mds)
+        page_mds, joins = _pages_markdown(pages, style, images, failed, warnings, keep_running=True)
+        markdown, offsets = joined_markdown(page_mds, joins)
+    errors = _mupdf_errors()  # read once: reading them clears MuPDF's list
+    fallback = _fill_from_poppler(data, page_mds, pages, failed, doc.is_repaired or bool(errors), warnings)
+    if fallback:
+        markdown, offsets = joined_markdown(page_mds, joins)
     if not markdown.strip() and not scanned and not images.ordered:
-        _raise_if_broken(doc, failed, count)
+        _raise_if_broken(doc, failed, count, errors)
     if doc.is_repaired:
         warnings.append("the PDF was damaged and has been repaired; some content may be missing")
     warnings += ocr.warnings
@@ -154,7 +181,8 @@ def _convert(
         page_count=count,
         scanned_pages=scanned,
         title=_title(doc.metadata or {}, markdown),
-        metadata={**_metadata(doc, images.skipped, len(failed)), **ocr.metadata()},
+        metadata={**_metadata(doc, images.skipped, len(failed - set(fallback))), **ocr.metadata(),
+                  **({FALLBACK_PAGES: str(len(fallback))} if fallback else {})},
         warnings=warnings,
     )
 
@@ -175,6 +203,38 @@ def _guarded(step: Callable[[], T], index: int, failed: set[int], warnings: list
         return blank
 
 
+def _fill_from_poppler(data: bytes, page_mds: list[str], pages: list[Page], failed: set[int], damaged: bool,
+                       warnings: list[str]) -> list[int]:
+    """Fill the pages MuPDF could not read with poppler's text; the (0-based) pages it filled.
+
+    A page qualifies when MuPDF failed on it, or when the document is damaged (repaired, or MuPDF
+    reported errors while reading) and the page gave neither text nor anything else.
+    """
+    empty = [i for i, md in enumerate(page_mds) if not md.strip() and (i in failed or (damaged and not pages[i].units))]
+    if not empty or not data:
+        return []
+    texts = poppler_pages(data, len(page_mds))
+    if texts is None:
+        return []
+    filled = []
+    for index in empty:
+        md = fallback_page_markdown(texts[index]) if index < len(texts) else ""
+        if md:
+            page_mds[index] = md
+            filled.append(index)
+    if filled:
+        warnings.append(f"MuPDF could not read page(s) {', '.join(str(i + 1) for i in filled)}; their text was "
+                        f"read with {ENGINE} instead (no images or styles)")
+    return filled
+
+
+def _mupdf_errors() -> list[str]:
+    """The errors MuPDF reported since this document was opened (it skips what it cannot load); reading
+    them empties MuPDF's list, so a conversion reads them once."""
+    lines = [line for line in pymupdf.TOOLS.mupdf_warnings().splitlines() if line.strip()]
+    return [line for line in lines if "cannot load object" in line or "error" in line]
+
+
 def _metadata(doc: pymupdf.Document, images_skipped: int, pages_failed: int) -> dict[str, str]:
     """The PDF's own metadata, plus the counts of what had to be left out (see ``document.IMAGES_SKIPPED``)."""
     meta = {k: str(v).strip() for k, v in sorted((doc.metadata or {}).items()) if v and str(v).strip()}
@@ -185,7 +245,7 @@ def _metadata(doc: pymupdf.Document, images_skipped: int, pages_failed: int) -> 
     return meta
 
 
-def _raise_if_broken(doc: pymupdf.Document, failed: set[int], count: int) -> None:
+def _raise_if_broken(doc: pymupdf.Document, failed: set[int], count: int, errors: list[str]) -> None:
     """An empty result from a PDF that MuPDF repaired or could not fully load is damage, not emptiness.
 
     MuPDF skips objects it cannot load (a page dictionary nested too deep, a truncated stream) with only a
@@ -195,21 +255,9 @@ def _raise_if_broken(doc: pymupdf.Document, failed: set[int], count: int) -> Non
     if failed:
         raise ConversionError("corrupt", f"the PDF is damaged: {len(failed)} of {count} pages could not be read "
                               "and the rest hold no text or images")
-    errors = [line for line in pymupdf.TOOLS.mupdf_warnings().splitlines() if line.strip()]
-    if doc.is_repaired or any("cannot load object" in line or "error" in line for line in errors):
+    if doc.is_repaired or errors:
         detail = f" (MuPDF: {errors[0]})" if errors else ""
         raise ConversionError("corrupt", f"the PDF is damaged and nothing could be recovered{detail}")
-
-
-def _join_pages(page_mds: list[str]) -> tuple[str, list[int]]:
-    """Concatenate page Markdown with blank lines and record where each page starts."""
-    markdown = ""
-    offsets: list[int] = []
-    for md in page_mds:
-        separator = "\n\n" if markdown and md else ""
-        offsets.append(len(markdown) + len(separator))
-        markdown += separator + md
-    return (markdown + "\n" if markdown else markdown), offsets
 
 
 def _title(meta: dict, markdown: str) -> str | None:
@@ -264,31 +312,58 @@ def _read_page(
 
 def _ocr_page(reading: Reading, placements: list[dict], area: float, detect_tables: bool) -> Page:
     """A page from its OCR reading: the text through the same rows and units as a text layer's, plus the
-    images other than the scan itself (those covering half the page), unless the page was read turned."""
-    units = [text_unit(rows) for block in reading.blocks for rows in block_row_groups(block) if rows]
+    images other than the scan itself (those covering half the page), unless the page was read turned.
+
+    Words read inside such an image are the picture's own (labels of a diagram, a logo's lettering):
+    they stay in the picture, which is kept as a content image, instead of scattering through the prose.
+    """
+    kept = [p for p in placements if reading.angle == 0
+            and (p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) < 0.5 * area]
+    pictures = [Unit("image", *p["bbox"], image=p) for p in kept]
+    units = []
+    for block in reading.blocks:
+        for rows in block_row_groups(block):
+            rows = [r for r in rows if not any(center_in(r, picture) for picture in pictures)]
+            if rows:
+                units.append(text_unit(rows))
     text_chars = sum(len(r.text.strip()) for u in units for r in u.rows)
     if detect_tables:
         units = find_text_tables(units, reading.width)
-    kept = [p for p in placements if reading.angle == 0
-            and (p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) < 0.5 * area]
-    units += [Unit("image", *p["bbox"], image=p) for p in kept]
+    units += pictures
     cover = sum((p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) for p in kept) / area
     return Page(reading.width, reading.height, units, text_chars, min(cover, 1.0))
 
 
-def _page_markdown(page: Page, style: Style, images: ImageStore, index: int, keep_running: bool = False) -> str:
-    """Markdown of one page: ordered units, grouped into elements, rendered.
+def _pages_markdown(pages: list[Page], style: Style, images: ImageStore, failed: set[int], warnings: list[str],
+                    keep_running: bool = False) -> tuple[list[str], list[Join | None]]:
+    """Each page's Markdown, and how consecutive pages join (a paragraph running on, see :mod:`flow`).
 
     ``keep_running`` keeps running headers, footers and page numbers: for a document (often a damaged
     one) whose only text they are, which would otherwise come out empty although it has text.
     """
+    elements = [_guarded(lambda p=page: _page_elements(p, style, keep_running), index, failed, warnings, [])
+                for index, page in enumerate(pages)]
+    joins = join_pages(elements, style)
+    page_mds = [_guarded(lambda e=page_elements: _render_page(e, style, images), index, failed, warnings, "")
+                for index, page_elements in enumerate(elements)]
+    return page_mds, joins
+
+
+def _page_elements(page: Page, style: Style, keep_running: bool) -> list[Element]:
+    """The Markdown elements of one page: ordered units grouped into headings, paragraphs, lists..."""
     units = page.units if keep_running else drop_running(page, style)
+    units = split_footnotes(units, page.height, style)
     area = page.width * page.height
     background = [u for u in units if u.kind == "image" and (u.x1 - u.x0) * (u.y1 - u.y0) > 0.5 * area]
     figures = figure_units([u for u in units if u.kind == "image" and all(u is not b for b in background)])
-    flow = reading_order([u for u in units if u.kind != "image"], page.width)
-    ordered = background + place_figures(flow, figures)
-    elements = build_elements(ordered, style)
+    flow = reading_order([u for u in units if u.kind not in ("image", "footnote")], page.width)
+    notes = [u for u in units if u.kind == "footnote"]  # placed like figures: they take no part in the cuts
+    ordered = background + place_figures(place_figures(flow, figures), notes)
+    return build_elements(ordered, style)
+
+
+def _render_page(elements: list[Element], style: Style, images: ImageStore) -> str:
+    """Markdown of one page's elements."""
     parts = []
     for element in elements:
         md = render_element(element, elements, style, images)

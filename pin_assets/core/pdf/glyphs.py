@@ -17,6 +17,7 @@ LIGATURES = str.maketrans(
     {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st",
      "\ufb06": "st", "\u0132": "IJ", "\u0133": "ij", "\uf001": "fi", "\uf002": "fl",
      "\u00ad": "", "\u00a0": " ", "\u2002": " ", "\u2003": " ", "\u2009": " ",
+     **{chr(c): "" for c in range(1, 5)},  # control codes the inline writer uses as sup/sub stand-ins
      **{chr(0x0B + i): text for i, text in enumerate(_LIGATURE_SLOTS)},
      **{chr(0x1B + i): text for i, text in enumerate(_LIGATURE_SLOTS)}}
 )

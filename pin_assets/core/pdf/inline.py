@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from pin_assets.core.markup.math import script_text
 from pin_assets.core.pdf.cjk import CJK_LETTER, tight
-from pin_assets.core.pdf.model import Row, Style
+from pin_assets.core.pdf.model import Row, Span, Style
 
 _HYPHENS = "-\u2010\u00ad"
 _MARKS = {"b": "**", "i": "*"}
@@ -30,7 +31,7 @@ _Segment = tuple[str, bool, bool, bool, bool]  # text, bold, italic, mono, neutr
 def plain_text(rows: list[Row], style: Style) -> str:
     """Row text joined across line ends, without emphasis markers."""
     text = "".join(seg[0] for seg in _joined_segments(rows, style))
-    return _HYPHEN_MARK_RE.sub("", text).replace("\x00", "")
+    return _tags(_HYPHEN_MARK_RE.sub("", text).replace("\x00", ""))
 
 
 def inline_text(rows: list[Row], style: Style) -> str:
@@ -40,8 +41,8 @@ def inline_text(rows: list[Row], style: Style) -> str:
     if len(styled) <= 1:  # one style throughout: the common case, no word-level work
         text = "".join(seg[0] for seg in segments)
         bold, italic, mono = styled.pop() if styled else (False, False, False)
-        return _render([(text.strip(), (bold, italic, mono), "")])
-    return _render(_word_runs(segments))
+        return _tags(_render([(text.strip(), (bold, italic, mono), "")]))
+    return _tags(_render(_word_runs(segments)))
 
 
 def _joined_segments(rows: list[Row], style: Style) -> Iterator[_Segment]:
@@ -51,7 +52,7 @@ def _joined_segments(rows: list[Row], style: Style) -> Iterator[_Segment]:
     for i, row in enumerate(rows):
         spans = [s for s in row.spans if s.text]
         if i:
-            joiner, drop = _line_join(previous, row.text.lstrip(), style)
+            joiner, drop = line_join(previous, row.text.lstrip(), style)
             if drop:
                 yield "\x00", False, False, False, True  # marks the hyphen to remove
             if joiner:
@@ -59,12 +60,43 @@ def _joined_segments(rows: list[Row], style: Style) -> Iterator[_Segment]:
         for j, span in enumerate(spans):
             text = span.text.lstrip() if j == 0 else span.text
             text = text.rstrip() if j == len(spans) - 1 else text
-            plain = span.superscript or not re.search(r"[^\W\d_]", text)
-            yield text, span.bold, span.italic, span.mono and not span.superscript, plain
+            if span.script and text.strip():
+                yield _scripted(text, "sup" if span.superscript else "sub"), False, False, False, True
+                continue
+            plain = not re.search(r"[^\W\d_]", text)
+            yield text, span.bold, span.italic, span.mono, plain
         previous = row.text.rstrip()
 
 
-def _line_join(previous: str, following: str, style: Style) -> tuple[str, bool]:
+# Stand-ins for <sup>, </sup>, <sub>, </sub> while text is escaped (MuPDF's text never holds them: see
+# glyphs.LIGATURES); :func:`_tags` writes the tags last.
+_SCRIPT_MARKS = {"sup": ("\x01", "\x02"), "sub": ("\x03", "\x04")}
+_TAGS = str.maketrans({"\x01": "<sup>", "\x02": "</sup>", "\x03": "<sub>", "\x04": "</sub>"})
+
+
+def _scripted(text: str, tag: str) -> str:
+    """A superscript or subscript run as the project writes them everywhere (see ``markup.math``): Unicode
+    script characters when each character has one (m², CO₂, a footnote mark ¹), else ``<sup>``/``<sub>``
+    HTML, here as stand-ins that survive escaping."""
+    written = script_text(tag, text)
+    if not written.startswith(f"<{tag}>"):
+        return written
+    open_mark, close_mark = _SCRIPT_MARKS[tag]
+    return f"{open_mark}{text.strip()}{close_mark}"
+
+
+def span_text(span: Span) -> str:
+    """One span's text as written (a superscript or subscript as :func:`_scripted` writes it): for table
+    cells, which are built from spans without the paragraph writer."""
+    return _tags(_scripted(span.text, "sup" if span.superscript else "sub")) if span.script else span.text
+
+
+def _tags(text: str) -> str:
+    """The stand-ins as HTML tags; touching runs of one kind merge (``<sup>a</sup><sup>b</sup>``)."""
+    return text.replace("\x02\x01", "").replace("\x04\x03", "").translate(_TAGS)
+
+
+def line_join(previous: str, following: str, style: Style) -> tuple[str, bool]:
     """How to join two lines: the separator and whether the trailing hyphen must go."""
     if tight(previous, following):
         return "", False
@@ -207,7 +239,7 @@ def _render(runs: list[tuple[str, tuple[bool, bool, bool], str]]) -> str:
             continue
         opening = sorted(wanted[k] - set(stack), key=lambda m: -_extent(wanted, k, m))
         stack.extend(opening)
-        parts.append("".join(_MARKS[m] for m in opening) + _escape(text))
+        parts.append("".join(_MARKS[m] for m in opening) + escape_text(text))
         following = wanted[k + 1] if k + 1 < len(runs) else set()
         lowest = next((j for j, m in enumerate(stack) if m not in following), len(stack))
         parts.append("".join(_MARKS[m] for m in reversed(stack[lowest:])) + tail)
@@ -231,7 +263,7 @@ def _extent(wanted: list[set[str]], start: int, mark: str) -> int:
     return count
 
 
-def _escape(text: str) -> str:
+def escape_text(text: str) -> str:
     """Escape characters that would turn plain text into emphasis, code or raw HTML."""
     text = re.sub(r"([\\`*_])", r"\\\1", text)
     return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", text)

@@ -5,6 +5,8 @@ or upside down the page kept as rows of their own."""
 from __future__ import annotations
 
 import re
+import statistics
+from dataclasses import replace
 
 import pymupdf
 
@@ -81,7 +83,7 @@ def _turned_row(direction: tuple[int, int], lines: list[tuple[tuple, list[Span]]
 
 def _with_text(span: Span, text: str) -> Span:
     """A copy of ``span`` carrying other text."""
-    return Span(text, span.size, span.bold, span.italic, span.mono, span.superscript, span.x0, span.x1)
+    return replace(span, text=text)
 
 
 def _without_spaced_out(spans: list[Span]) -> list[Span]:
@@ -114,6 +116,7 @@ def _make_span(raw: dict) -> Span:
         superscript=bool(flags & pymupdf.TEXT_FONT_SUPERSCRIPT),
         x0=raw["bbox"][0],
         x1=raw["bbox"][2],
+        baseline=raw["origin"][1] if "origin" in raw else None,
     )
 
 
@@ -167,5 +170,31 @@ def _make_row(group: list[tuple[tuple, list[Span]]]) -> Row:
             spans.append(Span(" ", piece[0].size, False, False, False, False, bbox[0], bbox[0]))
         spans.extend(piece)
         previous = bbox
-    return Row(_without_spaced_out(spans), min(b[0] for b, _ in group), min(b[1] for b, _ in group),
+    return Row(_without_spaced_out(_mark_scripts(spans)), min(b[0] for b, _ in group), min(b[1] for b, _ in group),
                 max(b[2] for b, _ in group), max(b[3] for b, _ in group))
+
+
+_SCRIPT_SIZE = 0.85  # a superscript or subscript is set at most this share of its row's text size
+_RAISED = 0.15  # ... and its baseline stands this share of that size above the row's (below: _LOWERED)
+_LOWERED = 0.08
+
+
+def _mark_scripts(spans: list[Span]) -> list[Span]:
+    """Spans set smaller than their row's text and raised above or lowered below its baseline marked as
+    superscripts or subscripts (footnote marks, exponents, chemical indices), whatever MuPDF's own
+    superscript flag said: it flags small raised text but knows nothing of subscripts."""
+    body = [s for s in spans if s.text.strip() and s.baseline is not None]
+    if len(body) < 2:
+        return spans
+    sizes = sorted(body, key=lambda s: -len(s.text.strip()) * s.size)
+    size = max(s.size for s in sizes[:1])
+    base = statistics.median(s.baseline for s in body if s.size >= _SCRIPT_SIZE * size)
+    out = []
+    for span in spans:
+        if span.baseline is None or not span.text.strip() or span.size > _SCRIPT_SIZE * size:
+            out.append(span)
+            continue
+        raised = base - span.baseline
+        sup, sub = raised >= _RAISED * size, raised <= -_LOWERED * size
+        out.append(replace(span, superscript=sup or (span.superscript and not sub), subscript=sub))
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 
+from pin_assets.core.markup.math import script_text
 from pin_assets.core.pdf.images import ImageStore, caption_for
 from pin_assets.core.pdf.inline import escape_start, inline_text, plain_text
 from pin_assets.core.pdf.model import Element, Row, Style, cluster
@@ -19,6 +20,9 @@ def render_element(element: Element, elements: list[Element], style: Style, imag
         return f"![](content_image/{image.name})" if image else ""
     if element.kind == "code":
         return _render_code(element.rows)
+    if element.kind == "footnote":  # the mark written as the marks in the text are
+        mark = script_text("sup", element.marker)
+        return f"{mark} {inline_text(element.rows, style)}"
     if element.kind == "heading":
         text = " ".join([element.marker, *plain_text(element.rows, style).split()]).strip()
         return "#" * element.level + " " + escape_start(text)
@@ -26,7 +30,7 @@ def render_element(element: Element, elements: list[Element], style: Style, imag
     if element.kind == "list":
         indent = "  " * _list_depth(element, elements)
         return f"{indent}{element.marker} {body}"
-    return escape_start(body)
+    return body if element.continued else escape_start(body)  # a continuation stands mid-paragraph
 
 
 def _list_depth(element: Element, elements: list[Element]) -> int:

@@ -12,7 +12,8 @@ from functools import cached_property
 
 @dataclass(frozen=True)
 class Span:
-    """A run of text with one style; superscripts stay plain so footnote marks do not become bold."""
+    """A run of text with one style; superscripts stay plain so footnote marks do not become bold.
+    ``superscript`` and ``subscript`` runs sit above or below their row's baseline (see ``lines``)."""
 
     text: str
     size: float
@@ -22,6 +23,13 @@ class Span:
     superscript: bool
     x0: float
     x1: float
+    subscript: bool = False
+    baseline: float | None = None  # y of the run's baseline on the page, where MuPDF gives it
+
+    @property
+    def script(self) -> bool:
+        """Whether the run is a superscript or a subscript (footnote marks, exponents, indices)."""
+        return self.superscript or self.subscript
 
 
 @dataclass
@@ -50,13 +58,13 @@ class Row:
         """The size most characters have, so a big initial or a footnote mark does not decide it."""
         sizes: Counter[float] = Counter()
         for s in self.spans:
-            if not s.superscript and s.text.strip():
+            if not s.script and s.text.strip():
                 sizes[round(s.size * 2) / 2] += len(s.text.strip())
         return sizes.most_common(1)[0][0] if sizes else round(self.spans[0].size * 2) / 2
 
     def all(self, attr: str) -> bool:
         """Whether every visible character has a style (bold, italic, mono)."""
-        visible = [s for s in self.spans if s.text.strip() and not s.superscript]
+        visible = [s for s in self.spans if s.text.strip() and not s.script]
         return bool(visible) and all(getattr(s, attr) for s in visible)
 
 
@@ -64,7 +72,7 @@ class Row:
 class Unit:
     """A block placed on the page: text rows, a table (Markdown ready) or an image occurrence."""
 
-    kind: str  # "text" | "table" | "image"
+    kind: str  # "text" | "table" | "image" | "footnote" (rows without the mark, which ``markdown`` holds)
     x0: float
     y0: float
     x1: float
@@ -84,6 +92,8 @@ class Element:
     level: int = 0
     unit: Unit | None = None
     start_x: float = 0.0  # where a list item's marker starts, to tell continuation lines
+    segment: int = 0  # index of the first row after the last column break (a paragraph that flows on)
+    continued: bool = False  # a paragraph carrying on the previous page's last one (rendered without a break)
 
     @property
     def bbox(self) -> tuple[float, float, float, float]:

@@ -1,11 +1,21 @@
 """OCR of the pages that need it, with MuPDF's built-in Tesseract: which pages, which way up, which
 language, and what it cost.
 
-A page is OCR'd when its text layer cannot be read: there is none and images cover it (a scan) or it
-is drawn as vector outlines; the text is invisible (a scanner's own OCR layer) and does not read as
-words; or most characters are unmapped glyphs, or some are and the rest does not read as words (a
-font without a ToUnicode map whose glyph numbers MuPDF took for characters). Every other page pays
-only a few checks on data the converter has already read, so text-layer parsing keeps its speed.
+A page is OCR'd when its text layer cannot be trusted: there is none and images cover it (a scan) or it
+is drawn as vector outlines; the text is hidden (a scanner's own OCR layer, painted invisible or under the
+scan) and does not read well; most characters are unmapped glyphs, or some are and the rest does not read
+as words (a font without a ToUnicode map whose glyph numbers MuPDF took for characters); the Latin words
+spell almost no vowels (a letter-shifted font: "Bnqotr" for "Corpus"); or the fonts' sizes cannot be
+true (Type 3 fonts whose matrix makes every glyph 0.1 pt, which also drop and misplace glyphs). Every
+other page pays only a few checks on data the converter has already read, so text-layer parsing keeps
+its speed.
+
+OCR replaces a text layer only when its reading is better *in the same script* (see
+:meth:`OcrRun.read`): a layer in a script the readability check does not judge well (Arabic, Hebrew,
+Devanagari, Thai...) is never called garbage for reading oddly, and an English reading never replaces an
+Arabic layer. The page is read in the language of the script its layer shows (``ara``, ``heb``,
+``hin``, ``kor``, ``jpn``, ``chi_sim``, with English beside it), or, without a layer, in English first
+and then in the other installed scripts when the English reading is no text.
 
 MuPDF's Tesseract does not expose its orientation detection (OSD) or word confidences, so both come
 from :func:`~pin_assets.core.pdf.readability.readability` on the result: the page is read as displayed
@@ -17,7 +27,6 @@ from __future__ import annotations
 
 import re
 import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +34,16 @@ import pymupdf
 
 from pin_assets.core.ocr_settings import AUTO_LANGUAGES, OcrSettings
 from pin_assets.core.pdf.errors import PDF_ERRORS, describe
-from pin_assets.core.pdf.readability import CJK_CHAR_RE, readability, unmapped_share
+from pin_assets.core.pdf.readability import (
+    CJK_CHAR_RE,
+    SHIFTED_VOWELS,
+    good_chars,
+    mapped_text,
+    readability,
+    script_of,
+    unmapped_share,
+    vowel_share,
+)
 
 GOOD_READING = 0.75  # readability of a correct reading is ~0.9; wrong-way-up or wrong-language ones < 0.7
 _MIN_READING = 0.65  # below this a reading is noise (a script without traineddata, a photo), not text
@@ -36,6 +54,18 @@ _GARBAGE = 0.5
 _VECTOR_GLYPHS = 40  # filled shapes glyph-sized on a page without text: text drawn as outlines
 _NOISE_RE = re.compile(r"[|_~=\\¦:;.,'`\"—–-]{1,3}")  # what Tesseract reads in a gutter or a page edge's shadow
 _VISIBLE = 16 | 32  # MuPDF's char flags: filled or stroked (render modes other than 3, invisible)
+# Tesseract's time grows with the pixels it reads: a 1901 newspaper page (16 x 27 in.) is 17.5 MP at 200
+# dpi. Pages past this many pixels are read at a lower resolution (12 MP is a Letter page at 400 dpi).
+_MAX_OCR_PIXELS = 12_000_000
+_TRUSTED_LAYER = 0.93  # a hidden OCR layer reading this well is kept without reading the page again
+_TINY_FONT = 1.0  # points: a text layer whose glyphs are mostly this small has fonts that lie about sizes
+# Scripts whose words the readability check judges; a layer in any other script is never garbage for
+# reading oddly (only for being mostly unmapped glyphs).
+_JUDGED_SCRIPTS = frozenset({"latin", "han", "kana", "hangul", "cyrillic", "greek", ""})
+# Tesseract language of each script (Debian package tesseract-ocr-<name>, with "_" as "-").
+SCRIPT_LANGUAGES = {"arabic": "ara", "hebrew": "heb", "devanagari": "hin", "hangul": "kor", "kana": "jpn",
+                    "han": "chi_sim"}
+LYING = frozenset({"unmapped_glyphs", "shifted_glyphs", "tiny_fonts"})  # layers shown to be wrong
 _OCR_TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
 
 
@@ -53,22 +83,63 @@ class Reading:
 
 
 def ocr_reason(page: pymupdf.Page, blocks: list[dict], text: str, image_cover: float) -> str | None:
-    """Why this page needs OCR (``scanned``, ``vector_text``, ``invisible_text``, ``unmapped_glyphs``),
-    or None when its text layer will do.
+    """Why this page needs OCR (``scanned``, ``vector_text``, ``invisible_text``, ``covered_text``,
+    ``unmapped_glyphs``, ``shifted_glyphs``, ``tiny_fonts``), or None when its text layer will do.
 
     ``blocks`` is the page's text dictionary and ``text`` its row text, both already read by the
-    converter; only a page without text pays for a look at its drawings.
+    converter; only a page without text pays for a look at its drawings, and only a page that images
+    cover pays for a look at what is painted over what.
     """
     if not text.strip():
         if image_cover >= 0.5:
             return "scanned"
         return "vector_text" if _draws_glyphs(page) else None
     unmapped = unmapped_share(text)
-    if unmapped > _UNMAPPED_PAGE or (unmapped > _SOME_UNMAPPED and readability(text) < _GARBAGE):
+    if unmapped > _UNMAPPED_PAGE or (unmapped > _SOME_UNMAPPED and readability(text) < _GARBAGE
+                                     and script_of(mapped_text(text)) in _JUDGED_SCRIPTS):
         return "unmapped_glyphs"
-    if image_cover >= 0.5 and _mostly_invisible(blocks) and readability(text) < GOOD_READING:
-        return "invisible_text"
+    vowels = vowel_share(text)
+    if vowels is not None and vowels < SHIFTED_VOWELS:
+        return "shifted_glyphs"
+    if _tiny_fonts(blocks):
+        return "tiny_fonts"
+    if image_cover >= 0.5 and readability(text) < _TRUSTED_LAYER:
+        if _mostly_invisible(blocks):
+            return "invisible_text"
+        if _covered_by_images(page):
+            return "covered_text"
     return None
+
+
+def _tiny_fonts(blocks: list[dict]) -> bool:
+    """Whether most characters claim a font size under 1 pt: a Type 3 font whose matrix MuPDF cannot
+    size, whose boxes (and so reading order) and often whose character codes are wrong too."""
+    tiny = total = 0
+    for block in blocks:
+        for line in block.get("lines", ()):
+            for span in line["spans"]:
+                n = len(span.get("text") or span.get("chars") or ())
+                total += n
+                tiny += n if span["size"] < _TINY_FONT else 0
+    return total > 0 and tiny > 0.5 * total
+
+
+def _covered_by_images(page: pymupdf.Page) -> bool:
+    """Whether nine in ten text boxes are painted before an image that then covers them: a scan laid over
+    its own OCR layer, which a reader never sees (the image's text is what the page shows)."""
+    hidden = shown = 0
+    images: list[pymupdf.Rect] = []
+    for kind, box in reversed(page.get_bboxlog()):  # from the top of the paint order down
+        rect = pymupdf.Rect(box)
+        if kind == "fill-image":
+            images.append(rect)
+        elif kind.endswith("-text"):
+            area = max(rect.get_area(), 1e-6)
+            if kind == "ignore-text" or any((rect & image).get_area() >= 0.9 * area for image in images):
+                hidden += 1
+            else:
+                shown += 1
+    return hidden > 9 * shown
 
 
 def _mostly_invisible(blocks: list[dict]) -> bool:
@@ -99,7 +170,7 @@ def _draws_glyphs(page: pymupdf.Page) -> bool:
 
 
 class OcrRun:
-    """One document's OCR: its settings, what is left of its page and time budget, and what it did.
+    """One document's OCR: its settings, what is left of its page and read budget, and what it did.
 
     ``pages`` records each OCR'd page for ``ori_meta`` (0-based page, why, orientation, language and
     readability as confidence); ``warnings`` says once per document why pages were left unread.
@@ -109,7 +180,7 @@ class OcrRun:
         self.settings = settings or OcrSettings(enabled=False)
         self.pages: list[dict] = []
         self.warnings: list[str] = []
-        self.seconds = 0.0
+        self.reads = 0  # page reads spent (see read_cost)
         self.skipped: list[int] = []
         self._ready: bool | None = None
 
@@ -138,65 +209,114 @@ class OcrRun:
 
     def read(self, page: pymupdf.Page, reason: str, layer_text: str) -> Reading | None:
         """OCR the page if the budget allows; None when OCR is off, spent, failed or read worse than the
-        text layer it would replace."""
+        text layer it would replace (see :func:`better_than_layer`)."""
         if not self.ready():
             self.skipped.append(page.number)
             return None
-        budget = self.settings.budget_s
-        if len(self.pages) >= self.settings.max_pages or (budget is not None and self.seconds >= budget):
+        reading = None
+        if len(self.pages) < self.settings.max_pages:
+            try:
+                reading = self._best_reading(page, script_of(mapped_text(layer_text)))
+            except PDF_ERRORS as exc:
+                self.warnings.append(f"OCR failed on page {page.number + 1}: {describe(exc)}")
+                return None
+        if reading is None:  # no read left for this page
             if not self.skipped:
                 self.warnings.append(
-                    f"OCR stopped after {len(self.pages)} pages ({self.seconds:.0f} s): the document's OCR "
-                    f"budget (ocr_max_pages={self.settings.max_pages}, doc_timeout_s) is spent"
+                    f"OCR stopped after {len(self.pages)} pages ({self.reads} page reads): the document's OCR "
+                    f"budget (ocr_max_pages={self.settings.max_pages}, ocr_max_page_reads="
+                    f"{self.settings.max_page_reads}) is spent; pages from {page.number + 1} on that need OCR "
+                    "are left unread"
                 )
             self.skipped.append(page.number)
             return None
-        start = time.monotonic()
-        try:
-            reading = self._best_reading(page)
-        except PDF_ERRORS as exc:
-            self.warnings.append(f"OCR failed on page {page.number + 1}: {describe(exc)}")
-            reading = None
-        finally:
-            self.seconds += time.monotonic() - start
-        if reading is None or reading.confidence < _MIN_READING:
+        if reading.confidence < _MIN_READING:
             return None  # a picture's stray marks, or text no orientation or language made readable
-        if layer_text.strip() and reading.confidence <= readability(layer_text):
+        if layer_text.strip() and not better_than_layer(reading, layer_text, reason):
             return None
         self.pages.append({"page": page.number, "reason": reason, "rotation": reading.angle,
                            "language": reading.language, "confidence": round(reading.confidence, 3)})
         return reading
 
-    def _best_reading(self, page: pymupdf.Page) -> Reading:
-        """The page as displayed first; then, when that does not read as text, the other language and
-        the other orientations (the one undoing the page's /Rotate first), keeping the best reading."""
-        start = time.monotonic()
-        settings = self.settings
+    def _ocr(self, page: pymupdf.Page, angle: int, language: str) -> Reading | None:
+        """One read of the page turned ``angle`` degrees in ``language``, counted against the document's
+        ``max_page_reads`` (a try in N languages costs N); None, and nothing counted, when it does not fit."""
+        cost = read_cost(language)
+        if self.reads + cost > self.settings.max_page_reads:
+            return None
+        self.reads += cost
+        return ocr_page(page, angle, language, self.settings.dpi, self.settings.tessdata)
+
+    def _page_language(self, script: str) -> str:
+        """The Tesseract language string for a page whose text layer is in ``script``: that script's
+        traineddata with English beside it when it is installed (``auto`` only), else the primary one."""
         primary = "+".join(self._languages())
-        best = ocr_page(page, 0, primary, settings.dpi, settings.tessdata)
-        if best.confidence >= GOOD_READING or _visible_chars(best) < _MIN_CHARS:
+        language = SCRIPT_LANGUAGES.get(script)
+        if self.settings.languages != AUTO_LANGUAGES or language is None or not self._installed(language):
+            return primary
+        return f"{language}+{primary}"
+
+    def _installed(self, language: str) -> bool:
+        return (Path(self.settings.tessdata) / f"{language}.traineddata").is_file()
+
+    def _best_reading(self, page: pymupdf.Page, script: str = "") -> Reading | None:
+        """The page as displayed first, in the language of its layer's script; then, when that does not
+        read as text, the other orientations (the one undoing the page's /Rotate first) and the other
+        installed scripts, keeping the best reading. None when the read budget has no room for the first
+        read; a try that does not fit is left out, so what is tried depends only on the document."""
+        primary = self._page_language(script)
+        best = self._ocr(page, 0, primary)
+        if best is None or best.confidence >= GOOD_READING or _visible_chars(best) < _MIN_CHARS:
             return best
         undo = (360 - page.rotation) % 360
         tries = [(angle, primary) for angle in dict.fromkeys(a for a in (undo, page.rotation, 180, 90, 270) if a)]
-        if settings.languages == AUTO_LANGUAGES and _looks_han(best.text) \
-                and (Path(settings.tessdata) / "chi_sim.traineddata").is_file():
-            tries.insert(1 if page.rotation else 0, (0, "chi_sim"))  # a /Rotate'd page is likely read turned
+        if self.settings.languages == AUTO_LANGUAGES and not script:
+            others = [lang for lang in SCRIPT_LANGUAGES.values() if self._installed(lang)]
+            if _looks_han(best.text) and "chi_sim" in others:  # Chinese read as English: Chinese first
+                others.remove("chi_sim")
+                tries.insert(1 if page.rotation else 0, (0, "chi_sim"))  # a /Rotate'd page is likely read turned
+            if best.confidence < _MIN_READING and others:  # no text in English: the other scripts, by trying
+                tries.append((0, "+".join(others)))  # in one run, not one each: a picture would cost five
         for angle, language in tries:
-            if self.settings.budget_s is not None and self.seconds + time.monotonic() - start >= self.settings.budget_s:
-                break  # the document's OCR time is spent: keep the best reading so far
-            reading = ocr_page(page, angle, language, settings.dpi, settings.tessdata)
-            if reading.confidence > best.confidence and (angle == 0 or reading.confidence >= GOOD_READING):
-                best = reading  # a page is only turned on clear evidence: a poor reading turned is noise
+            reading = self._ocr(page, angle, language)
+            if reading is None:
+                continue  # over the document's read budget: a cheaper try may still fit
+            if reading.confidence > best.confidence and (angle == 0 or reading.confidence >= GOOD_READING) \
+                    and (language == primary or reading.confidence >= GOOD_READING):
+                best = reading  # turned or in another script only on clear evidence: a poor reading is noise
             if best.confidence >= GOOD_READING:
                 break
         return best
 
     def metadata(self) -> dict:
-        """``ocr_pages`` and ``ocr_confidence`` (mean over OCR'd pages) for ``ori_meta``; empty without OCR."""
+        """``ocr_pages``, ``ocr_confidence`` (mean over OCR'd pages) and ``ocr_page_reads`` (Tesseract's
+        work, pages it read in vain included) for ``ori_meta``; empty without OCR."""
         if not self.pages:
             return {}
         mean = sum(p["confidence"] for p in self.pages) / len(self.pages)
-        return {"ocr_pages": list(self.pages), "ocr_confidence": round(mean, 3)}
+        return {"ocr_pages": list(self.pages), "ocr_confidence": round(mean, 3), "ocr_page_reads": self.reads}
+
+
+def read_cost(language: str) -> int:
+    """Page reads one Tesseract run in ``language`` costs: one per language, as Tesseract recognises the
+    page's words with each language's model (``eng`` 1, ``ara+eng`` 2)."""
+    return len(language.split("+"))
+
+
+def better_than_layer(reading: Reading, layer_text: str, reason: str) -> bool:
+    """Whether an OCR reading should replace the page's text layer.
+
+    Only in the layer's own script: an English reading never replaces an Arabic layer. A layer shown to
+    be wrong (unmapped, shifted or mis-sized glyphs) gives way to a good reading; a hidden OCR layer to a
+    reading with more readable text (:func:`good_chars`), so a page whose few hidden words are all its
+    layer has is read from its image.
+    """
+    layer_script = script_of(mapped_text(layer_text))
+    if layer_script and script_of(reading.text) != layer_script:
+        return False
+    if reason in LYING and reading.confidence >= GOOD_READING:
+        return True
+    return good_chars(reading.text) > good_chars(layer_text)
 
 
 def _looks_han(text: str) -> bool:
@@ -211,19 +331,25 @@ def _visible_chars(reading: Reading) -> int:
 
 
 def ocr_page(page: pymupdf.Page, angle: int, language: str, dpi: int, tessdata: str) -> Reading:
-    """Render the page turned ``angle`` degrees at ``dpi`` and OCR it into text blocks in points.
+    """Render the page turned ``angle`` degrees at ``dpi`` (less for a page so large that the render would
+    pass 12 MP) and OCR it into text blocks in points.
 
     The render is RGB: MuPDF's OCR writer reads no text from a grey pixmap. The OCR layer's font is
     Tesseract's glyph-less one, flagged serif and monospaced; its flags are cleared so OCR'd prose
-    does not become code blocks (the span sizes, from the boxes Tesseract found, are kept for headings).
+    does not become code blocks (the span sizes, from the boxes Tesseract found, are evened out per line
+    and page by :func:`even_sizes` and kept for headings).
     """
-    zoom = dpi / 72
+    zoom = min(dpi / 72, (_MAX_OCR_PIXELS / max(page.rect.width * page.rect.height, 1.0)) ** 0.5)
     pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom).prerotate(angle), colorspace=pymupdf.csRGB)
-    ocr_doc = pymupdf.open(stream=pix.pdfocr_tobytes(compress=False, language=language, tessdata=tessdata),
-                           filetype="pdf")
+    layer = pix.pdfocr_tobytes(compress=False, language=language, tessdata=tessdata)
+    return reading_from_layer(layer, pix.width / zoom, pix.height / zoom, angle, language)
+
+
+def reading_from_layer(layer: bytes, width: float, height: float, angle: int, language: str) -> Reading:
+    """A reading from the one-page PDF MuPDF's OCR writer made of a ``width`` x ``height`` pt render."""
+    ocr_doc = pymupdf.open(stream=layer, filetype="pdf")
     try:
         ocr = ocr_doc[0]
-        width, height = pix.width / zoom, pix.height / zoom
         scale = width / ocr.rect.width
         textpage = ocr.get_textpage(flags=_OCR_TEXT_FLAGS, matrix=pymupdf.Matrix(scale, scale))
         blocks = textpage.extractDICT()["blocks"]
@@ -232,9 +358,52 @@ def ocr_page(page: pymupdf.Page, angle: int, language: str, dpi: int, tessdata: 
     spans = [s for b in blocks for line in b.get("lines", ()) for s in line["spans"]]
     for span in spans:
         span["flags"], span["font"] = 0, "OCR"
+    even_sizes(blocks)
     text = "\n".join("".join(s["text"] for s in line["spans"]) for b in blocks for line in b.get("lines", ()))
     cjk = len(CJK_CHAR_RE.findall(text)) > 0.3 * len(text.replace(" ", ""))
     return Reading(blocks if cjk else line_pieces(blocks), width, height, angle, language, readability(text), text)
+
+
+# OCR'd line sizes between these multiples of the page's body size are body text: MuPDF sizes OCR'd words
+# from their boxes, which vary by a third with ascenders, descenders and brackets.
+_BODY_BAND = (0.7, 1.45)
+
+
+def even_sizes(blocks: list[dict]) -> None:
+    """Give every span of an OCR line one size, and every line near the page's body size that size.
+
+    MuPDF sizes each OCR'd word from its box, so "Edgar" is 15.6 pt and "(or" 12.5 pt on one line, and
+    lines with brackets and descenders come out a third taller than lines without. Text-layer logic splits
+    paragraphs and finds headings by size, so a line takes the median size of its characters, lines
+    between 0.7 and 1.45 times the page's most common size take that size (an OCR'd page tells titles
+    from body text, not a subheading a point bigger), and the others are rounded to whole points. Boxes
+    are rebuilt around the line's baseline from that size, since word boxes of one line overlap the
+    next line's by half a line, which would merge lines and split paragraphs.
+    """
+    lines = [line for b in blocks for line in b.get("lines", ()) if any(s["text"].strip() for s in line["spans"])]
+    sizes: dict[int, float] = {}
+    weights: dict[float, int] = {}
+    for line in lines:
+        chars = sorted((s["size"], len(s["text"].strip())) for s in line["spans"] if s["text"].strip())
+        half, seen = sum(n for _, n in chars) / 2, 0
+        for size, n in chars:
+            seen += n
+            if seen >= half:
+                sizes[id(line)] = size
+                break
+        key = float(round(sizes[id(line)]))
+        weights[key] = weights.get(key, 0) + sum(n for _, n in chars)
+    if not weights:
+        return
+    body = max(weights, key=weights.get)
+    for line in lines:
+        size = sizes[id(line)]
+        size = body if _BODY_BAND[0] * body <= size <= _BODY_BAND[1] * body else float(round(size))
+        baseline = statistics.median(s["origin"][1] for s in line["spans"] if s["text"].strip())
+        for span in line["spans"]:
+            span["size"] = size
+            span["bbox"] = (span["bbox"][0], baseline - 0.8 * size, span["bbox"][2], baseline + 0.2 * size)
+        line["bbox"] = (line["bbox"][0], baseline - 0.8 * size, line["bbox"][2], baseline + 0.2 * size)
 
 
 def line_pieces(blocks: list[dict]) -> list[dict]:
@@ -247,7 +416,7 @@ def line_pieces(blocks: list[dict]) -> list[dict]:
     CJK readings, whose word boxes from Tesseract have gaps in mid-line and are kept as MuPDF groups
     them). Lone
     marks such as ``|`` or ``_`` are dropped first: Tesseract reads them in gutters, where they would
-    bridge the columns.
+    bridge the columns; pieces of two letters or fewer are dropped last (see :func:`_stray`).
     """
     lines = [line for b in blocks for line in b.get("lines", ()) if abs(line["dir"][1]) < 0.1]
     gaps = [b["bbox"][0] - a["bbox"][2] for line in lines for a, b in _pairs(_words(line))]
@@ -267,7 +436,15 @@ def line_pieces(blocks: list[dict]) -> list[dict]:
                 current.append(span)
         if current:
             pieces.append(_piece(line, current))
-    return pieces
+    return [piece for piece in pieces if not _stray(piece)]
+
+
+def _stray(piece: dict) -> bool:
+    """A piece of at most two letters and no digit standing alone ("a", "oe", "<r"): what Tesseract reads
+    in the texture of a picture or a page edge, never a word of the text, which stands in lines."""
+    text = "".join(s["text"] for line in piece["lines"] for s in line["spans"])
+    alnum = [c for c in text if c.isalnum()]
+    return len(alnum) <= 2 and not any(c.isdigit() for c in alnum)
 
 
 def _words(line: dict) -> list[dict]:

@@ -48,6 +48,11 @@ def unmapped_share(text: str) -> float:
     return len(_UNMAPPED_RE.findall(text)) / visible if visible else 0.0
 
 
+def mapped_text(text: str) -> str:
+    """``text`` without its unmapped glyphs (see :func:`unmapped_share`)."""
+    return _UNMAPPED_RE.sub("", text)
+
+
 def readability(text: str) -> float:
     """Share of non-space characters in well-formed tokens (0 for no text); see the module docstring."""
     total = good = 0
@@ -78,3 +83,51 @@ def _is_word(token: str) -> bool:
     if letters.isupper():
         return len(letters) <= 6
     return letters.islower() or letters[1:].islower()
+
+
+# Unicode ranges of the scripts OCR has traineddata for, beside Latin; what a text layer or a reading is
+# written in decides which language Tesseract reads a page in, and whether a reading may replace a layer.
+_SCRIPTS = {
+    "arabic": re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]"),
+    "hebrew": re.compile(r"[\u0590-\u05ff\ufb1d-\ufb4f]"),
+    "devanagari": re.compile(r"[\u0900-\u097f]"),
+    "hangul": re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]"),
+    "kana": re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]"),
+    "han": re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"),
+    "cyrillic": re.compile(r"[\u0400-\u04ff]"),
+    "greek": re.compile(r"[\u0370-\u03ff]"),
+    "thai": re.compile(r"[\u0e00-\u0e7f]"),
+}
+_LATIN_RE = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_LATIN_WORD4_RE = re.compile(r"[A-Za-z\u00c0-\u024f]{4,}")
+_LATIN_VOWELS = frozenset("aeiouyAEIOUYàáâäãåæèéêëìíîïòóôöõøœùúûüýÿÀÁÂÄÃÅÆÈÉÊËÌÍÎÏÒÓÔÖÕØŒÙÚÛÜÝ")
+SHIFTED_VOWELS = 0.2  # Latin-script languages spell 30-50% of their letters with vowels; shifted fonts ~10%
+
+
+def script_of(text: str) -> str:
+    """The script most letters of ``text`` are written in: ``latin``, one of the keys above, or ``""``
+    for text without letters. Japanese is ``kana`` as soon as a tenth of its Han/kana letters are kana."""
+    counts = {name: len(pattern.findall(text)) for name, pattern in _SCRIPTS.items()}
+    counts["latin"] = len(_LATIN_RE.findall(text))
+    if counts["kana"] and counts["kana"] >= 0.1 * (counts["kana"] + counts["han"]):
+        counts["kana"] += counts.pop("han")
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ""
+
+
+def vowel_share(text: str) -> float | None:
+    """Share of vowels among the letters of Latin words of four letters or more; None when there are
+    fewer than 20 such words to judge. A text layer written in a letter-shifted or substituted font
+    ("Bnqotr" for "Corpus") reads as letters but spells almost no vowels."""
+    words = _LATIN_WORD4_RE.findall(text)
+    if len(words) < 20:
+        return None
+    letters = "".join(words)
+    return sum(c in _LATIN_VOWELS for c in letters) / len(letters)
+
+
+def good_chars(text: str) -> float:
+    """How much readable text there is: readability times the non-space characters. Two readings of one
+    page compare by this, so a short clean fragment does not beat a long reading of the whole page."""
+    visible = len(text) - sum(c.isspace() for c in text)
+    return readability(text) * visible

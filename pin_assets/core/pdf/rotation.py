@@ -77,7 +77,9 @@ def turn_blocks(blocks: list[dict], turn: tuple[int, int], width: float, height:
             continue
         lines = []
         for line in block["lines"]:
-            spans = [{**s, "bbox": turn_box(s["bbox"], turn, width, height)} for s in line["spans"]]
+            spans = [{**s, "bbox": turn_box(s["bbox"], turn, width, height),
+                      **({"origin": turn_box((*s["origin"], *s["origin"]), turn, width, height)[:2]}
+                         if "origin" in s else {})} for s in line["spans"]]
             lines.append({**line, "bbox": turn_box(line["bbox"], turn, width, height),
                           "dir": turn_direction(line["dir"], turn), "spans": spans})
         out.append({**block, "bbox": turn_box(block["bbox"], turn, width, height), "lines": lines})

@@ -90,14 +90,28 @@ def _index_of(edges: list[float], value: float) -> int:
 
 def _fill_cells(cells: list, words: list) -> list[tuple[int, int, int, int, str]]:
     """Put each word into the cell holding its centre; MuPDF's own table text drops spaces and dots."""
-    texts: list[list[str]] = [[] for _ in cells]
+    texts: list[list[tuple[str, tuple[int, int]]]] = [[] for _ in cells]
     for w in words:
         cx, cy = (w[0] + w[2]) / 2, (w[1] + w[3]) / 2
         for i, (*_, (x0, y0, x1, y1)) in enumerate(cells):
             if x0 <= cx <= x1 and y0 <= cy <= y1:
-                texts[i].append(w[4].translate(LIGATURES))
+                texts[i].append((w[4].translate(LIGATURES), (w[5], w[6])))
                 break
-    return [(r, c, rs, cs, " ".join(t)) for (r, c, rs, cs, _), t in zip(cells, texts, strict=True)]
+    return [(r, c, rs, cs, _cell_text(t)) for (r, c, rs, cs, _), t in zip(cells, texts, strict=True)]
+
+
+def _cell_text(words: list[tuple[str, tuple[int, int]]]) -> str:
+    """A cell's words joined with spaces, except that a word hyphenated at the end of a line joins the
+    rest of it on the next line ("compa-" + "nies" is "companies", not "compa- nies")."""
+    out = ""
+    line = None
+    for text, where in words:
+        if out.endswith("-") and where != line and text[:1].islower() and out[-2:-1].isalpha():
+            out = out[:-1] + text
+        else:
+            out = f"{out} {text}" if out else text
+        line = where
+    return out
 
 
 def table_markdown(grid: list[tuple[int, int, int, int, str]]) -> str:

@@ -17,6 +17,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
+from pin_assets.core.pdf.inline import span_text
 from pin_assets.core.pdf.model import Row, Unit, text_unit
 from pin_assets.core.pdf.tables import table_markdown
 
@@ -70,13 +71,14 @@ def _cells(row: Row, page_width: float) -> list[_Cell]:
     for span in row.spans:
         if not span.text.strip():
             continue
+        text = span_text(span)  # a footnote mark stays apart from the figure it follows
         if cells and span.x0 - cells[-1].x1 <= _GAP_EMS * span.size:
             cell = cells[-1]
             cell.text += ("" if cell.text.endswith(" ") or span.text.startswith(" ") or span.x0 - cell.x1 < 0.15
-                          * span.size else " ") + span.text
+                          * span.size else " ") + text
             cell.x1 = max(cell.x1, span.x1)
         else:
-            cells.append(_Cell(span.x0, span.x1, span.text, row))
+            cells.append(_Cell(span.x0, span.x1, text, row))
     for cell in cells:
         cell.text = " ".join(cell.text.split())
     cells = [c for c in cells if c.text]

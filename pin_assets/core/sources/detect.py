@@ -1,4 +1,4 @@
-"""Decide which converter a raw document goes to, from its bytes first and its name last.
+"""Decide which kind a raw document is, from its bytes first and its name last: the built-in kinds' sniffers.
 
 File names in crawled corpora lie (a ``.txt`` that is really a PDF, an ``.xml`` that is an HTML page), so
 the content decides: magic bytes for PDF and for binary formats we refuse, the XML root element for JATS,
@@ -7,22 +7,18 @@ HTML markers for HTML. The extension only breaks the one tie content cannot: Mar
 PDFs are recognised the way PDF readers recognise them: a ``%PDF-`` header anywhere in the first 1,024
 bytes (Acrobat's rule; mail gateways and web servers put junk in front), and failing that, PDF object syntax
 that MuPDF opens with at least one page (files whose header was cut off still open in every viewer).
+
+The sniffers are registered with their kinds in :mod:`pin_assets.core.kinds`; :func:`detect_kind` runs them
+in the registry's order, refusing binary content at :data:`~pin_assets.core.kinds.BINARY_GATE`.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import PurePath
 
+from pin_assets.core import kinds
 from pin_assets.core.document import ConversionError
-
-MIME_TYPES: dict[str, str] = {
-    "pdf": "application/pdf",
-    "jats": "application/vnd.jats+xml",
-    "html": "text/html",
-    "markdown": "text/markdown",
-    "text": "text/plain",
-}
+from pin_assets.core.kinds import Probe
 
 # Binary formats that are not documents we convert; checked before any text sniffing so that an image or
 # archive never reaches a text decoder that would happily "decode" it with replacement characters.
@@ -31,7 +27,7 @@ _BINARY_MAGICS: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xd8\xff", "JPEG image"),
     (b"GIF87a", "GIF image"),
     (b"GIF89a", "GIF image"),
-    (b"PK\x03\x04", "ZIP archive (or DOCX/EPUB/XLSX)"),
+    (b"PK\x03\x04", "ZIP archive (or DOCX/XLSX)"),
     (b"PK\x05\x06", "empty ZIP archive"),
     (b"\x1f\x8b", "GZIP archive"),
     (b"BZh", "BZIP2 archive"),
@@ -48,7 +44,7 @@ _BINARY_MAGICS: tuple[tuple[bytes, str], ...] = (
     (b"BM", "BMP image"),
 )
 
-_SNIFF_BYTES = 4096
+_SNIFF_BYTES = kinds.SNIFF_BYTES
 PDF_HEADER = b"%PDF-"
 _PDF_HEADER_WINDOW = 1024
 _PDF_OBJECT = re.compile(rb"(?:^|[\r\n])\s*\d{1,10}\s+\d{1,5}\s+obj\b")
@@ -61,7 +57,6 @@ _HTML_MARKERS = re.compile(
     re.I,
 )
 _HTML_ONLY = re.compile(rb"<(div|span|h[1-6]|img|a\s+href|br|em|strong|script)\b", re.I)
-_MARKDOWN_EXTS = {".md", ".markdown", ".mdown", ".mkd", ".mdx", ".rmd"}
 _MARKDOWN_HINTS = re.compile(
     r"^(#{1,6}\s+\S|```|~~~|\s*[-*+]\s+\S|\s*\d+\.\s+\S|>\s|\|.*\|\s*$)|\[[^\]]+\]\([^)]+\)|!\[[^\]]*\]\(",
     re.M,
@@ -69,24 +64,72 @@ _MARKDOWN_HINTS = re.compile(
 
 
 def detect_kind(data: bytes, filename: str | None = None) -> str:
-    """Return ``pdf``, ``jats``, ``html``, ``markdown`` or ``text`` for a raw document.
+    """The name of the registered kind whose sniffer first recognises ``data`` (``pdf``, ``jats``, ...).
 
     Raises :class:`ConversionError` (``empty``) for a file with no content and (``unsupported``) for
     binary formats and bytes that decode as no text, so the caller can quarantine with a reason.
     """
     if not data or not data.strip():
         raise ConversionError("empty", "the file is empty (zero bytes or only whitespace)")
-    head = data[:_SNIFF_BYTES]
-    if PDF_HEADER in head[:_PDF_HEADER_WINDOW] or _is_headerless_pdf(data, head):
-        return "pdf"
-    _refuse_binary(head)
-    sample = _decode_sample(head)
-    markup = _markup_kind(sample.encode("utf-8", "replace"))
-    if markup:
-        return markup
-    if sample.lstrip("\ufeff \t\r\n").startswith("<?xml"):
+    probe = Probe(data, filename)
+    gated = False
+    for kind in kinds.sniffed_kinds():
+        if kind.priority >= kinds.BINARY_GATE and not gated:
+            _refuse_binary(probe.head)
+            gated = True
+        if kind.sniff(probe):
+            return kind.name
+    if not gated:
+        _refuse_binary(probe.head)
+    if _text_sample(probe).lstrip("\ufeff \t\r\n").startswith("<?xml"):
         raise ConversionError("unsupported", "XML document that is neither JATS (<article>) nor XHTML")
-    return _text_kind(data, filename)
+    raise ConversionError("unsupported", "no registered kind recognises the file")
+
+
+def sniff_pdf(probe: Probe) -> bool:
+    """A ``%PDF-`` header in the first 1 KiB, or PDF object syntax MuPDF opens (see the module's docstring)."""
+    return PDF_HEADER in probe.head[:_PDF_HEADER_WINDOW] or _is_headerless_pdf(probe.data, probe.head)
+
+
+def sniff_jats(probe: Probe) -> bool:
+    return _markup(probe) == "jats"
+
+
+def sniff_html(probe: Probe) -> bool:
+    return _markup(probe) == "html"
+
+
+def sniff_markdown(probe: Probe) -> bool:
+    """Markdown or text: a Markdown extension wins; without one, Markdown syntax in the text decides."""
+    if _declares_xml(probe):
+        return False
+    if probe.extension.lstrip(".") in kinds.get("markdown").extensions:
+        return True
+    if probe.extension.lstrip(".") in kinds.get("text").extensions:
+        return False
+    sample = probe.data[:_SNIFF_BYTES].decode("utf-8", "replace")
+    return len(_MARKDOWN_HINTS.findall(sample)) >= 3
+
+
+def sniff_text(probe: Probe) -> bool:
+    """Any text that no kind before claimed, except XML (an XML vocabulary we do not convert is refused)."""
+    return not _declares_xml(probe)
+
+
+def _text_sample(probe: Probe) -> str:
+    if "sample" not in probe.memo:
+        probe.memo["sample"] = _decode_sample(probe.head)
+    return probe.memo["sample"]
+
+
+def _markup(probe: Probe) -> str | None:
+    if "markup" not in probe.memo:
+        probe.memo["markup"] = _markup_kind(_text_sample(probe).encode("utf-8", "replace"))
+    return probe.memo["markup"]
+
+
+def _declares_xml(probe: Probe) -> bool:
+    return _text_sample(probe).lstrip("\ufeff \t\r\n").startswith("<?xml")
 
 
 def _is_headerless_pdf(data: bytes, head: bytes) -> bool:
@@ -187,14 +230,3 @@ def _is_html_fragment(head: bytes) -> bool:
     if _JATS_NS.encode() in head or b"xlink" in head or b"<front" in head or b"article-type" in head:
         return False
     return bool(_HTML_ONLY.search(head))
-
-
-def _text_kind(data: bytes, filename: str | None) -> str:
-    """Markdown or text: a Markdown extension wins; without one, Markdown syntax in the text decides."""
-    ext = PurePath(filename).suffix.lower() if filename else ""
-    if ext in _MARKDOWN_EXTS:
-        return "markdown"
-    if ext in {".txt", ".text"}:
-        return "text"
-    sample = data[:_SNIFF_BYTES].decode("utf-8", "replace")
-    return "markdown" if len(_MARKDOWN_HINTS.findall(sample)) >= 3 else "text"

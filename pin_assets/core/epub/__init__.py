@@ -1,0 +1,1 @@
+"""EPUB books (Project Gutenberg, publishers): the package (``package``) and its chapters as Markdown (``convert``)."""
