@@ -279,7 +279,11 @@ def test_daemon_killed_mid_run_then_interrupted_run_reported_and_rerun_matches(s
     hold, held = gate_paths(Path(stack.env[GATE_ENV]), KILL_BATCH, "parsed_markdown")
     hold.touch()
     run_id = _launch(stack, KILL_BATCH)
-    wait_until("the run's parse step held at the gate", held.exists, RUN_TIMEOUT_S, every_s=0.5, logs=stack.diagnostics)
+    # A run that ends before its step reaches the gate (failed at dequeue or start) ends the wait too.
+    wait_until("the run's parse step held at the gate, or the run ended",
+               lambda: held.exists() or stack.run(run_id)["status"] in ("SUCCESS", "FAILURE", "CANCELED"),
+               RUN_TIMEOUT_S, every_s=0.5, logs=stack.diagnostics)
+    assert held.exists(), stack.failures([stack.run(run_id)])
     assert _step_started(stack, run_id, "parsed_markdown")
     assert run_id in stack.pool_holders("pin_cpu"), stack.pool("pin_cpu")
     worker_pid = _pid_of_run_worker(stack, run_id)
