@@ -12,7 +12,8 @@
     python3 -m bench --runs 7 --n 50      more repetitions, bigger batches (e2e = 4N, scaling N..8N)
     python3 -m bench --only imports --baseline-code DIR
                                           `import pin_assets.definitions` wall/CPU, median of --runs fresh
-                                          processes, here and in checkout DIR (before/after)
+                                          processes, here and in checkout DIR (before/after),
+                                          and the webserver's start to the UI's asset graph
     python3 -m bench --only stack         the production stack (Postgres, S3, code server, daemon) vs
                                           `pin materialize` on the same drops (3 drops, and 20 of 5
                                           documents); not in the default set; replaces only its section

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.corpus import REPO, make_batch
-from bench.report import Row
+from bench.report import Row, markdown_table
 
 DATASET = "benchstack"
 READY = "_READY"
@@ -239,4 +239,7 @@ def run(scratch: Path, code: Path | None = None, small_drops: int = 20, per_drop
         more_rows, more_notes = compare(name, drops, scratch, code, settings, target)
         rows += more_rows
         notes += more_notes
+        # Each workload's rows as soon as it is done: a bench stopped during the next keeps them.
+        print(markdown_table(more_rows), *(f"- {note}" for note in more_notes), sep="\n", file=sys.stderr,
+              flush=True)
     return rows, notes

@@ -19,7 +19,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pin_assets import layout
-from pin_assets.core.stats import ids_where
 from pin_assets.core.tokenizer import Tokenizer
 from pin_assets.core.views import ViewManifest, ViewOptions, build_samples, write_view
 from pin_assets.records import iter_records
@@ -53,6 +52,7 @@ def selected_records(storage: StorageResource, batch: str, where: str | None) ->
         yield from iter_records(storage, batch)
         return
     from pin_assets.assets.stats import signal_source  # the one place that knows where signal files are
+    from pin_assets.core.stats import ids_where  # DuckDB and pyarrow.dataset: only when a filter is asked
 
     source = signal_source(storage)
     keep = ids_where(source, where, batch=batch) if source is not None else set()

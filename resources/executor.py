@@ -5,10 +5,12 @@ killer) fails that step and the run reports it; it does not take the run down. T
 step are isolated once more by the parse and render pools (``core/isolation.py``).
 
 Those step processes start from a **forkserver** that imported ``pin_assets.definitions`` (and, through
-it, Dagster and the project) once per run: each step is a ``fork()`` of that warm process instead of a
-fresh interpreter that imports the world again. The forkserver is a single-threaded process made for
-forking, unlike the run process itself, which holds gRPC and database threads, so ``fork`` there stays
-safe. ``PIN_STEP_START_METHOD=spawn`` goes back to a fresh interpreter per step (Dagster's default).
+it, Dagster and the project) and the converters (``pin_assets.core.convert``: PyMuPDF and every format's
+reader, which the definitions leave to the steps) once per run: each step is a ``fork()`` of that warm
+process instead of a fresh interpreter that imports the world again. The forkserver is a single-threaded
+process made for forking, unlike the run process itself, which holds gRPC and database threads, so
+``fork`` there stays safe. ``PIN_STEP_START_METHOD=spawn`` goes back to a fresh interpreter per step
+(Dagster's default).
 
 Environment variables read by :func:`executor_from_env`:
 
@@ -31,7 +33,7 @@ from dagster import ExecutorDefinition, multiprocess_executor
 
 EXECUTORS = ("multiprocess",)
 START_METHODS = ("forkserver", "spawn")
-PRELOAD = ("pin_assets.definitions",)
+PRELOAD = ("pin_assets.definitions", "pin_assets.core.convert")  # parse, render, export and checks use both
 DEFAULT_MAX_CONCURRENT = 2
 
 

@@ -12,7 +12,6 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-import requests
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
 
@@ -42,6 +41,8 @@ class LLMResource(ConfigurableResource):
             "model": self.model, "messages": build_messages(top_text, caption),
             "max_tokens": self.max_tokens, "temperature": self.temperature,
         }
+        import requests  # only when the optional LLM endpoint is on
+
         url = self.base_url.rstrip("/") + "/chat/completions"
         error: Exception | None = None
         for _ in range(self.max_retries + 1):

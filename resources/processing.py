@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from dagster import ConfigurableResource
 from pydantic import AfterValidator, Field
@@ -17,7 +17,6 @@ from pydantic import AfterValidator, Field
 from pin_assets.core.limits import DPI_RANGE, MEMORY_MB_RANGE, TIMEOUT_S_RANGE, WORKERS_RANGE, DocumentLimits
 from pin_assets.core.net import FetchPolicy, parse_networks
 from pin_assets.core.ocr_settings import AUTO_LANGUAGES, DEBIAN_TESSDATA, DEFAULT_PAGE_READS, OcrSettings
-from pin_assets.core.pdf_pages import RenderOptions
 from pin_assets.core.web_settings import FetchImages, WebSettings
 from pin_assets.settings import ALLOWED_KEY
 
@@ -45,6 +44,9 @@ OcrLanguages = Annotated[str, AfterValidator(_languages)]
 LayoutModel = Annotated[str, AfterValidator(_layout_model)]
 Networks = Annotated[str, AfterValidator(_networks)]
 KiB, GiB, TiB = 2**10, 2**30, 2**40
+
+if TYPE_CHECKING:
+    from pin_assets.core.pdf_pages import RenderOptions
 
 
 class ProcessingResource(ConfigurableResource):
@@ -145,6 +147,8 @@ class ProcessingResource(ConfigurableResource):
         )
 
     def render_options(self) -> RenderOptions:
+        from pin_assets.core.pdf_pages import RenderOptions  # imports PyMuPDF: only where pages are rendered
+
         return RenderOptions(
             dpi=self.render_dpi, fmt=self.render_format, quality=self.render_quality, backend=self.render_backend
         )

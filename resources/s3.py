@@ -1,9 +1,9 @@
 """The S3 backend of the storage resource: any S3-compatible store (AWS, MinIO, Ceph, R2) through boto3.
 
-Connection settings live in :class:`S3Connection`, a dagster-aws ``S3Resource`` with the knobs the
-pipeline needs on top (retry mode, timeouts, multipart sizes). Credentials are never part of the code:
-``resources.build_resources`` binds them to ``EnvVar``s, and when they are left unset boto3's own chain
-(environment, profile, instance role) applies.
+Connection settings live in :class:`S3Connection`: dagster-aws ``S3Resource``'s settings, under the same
+names, plus the knobs the pipeline needs on top (retry mode, timeouts, multipart sizes). Credentials are
+never part of the code: ``resources.build_resources`` binds them to ``EnvVar``s, and when they are left
+unset boto3's own chain (environment, profile, instance role) applies.
 
 Behaviour that matters at scale:
 
@@ -38,7 +38,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
-from dagster_aws.s3 import S3Resource
+from dagster import ConfigurableResource
 from pydantic import Field
 
 MiB = 2**20
@@ -50,15 +50,26 @@ class StorageUnavailableError(OSError):
     """The object store could not be reached even after the configured retries."""
 
 
-class S3Connection(S3Resource):
-    """dagster-aws's ``S3Resource`` plus retry mode, timeouts and multipart sizes.
+class S3Connection(ConfigurableResource):
+    """dagster-aws's ``S3Resource`` settings (same names and defaults) plus retry mode, timeouts and parts.
 
-    ``get_client`` is overridden because the parent builds its botocore ``Config`` with only
-    ``max_attempts``; production needs the adaptive mode against throttling and bounded connect timeouts
-    so a dead endpoint fails in seconds rather than minutes.
+    Not a subclass of it: importing ``dagster_aws`` loads its components and Dagster's test utilities,
+    about as long as Dagster itself, in every process that imports the definitions. Its ``get_client``
+    would not do either: it builds the botocore ``Config`` with only ``max_attempts``, and production needs
+    the adaptive mode against throttling and bounded connect timeouts so a dead endpoint fails in seconds.
     """
 
+    region_name: str | None = Field(default=None, description="Region of the S3 session.")
+    endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO); unset: AWS.")
     max_attempts: int = Field(default=5, ge=1, le=100, description="Attempts per request, the first included.")
+    profile_name: str | None = Field(default=None, description="AWS profile of the session.")
+    use_ssl: bool = Field(default=True, description="Talk to the endpoint over TLS.")
+    verify: bool | None = Field(default=None, description="Verify TLS certificates (unset: botocore's default).")
+    aws_access_key_id: str | None = Field(default=None, description="Access key; unset: boto3's chain.")
+    aws_secret_access_key: str | None = Field(default=None, description="Secret key; unset: boto3's chain.")
+    aws_session_token: str | None = Field(default=None, description="Session token of temporary credentials.")
+    use_unsigned_session: bool = Field(default=False, description="Anonymous requests (public buckets).")
+
     retry_mode: Literal["standard", "adaptive", "legacy"] = Field(
         default="standard",
         description="botocore retry mode: 'standard' or 'adaptive' (adds client-side rate limiting).",
@@ -77,13 +88,9 @@ class S3Connection(S3Resource):
     )
     transfer_concurrency: int = Field(default=4, ge=1, le=256, description="Parallel part transfers per object.")
 
-    @classmethod
-    def _is_dagster_maintained(cls) -> bool:
-        return False
-
     def botocore_config(self) -> Config:
         return Config(
-            # total_max_attempts counts the first try, as S3Resource.max_attempts is documented to;
+            # total_max_attempts counts the first try, as max_attempts does (and S3Resource's);
             # botocore's own "max_attempts" key would add one more.
             retries={"mode": self.retry_mode, "total_max_attempts": self.max_attempts},
             connect_timeout=self.connect_timeout_s,

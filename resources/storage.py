@@ -155,8 +155,9 @@ class LocalBackend:
 class StorageResource(ConfigurableResource):
     """Where every stage's data lives, chosen by ``base_uri``: a folder, ``file://`` or ``s3://bucket/prefix``.
 
-    ``s3`` (a dagster-aws ``S3Resource`` with retry and multipart settings) is only read for ``s3://``
-    bases; left unset, boto3's default chain supplies endpoint and credentials.
+    ``s3`` (an :class:`~resources.s3.S3Connection`: dagster-aws ``S3Resource``'s settings plus retry and
+    multipart ones) is only read for ``s3://`` bases; left unset, boto3's default chain supplies endpoint and
+    credentials.
     """
 
     base_uri: str = "pin_data"

@@ -20,7 +20,6 @@ from pin_assets.assets.automation import AFTER_UPSTREAM
 from pin_assets.assets.realsyn_io import md_table
 from pin_assets.core.dedup.clusters import KEEP_RULES, ClusterResult, ClusterSettings, find_clusters
 from pin_assets.core.dedup.lsh import candidate_probability, lsh_params
-from pin_assets.dedup_io import prepare_batches, snippets, summary_json, write_outputs
 from pin_assets.partitions import batches
 from pin_assets.settings import SettingError
 from resources.storage import StorageResource
@@ -55,6 +54,9 @@ class DuplicateClustersConfig(Config):
 def duplicate_clusters(
     context: AssetExecutionContext, config: DuplicateClustersConfig, storage: StorageResource
 ) -> MaterializeResult:
+    # pyarrow.dataset (with pandas) loads in the step, not in every process that imports the definitions.
+    from pin_assets.dedup_io import prepare_batches, summary_json, write_outputs
+
     started = time.perf_counter()
     if config.bands * config.rows > 128:  # the one range that spans two settings, checked before any work
         raise SettingError([f"bands={config.bands}, rows={config.rows}: bands x rows must be at most 128 "
@@ -118,6 +120,8 @@ def _examples(storage: StorageResource, result: ClusterResult) -> str:
     wanted: dict[str, set[str]] = {}
     for row in chosen:
         wanted.setdefault(row["batch"], set()).add(row["doc_id"])
+    from pin_assets.dedup_io import snippets
+
     texts = snippets(storage, wanted)
     for row in chosen:
         row["document"] = f"{row['batch']}/{row['doc_id']}"

@@ -5,7 +5,6 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Literal
 
-import jsonschema
 from dagster import (
     AssetExecutionContext,
     Config,
@@ -17,7 +16,6 @@ from pydantic import Field
 
 from pin_assets import layout
 from pin_assets.assets.automation import AFTER_UPSTREAM
-from pin_assets.core.convert import oi_source
 from pin_assets.core.image_refs import ImageSyntax
 from pin_assets.core.isolation import TaskFailure
 from pin_assets.core.pin_export import MAX_FILES_PER_FOLDER, FolderPartWriter, HubPartWriter, PartWriter
@@ -106,6 +104,10 @@ def batch_records(
     record that breaks the schema is left out (one document's content never fails a batch) and, when
     ``failed`` is given, added to it as a quarantine row.
     """
+    import jsonschema
+
+    from pin_assets.core.convert import oi_source  # with it PyMuPDF: loaded here, not with the definitions
+
     manifest = {row["doc_id"]: row for row in iter_rows(storage.open_input(layout.manifest(batch)))}
     renders: dict[str, list[str]] = {}
     for row in iter_rows(storage.open_input(layout.renders_index(batch)), ["doc_id", "key"]):

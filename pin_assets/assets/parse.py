@@ -9,7 +9,6 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from pin_assets import layout
 from pin_assets.assets.automation import AFTER_UPSTREAM
 from pin_assets.core import kinds
-from pin_assets.core.convert import parse_document
 from pin_assets.core.document import ParsedDocument
 from pin_assets.core.html.image_fetch import batch_fetch_cache
 from pin_assets.core.html.warc import page_image_refs
@@ -68,6 +67,9 @@ def markdown_row(doc: dict, parsed: ParsedDocument) -> dict:
 def parsed_markdown(
     context: AssetExecutionContext, config: RetryConfig, storage: StorageResource, processing: ProcessingResource
 ) -> MaterializeResult:
+    # PyMuPDF and the converters load in the step, not in every process that imports the definitions.
+    from pin_assets.core.convert import parse_document
+
     batch = context.partition_key
     hold_if_gated("parsed_markdown", batch)  # a no-op outside tests/test_prod_stack.py
     limits = processing.limits()

@@ -10,7 +10,6 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from pin_assets import layout
 from pin_assets.assets.automation import AFTER_UPSTREAM
 from pin_assets.core import kinds
-from pin_assets.core.convert import render_to_folder
 from pin_assets.core.document import ExtractedImage, ParsedDocument
 from pin_assets.core.isolation import TaskFailure, run_isolated
 from pin_assets.core.progress import track
@@ -57,6 +56,9 @@ def parsed_from_row(storage: StorageResource, row: dict) -> ParsedDocument:
 def page_renders(
     context: AssetExecutionContext, config: RetryConfig, storage: StorageResource, processing: ProcessingResource
 ) -> MaterializeResult:
+    # PyMuPDF and the converters load in the step, not in every process that imports the definitions.
+    from pin_assets.core.convert import render_to_folder
+
     batch = context.partition_key
     limits, options = processing.limits(), processing.render_options()
     columns = ["doc_id", "raw_key", "source_uri", "paired_pdf_key"]

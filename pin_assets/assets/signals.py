@@ -12,7 +12,6 @@ from pin_assets.core.html.markdown import FALLBACK_FLAG
 from pin_assets.core.progress import track
 from pin_assets.core.signals import INTEGER_SIGNALS, SIGNAL_DEFINITIONS, ImageFacts, compute_signals
 from pin_assets.core.tables import RowGroupWriter, count_rows, iter_rows
-from pin_assets.dedup_io import signature_writer
 from pin_assets.metadata import readable
 from pin_assets.partitions import batches
 from resources.storage import StorageResource
@@ -36,6 +35,9 @@ SIGNALS = pa.schema(
 def quality_signals(
     context: AssetExecutionContext, storage: StorageResource, tokenizer: TokenizerResource
 ) -> MaterializeResult:
+    # pyarrow.dataset (with pandas) loads in the step, not in every process that imports the definitions.
+    from pin_assets.dedup_io import signature_writer
+
     batch = context.partition_key
     tok = tokenizer.get()
     sources = {

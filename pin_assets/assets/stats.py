@@ -1,23 +1,23 @@
 """Stage `stats`: DuckDB aggregates over every batch's signals, as metadata and an HTML dashboard."""
 
 import json
+from typing import TYPE_CHECKING
 
-import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from pin_assets import layout
 from pin_assets.assets.automation import AFTER_UPSTREAM
-from pin_assets.core.dashboard import render_dashboard, stats_markdown
-from pin_assets.core.stats import Source, compute_stats, connect
-from pin_assets.dedup_io import with_duplicate_flags
 from pin_assets.metadata import readable
 from resources.storage import StorageResource
+
+if TYPE_CHECKING:
+    from pin_assets.core.stats import Source
 
 PLOTTED = ("image_text_interleaving_count", "avg_tokens_per_text_block", "total_token_count", "image_count")
 
 
-def signal_source(storage: StorageResource) -> Source | None:
+def signal_source(storage: StorageResource) -> "Source | None":
     """Every batch's signal Parquet: paths for DuckDB's own reader locally, a pyarrow dataset on S3.
 
     The duplicate flags of ``duplicate_clusters`` are joined on as columns once it has run.
@@ -25,10 +25,14 @@ def signal_source(storage: StorageResource) -> Source | None:
     keys = [k for k in storage.list_keys(layout.SIGNALS_PREFIX) if k.endswith(".parquet")]
     if not keys:
         return None
+    from pin_assets.dedup_io import with_duplicate_flags  # pyarrow.dataset: for the stats step only
+
     fs, base = storage.arrow_filesystem()
     paths = [f"{base}/{key}" for key in keys]
     if isinstance(fs, pafs.LocalFileSystem):
         return with_duplicate_flags(storage, paths)
+    import pyarrow.dataset as pads  # with pandas: 0.5 s, for the stats step only
+
     return with_duplicate_flags(storage, pads.dataset(paths, filesystem=fs, format="parquet"))
 
 
@@ -40,6 +44,10 @@ def signal_source(storage: StorageResource) -> Source | None:
     kinds={"duckdb", "html"},
 )
 def signal_stats(context: AssetExecutionContext, storage: StorageResource) -> MaterializeResult:
+    # DuckDB and the dashboard load in the step, not in every process that imports the definitions.
+    from pin_assets.core.dashboard import render_dashboard, stats_markdown
+    from pin_assets.core.stats import compute_stats
+
     source = signal_source(storage)
     if source is None:
         context.log.warning("no signal files yet: materialize quality_signals for a batch first")
@@ -66,8 +74,10 @@ def signal_stats(context: AssetExecutionContext, storage: StorageResource) -> Ma
     )
 
 
-def _tokenizers(source: Source) -> list[str]:
+def _tokenizers(source: "Source") -> list[str]:
     """Token counts from different tokenizers are not comparable: the dashboard names them."""
+    from pin_assets.core.stats import connect
+
     con = connect(source)
     try:
         return sorted(row[0] for row in con.execute("SELECT DISTINCT tokenizer FROM signals").fetchall())

@@ -13,8 +13,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from pin_assets.core.image_refs import ImageSyntax, image_paths, write_image_refs_keeping_offsets
 
 
@@ -25,6 +23,8 @@ def record_schema() -> dict[str, Any]:
 
 def validate_record(record: Mapping[str, Any]) -> None:
     """Raise ``jsonschema.ValidationError`` if the record breaks the schema or its own image list."""
+    import jsonschema  # 0.1 s, paid by the export step only, not by every import of the definitions
+
     jsonschema.validate(record, record_schema())
     linked = image_paths(record["md"])
     if linked != list(record["content_image"]):

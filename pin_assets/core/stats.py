@@ -30,9 +30,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.dataset as pads
+
+from pin_assets.core.lazy import lazy_import
+
+duckdb = lazy_import("duckdb")  # loaded at first use, not with the definitions (core/lazy.py)
 
 QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 EXACT_QUANTILE_MAX_ROWS = 5_000_000

@@ -19,9 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO
 
-from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
-
 from pin_assets.core.document import ConversionError
 from pin_assets.core.sources.expanded import ExpandedAsset, ExpandedDocument
 
@@ -79,6 +76,9 @@ class WarcContents:
 
 def read_warc(stream: BinaryIO) -> WarcContents:
     """Read every record; a corrupt or truncated file keeps what came before and sets ``error``."""
+    from warcio.archiveiterator import ArchiveIterator  # loaded by the steps that meet a WARC, not at import
+    from warcio.exceptions import ArchiveLoadFailed
+
     out = WarcContents()
     try:
         for record in ArchiveIterator(stream):

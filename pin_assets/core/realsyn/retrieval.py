@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import math
 
-import faiss
 import numpy as np
+
+from pin_assets.core.lazy import lazy_import
+
+faiss = lazy_import("faiss")  # loaded at first use, not with the definitions (core/lazy.py)
 
 
 def auto_clusters(n: int, requested: int = 0, per_sqrt: float = 1.0) -> int:

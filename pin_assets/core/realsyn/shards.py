@@ -19,10 +19,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-import faiss
 import numpy as np
 
+from pin_assets.core.lazy import lazy_import
 from pin_assets.core.realsyn.retrieval import kmeans
+
+faiss = lazy_import("faiss")  # loaded at first use, not with the definitions (core/lazy.py)
 
 CODECS = ("fp16", "pq")
 
