@@ -366,8 +366,10 @@ class Broker:
     env: dict[str, str]
 
     def start(self) -> None:
-        self.groups.start("rabbitmq", [str(RABBITMQ_SERVER)], self.env, self.host)
-        wait_until("rabbitmq accepting connections", self._listening, 600, logs=self.groups.tails)
+        service = self.groups.start("rabbitmq", [str(RABBITMQ_SERVER)], self.env, self.host)
+        wait_until("rabbitmq accepting connections", lambda: service.proc.poll() is not None or self._listening(),
+                   600, logs=self.groups.tails)
+        assert service.proc.poll() is None, service.tail()
 
     def _listening(self) -> bool:
         with self.host.entered(), socket.create_connection((self.host.address, self.port), timeout=2):

@@ -119,8 +119,15 @@ def _hosts_of(stack: Stack, run_id: str) -> dict[str, list[str]]:
     return dict(hosts)
 
 
-def test_steps_run_on_worker_hosts_and_records_match_one_host(hosts: tuple[Stack, Network]) -> None:
-    stack, _ = hosts
+def test_steps_across_hosts_survive_a_lost_host_and_a_broker_restart(hosts: tuple[Stack, Network]) -> None:
+    """One test, one stack: under ``pytest -n 2`` separate tests could each start the four hosts' services."""
+    stack, net = hosts
+    _steps_run_on_worker_hosts_and_records_match_one_host(stack)
+    _worker_host_cut_mid_parse_step_is_retried_on_the_other(stack, net)
+    _broker_restart_keeps_queued_steps(stack, net)
+
+
+def _steps_run_on_worker_hosts_and_records_match_one_host(stack: Stack) -> None:
     batch = "celery-2026-12-07-a"
     _add_batch(stack, batch)
     run_id = _launch(stack, batch)
@@ -133,8 +140,8 @@ def test_steps_run_on_worker_hosts_and_records_match_one_host(hosts: tuple[Stack
     assert records == _one_host_records(stack, batch)
 
 
-def test_worker_host_cut_mid_parse_step_is_retried_on_the_other(hosts: tuple[Stack, Network]) -> None:
-    stack, net = hosts
+def _worker_host_cut_mid_parse_step_is_retried_on_the_other(stack: Stack, net: Network) -> None:
+    """The host running the parse step drops off the network; its worker is gone for the rest of the test."""
     batch = "celery-2026-12-07-b"
     _add_batch(stack, batch)
     gates = Path(stack.env[GATE_ENV])
@@ -154,18 +161,18 @@ def test_worker_host_cut_mid_parse_step_is_retried_on_the_other(hosts: tuple[Sta
         holds[lost][0].unlink()
         stack.stop_worker(net[lost], signal.SIGKILL)  # the lost host's worker never comes back as it was
         net.restore(net[lost])
-        stack.start_worker(net[lost])
     placed = _hosts_of(stack, run_id)
     assert placed["parsed_markdown"] == [lost, other], placed
     _assert_conserved(stack, batch)
 
 
-def test_broker_restart_keeps_queued_steps(hosts: tuple[Stack, Network]) -> None:
-    stack, net = hosts
+def _broker_restart_keeps_queued_steps(stack: Stack, net: Network) -> None:
+    """No worker up, a run's first step queued; RabbitMQ restarted; the workers come back and run it all."""
     batch = "celery-2026-12-07-c"
     _add_batch(stack, batch)
     for name in WORKERS:
-        stack.stop_worker(net[name])
+        if f"worker-{name}" in stack.groups.services:
+            stack.stop_worker(net[name])
     try:
         run_id = _launch(stack, batch)
         assert stack.broker is not None
