@@ -411,7 +411,7 @@ def start_rabbitmq(groups: ProcessGroups, host: Host, folder: Path) -> Broker:
            "RABBITMQ_LOGS": "-", "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
            "RABBITMQ_CONF_ENV_FILE": str(folder / "none"), "RABBITMQ_ADVANCED_CONFIG_FILE": str(folder / "none"),
            "RABBITMQ_PID_FILE": str(folder / "pid"), "RABBITMQ_DIST_PORT": str(dist_port),
-           "ERL_EPMD_PORT": str(epmd_port),
+           "ERL_EPMD_PORT": str(epmd_port), "ERL_CRASH_DUMP": str(folder / "erl_crash.dump"),
            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "+S 2:2 +sbwt none +sbwtdcpu none +sbwtdio none"}
     groups.start("epmd", ["epmd", "-port", str(epmd_port)], env, host)
     broker = Broker(groups, host, f"amqp://{BROKER_USER}:{BROKER_PASSWORD}@{host.address}:{port}//", port, env)
