@@ -7,6 +7,8 @@
     python3 -m bench --only realsyn       the sharded sentence index at N, 4N, 16N (--realsyn-n, default
                                           100,000) and the CPU text encoders; replaces only its own
                                           section of RESULTS.md
+    python3 -m bench --only web           web pages against trafilatura on corpus/web (speed, snippet F1, images,
+                                          disagreement report in --web-report); replaces only its own section
     python3 -m bench --runs 7 --n 50      more repetitions, bigger batches (e2e = 4N, scaling N..8N)
     python3 -m bench --only imports --baseline-code DIR
                                           `import pin_assets.definitions` wall/CPU, median of --runs fresh
@@ -26,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SECTIONS = ("render", "parse", "units", "sources", "e2e", "scaling", "stats", "realsyn")
+SECTIONS = ("render", "parse", "units", "sources", "e2e", "scaling", "stats", "realsyn", "web")
 ON_REQUEST = ("stack", "imports")  # only with --only: minutes of services and runs; a before/after
 REALSYN_HEADING = "RealSyn at corpus scale (`python3 -m bench --only realsyn`)"
 STACK_HEADING = "Production stack vs `pin materialize` (`python3 -m bench --only stack`)"
@@ -49,6 +51,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--realsyn-sentences", type=int, default=None, help="sample sentences each text encoder "
                         "runtime encodes (default 1024; quick 64)")
     parser.add_argument("--inputs", type=Path, default=None, help="folder of PDFs to use instead of the bench corpus")
+    parser.add_argument("--web-report", type=Path, default=None, help="folder for the web section's per-page "
+                        "disagreement report (disagreements.jsonl)")
     parser.add_argument("--stack-code", type=Path, default=None, help="stack: run the stack and `pin materialize` "
                         "from this checkout (default: this one), e.g. one of main for the numbers before a change")
     parser.add_argument("--stack-drops", type=int, default=20, help="stack: how many drops of 5 documents")
@@ -89,6 +93,8 @@ def main(argv: list[str]) -> int:
     rows: list[Row] = []
     realsyn_rows: list[Row] = []
     realsyn_notes: list[str] = []
+    web_rows: list[Row] = []
+    web_notes: list[str] = []
     stack_rows: list[Row] = []
     stack_notes: list[str] = []
     import_rows: list[Row] = []
@@ -138,6 +144,12 @@ def main(argv: list[str]) -> int:
             encoder_rows, encoder_notes = realsyn.encoders(args.runs, warmup, args.realsyn_sentences)
             realsyn_rows += encoder_rows
             realsyn_notes += encoder_notes
+        if "web" in args.only:
+            from bench import web
+
+            clock.start("web", rows)
+            web_rows, web_notes = web.run(web.CORPUS, args.runs, warmup, args.web_report or scratch / "web",
+                                          limit=5 if args.quick else None)
         if "imports" in args.only:
             clock.start("imports", rows)
             import_rows = imports.run(args.runs, args.baseline_code)
@@ -157,7 +169,8 @@ def main(argv: list[str]) -> int:
         print(table)
         for note in notes:
             print(f"- {note}")
-    for extra_rows, extra_notes in ((realsyn_rows, realsyn_notes), (stack_rows, stack_notes), (import_rows, [])):
+    extras = ((realsyn_rows, realsyn_notes), (web_rows, web_notes), (stack_rows, stack_notes), (import_rows, []))
+    for extra_rows, extra_notes in extras:
         if extra_rows:
             print(markdown_table(extra_rows))
             for note in extra_notes:
@@ -171,6 +184,10 @@ def main(argv: list[str]) -> int:
                      "the ratios (taken within a run) are the figures to compare. Wall time "
                      f"{clock.spent.get('realsyn', 0) / 60:.1f} min."]
             write_section(args.out, REALSYN_HEADING, intro, markdown_table(realsyn_rows), realsyn_notes)
+        if web_rows:
+            intro = [f"`{command}`, started {host['date']}: {host['cpu']}, {host['cores']}, load average at start "
+                     f"{host['load average at start']}; ratios are taken within the run."]
+            write_section(args.out, web.HEADING, intro, markdown_table(web_rows), web_notes)
         if import_rows:
             intro = [f"`{command}`, started {host['date']}: {host['cpu']}, {host['cores']}, load average at start "
                      f"{host['load average at start']}. Wall time moves with the machine's load; CPU seconds "

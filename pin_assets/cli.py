@@ -97,7 +97,8 @@ def main() -> None:
 
 
 @main.command(short_help="Convert files without Dagster.",
-              epilog=f"Inputs: {kinds.accepted_labels(with_containers=False)}, each detected by its content.")
+              epilog=f"Inputs: {kinds.accepted_labels(with_containers=False)}, each detected by its content; "
+              "WARC crawls (.warc, .warc.gz), each HTML record a document.")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--dpi", default=100, show_default=True, help="Resolution of overall images.")
@@ -110,42 +111,53 @@ def main() -> None:
 @click.option("--memory-mb", default=4096, show_default=True, help="Memory cap of each worker process.")
 @click.option("--image-syntax", default="markdown", show_default=True, type=click.Choice(["markdown", "html"]),
               help="Images in the .md file: ![alt](content_image/N) or PIN-14M's <img> tag (the .json has tags).")
+@click.option("--comments", is_flag=True, help="Web pages: keep the comments after the main content.")
+@click.option("--title-heading", is_flag=True,
+              help="Web pages: put the page's <h1> on top when trafilatura leaves it out of the text.")
+@click.option("--fetch-images", default="auto", show_default=True, type=click.Choice(["auto", "on", "off"]),
+              help="Web pages: fetch the main content's remote images (auto: for WARC pages, not local files).")
 def convert(
     inputs: tuple[Path, ...], out_dir: Path, dpi: int, fmt: str, source_dataset: str, license_: str,
-    workers: int, timeout_s: float, memory_mb: int, image_syntax: str,
+    workers: int, timeout_s: float, memory_mb: int, image_syntax: str, comments: bool, title_heading: bool,
+    fetch_images: str,
 ) -> None:
-    """Write OUT/<stem>/<stem>.md, <stem>.json, content_image/ and overall_image/ for each input.
+    """Write OUT/<stem>/<stem>.md, <stem>.json, content_image/ and overall_image/ for each input; for each
+    HTML record of a WARC file (.warc, .warc.gz), OUT/<warc stem>/<NNNN-host-path>/ with the same files.
 
     The .json is the PIN-14M record (images as <img src='content_image/NAME'> tags in its md); the .md
     file is the same Markdown with images in --image-syntax.
 
     Each input runs in a worker process with a timeout and a memory cap, as in a batch: an input that
     fails, hangs or crashes gets one line on stderr and the others go on. The exit status is the number of
-    inputs that failed (at most 100); 0 when all converted.
+    documents that failed (at most 100); 0 when all converted.
     """
     from pin_assets.core.convert_files import convert_files
     from pin_assets.core.limits import DocumentLimits
     from pin_assets.core.pdf_pages import RenderOptions
+    from pin_assets.core.web_settings import WebSettings
 
-    limits = DocumentLimits(timeout_s=timeout_s, memory_mb=memory_mb)
+    web = WebSettings(comments=comments, title_heading=title_heading, fetch_images=fetch_images)
+    limits = DocumentLimits(timeout_s=timeout_s, memory_mb=memory_mb, web=web)
     results = convert_files(
         list(inputs), out_dir, RenderOptions(dpi=dpi, fmt=fmt), source_dataset=source_dataset, license=license_,
         limits=limits, workers=workers or (os.cpu_count() or 1), image_syntax=image_syntax,
     )
-    with _progress_line("convert", len(inputs), unit="files") as progress:
-        failures = 0
-        for path, result in results:
-            failures += not _report_converted(path, result)
+    crawls = any(p.name.lower().endswith((".warc", ".warc.gz")) for p in inputs)  # many documents each
+    with _progress_line("convert", None if crawls else len(inputs), unit="documents") as progress:
+        failures = done = 0
+        for label, result in results:
+            failures += not _report_converted(label, result)
+            done += 1
             progress.advance()
     if failures:
-        click.echo(f"pin convert: {failures} of {len(inputs)} inputs failed", err=True)
+        click.echo(f"pin convert: {failures} of {done} documents failed", err=True)
     sys.exit(min(failures, MAX_EXIT_COUNT))
 
 
 MAX_EXIT_COUNT = 100  # exit statuses above 125 mean "killed by a signal" to shells
 
 
-def _report_converted(path: Path, result) -> bool:
+def _report_converted(path: Path | str, result) -> bool:
     """One line for one input, on stdout when converted, on stderr (one line, however long) when not."""
     from pin_assets.core.isolation import TaskFailure
     from pin_assets.core.text import clean_text

@@ -13,6 +13,7 @@ from pydantic import Field
 from pin_assets.core.limits import DocumentLimits
 from pin_assets.core.ocr_settings import DEBIAN_TESSDATA, DEFAULT_PAGE_READS, OcrSettings
 from pin_assets.core.pdf_pages import RenderOptions
+from pin_assets.core.web_settings import WebSettings
 
 
 class ProcessingResource(ConfigurableResource):
@@ -48,6 +49,14 @@ class ProcessingResource(ConfigurableResource):
     max_quarantine_rate: float = Field(
         default=0.25, description="Share of a batch that may be quarantined before its asset check fails."
     )
+    web_comments: bool = Field(default=False, description="Web pages: keep the comments after the main content.")
+    web_title_heading: bool = Field(
+        default=False, description="Web pages: put the page's <h1> on top when trafilatura leaves it out of the text."
+    )
+    fetch_images: str = Field(
+        default="auto", description="Web pages: fetch the main content's remote images: on, off, or auto (on for "
+        "pages from URL lists and WARC files, off for local folders and stores)."
+    )
 
     def pool_size(self) -> int:
         return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
@@ -61,6 +70,8 @@ class ProcessingResource(ConfigurableResource):
             memory_mb=self.worker_memory_mb,
             ocr=OcrSettings(enabled=self.ocr_enabled, tessdata=self.ocr_tessdata, languages=self.ocr_languages,
                             dpi=self.ocr_dpi, max_pages=self.ocr_max_pages, max_page_reads=self.ocr_max_page_reads),
+            web=WebSettings(comments=self.web_comments, title_heading=self.web_title_heading,
+                            fetch_images=self.fetch_images),
         )
 
     def render_options(self) -> RenderOptions:

@@ -88,6 +88,28 @@ def test_page_of_rotated_text_reads_upright_in_order():
         assert md.index("southern region") < md.index("Outlook"), (rotate, md)
 
 
+def test_rotate_page_keeps_its_rotated_caption_and_its_lower_picture():
+    """A landscape page stored portrait with /Rotate 90 (as overrun_on_pg8_pg21 in corpus/gnarly): its text
+    and images lie in the unrotated 612 x 792 frame while the page displays 792 x 612. The caption printed
+    sideways beside the figure (horizontal in the stored frame, near its foot) was turned with the displayed
+    size, landed off the page and was dropped as a margin stamp; a picture below y 612 was clipped away."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    labels = ["Class hierarchy of types in the package", "StaticType and DynamicType",
+              "NamedType, TypeParameter and ConstructedType"]
+    for i, text in enumerate(labels):  # running up the stored page: left to right as displayed
+        page.insert_text((140 + i * 40, 640), text, fontname="helv", fontsize=10, rotate=90)
+    page.insert_text((224, 660), "Fig. 2. The type system and its metaclass hierarchy", fontname="tiro", fontsize=9)
+    pix = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 60, 40), False)
+    pix.clear_with(90)
+    page.insert_image(pymupdf.Rect(400, 680, 520, 760), pixmap=pix)
+    page.set_rotation(90)
+    parsed = pdf_to_markdown(doc.tobytes())
+    assert "Fig. 2. The type system and its metaclass hierarchy" in parsed.markdown, parsed.markdown
+    assert parsed.markdown.index(labels[0]) < parsed.markdown.index(labels[2])
+    assert len(parsed.images) == 1 and "content_image/" in parsed.markdown
+
+
 def test_vertical_japanese_columns_read_right_to_left():
     doc = pymupdf.open()
     page = _page(doc)

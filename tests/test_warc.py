@@ -14,8 +14,12 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from pin_assets.accounting import account_batch
+from pin_assets.core.convert_files import Input, convert_file, expand_inputs
 from pin_assets.core.html.markdown import html_to_markdown
 from pin_assets.core.html.warc import is_warc, page_image_refs, read_warc_bytes, warc_failure
+from pin_assets.core.limits import DocumentLimits
+from pin_assets.core.pdf_pages import RenderOptions
+from pin_assets.core.web_settings import WebSettings
 from pin_assets.quarantine import read_quarantine
 from resources import StorageResource
 from tests.pipeline_support import read_records, run_batch
@@ -100,7 +104,8 @@ def test_warc_batch_end_to_end(tmp_path: Path) -> None:
     write_warc(source / "crawl.warc.gz")
     write_warc(source / "cut.warc.gz", truncate=True)
     storage = StorageResource(base_uri=str(tmp_path / "store"))
-    result = run_batch(DagsterInstance.ephemeral(), storage, "warc", source)
+    # tests reach no network: the page's one remote image stays missing (fetching: tests/test_web_images.py)
+    result = run_batch(DagsterInstance.ephemeral(), storage, "warc", source, fetch_images="off")
     assert result.success
     records = {r["meta"]["ori_meta"]["url"]: r for r in read_records(storage) if "url" in r["meta"]["ori_meta"]}
     page = records["https://river.example/news/ladder.html"]
@@ -110,3 +115,29 @@ def test_warc_batch_end_to_end(tmp_path: Path) -> None:
     quarantine = read_quarantine(storage, "warc").to_pylist()
     assert account.balanced and account.records == 2
     assert [(q["reason"], q["source_uri"].rsplit("/", 1)[-1]) for q in quarantine] == [("corrupt", "cut.warc.gz")]
+
+
+def test_pin_convert_takes_warc_files(tmp_path: Path) -> None:
+    """`pin convert` of a WARC file: one record folder per HTML response, with its URL, crawl date and the
+    image captured in the same WARC in place; a WARC that broke off fails after the pages it held. (The
+    documents are converted here in this process; `convert_files` hands the same ones to its pool.)"""
+    write_warc(tmp_path / "crawl.warc.gz")
+    write_warc(tmp_path / "cut.warc.gz", truncate=True)
+    items = list(expand_inputs([tmp_path / "crawl.warc.gz", tmp_path / "cut.warc.gz"]))
+    documents = [item for item in items if isinstance(item, Input)]
+    assert [item for item in items if not isinstance(item, Input)][0][1].reason == "corrupt"
+    assert [d.label for d in documents][:2] == [f"{tmp_path / 'crawl.warc.gz'}#https://river.example/news/ladder.html",
+                                                f"{tmp_path / 'crawl.warc.gz'}#https://river.example/news/count.html"]
+    assert any(d.path.name == "cut.warc.gz" for d in documents)  # the pages before the break
+    out = tmp_path / "out"
+    limits = DocumentLimits(web=WebSettings(fetch_images="off"))  # tests reach no network
+    record = convert_file(documents[0].path, out, RenderOptions(dpi=30), limits=limits, document=documents[0])
+    folder = out / "crawl" / "0001-river.example-news-ladder.html"
+    assert sorted(p.name for p in folder.iterdir()) == ["0001-river.example-news-ladder.html.json",
+                                                       "0001-river.example-news-ladder.html.md", "content_image",
+                                                       "overall_image"]
+    meta = record["meta"]["ori_meta"]
+    assert meta["url"] == "https://river.example/news/ladder.html" and meta["crawl_date"][:4].isdigit()
+    assert record["meta"]["date_download"] == meta["crawl_date"][:10] and len(record["content_image"]) == 1
+    md = (folder / f"{folder.name}.md").read_text()
+    assert md.index(PROSE[1]) < md.index("content_image/") < md.index(PROSE[2])

@@ -1,5 +1,6 @@
 """Stage `parse`: every raw document to Markdown with inline images and page boundaries."""
 
+import contextlib
 import json
 from collections.abc import Iterator
 
@@ -9,8 +10,10 @@ from pin_assets import layout
 from pin_assets.core import kinds
 from pin_assets.core.convert import parse_document
 from pin_assets.core.document import ParsedDocument
+from pin_assets.core.html.image_fetch import batch_fetch_cache
 from pin_assets.core.html.warc import page_image_refs
 from pin_assets.core.isolation import TaskFailure, run_isolated
+from pin_assets.core.limits import DocumentLimits
 from pin_assets.core.markup.references import resolve_references
 from pin_assets.core.progress import track
 from pin_assets.core.tables import MARKDOWN, RowGroupWriter, count_rows, iter_rows
@@ -72,11 +75,12 @@ def parsed_markdown(
     }
     keep = _kept_documents(storage, batch) if config.retry_quarantined_only else set()
 
-    def args_of(doc: dict) -> tuple:
+    def args_of(doc: dict, limits: DocumentLimits) -> tuple:
         raw = storage.get_bytes(doc["raw_key"])
         kind = kinds.get(doc["kind"])
         assets = None
-        url = json.loads(doc.get("origin_json") or "{}").get("url")
+        # a page's own address: a WARC record's, or the URL a page was fetched from (a URL list)
+        url = json.loads(doc.get("origin_json") or "{}").get("url") or _web_address(doc.get("source_uri"))
         if kind.assets == "beside":  # files next to the document, found by the references in its markup
             wanted = resolve_references(doc["relpath"], kinds.resolve(kind.references)(raw), images)
             if url:  # a WARC page: the images captured in the same WARC, by absolute URL
@@ -102,7 +106,8 @@ def parsed_markdown(
 
     docs = processed = image_refs = new_images = pages = scanned = 0
     preview = ""
-    with storage.staged_file(layout.markdown(batch), ".parquet") as path, RowGroupWriter(path, MARKDOWN) as out:
+    with contextlib.ExitStack() as stack, storage.staged_file(layout.markdown(batch), ".parquet") as path, \
+            RowGroupWriter(path, MARKDOWN) as out:
         if keep:  # a retry: carry the good rows over unchanged, without converting them again
             for row in iter_rows(storage.open_input(layout.markdown(batch))):
                 if row["doc_id"] in keep:
@@ -112,10 +117,11 @@ def parsed_markdown(
                     pages += row["page_count"]
                     scanned += len(row["scanned_pages"])
         progress = track(STAGE, count_rows(manifest) - len(keep), context.log)
+        run_limits = stack.enter_context(batch_fetch_cache(limits))  # remote images: each URL once per batch
         results = run_isolated(
             parse_document,
             convertible(),
-            args_of=args_of,
+            args_of=lambda doc: args_of(doc, run_limits),
             workers=processing.pool_size(),
             timeout_s=limits.timeout_s,
             memory_mb=limits.memory_mb,
@@ -156,6 +162,10 @@ def parsed_markdown(
             **quarantine_metadata(failed),
         }
     )
+
+
+def _web_address(uri: str | None) -> str | None:
+    return uri if uri and uri.startswith(("http://", "https://")) else None
 
 
 def _kept_documents(storage: StorageResource, batch: str) -> set[str]:

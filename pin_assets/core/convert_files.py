@@ -1,7 +1,9 @@
 """Convert one file on the local disk to a PIN record folder, without Dagster or a store.
 
 The same core functions the assets call (detect, parse, render, signals, record), arranged for one
-document: ``OUT/<stem>/<stem>.md``, ``<stem>.json``, ``content_image/`` and ``overall_image/``.
+document: ``OUT/<stem>/<stem>.md``, ``<stem>.json``, ``content_image/`` and ``overall_image/``. A WARC file
+is many documents: each HTML response record gets its own folder, ``OUT/<warc stem>/<NNNN-host-path>/``,
+with the record's URL and crawl date, and the images captured in the same WARC (see :class:`Input`).
 
 :func:`convert_files` runs each input through the same isolation as the assets (a worker pool with a
 per-document timeout and memory cap), so one file that crashes, hangs or exhausts memory costs that file
@@ -12,8 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,7 +28,9 @@ from typing import Any
 from pin_assets.core import kinds
 from pin_assets.core.convert import oi_source, parse_document, render_document
 from pin_assets.core.document import FALLBACK_PAGES, IMAGES_SKIPPED, PAGES_FAILED, metadata_count
+from pin_assets.core.html.image_fetch import batch_fetch_cache
 from pin_assets.core.html.markdown import FALLBACK_FLAG
+from pin_assets.core.html.warc import WarcPage, is_warc, page_image_refs, read_warc_bytes, warc_failure
 from pin_assets.core.image_refs import ImageSyntax, write_image_refs
 from pin_assets.core.isolation import TaskFailure, run_isolated
 from pin_assets.core.limits import DocumentLimits
@@ -37,6 +43,54 @@ from pin_assets.core.text import clean_text, clean_value
 from pin_assets.core.tokenizer import Tokenizer, default_tokenizer
 
 
+@dataclass(frozen=True)
+class Input:
+    """One document ``pin convert`` converts: a file, or one HTML response record of a WARC file.
+
+    ``name`` is the record's folder (and the stem of its files) inside ``folder`` of the output folder (the
+    WARC file's stem for its records); ``page`` and ``images`` are a WARC record's page and the images
+    captured in the same WARC that it refers to, by absolute URL.
+    """
+
+    path: Path
+    name: str
+    folder: str = ""
+    page: WarcPage | None = None
+    images: dict[str, bytes] | None = None
+
+    @property
+    def label(self) -> str:
+        """How the CLI names it: the file, or ``FILE#URL`` for a WARC record."""
+        return str(self.path) if self.page is None else f"{self.path}#{self.page.url}"
+
+
+def expand_inputs(paths: Sequence[Path]) -> Iterator[Input | tuple[str, TaskFailure]]:
+    """The documents of the given files: each file itself, or each HTML record of a WARC file. A WARC file
+    that broke off (its records before the break still come) or holds no page is a failure of its own."""
+    for path in paths:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+        if not is_warc(path.name, head):
+            yield Input(path, path.stem)
+            continue
+        contents = read_warc_bytes(path.read_bytes())
+        stem = re.sub(r"\.warc$", "", path.stem, flags=re.I)
+        captured = {url: url for url in contents.images}
+        for number, page in enumerate(contents.pages, start=1):
+            refs = page_image_refs(page.body, page.url, captured)
+            yield Input(path, _record_name(number, page.url), stem, page, {url: contents.images[url] for url in refs})
+        failure = warc_failure(contents)
+        if failure is not None:
+            yield str(path), TaskFailure(failure.reason, "ConversionError", str(failure))
+
+
+def _record_name(number: int, url: str) -> str:
+    """A WARC record's folder: its number in the file, then its host and path as a file name can hold them."""
+    parts = urllib.parse.urlsplit(url)
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{parts.hostname or ''}{parts.path}").strip("-.")
+    return f"{number:04d}-{slug[:80]}".rstrip("-.")
+
+
 def convert_file(
     path: Path,
     out_dir: Path,
@@ -47,8 +101,10 @@ def convert_file(
     limits: DocumentLimits | None = None,
     tokenizer: Tokenizer | None = None,
     image_syntax: ImageSyntax = "markdown",
+    document: Input | None = None,
 ) -> dict[str, Any]:
-    """Convert ``path`` into ``out_dir/<stem>/`` and return the validated PIN record.
+    """Convert ``path`` into ``out_dir/<stem>/`` (or ``document``, one record of a WARC file, into its own
+    folder) and return the validated PIN record.
 
     The ``.json`` record is PIN-14M's exactly (``<img src='content_image/NAME'>`` tags in ``md``); the
     ``.md`` file beside it spells images in ``image_syntax``: Markdown image syntax by default, with the
@@ -57,12 +113,14 @@ def convert_file(
     Raises ``ConversionError`` with a reason when the document cannot be converted.
     """
     limits = limits or DocumentLimits()
+    document = document or Input(path, path.stem)
+    out_dir = out_dir / document.folder if document.folder else out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    staging = out_dir / f"{_staging_prefix(path)}{uuid.uuid4().hex}"  # mkdir, unlike mkdtemp, honours umask
+    staging = out_dir / f"{_staging_prefix(document.name)}{uuid.uuid4().hex}"  # mkdir, unlike mkdtemp, honours umask
     staging.mkdir()
     try:
-        record = _convert_into(path, staging, options, source_dataset, license, limits, tokenizer, image_syntax)
-        final = out_dir / path.stem
+        record = _convert_into(document, staging, options, source_dataset, license, limits, tokenizer, image_syntax)
+        final = out_dir / document.name
         if final.exists():
             shutil.rmtree(final)
         staging.rename(final)
@@ -71,19 +129,24 @@ def convert_file(
     return record
 
 
-def _staging_prefix(path: Path) -> str:
-    return f".{path.stem}.partial-"
+def _staging_prefix(name: str) -> str:
+    return f".{name}.partial-"
 
 
 def _convert_into(
-    path: Path, folder: Path, options: RenderOptions, source_dataset: str, license: str,
+    document: Input, folder: Path, options: RenderOptions, source_dataset: str, license: str,
     limits: DocumentLimits, tokenizer: Tokenizer | None, image_syntax: ImageSyntax,
 ) -> dict[str, Any]:
-    data = path.read_bytes()
-    kind = detect_kind(data, path.name)
+    path, page, stem = document.path, document.page, document.name
+    if page is not None:  # a WARC record: an HTML page with its URL, charset header and captured images
+        data, kind, assets, url = page.body, "html", document.images, page.url
+        parsed = parse_document(data, kind, limits, assets, url=url)
+    else:
+        data = path.read_bytes()
+        kind = detect_kind(data, path.name)
+        assets = folder_assets(path.parent) if kinds.get(kind).assets == "beside" else None
+        parsed = parse_document(data, kind, limits, assets)
     source_kind = kinds.get(kind)
-    assets = folder_assets(path.parent) if source_kind.assets == "beside" else None
-    parsed = parse_document(data, kind, limits, assets)
     (folder / "content_image").mkdir(parents=True, exist_ok=True)
     (folder / "overall_image").mkdir(parents=True, exist_ok=True)
     for image in parsed.images:
@@ -96,9 +159,9 @@ def _convert_into(
     else:
         pages_data, pages_kind, paired_pdf = data, kind, None
     pages = []
-    for page in render_document(pages_data, pages_kind, parsed, options, limits):
-        name = f"{path.stem}-p{page.index + 1:04d}.{page.ext}"
-        (folder / "overall_image" / name).write_bytes(page.data)
+    for rendered in render_document(pages_data, pages_kind, parsed, options, limits):
+        name = f"{stem}-p{rendered.index + 1:04d}.{rendered.ext}"
+        (folder / "overall_image" / name).write_bytes(rendered.data)
         pages.append(name)
     signals = compute_signals(
         parsed.markdown,
@@ -117,22 +180,25 @@ def _convert_into(
         markdown=parsed.markdown,
         overall_images=pages,
         source_dataset=source_dataset,
-        date_download=datetime.now(UTC).strftime("%Y-%m-%d"),
+        date_download=(page.crawl_date[:10] if page and page.crawl_date[:4].isdigit() else None)
+        or datetime.now(UTC).strftime("%Y-%m-%d"),
         license=license,
         language=parsed.language,
         oi_source=oi_source(kind, paired_pdf=paired_pdf is not None),
         ori_meta=document_ori_meta(
-            source_uri=path.resolve().as_uri(), filename=path.name, title=parsed.title,
-            page_count=parsed.page_count, page_offsets=parsed.page_offsets,
-            scanned_pages=parsed.scanned_pages, metadata=parsed.metadata,
+            source_uri=path.resolve().as_uri() + (f"#{page.record_id}" if page else ""), filename=path.name,
+            title=parsed.title, page_count=parsed.page_count, page_offsets=parsed.page_offsets,
+            scanned_pages=parsed.scanned_pages,
+            metadata={**parsed.metadata, **({"crawl_date": page.crawl_date, "warc_record_id": page.record_id}
+                                            if page else {})},
         ),
         quality_signals=signals,
     )
     validate_record(record)
     markdown_file = record["md"] if image_syntax == "html" else write_image_refs(parsed.markdown, image_syntax)
-    (folder / f"{path.stem}.md").write_text(clean_text(markdown_file), encoding="utf-8")
-    (folder / f"{path.stem}.json").write_text(json.dumps(clean_value(record), ensure_ascii=False, indent=1),
-                                               encoding="utf-8")
+    (folder / f"{stem}.md").write_text(clean_text(markdown_file), encoding="utf-8")
+    (folder / f"{stem}.json").write_text(json.dumps(clean_value(record), ensure_ascii=False, indent=1),
+                                         encoding="utf-8")
     return record
 
 
@@ -147,36 +213,44 @@ class Converted:
 
 
 def convert_to_folder(
-    path: str, out_dir: str, options: RenderOptions, source_dataset: str, license: str, limits: DocumentLimits,
+    document: Input, out_dir: str, options: RenderOptions, source_dataset: str, license: str, limits: DocumentLimits,
     image_syntax: ImageSyntax = "markdown",
 ) -> Converted:
     """:func:`convert_file` as a worker task: plain arguments in, a plain summary out."""
     started = time.perf_counter()
-    record = convert_file(Path(path), Path(out_dir), options, source_dataset=source_dataset, license=license,
-                          limits=limits, image_syntax=image_syntax)
-    return Converted(str(Path(out_dir) / Path(path).stem), len(record["overall_image"]),
-                     len(record["content_image"]), time.perf_counter() - started)
+    record = convert_file(document.path, Path(out_dir), options, source_dataset=source_dataset, license=license,
+                          limits=limits, image_syntax=image_syntax, document=document)
+    folder = Path(out_dir) / document.folder / document.name if document.folder else Path(out_dir) / document.name
+    return Converted(str(folder), len(record["overall_image"]), len(record["content_image"]),
+                     time.perf_counter() - started)
 
 
 def convert_files(
     paths: Sequence[Path], out_dir: Path, options: RenderOptions, *, source_dataset: str = "local",
     license: str = "unknown", limits: DocumentLimits | None = None, workers: int = 1,
     image_syntax: ImageSyntax = "markdown",
-) -> Iterator[tuple[Path, Converted | TaskFailure]]:
-    """Convert each path in a worker pool; yield ``(path, summary or failure)`` in input order.
+) -> Iterator[tuple[str, Converted | TaskFailure]]:
+    """Convert each document of ``paths`` (a file, or each HTML record of a WARC file) in a worker pool; yield
+    ``(label, summary or failure)`` in input order (see :attr:`Input.label`).
 
     A worker killed mid-document (timeout, memory, crash) may leave its staging folder; it is removed here.
     """
-    limits = limits or DocumentLimits()
     out_dir.mkdir(parents=True, exist_ok=True)
-    results = run_isolated(
-        convert_to_folder, paths,
-        args_of=lambda p: (str(p), str(out_dir), options, source_dataset, license, limits, image_syntax),
-        workers=max(1, min(workers, len(paths))), timeout_s=limits.timeout_s, memory_mb=limits.memory_mb,
-        max_image_pixels=limits.max_image_pixels,
-    )
-    for path, result in results:
-        if isinstance(result, TaskFailure):
-            for leftover in out_dir.glob(_staging_prefix(path) + "*"):
-                shutil.rmtree(leftover, ignore_errors=True)
-        yield path, result
+    items = list(expand_inputs(paths))
+    yield from (item for item in items if not isinstance(item, Input))  # WARC files that broke off or hold no page
+    documents = [item for item in items if isinstance(item, Input)]
+    if not documents:
+        return
+    with batch_fetch_cache(limits or DocumentLimits()) as limits:  # remote images: each URL once per run
+        results = run_isolated(
+            convert_to_folder, documents,
+            args_of=lambda d: (d, str(out_dir), options, source_dataset, license, limits, image_syntax),
+            workers=max(1, min(workers, len(documents))), timeout_s=limits.timeout_s, memory_mb=limits.memory_mb,
+            max_image_pixels=limits.max_image_pixels,
+        )
+        for document, result in results:
+            if isinstance(result, TaskFailure):
+                folder = out_dir / document.folder if document.folder else out_dir
+                for leftover in folder.glob(_staging_prefix(document.name) + "*"):
+                    shutil.rmtree(leftover, ignore_errors=True)
+            yield document.label, result

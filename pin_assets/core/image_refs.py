@@ -3,6 +3,12 @@
 Converters write Markdown image syntax, ``![alt](content_image/NAME)``. The PIN-14M release (and the
 readers built for it) writes an HTML tag, ``<img src='content_image/NAME'>``. Records may carry either,
 so everything that lists, counts or rewrites the images of a record goes through this module.
+
+An image a document shows but whose bytes the record does not have (a web page's remote picture that was
+not fetched, or could not be) keeps its place as ``![alt](missing_image/N)`` (``<img
+src='missing_image/N'>`` in the HTML spelling): ``N`` indexes the record's ``ori_meta.missing_images``.
+Such a reference counts as an image where the sequence of text and images matters (the interleaving
+signal) and is never listed in ``content_image``, which names files only.
 """
 
 from __future__ import annotations
@@ -14,17 +20,22 @@ from typing import Literal
 ImageSyntax = Literal["html", "markdown"]
 IMAGE_SYNTAXES: tuple[ImageSyntax, ...] = ("html", "markdown")
 
-# Either ``![alt](content_image/NAME)`` or ``<img src='content_image/NAME'>`` (either quote, optional `/`).
+CONTENT = "content_image/"
+MISSING = "missing_image/"
+# Either ``![alt](content_image/NAME)`` or ``<img src='content_image/NAME'>`` (either quote, optional `/`),
+# or the same with ``missing_image/N``.
 IMAGE_REF = re.compile(
-    r"!\[(?P<alt>[^\]]*)\]\((?P<md>content_image/[^)\s]+)\)"
-    r"|<img\s+src=(?P<q>['\"])(?P<html>content_image/[^'\"\s>]+)(?P=q)\s*/?>"
+    r"!\[(?P<alt>[^\]]*)\]\((?P<md>(?:content|missing)_image/[^)\s]+)\)"
+    r"|<img\s+src=(?P<q>['\"])(?P<html>(?:content|missing)_image/[^'\"\s>]+)(?P=q)\s*/?>"
 )
-HTML_IMAGE_TAG = re.compile(r"<img\s+src=(['\"])(content_image/[^'\"\s>]+)\1\s*/?>")
+HTML_IMAGE_TAG = re.compile(r"<img\s+src=(['\"])((?:content|missing)_image/[^'\"\s>]+)\1\s*/?>")
 
 
 def image_paths(markdown: str) -> list[str]:
-    """The ``content_image/NAME`` paths of ``markdown``, in reading order, in whichever spelling."""
-    return [m.group("md") or m.group("html") for m in IMAGE_REF.finditer(markdown)]
+    """The ``content_image/NAME`` paths of ``markdown``, in reading order, in whichever spelling (missing
+    images, which have no file, are not among them)."""
+    paths = (m.group("md") or m.group("html") for m in IMAGE_REF.finditer(markdown))
+    return [path for path in paths if path.startswith(CONTENT)]
 
 
 def image_tag(path: str, syntax: ImageSyntax = "html", alt: str = "") -> str:
@@ -77,7 +88,7 @@ def write_image_refs_keeping_offsets(
 
 
 def split_at_images(markdown: str) -> list[tuple[str, str]]:
-    """``markdown`` as ``("text", chunk)`` and ``("image", path)`` items in reading order.
+    """``markdown`` as ``("text", chunk)``, ``("image", path)`` and ``("missing", path)`` items in reading order.
 
     Text chunks are the Markdown between two images, stripped; chunks with nothing but whitespace are
     dropped, so two images on consecutive lines are two image items with no text between them.
@@ -88,7 +99,8 @@ def split_at_images(markdown: str) -> list[tuple[str, str]]:
         text = markdown[start : match.start()].strip()
         if text:
             items.append(("text", text))
-        items.append(("image", match.group("md") or match.group("html")))
+        path = match.group("md") or match.group("html")
+        items.append(("image" if path.startswith(CONTENT) else "missing", path))
         start = match.end()
     tail = markdown[start:].strip()
     if tail:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from pin_assets.core.document import ConversionError
 from pin_assets.core.ocr_settings import OcrSettings
+from pin_assets.core.web_settings import WebSettings
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class DocumentLimits:
     max_output_bytes: int = 512 * 2**20
     memory_mb: int = 4096
     ocr: OcrSettings = field(default_factory=OcrSettings)
+    web: WebSettings = field(default_factory=WebSettings)  # comments, title, remote images (fetched within timeout_s)
 
 
 def limit_exceeded(setting: str, what: str, value: int, limit: int) -> ConversionError:

@@ -89,7 +89,9 @@ def document_rows(
             **record["quality_signals"],
         }
     ]
-    for position, (kind, value) in enumerate(split_at_images(record["md"])):
+    # a missing image (no file: a remote picture not fetched) has no row; the rest keep consecutive positions
+    items = [(kind, value) for kind, value in split_at_images(record["md"]) if kind != "missing"]
+    for position, (kind, value) in enumerate(items):
         if kind == "text":
             rows.append({"sample_id": sample_id, "position": position, "modality": "text",
                          "content_type": "text/markdown", "text_content": value})

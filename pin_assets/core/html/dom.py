@@ -67,7 +67,12 @@ _BREAK = "\ue000"  # a <br> until its paragraph is written out
 
 def walk(root: etree._Element, ctx: ImageContext) -> str:
     """Markdown of an element's content: blocks separated by blank lines."""
-    return "\n\n".join(b for b in _blocks(root, ctx, list_indent="") if b.strip())
+    return "\n\n".join(blocks(root, ctx))
+
+
+def blocks(root: etree._Element, ctx: ImageContext) -> list[str]:
+    """The Markdown blocks of an element's content, in reading order."""
+    return [b for b in _blocks(root, ctx, list_indent="") if b.strip()]
 
 
 # ---------------------------------------------------------------- blocks
@@ -322,9 +327,6 @@ def _tidy(text: str) -> str:
 
 
 def _image_md(el: etree._Element, ctx: ImageContext, caption: str | None = None) -> str:
-    """``![alt](content_image/name)`` for an image we have, else its alt text (or nothing)."""
-    alt = " ".join((el.get("alt") or "").split())
-    image = ctx.image(el, caption or alt or None)
-    if image is None:
-        return md_text(alt)
-    return f"![{alt.replace('[', '(').replace(']', ')')}](content_image/{image.name})"
+    """A placeholder reference for the image (resolved once the page's Markdown is final, see
+    :meth:`ImageContext.resolve`); nothing for an ``<img>`` that names no image."""
+    return ctx.ref(el, caption) or ""

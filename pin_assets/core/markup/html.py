@@ -19,7 +19,11 @@ INVISIBLE_TAGS = ("script", "style", "template", "head", "svg", "canvas", "ifram
 HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 # huge_tree lifts libxml2's 10 MB cap on one text node, which otherwise silently drops a long single-line
 # page and reports it "empty"; size and time are bounded by the document limits. No network, ever.
-_HTML_PARSER = lxml.html.HTMLParser(huge_tree=True, no_network=True)
+# Comments and processing instructions are dropped as trafilatura's own parser drops them, so trafilatura
+# judges a page we parsed exactly as it judges one it parses itself.
+_HTML_PARSER = lxml.html.HTMLParser(
+    huge_tree=True, no_network=True, collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True
+)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 

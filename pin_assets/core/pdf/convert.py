@@ -30,7 +30,14 @@ from pin_assets.core.pdf.markdown import render_element
 from pin_assets.core.pdf.model import Element, Page, Style, Unit, center_in, text_unit
 from pin_assets.core.pdf.ocr import OcrRun, Reading, ocr_reason
 from pin_assets.core.pdf.order import place_figures, reading_order
-from pin_assets.core.pdf.rotation import drop_side_stamps, page_turn, turn_blocks, turn_box, turned_size
+from pin_assets.core.pdf.rotation import (
+    drop_side_stamps,
+    page_turn,
+    turn_blocks,
+    turn_box,
+    turned_size,
+    unrotated_rect,
+)
 from pin_assets.core.pdf.running import drop_running
 from pin_assets.core.pdf.style import document_style
 from pin_assets.core.pdf.tables import has_rulings, ruled_tables
@@ -281,7 +288,7 @@ def _read_page(
     blocks = textpage.extractDICT()["blocks"]
     if any(RTL_RE.search(s["text"]) for b in blocks for line in b.get("lines", ()) for s in line["spans"]):
         blocks = textpage.extractRAWDICT()["blocks"]  # per-character boxes to repair lam-alef ligatures
-    width, height = page.rect.width, page.rect.height
+    width, height = unrotated_rect(page).width, unrotated_rect(page).height  # the frame of the text's boxes
     turn = page_turn(blocks)  # most text runs up, down or upside down: read the page turned upright
     if turn != (1, 0):
         blocks = turn_blocks(blocks, turn, width, height)

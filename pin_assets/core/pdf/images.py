@@ -10,6 +10,7 @@ from pin_assets.core.limits import check_image_pixels
 from pin_assets.core.pdf.errors import PDF_ERRORS, describe
 from pin_assets.core.pdf.inline import plain_text
 from pin_assets.core.pdf.model import CAPTION_RE, Element, Style, Unit
+from pin_assets.core.pdf.rotation import unrotated_rect
 
 _BROWSER_EXTS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "gif": "gif", "webp": "webp"}
 
@@ -36,8 +37,9 @@ def image_placements(page: pymupdf.Page, max_pixels: int | None = None) -> list[
     except PDF_ERRORS:
         located = [{**info, "xref": 0} for info in declared]
     placements = []
+    page_box = unrotated_rect(page)  # image boxes are in the page's coordinates before its /Rotate
     for info in located:
-        box = pymupdf.Rect(info["bbox"]) & page.rect
+        box = pymupdf.Rect(info["bbox"]) & page_box
         if box.is_empty or box.width < 1 or box.height < 1:
             continue
         placements.append({"bbox": tuple(box), "xref": info["xref"], "width": info["width"],
@@ -200,8 +202,9 @@ def _masked(pix: pymupdf.Pixmap, mask: pymupdf.Pixmap) -> pymupdf.Pixmap:
 
 
 def _render_inline_image(page: pymupdf.Page, placement: dict) -> tuple[bytes, str, int, int]:
-    """Inline images and composite figures have no single stream to extract: render their area."""
+    """Inline images and composite figures have no single stream to extract: render their area, as the
+    page is displayed (the box is in the page's coordinates before its /Rotate, a render's clip after)."""
     box = pymupdf.Rect(placement["bbox"])
     zoom = placement.get("zoom") or min(4.0, max(0.5, placement["width"] / max(box.width, 1.0)))
-    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=box)
+    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=box * page.rotation_matrix)
     return pix.tobytes("png"), "png", pix.width, pix.height

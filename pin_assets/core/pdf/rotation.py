@@ -12,10 +12,19 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pymupdf
+
 from pin_assets.core.pdf.model import Unit
 
 _DOMINANT = 0.6  # share of a page's characters that must run one rotated way to turn the page
 _STAMP_BAND = 0.12  # side stamps stand within this share of the page width from the left edge
+
+
+def unrotated_rect(page: pymupdf.Page) -> pymupdf.Rect:
+    """The page's rectangle in the coordinates MuPDF gives text, drawings and images in: before its
+    /Rotate. ``page.rect`` is the page as displayed, so a /Rotate 90 Letter page is 792 x 612 there
+    while its text lies in 612 x 792; boxes turned or clipped with the displayed size land off the page."""
+    return pymupdf.Rect(page.rect * page.derotation_matrix).normalize()
 
 
 def page_turn(blocks: list[dict]) -> tuple[int, int]:
