@@ -8,12 +8,16 @@ from pin_assets.assets.realsyn import REALSYN_ASSETS, balanced_samples, realsyn_
 from pin_assets.assets.realsyn_index import image_text_pairs, text_centroids, text_index
 from pin_assets.checks import ALL_CHECKS, STORE_CHECKS
 from pin_assets.partitions import batches
-from resources import build_resources, executor_from_env
+from resources import build_resources, executor_from_env, step_retry_policy
 from sensors import build_schedules, build_sensors
+
+# A failed step runs again with PIN_STEP_RETRIES (on by default only across hosts: resources/executor.py).
+STEP_RETRIES = step_retry_policy()
 
 pin_job = define_asset_job(
     "pin_job",
     selection=AssetSelection.assets(*PIN_ASSETS, realsyn_corpus),
+    op_retry_policy=STEP_RETRIES,
     partitions_def=batches,
     description="A batch from raw documents to PIN records (ingest, parse, render, signals, export) and its "
     "RealSyn corpus (filtered images and sentences).",
@@ -22,6 +26,7 @@ pin_job = define_asset_job(
 stats_job = define_asset_job(
     "stats_job",
     selection=AssetSelection.assets(duplicate_clusters, signal_stats),
+    op_retry_policy=STEP_RETRIES,
     description="Refresh the duplicate clusters, then the DuckDB statistics and dashboard over every batch's signals.",
 )
 
@@ -29,6 +34,7 @@ stats_job = define_asset_job(
 realsyn_centroids_job = define_asset_job(
     "realsyn_centroids_job",
     selection=AssetSelection.assets(text_centroids),
+    op_retry_policy=STEP_RETRIES,
     description="Train the sentence index's centroids on a sample across batches (kept if a version exists; "
     "set retrain to train a new version).",
 )
@@ -36,6 +42,7 @@ realsyn_centroids_job = define_asset_job(
 realsyn_batch_job = define_asset_job(
     "realsyn_batch_job",
     selection=AssetSelection.assets(text_index, image_text_pairs),
+    op_retry_policy=STEP_RETRIES,
     partitions_def=batches,
     description="A batch's sentence index shard, then its images' top texts retrieved across every shard.",
 )
@@ -43,12 +50,14 @@ realsyn_batch_job = define_asset_job(
 realsyn_job = define_asset_job(
     "realsyn_job",
     selection=AssetSelection.assets(balanced_samples),
+    op_retry_policy=STEP_RETRIES,
     description="Balance every batch's image-text pairs (two streaming passes) and write the WebDataset shards.",
 )
 
 views_job = define_asset_job(
     "views_job",
     selection=AssetSelection.assets(*VIEW_ASSETS),
+    op_retry_policy=STEP_RETRIES,
     partitions_def=batches,
     description="Cut a batch's PIN records into training views (WebDataset shards with a Parquet index).",
 )

@@ -3,7 +3,8 @@
 The environment (local folder or S3, the executor) is chosen here, in one place, from configuration;
 assets and sensors only ever see the resources this module builds, and the Definitions take the executor
 from :func:`executor_from_env` (``resources/executor.py``: ``PIN_EXECUTOR``, ``PIN_STEP_START_METHOD``,
-``PIN_STEP_PRELOAD``, ``PIN_MAX_CONCURRENT_STEPS``).
+``PIN_STEP_PRELOAD``, ``PIN_MAX_CONCURRENT_STEPS``; ``PIN_EXECUTOR=celery`` for steps on other hosts) and the
+jobs their op retry policy from :func:`step_retry_policy` (``PIN_STEP_RETRIES``).
 
 Environment variables read by :func:`build_resources`:
 
@@ -30,7 +31,7 @@ from dagster import EnvVar
 
 from pin_assets.settings import env_value
 from resources.embeddings import EmbeddingResource, embeddings_from_env
-from resources.executor import executor_from_env
+from resources.executor import executor_from_env, step_retry_policy
 from resources.llm import LLMResource, llm_from_env
 from resources.processing import ProcessingResource
 from resources.s3 import S3Connection, StorageUnavailableError
@@ -88,4 +89,5 @@ __all__ = [
     "build_resources",
     "executor_from_env",
     "s3_connection_from_env",
+    "step_retry_policy",
 ]

@@ -12,14 +12,23 @@ process made for forking, unlike the run process itself, which holds gRPC and da
 ``fork`` there stays safe. ``PIN_STEP_START_METHOD=spawn`` goes back to a fresh interpreter per step
 (Dagster's default).
 
-Environment variables read by :func:`executor_from_env`:
+Environment variables read by :func:`executor_from_env` and :func:`step_retry_policy`:
 
-``PIN_EXECUTOR`` (``multiprocess``)
-    The executor. The multi-host executor of issue 28 (Celery) is to be added here, as another value.
+``PIN_EXECUTOR`` (``multiprocess`` | ``celery``)
+    The executor. ``celery`` sends each step to Celery workers on other hosts through a broker
+    (``resources/celery_executor.py``: ``PIN_CELERY_BROKER_URL`` and the settings it shares with the workers).
+    Each worker runs one step at a time in a process forked from the worker, which imported
+    ``PIN_STEP_PRELOAD`` once (``pin_assets/celery_app.py``); the start method and ``PIN_MAX_CONCURRENT_STEPS``
+    do not apply there.
+``PIN_STEP_RETRIES`` (default 2 with ``celery``, else 0), ``PIN_STEP_RETRY_DELAY_S`` (default 30)
+    The jobs' op retry policy: a step that fails is run again, after the delay (doubled each time), on
+    whichever worker is free. Across hosts a failure is often the host's (its network, its disk), so the
+    Celery mode retries by default; every step reads its inputs from the store and writes its outputs
+    whole, so running one again is safe. On one host a retry would meet the same machine: off by default.
 ``PIN_STEP_START_METHOD`` (``forkserver`` | ``spawn``)
     How step processes start (see above).
 ``PIN_STEP_PRELOAD`` (comma-separated modules, default :data:`PRELOAD`)
-    What the forkserver imports before it forks steps.
+    What the forkserver, or a Celery worker, imports before it forks steps.
 ``PIN_MAX_CONCURRENT_STEPS`` (default :data:`DEFAULT_MAX_CONCURRENT`)
     Steps of one run at once. The CPU-heavy ones are bounded across runs by the ``pin_cpu`` pool
     (docs/production.md); this lets the light ones (signals, the RealSyn corpus, checks) run beside them.
@@ -29,20 +38,44 @@ from __future__ import annotations
 
 import os
 
-from dagster import ExecutorDefinition, multiprocess_executor
+from dagster import Backoff, ExecutorDefinition, RetryPolicy, multiprocess_executor
 
-EXECUTORS = ("multiprocess",)
+EXECUTORS = ("multiprocess", "celery")
 START_METHODS = ("forkserver", "spawn")
 PRELOAD = ("pin_assets.definitions", "pin_assets.core.convert")  # parse, render, export and checks use both
 DEFAULT_MAX_CONCURRENT = 2
+DEFAULT_STEP_RETRIES = {"celery": 2}
+DEFAULT_RETRY_DELAY_S = 30
+
+
+def executor_kind() -> str:
+    kind = os.environ.get("PIN_EXECUTOR", "multiprocess")
+    if kind not in EXECUTORS:
+        raise ValueError(f"PIN_EXECUTOR={kind!r}: expected one of {', '.join(EXECUTORS)}")
+    return kind
 
 
 def executor_from_env() -> ExecutorDefinition:
     """The executor the environment asks for; a wrong value fails the code location with its name."""
-    kind = os.environ.get("PIN_EXECUTOR", "multiprocess")
-    if kind not in EXECUTORS:
-        raise ValueError(f"PIN_EXECUTOR={kind!r}: expected one of {', '.join(EXECUTORS)}")
+    if executor_kind() == "celery":
+        from dagster_celery import celery_executor  # only a Celery deployment imports Celery
+
+        from resources.celery_executor import executor_config
+
+        return celery_executor.configured(executor_config())
     return multiprocess_executor.configured(multiprocess_config())
+
+
+def step_retry_policy() -> RetryPolicy | None:
+    """The jobs' op retry policy from ``PIN_STEP_RETRIES`` and ``PIN_STEP_RETRY_DELAY_S``; None for no retry."""
+    retries = os.environ.get("PIN_STEP_RETRIES", str(DEFAULT_STEP_RETRIES.get(executor_kind(), 0)))
+    delay = os.environ.get("PIN_STEP_RETRY_DELAY_S", str(DEFAULT_RETRY_DELAY_S))
+    for name, raw in (("PIN_STEP_RETRIES", retries), ("PIN_STEP_RETRY_DELAY_S", delay)):
+        if not raw.isdigit():
+            raise ValueError(f"{name}={raw!r}: expected a whole number, 0 or more")
+    if int(retries) == 0:
+        return None
+    return RetryPolicy(max_retries=int(retries), delay=int(delay), backoff=Backoff.EXPONENTIAL)
 
 
 def multiprocess_config() -> dict[str, object]:
@@ -55,6 +88,11 @@ def multiprocess_config() -> dict[str, object]:
         raise ValueError(f"PIN_MAX_CONCURRENT_STEPS={raw!r}: expected a whole number of 1 or more")
     start: dict[str, object] = {"spawn": {}}
     if method == "forkserver":
-        preload = os.environ.get("PIN_STEP_PRELOAD", ",".join(PRELOAD))
-        start = {"forkserver": {"preload_modules": [m.strip() for m in preload.split(",") if m.strip()]}}
+        start = {"forkserver": {"preload_modules": preload_modules()}}
     return {"max_concurrent": int(raw), "start_method": start}
+
+
+def preload_modules() -> list[str]:
+    """``PIN_STEP_PRELOAD``: what a process that forks steps imports first (forkserver, Celery worker)."""
+    preload = os.environ.get("PIN_STEP_PRELOAD", ",".join(PRELOAD))
+    return [module.strip() for module in preload.split(",") if module.strip()]

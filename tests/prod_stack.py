@@ -10,6 +10,13 @@ The instance is ``docker/dagster.yaml`` with only its ``run_launcher`` swapped
 (:func:`process_instance_config`): storage, run queue, pools, compute logs and run monitoring are the
 ones production uses. The workspace is ``docker/workspace.yaml`` unchanged; its host and port come from
 the environment, as in compose.
+
+The same stack spreads over several machines when given a :class:`Placement` of hosts made by
+``tests/hosts.py`` (network namespaces): PostgreSQL, the S3 server and a RabbitMQ broker on a data host,
+the code server, webserver and daemon (and so the runs) on a control host, and Celery workers
+(``PIN_EXECUTOR=celery``) on worker hosts; every service listens on its host's address and every
+connection goes over the hosts' network. The test's own requests come from the control host, as an
+operator's would. ``tests/test_celery_hosts.py`` runs it.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ import psutil
 import yaml
 
 from pin_assets.core.jsonl import read_jsonl
+from tests.hosts import LOCAL, Host
 from tests.s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,9 +93,10 @@ def console_scripts(folder: Path) -> Path:
     return folder
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+def free_port(host: Host = LOCAL) -> int:
+    """A port free on ``host``'s address (each namespaced host has ports of its own)."""
+    with host.entered(), socket.socket() as sock:
+        sock.bind((host.address, 0))
         return sock.getsockname()[1]
 
 
@@ -132,9 +141,10 @@ class ProcessGroups:
     log_dir: Path
     services: dict[str, Service] = field(default_factory=dict)
 
-    def start(self, name: str, command: list[str], env: dict[str, str], **popen: Any) -> Service:
+    def start(self, name: str, command: list[str], env: dict[str, str], host: Host = LOCAL, **popen: Any) -> Service:
+        """Start ``command`` on ``host`` (it inherits the host's network and hostname) in a session of its own."""
         log = self.log_dir / f"{name}.log"
-        with open(log, "ab") as out:
+        with open(log, "ab") as out, host.entered():
             proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
                                     start_new_session=True, **popen)
         self.services[name] = Service(name, proc, log)
@@ -186,8 +196,10 @@ class Postgres:
                 "DAGSTER_POSTGRES_DB": self.db}
 
 
-def start_postgres(groups: ProcessGroups, binaries: Path) -> tuple[Postgres, Path]:
-    """A throwaway cluster in a fresh folder, password-authenticated on 127.0.0.1 and a free port.
+def start_postgres(groups: ProcessGroups, binaries: Path, host: Host = LOCAL) -> tuple[Postgres, Path]:
+    """A throwaway cluster in a fresh folder, password-authenticated on ``host``'s address and a free port.
+
+    Clients on the same subnet are let in (``samenet``): on the multi-host stack, every other host.
 
     PostgreSQL refuses to run as root: as root, the cluster belongs to ``nobody`` and the server runs
     as that user. The folder is made with ``mkdtemp`` under the system temp dir, not in pytest's
@@ -199,7 +211,7 @@ def start_postgres(groups: ProcessGroups, binaries: Path) -> tuple[Postgres, Pat
         entry = pwd.getpwnam(UNPRIVILEGED)
         os.chown(cluster, entry.pw_uid, entry.pw_gid)
         as_user = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
-    db = Postgres("127.0.0.1", free_port(), "dagster", "pin-test-password", "dagster")
+    db = Postgres(host.address, free_port(host), "dagster", "pin-test-password", "dagster")
     pwfile = cluster / "pw"
     pwfile.write_text(db.password)
     if as_user:
@@ -210,9 +222,11 @@ def start_postgres(groups: ProcessGroups, binaries: Path) -> tuple[Postgres, Pat
          "--auth=scram-sha-256", "-E", "UTF8", "--no-sync"],
         env=env, cwd=cluster, check=True, capture_output=True, timeout=120, **as_user,
     )
+    with open(cluster / "data" / "pg_hba.conf", "a", encoding="utf-8") as hba:
+        hba.write("host all all samenet scram-sha-256\n")
     groups.start("postgres", [str(binaries / "postgres"), "-D", str(cluster / "data"), "-h", db.host,
                               "-p", str(db.port), "-k", str(cluster), "-c", "fsync=off",
-                              "-c", "max_connections=200"], env, **as_user)
+                              "-c", "max_connections=200", "-c", "log_connections=on"], env, host, **as_user)
 
     import psycopg2
 
@@ -220,8 +234,9 @@ def start_postgres(groups: ProcessGroups, binaries: Path) -> tuple[Postgres, Pat
         return psycopg2.connect(host=db.host, port=db.port, user=db.user, password=db.password,
                                 dbname="postgres", connect_timeout=2)
 
-    conn = wait_until("postgres accepting connections", _probe(connect, psycopg2.OperationalError), 60,
-                      logs=groups.tails)
+    with host.entered():
+        conn = wait_until("postgres accepting connections", _probe(connect, psycopg2.OperationalError), 60,
+                          logs=groups.tails)
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE {db.db}")
@@ -238,10 +253,11 @@ def _probe(call: Callable[[], Any], *errors: type[BaseException]) -> Callable[[]
     return probe
 
 
-def graphql(port: int, query: str, variables: dict | None = None, timeout_s: float = 30) -> dict:
+def graphql(port: int, query: str, variables: dict | None = None, timeout_s: float = 30,
+            address: str = "127.0.0.1") -> dict:
     """POST a query to the webserver's /graphql, as the UI does; errors fail the caller."""
     body = json.dumps({"query": query, "variables": variables or {}}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=body,
+    request = urllib.request.Request(f"http://{address}:{port}/graphql", data=body,
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=timeout_s) as reply:
         answer = json.loads(reply.read())
@@ -300,6 +316,122 @@ WORKSPACE = """
 query { workspaceOrError { __typename ... on Workspace { locationEntries { name
   locationOrLoadError { __typename ... on RepositoryLocation { repositories { name } } } } } } }
 """
+ENGINE_EVENTS = """
+query Engine($runId: ID!) {
+  logsForRun(runId: $runId) {
+    __typename
+    ... on EventConnection { events { __typename ... on EngineEvent { stepKey message timestamp
+      metadataEntries { label ... on TextMetadataEntry { text } } } } }
+  }
+}
+"""
+CELERY_WORKER_LABEL = "Celery worker"  # dagster-celery's metadata on "Executing steps ... in celery worker"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Which host runs which service.
+
+    The default is the one-host stack: everything on this machine, steps by the multiprocess executor.
+    With ``workers``, steps go through a RabbitMQ broker on the data host to a Celery worker on each worker
+    host (``PIN_EXECUTOR=celery``). The test's requests (GraphQL, S3, the ``pin`` CLI) come from ``control``.
+    """
+
+    data: Host = LOCAL  # PostgreSQL, the S3 server when the stack starts one, the broker
+    control: Host = LOCAL  # code server, webserver, daemon, and so the runs (processes of the code server)
+    workers: tuple[Host, ...] = ()
+
+
+ONE_HOST = Placement()
+RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
+COMPOSE_RABBITMQ_CONF = REPO / "docker" / "rabbitmq.conf"
+BROKER_USER, BROKER_PASSWORD = "pin", "pin-broker-password"
+
+
+def rabbitmq_missing() -> str | None:
+    """Why the Celery stack cannot start here (a skip reason), or None."""
+    if not RABBITMQ_SERVER.exists() or shutil.which("epmd") is None:
+        return "RabbitMQ not installed (apt-get install rabbitmq-server)"
+    return None
+
+
+@dataclass
+class Broker:
+    """RabbitMQ on a host: its URL as the runs and workers use it; restartable with its queues kept on disk."""
+
+    groups: ProcessGroups
+    host: Host
+    url: str
+    port: int
+    env: dict[str, str]
+
+    def start(self) -> None:
+        service = self.groups.start("rabbitmq", [str(RABBITMQ_SERVER)], self.env, self.host)
+        wait_until("rabbitmq accepting connections", lambda: service.proc.poll() is not None or self._listening(),
+                   600, logs=self.groups.tails)
+        assert service.proc.poll() is None, service.tail()
+
+    def _listening(self) -> bool:
+        with self.host.entered(), socket.create_connection((self.host.address, self.port), timeout=2):
+            return True
+
+    def stop(self) -> None:
+        """A clean shutdown (SIGTERM): durable queues and persistent messages are written to disk."""
+        self.groups.stop("rabbitmq", signal.SIGTERM, timeout_s=120)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def queued(self, queue: str, via: Host) -> int:
+        """Messages ready in ``queue`` (delivered but unacknowledged ones not counted), asked from ``via``."""
+        from kombu import Connection
+
+        with via.entered(), Connection(self.url, connect_timeout=10) as conn:
+            return conn.default_channel.queue_declare(queue, passive=True).message_count
+
+
+def start_rabbitmq(groups: ProcessGroups, host: Host, folder: Path) -> Broker:
+    """RabbitMQ with compose's ``docker/rabbitmq.conf``, listening on ``host``'s address, data in ``folder``.
+
+    Its own epmd (Erlang's port mapper) is started first, in the stack's process groups, so nothing
+    outlives the stack; Erlang's schedulers do not busy-wait (a shared machine).
+    """
+    folder.mkdir(parents=True)
+    port, epmd_port, dist_port = free_port(host), free_port(host), free_port(host)
+    conf = folder / "rabbitmq.conf"
+    conf.write_text(COMPOSE_RABBITMQ_CONF.read_text() + "\n".join([
+        "", "# the test's broker", f"listeners.tcp.default = {host.address}:{port}",
+        f"default_user = {BROKER_USER}", f"default_pass = {BROKER_PASSWORD}", "disk_free_limit.absolute = 50MB", "",
+    ]))
+    (folder / "enabled_plugins").write_text("[].\n")
+    env = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "HOME": str(folder),
+           "RABBITMQ_NODENAME": "pin@localhost", "RABBITMQ_CONFIG_FILE": str(conf),
+           "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"), "RABBITMQ_LOG_BASE": str(folder / "log"),
+           "RABBITMQ_LOGS": "-", "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
+           "RABBITMQ_CONF_ENV_FILE": str(folder / "none"), "RABBITMQ_ADVANCED_CONFIG_FILE": str(folder / "none"),
+           "RABBITMQ_PID_FILE": str(folder / "pid"), "RABBITMQ_DIST_PORT": str(dist_port),
+           "ERL_EPMD_PORT": str(epmd_port), "ERL_CRASH_DUMP": str(folder / "erl_crash.dump"),
+           "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "+S 2:2 +sbwt none +sbwtdcpu none +sbwtdio none"}
+    groups.start("epmd", ["epmd", "-port", str(epmd_port)], env, host)
+    broker = Broker(groups, host, f"amqp://{BROKER_USER}:{BROKER_PASSWORD}@{host.address}:{port}//", port, env)
+    broker.start()
+    return broker
+
+
+def start_s3_server(groups: ProcessGroups, host: Host) -> S3Server:
+    """moto's S3 server as a process of ``host``, on its address (the one-host stack uses the tests' server)."""
+    port = free_port(host)
+    groups.start("s3", [sys.executable, "-m", "moto.server", "-H", host.address, "-p", str(port)],
+                 {**os.environ, "PYTHONWARNINGS": "ignore"}, host)
+    s3 = S3Server(endpoint=f"http://{host.address}:{port}")
+
+    def listening() -> bool:
+        with host.entered():
+            return bool(s3.client().list_buckets())
+
+    wait_until("S3 server answering", listening, 300, logs=groups.tails)
+    return s3
 
 
 @dataclass
@@ -312,13 +444,57 @@ class Stack:
     postgres: Postgres
     dataset: str  # the inbox sensor's source dataset
     root: Path  # logs and the Dagster home
+    placement: Placement = ONE_HOST
+    broker: Broker | None = None
 
     def gql(self, query: str, **variables: object) -> dict:
-        return graphql(self.web_port, query, variables)
+        with self.placement.control.entered():
+            return graphql(self.web_port, query, variables, address=self.placement.control.address)
 
     def start_daemon(self) -> None:
         self.groups.start("daemon", dagster_command("dagster-daemon", "run", "-w", self.env["WORKSPACE"]),
-                          self.env)
+                          self.env, self.placement.control)
+
+    def worker_env(self, host: Host) -> dict[str, str]:
+        """The stack's variables; a test step gate (``PIN_TEST_STEP_GATE``) becomes one folder per host."""
+        from pin_assets.step_gate import GATE_ENV
+
+        env = dict(self.env)
+        if GATE_ENV in env:
+            gate = Path(env[GATE_ENV]) / host.name
+            gate.mkdir(parents=True, exist_ok=True)
+            env[GATE_ENV] = str(gate)
+        return env
+
+    def start_worker(self, host: Host) -> Service:
+        """A Celery worker on ``host``, named after it (``pin@<hostname>``); returns once it consumes steps."""
+        return self.await_worker(self.launch_worker(host))
+
+    def launch_worker(self, host: Host) -> tuple[Service, int]:
+        command = [sys.executable, "-m", "celery", "-A", "pin_assets.celery_app", "worker", "-n", "pin@%h",
+                   "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+        log = self.root / f"worker-{host.name}.log"
+        offset = log.stat().st_size if log.exists() else 0
+        return self.groups.start(f"worker-{host.name}", command, self.worker_env(host), host), offset
+
+    def await_worker(self, launched: tuple[Service, int]) -> Service:
+        """Wait for Celery's "ready." line (after the preload), written since the worker was launched."""
+        service, offset = launched
+        wait_until(f"{service.name} ready", lambda: " ready." in service.log.read_text(errors="replace")[offset:]
+                   or service.proc.poll() is not None, 900, logs=self.groups.tails)
+        assert service.proc.poll() is None, service.tail()
+        return service
+
+    def stop_worker(self, host: Host, sig: int = signal.SIGTERM) -> None:
+        """SIGTERM: Celery's warm shutdown (finishes the step it runs); SIGKILL: the host's worker is lost."""
+        self.groups.stop(f"worker-{host.name}", sig, timeout_s=120)
+
+    def cli(self, *args: str, env: dict[str, str] | None = None,
+            timeout_s: float = 1800) -> subprocess.CompletedProcess:
+        """``pin ARGS`` on the control host with the stack's environment (plus ``env``)."""
+        with self.placement.control.entered():
+            return subprocess.run([sys.executable, "-m", "pin_assets.cli", *args], env={**self.env, **(env or {})},
+                                  cwd=REPO, capture_output=True, text=True, timeout=timeout_s)
 
     def runs(self, job: str = "pin_job", partitions: object = None) -> list[dict]:
         """The job's runs in creation order; only those of ``partitions`` when given."""
@@ -341,19 +517,33 @@ class Stack:
     def run_events(self, run_id: str) -> list[dict]:
         return self.gql(RUN_LOGS, runId=run_id)["logsForRun"]["events"]
 
-    def keys(self, prefix: str) -> list[str]:
-        pages = self.s3.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
-        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+    def step_workers(self, run_id: str) -> list[tuple[str, str, float]]:
+        """(step, Celery worker, epoch seconds) each time a worker began a step of the run, in order."""
+        events = self.gql(ENGINE_EVENTS, runId=run_id)["logsForRun"]["events"]
+        found = []
+        for event in events:
+            entries = {entry["label"]: entry.get("text") for entry in event.get("metadataEntries") or []}
+            if CELERY_WORKER_LABEL in entries:
+                found.append((event["stepKey"], entries[CELERY_WORKER_LABEL], float(event["timestamp"]) / 1000))
+        return found
 
-    def records(self, drop: str) -> dict[str, str]:
+    def keys(self, prefix: str) -> list[str]:
+        with self.placement.control.entered():
+            pages = self.s3.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+            return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+    def record_lines(self, drop: str, base: str = "data") -> list[tuple[str, str]]:
+        """(record id, SHA-256 of its canonical JSON) for every line of every export part of the drop."""
+        with self.placement.control.entered():
+            client = self.s3.client()
+            parts = sorted(k for k in self.keys(f"{base}/export/pin/{self.dataset}/{drop}/") if k.endswith(".jsonl"))
+            return [(record["id"], hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest())
+                    for key in parts
+                    for record in read_jsonl(client.get_object(Bucket=self.bucket, Key=key)["Body"].read())]
+
+    def records(self, drop: str, base: str = "data") -> dict[str, str]:
         """Record id -> SHA-256 of the record's canonical JSON, over every export part of the drop."""
-        client = self.s3.client()
-        parts = sorted(k for k in self.keys(f"data/export/pin/{self.dataset}/{drop}/") if k.endswith(".jsonl"))
-        out = {}
-        for key in parts:
-            for record in read_jsonl(client.get_object(Bucket=self.bucket, Key=key)["Body"].read()):
-                out[record["id"]] = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
-        return out
+        return dict(self.record_lines(drop, base))
 
     def diagnostics(self) -> str:
         return self.groups.tails()
@@ -372,7 +562,8 @@ def partition_of(run: dict) -> str | None:
     return dict((t["key"], t["value"]) for t in run["tags"]).get("dagster/partition")
 
 
-def stack_env(home: Path, db: Postgres, s3: S3Server, bucket: str, code_port: int, dataset: str) -> dict[str, str]:
+def stack_env(home: Path, db: Postgres, s3: S3Server, bucket: str, code: tuple[str, int],
+              dataset: str) -> dict[str, str]:
     """The variables compose sets (x-dagster-env), pointed at the local processes."""
     env = {name: value for name, value in os.environ.items()
            if not name.startswith(("PIN_", "DAGSTER_", "AWS_"))}
@@ -392,17 +583,20 @@ def stack_env(home: Path, db: Postgres, s3: S3Server, bucket: str, code_port: in
         "AWS_ACCESS_KEY_ID": ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         "AWS_REGION": REGION,
-        "PIN_CODE_SERVER_HOST": "127.0.0.1",
-        "PIN_CODE_SERVER_PORT": str(code_port),
+        "PIN_CODE_SERVER_HOST": code[0],
+        "PIN_CODE_SERVER_PORT": str(code[1]),
     }
 
 
 @contextlib.contextmanager
-def running_stack(root: Path, s3: S3Server, dataset: str, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
-    """Postgres, code server, webserver and daemon on 127.0.0.1 over a new bucket of ``s3``; all stopped after.
+def running_stack(root: Path, s3: S3Server | None, dataset: str, extra_env: dict[str, str] | None = None,
+                  placement: Placement = ONE_HOST) -> Iterator[Stack]:
+    """Postgres, code server, webserver and daemon over a new bucket of ``s3``; all stopped after.
 
     ``root`` holds the logs and the Dagster home; ``extra_env`` is added to every service's environment
-    (the tests' step gate, a bench's settings).
+    (the tests' step gate, a bench's settings). ``placement`` puts the services on hosts (one by default);
+    with worker hosts, RabbitMQ joins PostgreSQL on the data host, and the stack's runs send their steps to
+    a Celery worker on each worker host. Without ``s3``, an S3 server is started on the data host.
     """
     binaries = postgres_bin()
     if binaries is None:
@@ -417,23 +611,34 @@ def running_stack(root: Path, s3: S3Server, dataset: str, extra_env: dict[str, s
     temp.mkdir()
     groups = ProcessGroups(root)
     cluster: Path | None = None
+    control = placement.control
     try:
-        db, cluster = start_postgres(groups, binaries)
-        bucket = s3.new_bucket()
-        code_port, web_port = free_port(), free_port()
-        env = {**stack_env(home, db, s3, bucket, code_port, dataset), "TMPDIR": str(temp), **(extra_env or {})}
+        db, cluster = start_postgres(groups, binaries, placement.data)
+        s3 = s3 or start_s3_server(groups, placement.data)
+        with control.entered():
+            bucket = s3.new_bucket()
+        code_port, web_port = free_port(control), free_port(control)
+        env = {**stack_env(home, db, s3, bucket, (control.address, code_port), dataset), "TMPDIR": str(temp)}
+        broker = None
+        if placement.workers:
+            broker = start_rabbitmq(groups, placement.data, root / "rabbitmq")
+            env.update(PIN_EXECUTOR="celery", PIN_CELERY_BROKER_URL=broker.url)
+        env.update(extra_env or {})
         (home / "dagster.yaml").write_text(yaml.safe_dump(process_instance_config(), sort_keys=False))
         shutil.copy(COMPOSE_WORKSPACE, home / "workspace.yaml")
         # Compose's daemon entrypoint up to the daemon: creates the schema in Postgres and sets the pools.
         env["PATH"] = f"{console_scripts(root / 'bin')}{os.pathsep}{env.get('PATH', '')}"
-        groups.start("daemon-setup", ["/bin/sh", "-c", compose_daemon_setup()], env).proc.wait(timeout=300)
+        setup = groups.start("daemon-setup", ["/bin/sh", "-c", compose_daemon_setup()], env, control)
+        setup.proc.wait(timeout=300)
         assert groups.services.pop("daemon-setup").proc.returncode == 0, (root / "daemon-setup.log").read_text()
 
-        groups.start("code", code_server_command("127.0.0.1", code_port), env)
-        groups.start("webserver", dagster_command("dagster-webserver", "-h", "127.0.0.1", "-p", str(web_port),
-                                                  "-w", env["WORKSPACE"]), env)
-        stack = Stack(groups, env, s3, bucket, web_port, db, dataset, root)
+        groups.start("code", code_server_command(control.address, code_port), env, control)
+        groups.start("webserver", dagster_command("dagster-webserver", "-h", control.address, "-p", str(web_port),
+                                                  "-w", env["WORKSPACE"]), env, control)
+        stack = Stack(groups, env, s3, bucket, web_port, db, dataset, root, placement, broker)
         stack.start_daemon()
+        for launched in [stack.launch_worker(host) for host in placement.workers]:
+            stack.await_worker(launched)
 
         def location_loaded() -> bool:
             entries = stack.gql(WORKSPACE)["workspaceOrError"]["locationEntries"]

@@ -27,7 +27,7 @@ class S3Server:
     """A running server, its endpoint, and helpers to make buckets, clients and stores on it."""
 
     endpoint: str
-    server: ThreadedMotoServer
+    server: ThreadedMotoServer | None = None  # None: a server this process does not run (another host's)
     buckets: list[str] = field(default_factory=list)
 
     def connection(self, **overrides) -> S3Connection:
