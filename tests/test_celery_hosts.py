@@ -43,6 +43,8 @@ FILES = ["multi_page.pdf", "picture_classification.pdf", "broken.pdf"]
 RUN_TIMEOUT_S = 1800  # hangs only: a run takes well under a minute on an idle 2-core machine
 # Fast enough for a test: a silent host is dropped after ~2 missed heartbeats; a failed step retried at once.
 STACK_ENV = {"PIN_CELERY_HEARTBEAT_S": "4", "PIN_STEP_RETRY_DELAY_S": "1"}
+# One of the three files is broken on purpose: a third of the batch, over the default quarantine bound (0.25).
+QUARANTINE_BOUND = 0.5
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +78,7 @@ def _launch(stack: Stack, partition: str) -> str:
     launched = stack.gql(LAUNCH, params={
         "selector": {**LOCATION, "jobName": "pin_job"},
         "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]},
+        "runConfigData": {"resources": {"processing": {"config": {"max_quarantine_rate": QUARANTINE_BOUND}}}},
     })["launchPipelineExecution"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     return launched["run"]["runId"]
@@ -96,7 +99,8 @@ def _one_host_records(stack: Stack, batch: str) -> dict[str, str]:
     env = {"DAGSTER_HOME": str(home), "PIN_EXECUTOR": "multiprocess"}
     env.update({name: "" for name in stack.env if name.startswith("DAGSTER_POSTGRES_")})
     _add_batch(stack, batch, base="onehost", env=env)
-    done = stack.cli("materialize", batch, env={"PIN_STORAGE_URI": f"s3://{stack.bucket}/onehost", **env})
+    done = stack.cli("materialize", batch, "--set", f"max_quarantine_rate={QUARANTINE_BOUND}",
+                     env={"PIN_STORAGE_URI": f"s3://{stack.bucket}/onehost", **env})
     assert done.returncode == 0, done.stdout + done.stderr
     return stack.records(batch, base="onehost")
 

@@ -131,8 +131,10 @@ def test_text_drawn_as_vector_outlines_is_read() -> None:
     svg = pymupdf.open("svg", page.get_svg_image(text_as_path=True).encode())
     outlined = svg.convert_to_pdf()
     assert pymupdf.open("pdf", outlined)[0].get_text().strip() == ""
-    assert pdf_to_markdown(outlined).markdown.strip() == ""
+    without_ocr = pdf_to_markdown(outlined).markdown.strip()  # what is drawn is kept, as a picture of it
+    assert without_ocr.startswith("![](content_image/") and "\n" not in without_ocr, without_ocr
     doc = pdf_to_markdown(outlined, ocr=OCR)
+    assert "content_image" not in doc.markdown  # read as text, not also kept as a figure
     assert similarity(text, doc.markdown) >= 0.9, doc.markdown
     assert doc.metadata["ocr_pages"][0]["reason"] == "vector_text"
 
