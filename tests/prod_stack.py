@@ -427,8 +427,13 @@ def start_s3_server(groups: ProcessGroups, host: Host) -> S3Server:
     s3 = S3Server(endpoint=f"http://{host.address}:{port}")
 
     def listening() -> bool:
+        from botocore.exceptions import EndpointConnectionError
+
         with host.entered():
-            return bool(s3.client().list_buckets())
+            try:
+                return bool(s3.client().list_buckets())
+            except EndpointConnectionError:  # not listening yet (botocore's error is not an OSError)
+                return False
 
     wait_until("S3 server answering", listening, 300, logs=groups.tails)
     return s3
