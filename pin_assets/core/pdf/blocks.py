@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import statistics
-from dataclasses import replace
 
 from pin_assets.core.pdf.cjk import CJK_RE
 from pin_assets.core.pdf.headings import DATE_RE, classify_headings
@@ -191,11 +190,4 @@ def _ends_standalone(element: Element, row: Row) -> bool:
 def _without_marker(row: Row) -> Row:
     """The row minus its bullet or number, which the Markdown list marker now carries."""
     match = _BULLET_RE.match(row.text) or _NUMBER_RE.match(row.text) or _LABEL_RE.match(row.text)
-    drop = match.end() if match else 0
-    spans = []
-    for span in row.spans:
-        cut = min(drop, len(span.text))
-        drop -= cut
-        if span.text[cut:]:
-            spans.append(replace(span, text=span.text[cut:]))
-    return Row(spans, row.x0, row.y0, row.x1, row.y1, row.rotated)
+    return row.without_prefix(match.end() if match else 0)

@@ -12,7 +12,6 @@ superscript, the same way the marks in the text are: see :mod:`inline`).
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from pin_assets.core.pdf.model import Element, Row, Style, Unit, text_unit
 
@@ -32,7 +31,8 @@ def split_footnotes(units: list[Unit], page_height: float, style: Style) -> list
     for row in sorted(candidates, key=lambda r: r.y0):
         mark = _mark(row)
         if mark is not None:
-            notes.append(Element("footnote", [_without_mark(row, mark)], marker=mark.group(0).strip().rstrip(".")))
+            marker = mark.group(0).strip().rstrip(".")
+            notes.append(Element("footnote", [row.without_prefix(mark.end())], marker=marker))
             taken.add(id(row))
             continue
         owner = next((n for n in reversed(notes) if _below(row, n.rows[-1])), None)
@@ -73,15 +73,3 @@ def _mark(row: Row) -> re.Match | None:
 def _below(row: Row, last: Row) -> bool:
     """Whether ``row`` is the next line under ``last`` in the same column."""
     return row.x0 < last.x1 and row.x1 > last.x0 and 0 <= row.y0 - last.y1 < 1.5 * last.height
-
-
-def _without_mark(row: Row, mark: re.Match) -> Row:
-    """The row minus its mark, which the footnote element carries."""
-    drop = mark.end()
-    spans = []
-    for span in row.spans:
-        cut = min(drop, len(span.text))
-        drop -= cut
-        if span.text[cut:]:
-            spans.append(replace(span, text=span.text[cut:]))
-    return Row(spans, row.x0, row.y0, row.x1, row.y1, row.rotated)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 
@@ -66,6 +66,17 @@ class Row:
         """Whether every visible character has a style (bold, italic, mono)."""
         visible = [s for s in self.spans if s.text.strip() and not s.script]
         return bool(visible) and all(getattr(s, attr) for s in visible)
+
+    def without_prefix(self, chars: int) -> Row:
+        """The row minus its first ``chars`` characters (a list marker or footnote mark that the element
+        carries instead), spans emptied by the cut dropped."""
+        spans = []
+        for span in self.spans:
+            cut = min(chars, len(span.text))
+            chars -= cut
+            if span.text[cut:]:
+                spans.append(replace(span, text=span.text[cut:]))
+        return Row(spans, self.x0, self.y0, self.x1, self.y1, self.rotated)
 
 
 @dataclass
