@@ -40,9 +40,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dagster import Backoff, ExecutorDefinition, RetryPolicy, multiprocess_executor
+from dagster import Backoff, ExecutorDefinition, RetryPolicy, in_process_executor, multiprocess_executor
 
-EXECUTORS = ("multiprocess", "celery")
+EXECUTORS = ("multiprocess", "celery", "in_process")
 START_METHODS = ("forkserver", "spawn")
 PRELOAD = ("pin_assets.definitions", "pin_assets.core.convert")  # parse, render, export and checks use both
 DEFAULT_MAX_CONCURRENT = 2
@@ -66,6 +66,8 @@ def executor_from_env() -> ExecutorDefinition:
         from resources.celery_executor import executor_config
 
         return celery_executor.configured(executor_config())
+    if executor_kind() == "in_process":
+        return in_process_executor
     return multiprocess_executor.configured(multiprocess_config())
 
 
