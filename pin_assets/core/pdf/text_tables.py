@@ -195,7 +195,7 @@ def _table(run: list[_Line]) -> tuple[Unit, set[int]] | None:
     for line in run:
         texts = [""] * width
         for cell in line.cells:
-            if cell.x1 < left or cell.x0 > right:
+            if not _within(cell, line.cells, left, right):
                 continue  # text of a neighbouring column on the same baseline
             inside.append(cell)
             col = _column_of(cell, columns)
@@ -209,6 +209,14 @@ def _table(run: list[_Line]) -> tuple[Unit, set[int]] | None:
     rows_in = [c.row for c in inside]
     box = (min(r.x0 for r in rows_in), min(ln.y0 for ln in run), max(r.x1 for r in rows_in), max(ln.y1 for ln in run))
     return Unit("table", *box, markdown=table_markdown(grid)), taken
+
+
+def _within(cell: _Cell, cells: list[_Cell], left: float, right: float) -> bool:
+    """Whether the cell belongs to the table spanning ``left`` to ``right``: its row (the text line of
+    one block) has every cell centred between them. A justified line of the neighbouring column, whose
+    wide word spaces split it into cells and whose last word reaches the table's edge, stays prose: a
+    row is taken whole or not at all, so none of its words are lost to the table."""
+    return all(left <= (c.x0 + c.x1) / 2 <= right for c in cells if c.row is cell.row)
 
 
 def _column_of(cell: _Cell, columns: list[tuple[float, float]]) -> int:
