@@ -43,7 +43,7 @@ from pin_assets.core.pdf.rotation import (
 )
 from pin_assets.core.pdf.running import drop_running
 from pin_assets.core.pdf.style import document_style
-from pin_assets.core.pdf.tables import has_rulings, ruled_tables
+from pin_assets.core.pdf.tables import has_rulings, horizontal_rules, ruled_tables
 from pin_assets.core.pdf.text_tables import find_text_tables
 
 _TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
@@ -332,7 +332,8 @@ def _read_page(
             units.append(text_unit(rows))
     units = drop_side_stamps(units, turned_size(turn, width, height)[0])
     if detect_tables:
-        units = find_text_tables(units, turned_size(turn, width, height)[0], regions)
+        rules = horizontal_rules(outside) if turn == (1, 0) else []
+        units = find_text_tables(units, turned_size(turn, width, height)[0], regions, rules)
     area = max(width * height, 1.0)
     placements = image_placements(page, max_pixels)
     cover = sum((p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) for p in placements) / area
