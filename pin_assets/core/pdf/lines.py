@@ -106,7 +106,7 @@ def _make_span(raw: dict) -> Span:
     """Read style from flags and, because many PDFs leave flags unset, from the font name too."""
     font = raw["font"]
     flags = raw["flags"]
-    text = raw["text"] if "text" in raw else _lam_alef_text(raw["chars"])
+    text = raw["text"]  # set from the characters for raw dictionaries (see :mod:`word_gaps`)
     return Span(
         text=text.translate(LIGATURES),
         size=raw["size"],
@@ -118,26 +118,6 @@ def _make_span(raw: dict) -> Span:
         x1=raw["bbox"][2],
         baseline=raw["origin"][1] if "origin" in raw else None,
     )
-
-
-def _lam_alef_text(chars: list[dict]) -> str:
-    """Span text from characters, putting Arabic lam-alef ligatures back in logical order.
-
-    MuPDF emits the ligature glyph as a zero-width alef followed by the lam, so after its bidi
-    reordering the pair reads alef-lam ("المشكالت" for "المشكلات"); the zero width gives it away.
-    """
-    out: list[str] = []
-    i = 0
-    while i < len(chars):
-        c = chars[i]
-        nxt = chars[i + 1]["c"] if i + 1 < len(chars) else ""
-        if c["c"] in "اأإآ" and nxt == "ل" and c["bbox"][2] - c["bbox"][0] < 0.01:
-            out += ["ل", c["c"]]
-            i += 2
-            continue
-        out.append(c["c"])
-        i += 1
-    return "".join(out)
 
 
 def _merge_rows(pieces: list[tuple[tuple, list[Span]]]) -> list[Row]:

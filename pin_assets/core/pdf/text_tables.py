@@ -263,10 +263,11 @@ def _region_table(lines: list[_Line], rules: list[float] = ()) -> tuple[Unit, se
     appended to the columns they start in. The first line with two or more cells opens the header row
     even where the header has no cell over the first column (row labels rarely have a heading).
 
-    Horizontal ``rules`` (their heights) cut the lines into bands: a line past a rule always opens a row,
-    and a band with at most one line holding a first-column cell is one row, whatever the lines in it
-    (a label centred beside a description of three lines, a value set at the top). Single-cell lines
-    below the last rule (a "Table continues" note) are not the table's."""
+    Horizontal ``rules`` (their heights) cut the lines into bands: a band with at most one line holding a
+    first-column cell is one row, whatever the lines in it (a label centred beside a description of three
+    lines, a value set at the top); a band of several labelled rows is read line by line as above (a rule
+    that crosses a table, or parts its header from its body). Lines below the last rule with no line of
+    two cells among them (a "Table continues" note) are not the table's."""
     multi = [ln for ln in lines if len(ln.cells) >= 2]
     if len(multi) < 2:
         return None
@@ -282,8 +283,11 @@ def _region_table(lines: list[_Line], rules: list[float] = ()) -> tuple[Unit, se
     extents = list(zip(edges, edges[1:], strict=False))  # the columns part the page at their starts
     placed = [(line, _column_cells(line, extents, size), _band(line, rules)) for line in lines]
     labelled: dict[int, int] = {}
+    multi_in: set[int] = set()
     for _, cells, band in placed:
         labelled[band] = labelled.get(band, 0) + (0 in cells)
+        if len(cells) >= 2:
+            multi_in.add(band)
     last_band = len(rules)
     table_rows: list[list[str]] = []
     taken: set[int] = set()
@@ -291,14 +295,13 @@ def _region_table(lines: list[_Line], rules: list[float] = ()) -> tuple[Unit, se
     previous: int | None = None
     for line, cells, band in placed:
         first = min(cells, default=None)
-        if rules and band == last_band and len(cells) < 2:
+        if rules and band == last_band and band not in multi_in:
             continue  # a note under the table's last rule
         opens = first is not None and (first == 0 and len(cells) >= 2 or line.cells[0].x0 < anchors[0] - 0.5 * size)
         if opens and table_rows and table_rows[-1][0] and _wrapped_label(line.cells[0], anchors[0], size):
             opens = False
-        if labelled[band] <= 1 and band == previous:
-            opens = False  # one row between two rules
-        opens = opens or (previous is not None and band != previous)
+        if rules and labelled[band] <= 1:  # one row between two rules
+            opens = band != previous
         if opens or not table_rows:
             if not opens and first != 0 and len(cells) < 2 and not band:
                 continue  # text above the first row (and rule) that starts past the first column: not the table's
