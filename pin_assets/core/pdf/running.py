@@ -2,7 +2,10 @@
 
 Four kinds of evidence, so that a one-page document is cleaned as well as a long one: repetition
 (margin lines that recur on half the pages), patterns (page numbers, "Downloaded from ...", DOIs,
-ISSNs, copyright and price lines, journal citation lines such as "Journal of X 310 (2005) 253-265"),
+ISSNs, copyright and price lines, journal citation lines such as "Journal of X 310 (2005) 253-265" or
+"Proc. R. Soc. Lond. B (2004) 271, 147-152", volume and issue lines, publishers' banners such as
+"Electronic Supplementary Material (ESI) for ..."), lines turned along the side edge beside all the text
+that carry such a mark or a page number (a landscape page's running head),
 position (the outermost lines of the page, set smaller than the body text and standing apart
 from it), and the layout model's header and footer regions (journal banners, a manual's title on
 every page, "Chapter 17: Programming", which no pattern names). Only lines between the page edge and
@@ -34,13 +37,17 @@ _EDGE_NUMBER_RE = re.compile(r"^\d{1,4}\s\s*\S|\S\s*\s\d{1,4}$")
 _BOILERPLATE_RE = re.compile(
     r"^\W*(downloaded|accessed|retrieved|printed)\s+(from|for|by|on)\b"
     r"|all rights reserved|see front matter|\bissn\b|\bisbn\b|^\s*\d[\d-]{8,}\d/\d\d/\$\d+\.\d\d"
-    r"|^\W*(©|\(c\)|copyright)\s*\d{4}|^\s*arxiv:\d{4}\.\d{4,5}",
+    r"|^\W*(©|\(c\)|copyright|[\ue000-\uf8ff])\s*\d{4}|^\s*arxiv:\d{4}\.\d{4,5}"
+    r"|^\W*electronic supplementary (material|information) \(esi\) for\b|^\W*this journal is\s*(©|\(c\))"
+    r"|\$\d+\.\d\d\s*usd\b",
     re.IGNORECASE,
 )
 # Lines that are boilerplate at the edge when set apart (smaller than the body, or a gap away from it).
 _EDGE_LINE_RE = re.compile(
-    r"^\s*((https?://|www\.)\S+|doi:\s*\S+|\S+\s+doi:\s*\S+)\s*$"
-    r"|^[^\W\d][^()]{2,80}\s\d{1,4}\s*(\(\d{1,2}\))?\s*\(\d{4}\)\s*[\d\w]+\s*[-–]\s*[\d\w]+\s*$",
+    r"^\s*(url:\s*)?((https?://|www\.)\S+|doi:?\s*10\.\d{4,}/\S+|doi:\s*\S+|\S+\s+doi:\s*\S+)\s*$"
+    r"|^[^\W\d][^()]{2,80}\s\d{1,4}\s*(\(\d{1,2}\))?\s*\(\d{4}\)\s*[\d\w]+\s*[-–]\s*[\d\w]+\s*$"
+    r"|^[^\W\d][^()]{2,80}\(\d{4}\)\s*\d{1,4},\s*\d+\s*[-–]\s*\d+\b"  # "Proc. R. Soc. B (2004) 271, 147-152"
+    r"|\bvol(\.|ume)\s*\d+\s*[,/|]?\s*(no\.?|issue)\s*\d+",  # "1 December 2012 / Vol. 3, No. 12 / ..."
     re.IGNORECASE,
 )
 _EDGE_ZONE = 0.2  # candidates lie within this share of the page height from the top or bottom
@@ -85,14 +92,14 @@ def drop_running(page: Page, style: Style) -> list[Unit]:
     margin = {id(r) for r in _margin_rows(page)}
     margin |= {id(r) for r in _margin_rows(page, 0.25) if abs(r.y0 - top) < 1 or abs(r.y1 - bottom) < 1}
     edge = _edge_rows(rows, page, style, from_top=True) | _edge_rows(rows, page, style, from_top=False)
-    edge |= _model_rows(rows, page, style)
+    edge |= _model_rows(rows, page, style) | _side_rows(rows, page)
+    edge |= {id(r) for r in rows if id(r) in margin and _is_running(r, style, top, bottom)}
     units = []
     for unit in page.units:
         if unit.kind != "text":
             units.append(unit)
             continue
-        kept = [r for r in unit.rows if id(r) not in edge
-                and (id(r) not in margin or not _is_running(r, style, top, bottom))]
+        kept = [r for r in unit.rows if id(r) not in edge]
         if kept:
             units.append(text_unit(kept))
     return units
@@ -124,7 +131,7 @@ def _edge_rows(rows: list[Row], page: Page, style: Style, from_top: bool) -> set
         small = row.size < style.body - 0.5
         apart = small or _gap_inwards(row, ordered[index + 1:], from_top) >= 1.5 * max(style.body, row.height)
         if (_BOILERPLATE_RE.search(text) or _PAGE_NUMBER_RE.match(text)
-                or (apart and _EDGE_LINE_RE.match(text))
+                or (apart and _EDGE_LINE_RE.search(text))
                 or (distance <= (_BAND if from_top else _FOOT_BAND) * page.height and small and apart
                     and not row.all("bold") and not (not from_top and _FOOTNOTE_RE.match(text))
                     and _gap_inwards(row, ordered[index + 1:], from_top) >= 1.5 * style.body)):
@@ -133,6 +140,25 @@ def _edge_rows(rows: list[Row], page: Page, style: Style, from_top: bool) -> set
         if any(abs(other.y0 - row.y0) < 1 for other in ordered[index + 1:index + 3]):
             continue  # another row on the same line (a header's other half) still gets its turn
         break
+    return found
+
+
+def _side_rows(rows: list[Row], page: Page) -> set[int]:
+    """Lines running up or down the page beside all its horizontal text that read as furniture: a running
+    head with its page number ("Transition in Turner syndrome, 2015, Vol. 113   47") set along the edge of a
+    landscape page, a copyright or DOI stamp. A rotated line among the text (a table's turned header) or
+    a side note without such a mark stays."""
+    if not rows:
+        return set()
+    left, right = min(r.x0 for r in rows), max(r.x1 for r in rows)
+    found = set()
+    for row in text_rows(page):
+        if not row.rotated or (left < row.x1 and row.x0 < right):
+            continue
+        text = " ".join(row.text.split())
+        if (_BOILERPLATE_RE.search(text) or _PAGE_NUMBER_RE.match(text) or _EDGE_LINE_RE.search(text)
+                or _EDGE_NUMBER_RE.search(text)):
+            found.add(id(row))
     return found
 
 
