@@ -104,3 +104,24 @@ def test_lines_with_their_spaces_are_left_as_they_are():
         before = ["".join(c["c"] for s in line["spans"] for c in s["chars"]) for line in lines_of(raw)]
         after = ["".join(s["text"] for s in line["spans"]) for line in lines_of(spaced_blocks(raw))]
         assert after == before, name
+
+
+def test_words_set_apart_without_spaces_inside_a_spaced_line_are_split():
+    """A caption whose first words were placed one by one, 0.12 em apart with no space character (under
+    MuPDF's 0.15 em), in a line whose other words carry spaces: the run "Compositionofthesamples" is too
+    long for a word and its glyph gaps show three breaks. The line under it, spaced as usual, is unchanged."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    font, size, x = pymupdf.Font("helv"), 10, 72.0
+    page.insert_text((x, 100), "Table 1", fontname="helv", fontsize=size)
+    x += font.text_length("Table 1 ", size)
+    for word in ("Composition", "of", "the"):
+        page.insert_text((x, 100), word, fontname="helv", fontsize=size)
+        x += font.text_length(word, size) + 0.12 * size
+    page.insert_text((x, 100), "samples used in this study, by weight.", fontname="helv", fontsize=size)
+    page.insert_text((72, 130), "An ordinary line of body text follows with its own spaces.", fontname="helv",
+                     fontsize=size)
+    assert "Compositionofthesamples" in page.get_text()
+    markdown = pdf_to_markdown(doc.tobytes()).markdown
+    assert "Table 1 Composition of the samples used in this study, by weight." in markdown
+    assert "An ordinary line of body text follows with its own spaces." in markdown

@@ -10,7 +10,8 @@ It works on MuPDF's raw text dictionary (one box per character) and is careful, 
 the middle of a word costs more than one left out:
 
 - only lines that read as unspaced get spaces: many letters per space character, far more than any
-  language written with spaces has (``_LETTERS_PER_SPACE``);
+  language written with spaces has (``_LETTERS_PER_SPACE``); in other lines only runs of letters too long
+  for a word of running text ("Compositionofthe") may be split;
 - the break must be wider than the line's usual gap between letters by ``_BREAK_EMS`` of the font size,
   and the gaps must fall into two groups with a clear valley between them: kerning and fonts whose
   widths are a little off spread gaps evenly, word breaks do not;
@@ -23,6 +24,7 @@ logical order, so every later pass reads spans the same way whichever dictionary
 
 from __future__ import annotations
 
+import re
 import statistics
 
 import pymupdf
@@ -33,6 +35,7 @@ from pin_assets.core.pdf.lines import RTL_RE
 _LETTERS_PER_SPACE = 9.0  # English averages under 6 letters a word; German compounds under 9 a line
 _MIN_LETTERS = 8  # shorter lines give too few gaps to tell word breaks from kerning
 _BREAK_EMS = 0.08  # a word break is at least this much wider than the line's usual letter gap
+_LONG_RUN_RE = re.compile(r"[^\W\d_]{14,}")  # longer than most words of running text (not "electromagnetism")
 _VALLEY = 0.5  # ... and every letter gap is at most this share of the narrowest break's excess
 
 
@@ -49,7 +52,8 @@ def _space_line(line: dict) -> None:
     """Set the text of the line's spans, with spaces where the line's glyph gaps show word breaks."""
     spans = line["spans"]
     texts = [[c["c"] for c in span.get("chars", ())] for span in spans]
-    breaks = _breaks(line) if _unspaced("".join("".join(t) for t in texts)) else set()
+    allowed = _candidates(texts)
+    breaks = _breaks(line) & allowed if allowed else set()
     for i, span in enumerate(spans):
         chars = span.pop("chars", None)
         if chars is None:
@@ -60,11 +64,27 @@ def _space_line(line: dict) -> None:
         span["text"] = text
 
 
+def _candidates(texts: list[list[str]]) -> set[tuple[int, int]]:
+    """Positions (span index, character index) where a missing space may be put back: anywhere in a line
+    that reads as unspaced, else only inside runs of letters too long for one word of running text
+    ("Compositionofthe" in "Table1 Compositionofthe samples"); none in right-to-left lines."""
+    where = [(i, k) for i, chars in enumerate(texts) for k in range(len(chars))]
+    text = "".join("".join(chars) for chars in texts)
+    if RTL_RE.search(text):
+        return set()
+    if _unspaced(text):
+        return set(where)
+    allowed: set[tuple[int, int]] = set()
+    for match in _LONG_RUN_RE.finditer(text):
+        allowed.update(where[match.start() + 1:match.end()])
+    return allowed
+
+
 def _unspaced(text: str) -> bool:
     """Whether a line has far fewer spaces than words would need."""
     letters = sum(1 for c in text if c.isalnum())
     spaces = sum(1 for c in text if c.isspace())
-    return letters >= _MIN_LETTERS and letters / (spaces + 1) >= _LETTERS_PER_SPACE and not RTL_RE.search(text)
+    return letters >= _MIN_LETTERS and letters / (spaces + 1) >= _LETTERS_PER_SPACE
 
 
 def _breaks(line: dict) -> set[tuple[int, int]]:
