@@ -54,6 +54,7 @@ _EDGE_ZONE = 0.2  # candidates lie within this share of the page height from the
 _BAND = 0.12  # unpatterned small lines set apart from the body must lie closer still
 _FOOT_BAND = 0.07  # closer yet at the foot, where footnotes also stand small and apart
 _FOOTNOTE_RE = re.compile(r"^\s*([*†‡§¶]|\d{1,2}\s?[^\d\s.,])")
+_SIDE_BAND = 0.12  # a turned running head stands within this share of the page width from a side edge
 _MODEL_ZONE = 0.2  # a line in a model's header or footer region must lie within this share of the page edge
 _MODEL_BAND = 0.06  # ... and within this share when it is set bigger than the body text
 _MODEL_SCORE = 0.5  # header and footer regions less sure than this are no evidence
@@ -144,20 +145,28 @@ def _edge_rows(rows: list[Row], page: Page, style: Style, from_top: bool) -> set
 
 
 def _side_rows(rows: list[Row], page: Page) -> set[int]:
-    """Lines running up or down the page beside all its horizontal text that read as furniture: a running
-    head with its page number ("Transition in Turner syndrome, 2015, Vol. 113   47") set along the edge of a
-    landscape page, a copyright or DOI stamp. A rotated line among the text (a table's turned header) or
-    a side note without such a mark stays."""
+    """The outermost line running up or down the page on each side, when it stands beside all the
+    horizontal text, near the edge and apart from other turned lines, and reads as furniture: a running
+    head with its page number ("Transition in Turner syndrome, 2015, Vol. 113   47") set along the edge of
+    a landscape page, a copyright or DOI stamp. The rows of a turned table (close together, however far
+    out) and side notes without such a mark stay."""
     if not rows:
         return set()
     left, right = min(r.x0 for r in rows), max(r.x1 for r in rows)
+    turned = [r for r in text_rows(page) if r.rotated and not (left < r.x1 and r.x0 < right)]
     found = set()
-    for row in text_rows(page):
-        if not row.rotated or (left < row.x1 and row.x0 < right):
+    for side in (-1, 1):
+        out = sorted((r for r in turned if (r.x0 >= right if side > 0 else r.x1 <= left)),
+                     key=lambda r: -r.x1 if side > 0 else r.x0)
+        if not out:
             continue
+        row = out[0]
+        near = row.x0 >= (1 - _SIDE_BAND) * page.width if side > 0 else row.x1 <= _SIDE_BAND * page.width
+        thick = row.x1 - row.x0
+        apart = all((row.x0 - r.x1 if side > 0 else r.x0 - row.x1) >= thick for r in out[1:])
         text = " ".join(row.text.split())
-        if (_BOILERPLATE_RE.search(text) or _PAGE_NUMBER_RE.match(text) or _EDGE_LINE_RE.search(text)
-                or _EDGE_NUMBER_RE.search(text)):
+        if near and apart and (_BOILERPLATE_RE.search(text) or _PAGE_NUMBER_RE.match(text)
+                               or _EDGE_LINE_RE.search(text) or _EDGE_NUMBER_RE.search(text)):
             found.add(id(row))
     return found
 

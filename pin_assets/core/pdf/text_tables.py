@@ -26,7 +26,7 @@ _NUMERIC_RE = re.compile(r"^[\s\d.,:;%()+\-–—−/*$€£¥±×x<>=~]+$")
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]")
 _GAP_EMS = 0.9  # a gap wider than this many font sizes separates cells; word spaces are ~0.25 em
 _REGION_SCORE = 0.5  # table regions less sure than this are no evidence
-_MARKER_RE = re.compile(r"\s*[-–•◦▪‣●○■□►▸·*]\s*")  # a list marker is never a cell of its own
+_MARKER_RE = re.compile(r"\s*[-–•◦▪‣●○■□►▸·*]\s*")  # a list marker, when words follow it
 _TABLE_CAPTION_RE = re.compile(r"^\s*(table|tab\.|tabelle|tableau|tabla)\s*[\dIVXA-Z]", re.IGNORECASE)
 
 
@@ -122,7 +122,7 @@ def _cells(row: Row, page_width: float, prose: bool = False) -> list[_Cell]:
         if not span.text.strip():
             continue
         text = span_text(span)  # a footnote mark stays apart from the figure it follows
-        if cells and (span.x0 - cells[-1].x1 <= _GAP_EMS * span.size or _MARKER_RE.fullmatch(cells[-1].text)):
+        if cells and (span.x0 - cells[-1].x1 <= _GAP_EMS * span.size or prose and _bullet_of(cells[-1], span)):
             cell = cells[-1]
             cell.text += ("" if cell.text.endswith(" ") or span.text.startswith(" ") or span.x0 - cell.x1 < 0.15
                           * span.size else " ") + text
@@ -133,6 +133,13 @@ def _cells(row: Row, page_width: float, prose: bool = False) -> list[_Cell]:
         cell.text = " ".join(cell.text.split())
     cells = [c for c in cells if c.text]
     return [] if not prose and any(_prose(c, page_width) for c in cells) else cells
+
+
+def _bullet_of(cell: _Cell, span) -> bool:
+    """Whether the cell is a list marker set before the span's words ("-  Redundant nuchal skin"), which
+    belongs with them; a dash before a figure, or a wide gap away, is a cell of its own ("–" for no value)."""
+    return (bool(_MARKER_RE.fullmatch(cell.text)) and span.text.lstrip()[:1].isalpha()
+            and span.x0 - cell.x1 <= 2 * span.size)
 
 
 def _prose(cell: _Cell, page_width: float) -> bool:
