@@ -121,18 +121,43 @@ def _make_span(raw: dict) -> Span:
 
 
 def _merge_rows(pieces: list[tuple[tuple, list[Span]]]) -> list[Row]:
-    """Group line pieces that share a baseline into one row, ordered left-to-right or right-to-left."""
+    """Group line pieces that share a baseline into one row, ordered left-to-right or right-to-left.
+
+    Boxes overlapping by half their height say so, unless the baselines are most of a line apart: a
+    bullet or a symbol from a math font has a box far taller than its text, which would otherwise pull
+    the next line of its list item into its row ("the structure of" + "the problem" read "ofthe")."""
     rows: list[list[tuple[tuple, list[Span]]]] = []
     for bbox, spans in sorted(pieces, key=lambda p: ((p[0][1] + p[0][3]) / 2, p[0][0])):
         if rows:
             last = rows[-1]
             y0, y1 = min(b[1] for b, _ in last), max(b[3] for b, _ in last)
             overlap = min(y1, bbox[3]) - max(y0, bbox[1])
-            if overlap > 0.5 * min(y1 - y0, bbox[3] - bbox[1]):
+            if overlap > 0.5 * min(y1 - y0, bbox[3] - bbox[1]) and not _lines_apart(last, spans):
                 last.append((bbox, spans))
                 continue
         rows.append([(bbox, spans)])
     return [_make_row(group) for group in rows]
+
+
+def _lines_apart(row: list[tuple[tuple, list[Span]]], spans: list[Span]) -> bool:
+    """Whether a piece's text stands on a baseline most of a line below or above every baseline of the
+    row's text (scripts are raised or lowered by less than half their size)."""
+    piece = _baseline(spans)
+    if piece is None:
+        return False
+    bases = [base for _, other in row if (base := _baseline(other)) is not None]
+    if not bases:
+        return False
+    return all(abs(piece[0] - base) > 0.7 * max(size, piece[1]) for base, size in bases)
+
+
+def _baseline(spans: list[Span]) -> tuple[float, float] | None:
+    """The baseline and size of the piece's biggest run of text, where MuPDF gives baselines."""
+    runs = [s for s in spans if s.text.strip() and s.baseline is not None]
+    if not runs:
+        return None
+    main = max(runs, key=lambda s: (s.size, len(s.text.strip())))
+    return main.baseline, main.size
 
 
 def _make_row(group: list[tuple[tuple, list[Span]]]) -> Row:
