@@ -1,4 +1,4 @@
-"""Tables and word spaces on real third-party pages (copied from the gnarly dev set, see
+"""Tables, rows and word spaces on real third-party pages (copied from the gnarly dev set, see
 ``tests/fixtures/gnarly-pages/PROVENANCE.md``): a table ruled only between its rows, a landscape table the
 layout model takes for a figure, an infobox beside justified prose, and a text layer without word spaces.
 
@@ -125,3 +125,13 @@ def test_words_set_apart_without_spaces_inside_a_spaced_line_are_split():
     markdown = pdf_to_markdown(doc.tobytes()).markdown
     assert "Table 1 Composition of the samples used in this study, by weight." in markdown
     assert "An ordinary line of body text follows with its own spaces." in markdown
+
+
+def test_a_tall_bullet_does_not_pull_the_next_line_into_its_row():
+    """A textbook's list whose bullets come from TeX's symbol font: the bullet's box reaches into the next
+    line, whose words were read as the end of the bullet's row ("structure ofthe problem", "ar-gument").
+    The baselines are a line apart, so each line is its own row and the words are spaced as printed."""
+    text = " ".join(markdown_of("bws_book_ch2_pg2").split())
+    assert "depending on the structure of the problem you are solving." in text
+    assert "by comparing and contrasting them" in text
+    assert "classify a presented argument as an inductive one" in text

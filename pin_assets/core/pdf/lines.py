@@ -140,15 +140,16 @@ def _merge_rows(pieces: list[tuple[tuple, list[Span]]]) -> list[Row]:
 
 
 def _lines_apart(row: list[tuple[tuple, list[Span]]], spans: list[Span]) -> bool:
-    """Whether a piece's text stands on a baseline most of a line below or above every baseline of the
-    row's text (scripts are raised or lowered by less than half their size)."""
+    """Whether a piece's text stands a line (0.9 of its size or more) below or above every baseline of the
+    row's text: scripts are raised or lowered by less than half their size, a display fraction's numerator
+    and denominator by about 0.7."""
     piece = _baseline(spans)
     if piece is None:
         return False
     bases = [base for _, other in row if (base := _baseline(other)) is not None]
     if not bases:
         return False
-    return all(abs(piece[0] - base) > 0.7 * max(size, piece[1]) for base, size in bases)
+    return all(abs(piece[0] - base) > 0.9 * max(size, piece[1]) for base, size in bases)
 
 
 def _baseline(spans: list[Span]) -> tuple[float, float] | None:
