@@ -132,21 +132,23 @@ def _merge_rows(pieces: list[tuple[tuple, list[Span]]]) -> list[Row]:
             last = rows[-1]
             y0, y1 = min(b[1] for b, _ in last), max(b[3] for b, _ in last)
             overlap = min(y1, bbox[3]) - max(y0, bbox[1])
-            if overlap > 0.5 * min(y1 - y0, bbox[3] - bbox[1]) and not _lines_apart(last, spans):
+            if overlap > 0.5 * min(y1 - y0, bbox[3] - bbox[1]) and not _lines_apart(last, bbox, spans):
                 last.append((bbox, spans))
                 continue
         rows.append([(bbox, spans)])
     return [_make_row(group) for group in rows]
 
 
-def _lines_apart(row: list[tuple[tuple, list[Span]]], spans: list[Span]) -> bool:
-    """Whether a piece's text stands a line (0.9 of its size or more) below or above every baseline of the
-    row's text: scripts are raised or lowered by less than half their size, a display fraction's numerator
-    and denominator by about 0.7."""
+def _lines_apart(row: list[tuple[tuple, list[Span]]], bbox: tuple, spans: list[Span]) -> bool:
+    """Whether a piece's text stands a line (0.9 of its size or more) below or above the baselines of the
+    row's pieces it shares columns with (pieces beside it, a label at the left, do not count): scripts are
+    raised or lowered by less than half their size, a display fraction's numerator and denominator by
+    about 0.7 of it."""
     piece = _baseline(spans)
     if piece is None:
         return False
-    bases = [base for _, other in row if (base := _baseline(other)) is not None]
+    bases = [base for box, other in row if min(box[2], bbox[2]) - max(box[0], bbox[0]) > 0
+             and (base := _baseline(other)) is not None]
     if not bases:
         return False
     return all(abs(piece[0] - base) > 0.9 * max(size, piece[1]) for base, size in bases)

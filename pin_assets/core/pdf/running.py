@@ -94,7 +94,7 @@ def drop_running(page: Page, style: Style) -> list[Unit]:
     margin |= {id(r) for r in _margin_rows(page, 0.25) if abs(r.y0 - top) < 1 or abs(r.y1 - bottom) < 1}
     edge = _edge_rows(rows, page, style, from_top=True) | _edge_rows(rows, page, style, from_top=False)
     edge |= _model_rows(rows, page, style) | _side_rows(rows, page)
-    edge |= {id(r) for r in rows if id(r) in margin and _is_running(r, style, top, bottom)}
+    edge |= {id(r) for r in rows if id(r) in margin and _is_running(r, style, top, bottom, rows)}
     units = []
     for unit in page.units:
         if unit.kind != "text":
@@ -106,14 +106,21 @@ def drop_running(page: Page, style: Style) -> list[Unit]:
     return units
 
 
-def _is_running(row: Row, style: Style, top: float, bottom: float) -> bool:
+def _is_running(row: Row, style: Style, top: float, bottom: float, rows: list[Row]) -> bool:
     """A margin row is running text if it repeats across pages, is a page number, or is the page's
-    outermost row carrying a page number at one end (a header like "Title of the paper   9")."""
+    outermost row carrying a page number at one end (a header like "Title of the paper   9") with some
+    white space between it and the text: the first entry of an index column ("deleting, 281") carries a
+    page number too, set as close to the entry under it as the rest of the column."""
     text = " ".join(row.text.split())
     if _running_key(text) in style.running or _PAGE_NUMBER_RE.match(text):
         return True
-    outermost = abs(row.y0 - top) < 1 or abs(row.y1 - bottom) < 1
-    return outermost and row.size <= style.body and not row.all("bold") and bool(_EDGE_NUMBER_RE.search(text))
+    at_top = abs(row.y0 - top) < 1
+    if not (at_top or abs(row.y1 - bottom) < 1) or row.size > style.body or row.all("bold"):
+        return False
+    if not _EDGE_NUMBER_RE.search(text):
+        return False
+    ordered = sorted(rows, key=lambda r: r.y0) if at_top else sorted(rows, key=lambda r: -r.y1)
+    return _gap_inwards(row, [r for r in ordered if r is not row], at_top) >= 0.5 * row.height
 
 
 def _edge_rows(rows: list[Row], page: Page, style: Style, from_top: bool) -> set[int]:
