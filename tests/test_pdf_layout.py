@@ -68,6 +68,15 @@ def test_publisher_lines_at_the_edge_go_by_their_wording(name, furniture, body):
     assert body in markdown
 
 
+def test_an_index_entry_at_the_top_is_no_running_head():
+    """A manual's index: the right column's first entry "deleting, 281" is the page's topmost line and ends
+    in a page number, like a running head; it is set as close to the entry under it as the whole column is,
+    so it stays, in its column's order. The footer "Index 601" goes."""
+    markdown = flat(converted("guidebook_failed_pages_pg3").markdown)
+    assert "deleting, 281" in markdown and "Index 601" not in markdown
+    assert markdown.index("Define, 287") < markdown.index("deleting, 281") < markdown.index("display graph")
+
+
 def test_table_without_rules_keeps_its_header_and_sentence_cells():
     """The TI-89 command table: no ruling lines, descriptions are sentences running over two lines. Inside
     the model's table region it is one table whose header row is the table's header and each command
