@@ -27,7 +27,8 @@ _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff
 _GAP_EMS = 0.9  # a gap wider than this many font sizes separates cells; word spaces are ~0.25 em
 _REGION_SCORE = 0.5  # table regions less sure than this are no evidence
 _MARKER_RE = re.compile(r"\s*[-–•◦▪‣●○■□►▸·*]\s*")  # a list marker, when words follow it
-_TABLE_CAPTION_RE = re.compile(r"^\s*(table|tab\.|tabelle|tableau|tabla)\s*[\dIVXA-Z]", re.IGNORECASE)
+_TABLE_CAPTION_RE = re.compile(  # "Table 1", "Table S2", "Tab. IV"; not "Table of contents", "Tables"
+    r"^\s*((table|tabelle|tableau|tabla)(?![^\W\d_])|tab\.)\s*([\dIVX]+|[A-Z]\d*)\b", re.IGNORECASE)
 
 
 @dataclass
