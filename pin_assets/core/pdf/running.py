@@ -37,9 +37,9 @@ _EDGE_NUMBER_RE = re.compile(r"^\d{1,4}\s\s*\S|\S\s*\s\d{1,4}$")
 _BOILERPLATE_RE = re.compile(
     r"^\W*(downloaded|accessed|retrieved|printed)\s+(from|for|by|on)\b"
     r"|all rights reserved|see front matter|\bissn\b|\bisbn\b|^\s*\d[\d-]{8,}\d/\d\d/\$\d+\.\d\d"
-    r"|^\W*(©|\(c\)|copyright|[\ue000-\uf8ff])\s*\d{4}|^\s*arxiv:\d{4}\.\d{4,5}"
+    r"|^\W*(©|\(c\)|copyright|[\uf6d9\uf8e9])\s*\d{4}|^\s*arxiv:\d{4}\.\d{4,5}"  # U+F6D9, U+F8E9: Symbol's ©
     r"|^\W*electronic supplementary (material|information) \(esi\) for\b|^\W*this journal is\s*(©|\(c\))"
-    r"|\$\d+\.\d\d\s*usd\b",
+    r"|^\W*\d{4,7}\s*-\s*\$\d+\.\d\d\s*usd\b",  # "#176000 - $15.00 USD"
     re.IGNORECASE,
 )
 # Lines that are boilerplate at the edge when set apart (smaller than the body, or a gap away from it).
@@ -47,7 +47,7 @@ _EDGE_LINE_RE = re.compile(
     r"^\s*(url:\s*)?((https?://|www\.)\S+|doi:?\s*10\.\d{4,}/\S+|doi:\s*\S+|\S+\s+doi:\s*\S+)\s*$"
     r"|^[^\W\d][^()]{2,80}\s\d{1,4}\s*(\(\d{1,2}\))?\s*\(\d{4}\)\s*[\d\w]+\s*[-–]\s*[\d\w]+\s*$"
     r"|^[^\W\d][^()]{2,80}\(\d{4}\)\s*\d{1,4},\s*\d+\s*[-–]\s*\d+\b"  # "Proc. R. Soc. B (2004) 271, 147-152"
-    r"|\bvol(\.|ume)\s*\d+\s*[,/|]?\s*(no\.?|issue)\s*\d+",  # "1 December 2012 / Vol. 3, No. 12 / ..."
+    r"|[/|]\s*vol(\.|ume)\s*\d+\s*[,/|]?\s*(no\.?|issue)\s*\d+\s*[/|]",  # "2012 / Vol. 3, No. 12 / ..."
     re.IGNORECASE,
 )
 _EDGE_ZONE = 0.2  # candidates lie within this share of the page height from the top or bottom
