@@ -49,6 +49,34 @@ def test_running_lines_of_a_one_page_document_go_with_the_model(name, furniture,
     assert not converted(name).warnings
 
 
+@pytest.mark.parametrize(("name", "furniture", "body"), [
+    ("large_prompt_hint2_pg1", ["Proc. R. Soc. Lond. B (2004)", "2003 The Royal Society", "DOI 10.1098/rspb"],
+     "Author for correspondence (wright.571@osu.edu)"),
+    ("lots_of_chem_tables_pg2", ["Electronic Supplementary Material (ESI) for RSC Advances",
+                                 "This journal is © The Royal Society of Chemistry 2016"],
+     "Table S1 Chemicals and reagents"),
+    ("pdftotext_two_column_issue_pg3", ["Transition in Turner syndrome, 2015", "Downloaded from"],
+     "Clinical features in Turner syndrome"),
+])
+def test_publisher_lines_at_the_edge_go_by_their_wording(name, furniture, body):
+    """A journal's citation footer, a copyright line whose © is a symbol-font glyph, a DOI line, a
+    publisher's supplementary-material banner, and a running head turned along the edge of a landscape page
+    ending in its page number: page furniture by wording and place, on pages where the model marks none."""
+    markdown = flat(converted(name).markdown)
+    for line in furniture:
+        assert line not in markdown
+    assert body in markdown
+
+
+def test_an_index_entry_at_the_top_is_no_running_head():
+    """A manual's index: the right column's first entry "deleting, 281" is the page's topmost line and ends
+    in a page number, like a running head; it is set as close to the entry under it as the whole column is,
+    so it stays, in its column's order. The footer "Index 601" goes."""
+    markdown = flat(converted("guidebook_failed_pages_pg3").markdown)
+    assert "deleting, 281" in markdown and "Index 601" not in markdown
+    assert markdown.index("Define, 287") < markdown.index("deleting, 281") < markdown.index("display graph")
+
+
 def test_table_without_rules_keeps_its_header_and_sentence_cells():
     """The TI-89 command table: no ruling lines, descriptions are sentences running over two lines. Inside
     the model's table region it is one table whose header row is the table's header and each command
@@ -79,6 +107,21 @@ def test_vector_chart_is_a_content_image_and_its_labels_are_not_prose(tmp_path):
     assert "Distilled Quantized" not in flat(markdown) and "81.2 79.5" not in flat(markdown)
     tables = [line for line in markdown.split("\n") if line.startswith("|")]
     assert tables[0] == "| " + " | ".join(TABLE_ROWS[0]) + " |" and len(tables) == len(TABLE_ROWS) + 1
+
+
+def test_vector_figures_is_a_signal_of_the_record(tmp_path):
+    """The record of a page with a chart drawn as paths counts it in the ``vector_figures`` signal (and in
+    ``ori_meta``); a page whose only picture is a raster logo counts none."""
+    from bench.vector_charts import chart_page
+    from pin_assets.core.convert_files import convert_file
+    from pin_assets.core.pdf_pages import RenderOptions
+
+    (tmp_path / "chart.pdf").write_bytes(chart_page("grouped"))
+    chart = convert_file(tmp_path / "chart.pdf", tmp_path / "out", RenderOptions(dpi=30))
+    assert chart["quality_signals"]["vector_figures"] == 1 and chart["meta"]["ori_meta"][VECTOR_FIGURES] == "1"
+    assert chart["quality_signals"]["image_count"] == 1
+    plain = convert_file(PAGES / "lots_of_sci_tables_pg1.pdf", tmp_path / "out", RenderOptions(dpi=30))
+    assert plain["quality_signals"]["vector_figures"] == 0 and plain["quality_signals"]["image_count"] == 1
 
 
 @pytest.mark.parametrize("model", ["missing.onnx", "broken.onnx"])

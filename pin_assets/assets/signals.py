@@ -7,7 +7,14 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from pin_assets import layout
 from pin_assets.assets.automation import AFTER_UPSTREAM
-from pin_assets.core.document import FALLBACK_PAGES, IMAGES_SKIPPED, LATEX_FALLBACK, PAGES_FAILED, metadata_count
+from pin_assets.core.document import (
+    FALLBACK_PAGES,
+    IMAGES_SKIPPED,
+    LATEX_FALLBACK,
+    PAGES_FAILED,
+    VECTOR_FIGURES,
+    metadata_count,
+)
 from pin_assets.core.html.markdown import FALLBACK_FLAG
 from pin_assets.core.progress import track
 from pin_assets.core.signals import INTEGER_SIGNALS, SIGNAL_DEFINITIONS, ImageFacts, compute_signals
@@ -61,6 +68,7 @@ def quality_signals(
                 warnings=len(row["warnings"] or ()),
                 latex_fallback=LATEX_FALLBACK in meta,
                 fallback_pages=metadata_count(meta, FALLBACK_PAGES),
+                vector_figures=metadata_count(meta, VECTOR_FIGURES),
             )
             out.add({"doc_id": row["doc_id"], "batch": batch, "source_dataset": sources[row["doc_id"]],
                      "tokenizer": tok.name, **values})

@@ -32,6 +32,7 @@ from pin_assets.core.document import (
     IMAGES_SKIPPED,
     LATEX_FALLBACK,
     PAGES_FAILED,
+    VECTOR_FIGURES,
     ConversionError,
     metadata_count,
 )
@@ -267,6 +268,7 @@ def _convert_into(
         warnings=len(parsed.warnings),
         latex_fallback=LATEX_FALLBACK in parsed.metadata,
         fallback_pages=metadata_count(parsed.metadata, FALLBACK_PAGES),
+        vector_figures=metadata_count(parsed.metadata, VECTOR_FIGURES),
     )
     record = build_record(
         doc_id=hashlib.sha256(data).hexdigest(),

@@ -23,7 +23,8 @@ LATEX_FALLBACK = "latex_fallback_reason"
 # PDF pages whose text a second engine (poppler's pdftotext) recovered where MuPDF could not read them;
 # the ``fallback_page_count`` signal.
 FALLBACK_PAGES = "fallback_pages"
-# PDF figures drawn as vector paths (charts, diagrams) that were rendered into content images.
+# PDF figures drawn as vector paths (charts, diagrams) that were rendered into content images; the
+# ``vector_figures`` signal.
 VECTOR_FIGURES = "vector_figures"
 
 

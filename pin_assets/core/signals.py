@@ -150,6 +150,8 @@ SIGNAL_DEFINITIONS: tuple[SignalDefinition, ...] = (
                      "warnings", (0, INF)),
     SignalDefinition("fallback_page_count", "PDF pages MuPDF could not read whose text poppler's pdftotext "
                      "recovered (text only, no images or styles)", "pages", (0, INF)),
+    SignalDefinition("vector_figures", "PDF figures drawn as vector paths (charts, diagrams) rendered into content "
+                     "images; they are among image_count", "images", (0, INF)),
     # Web pages, from the converter.
     SignalDefinition("main_content_fallback",
                      "1 when no main content was found in a web page and its body without boilerplate was "
@@ -167,7 +169,7 @@ INTEGER_SIGNALS: frozenset[str] = frozenset({
     "image_text_interleaving_count", "text_block_count", "total_token_count", "doc_length", "bold_char_count",
     "italic_char_count", "title_count", "rps_doc_word_count", "image_count", "image_min_side", "image_total_bytes",
     "page_count", "scanned_page_count", "ocr_page_count", "main_content_fallback", "images_skipped",
-    "pages_failed", "warning_count", "latex_fallback", "fallback_page_count",
+    "pages_failed", "warning_count", "latex_fallback", "fallback_page_count", "vector_figures",
 })
 SIGNAL_NAMES: tuple[str, ...] = tuple(d.name for d in SIGNAL_DEFINITIONS)
 
@@ -463,6 +465,7 @@ def compute_signals(
     warnings: int = 0,
     latex_fallback: bool = False,
     fallback_pages: int = 0,
+    vector_figures: int = 0,
 ) -> dict[str, float | int]:
     """Every signal of :data:`SIGNAL_DEFINITIONS` for one document, in that order.
 
@@ -475,7 +478,8 @@ def compute_signals(
     web page kept whole (minus boilerplate) because its main content could not be found. ``images_skipped``
     and ``pages_failed`` are what the converter left out (see ``document.IMAGES_SKIPPED``); ``warnings`` is
     how many warnings the conversion recorded; ``fallback_pages`` the PDF pages a second engine read (see
-    ``document.FALLBACK_PAGES``).
+    ``document.FALLBACK_PAGES``); ``vector_figures`` the PDF figures drawn as paths that became content images
+    (``document.VECTOR_FIGURES``), which tells a chart-heavy paper from one whose images are photographs.
     ``latex_fallback`` marks an arXiv e-print that LaTeXML did not convert (``document.LATEX_FALLBACK``).
     """
     seq = read_blocks(markdown)
@@ -503,6 +507,7 @@ def compute_signals(
         "warning_count": warnings,
         "latex_fallback": int(latex_fallback),
         "fallback_page_count": fallback_pages,
+        "vector_figures": vector_figures,
     }
     row = {**pin, **text_signals("\n".join(seq.texts)), **image_signals(images), **pages}
     return {name: row[name] for name in SIGNAL_NAMES}

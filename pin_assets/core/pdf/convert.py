@@ -28,7 +28,7 @@ from pin_assets.core.pdf.flow import Join, join_pages, joined_markdown
 from pin_assets.core.pdf.footnotes import split_footnotes
 from pin_assets.core.pdf.images import ImageStore, figure_units, image_placements
 from pin_assets.core.pdf.layout import AUTO, LayoutRun
-from pin_assets.core.pdf.lines import RTL_RE, block_row_groups
+from pin_assets.core.pdf.lines import block_row_groups
 from pin_assets.core.pdf.markdown import render_element
 from pin_assets.core.pdf.model import Element, Page, Region, Style, Unit, center_in, text_unit
 from pin_assets.core.pdf.ocr import OcrRun, Reading, ocr_reason
@@ -43,8 +43,9 @@ from pin_assets.core.pdf.rotation import (
 )
 from pin_assets.core.pdf.running import drop_running
 from pin_assets.core.pdf.style import document_style
-from pin_assets.core.pdf.tables import has_rulings, ruled_tables
+from pin_assets.core.pdf.tables import has_rulings, horizontal_rules, ruled_tables
 from pin_assets.core.pdf.text_tables import find_text_tables
+from pin_assets.core.pdf.word_gaps import spaced_blocks
 
 _TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
 T = TypeVar("T")
@@ -301,9 +302,7 @@ def _read_page(
     MuPDF cannot read cost the page its vector figures and ruled tables, with a warning, not the page.
     """
     textpage = page.get_textpage(flags=_TEXT_FLAGS)
-    blocks = textpage.extractDICT()["blocks"]
-    if any(RTL_RE.search(s["text"]) for b in blocks for line in b.get("lines", ()) for s in line["spans"]):
-        blocks = textpage.extractRAWDICT()["blocks"]  # per-character boxes to repair lam-alef ligatures
+    blocks = spaced_blocks(textpage.extractRAWDICT()["blocks"])  # word spaces and lam-alef from the glyphs
     width, height = unrotated_rect(page).width, unrotated_rect(page).height  # the frame of the text's boxes
     turn = page_turn(blocks)  # most text runs up, down or upside down: read the page turned upright
     if turn != (1, 0):
@@ -332,7 +331,8 @@ def _read_page(
             units.append(text_unit(rows))
     units = drop_side_stamps(units, turned_size(turn, width, height)[0])
     if detect_tables:
-        units = find_text_tables(units, turned_size(turn, width, height)[0], regions)
+        rules = horizontal_rules(outside) if turn == (1, 0) else []
+        units = find_text_tables(units, turned_size(turn, width, height)[0], regions, rules)
     area = max(width * height, 1.0)
     placements = image_placements(page, max_pixels)
     cover = sum((p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) for p in placements) / area

@@ -106,7 +106,7 @@ def _make_span(raw: dict) -> Span:
     """Read style from flags and, because many PDFs leave flags unset, from the font name too."""
     font = raw["font"]
     flags = raw["flags"]
-    text = raw["text"] if "text" in raw else _lam_alef_text(raw["chars"])
+    text = raw["text"]  # set from the characters for raw dictionaries (see :mod:`word_gaps`)
     return Span(
         text=text.translate(LIGATURES),
         size=raw["size"],
@@ -120,39 +120,47 @@ def _make_span(raw: dict) -> Span:
     )
 
 
-def _lam_alef_text(chars: list[dict]) -> str:
-    """Span text from characters, putting Arabic lam-alef ligatures back in logical order.
-
-    MuPDF emits the ligature glyph as a zero-width alef followed by the lam, so after its bidi
-    reordering the pair reads alef-lam ("المشكالت" for "المشكلات"); the zero width gives it away.
-    """
-    out: list[str] = []
-    i = 0
-    while i < len(chars):
-        c = chars[i]
-        nxt = chars[i + 1]["c"] if i + 1 < len(chars) else ""
-        if c["c"] in "اأإآ" and nxt == "ل" and c["bbox"][2] - c["bbox"][0] < 0.01:
-            out += ["ل", c["c"]]
-            i += 2
-            continue
-        out.append(c["c"])
-        i += 1
-    return "".join(out)
-
-
 def _merge_rows(pieces: list[tuple[tuple, list[Span]]]) -> list[Row]:
-    """Group line pieces that share a baseline into one row, ordered left-to-right or right-to-left."""
+    """Group line pieces that share a baseline into one row, ordered left-to-right or right-to-left.
+
+    Boxes overlapping by half their height say so, unless the baselines are most of a line apart: a
+    bullet or a symbol from a math font has a box far taller than its text, which would otherwise pull
+    the next line of its list item into its row ("the structure of" + "the problem" read "ofthe")."""
     rows: list[list[tuple[tuple, list[Span]]]] = []
     for bbox, spans in sorted(pieces, key=lambda p: ((p[0][1] + p[0][3]) / 2, p[0][0])):
         if rows:
             last = rows[-1]
             y0, y1 = min(b[1] for b, _ in last), max(b[3] for b, _ in last)
             overlap = min(y1, bbox[3]) - max(y0, bbox[1])
-            if overlap > 0.5 * min(y1 - y0, bbox[3] - bbox[1]):
+            if overlap > 0.5 * min(y1 - y0, bbox[3] - bbox[1]) and not _lines_apart(last, bbox, spans):
                 last.append((bbox, spans))
                 continue
         rows.append([(bbox, spans)])
     return [_make_row(group) for group in rows]
+
+
+def _lines_apart(row: list[tuple[tuple, list[Span]]], bbox: tuple, spans: list[Span]) -> bool:
+    """Whether a piece's text stands a line (0.9 of its size or more) below or above the baselines of the
+    row's pieces it shares columns with (pieces beside it, a label at the left, do not count): scripts are
+    raised or lowered by less than half their size, a display fraction's numerator and denominator by
+    about 0.7 of it."""
+    piece = _baseline(spans)
+    if piece is None:
+        return False
+    bases = [base for box, other in row if min(box[2], bbox[2]) - max(box[0], bbox[0]) > 0
+             and (base := _baseline(other)) is not None]
+    if not bases:
+        return False
+    return all(abs(piece[0] - base) > 0.9 * max(size, piece[1]) for base, size in bases)
+
+
+def _baseline(spans: list[Span]) -> tuple[float, float] | None:
+    """The baseline and size of the piece's biggest run of text, where MuPDF gives baselines."""
+    runs = [s for s in spans if s.text.strip() and s.baseline is not None]
+    if not runs:
+        return None
+    main = max(runs, key=lambda s: (s.size, len(s.text.strip())))
+    return main.baseline, main.size
 
 
 def _make_row(group: list[tuple[tuple, list[Span]]]) -> Row:

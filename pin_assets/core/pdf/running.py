@@ -2,7 +2,10 @@
 
 Four kinds of evidence, so that a one-page document is cleaned as well as a long one: repetition
 (margin lines that recur on half the pages), patterns (page numbers, "Downloaded from ...", DOIs,
-ISSNs, copyright and price lines, journal citation lines such as "Journal of X 310 (2005) 253-265"),
+ISSNs, copyright and price lines, journal citation lines such as "Journal of X 310 (2005) 253-265" or
+"Proc. R. Soc. Lond. B (2004) 271, 147-152", volume and issue lines, publishers' banners such as
+"Electronic Supplementary Material (ESI) for ..."), lines turned along the side edge beside all the text
+that carry such a mark or a page number (a landscape page's running head),
 position (the outermost lines of the page, set smaller than the body text and standing apart
 from it), and the layout model's header and footer regions (journal banners, a manual's title on
 every page, "Chapter 17: Programming", which no pattern names). Only lines between the page edge and
@@ -34,19 +37,24 @@ _EDGE_NUMBER_RE = re.compile(r"^\d{1,4}\s\s*\S|\S\s*\s\d{1,4}$")
 _BOILERPLATE_RE = re.compile(
     r"^\W*(downloaded|accessed|retrieved|printed)\s+(from|for|by|on)\b"
     r"|all rights reserved|see front matter|\bissn\b|\bisbn\b|^\s*\d[\d-]{8,}\d/\d\d/\$\d+\.\d\d"
-    r"|^\W*(©|\(c\)|copyright)\s*\d{4}|^\s*arxiv:\d{4}\.\d{4,5}",
+    r"|^\W*(©|\(c\)|copyright|[\uf6d9\uf8e9])\s*\d{4}|^\s*arxiv:\d{4}\.\d{4,5}"  # U+F6D9, U+F8E9: Symbol's ©
+    r"|^\W*electronic supplementary (material|information) \(esi\) for\b|^\W*this journal is\s*(©|\(c\))"
+    r"|^\W*\d{4,7}\s*-\s*\$\d+\.\d\d\s*usd\b",  # "#176000 - $15.00 USD"
     re.IGNORECASE,
 )
 # Lines that are boilerplate at the edge when set apart (smaller than the body, or a gap away from it).
 _EDGE_LINE_RE = re.compile(
-    r"^\s*((https?://|www\.)\S+|doi:\s*\S+|\S+\s+doi:\s*\S+)\s*$"
-    r"|^[^\W\d][^()]{2,80}\s\d{1,4}\s*(\(\d{1,2}\))?\s*\(\d{4}\)\s*[\d\w]+\s*[-–]\s*[\d\w]+\s*$",
+    r"^\s*(url:\s*)?((https?://|www\.)\S+|doi:?\s*10\.\d{4,}/\S+|doi:\s*\S+|\S+\s+doi:\s*\S+)\s*$"
+    r"|^[^\W\d][^()]{2,80}\s\d{1,4}\s*(\(\d{1,2}\))?\s*\(\d{4}\)\s*[\d\w]+\s*[-–]\s*[\d\w]+\s*$"
+    r"|^[^\W\d][^()]{2,80}\(\d{4}\)\s*\d{1,4},\s*\d+\s*[-–]\s*\d+\b"  # "Proc. R. Soc. B (2004) 271, 147-152"
+    r"|[/|]\s*vol(\.|ume)\s*\d+\s*[,/|]?\s*(no\.?|issue)\s*\d+\s*[/|]",  # "2012 / Vol. 3, No. 12 / ..."
     re.IGNORECASE,
 )
 _EDGE_ZONE = 0.2  # candidates lie within this share of the page height from the top or bottom
 _BAND = 0.12  # unpatterned small lines set apart from the body must lie closer still
 _FOOT_BAND = 0.07  # closer yet at the foot, where footnotes also stand small and apart
 _FOOTNOTE_RE = re.compile(r"^\s*([*†‡§¶]|\d{1,2}\s?[^\d\s.,])")
+_SIDE_BAND = 0.12  # a turned running head stands within this share of the page width from a side edge
 _MODEL_ZONE = 0.2  # a line in a model's header or footer region must lie within this share of the page edge
 _MODEL_BAND = 0.06  # ... and within this share when it is set bigger than the body text
 _MODEL_SCORE = 0.5  # header and footer regions less sure than this are no evidence
@@ -85,27 +93,34 @@ def drop_running(page: Page, style: Style) -> list[Unit]:
     margin = {id(r) for r in _margin_rows(page)}
     margin |= {id(r) for r in _margin_rows(page, 0.25) if abs(r.y0 - top) < 1 or abs(r.y1 - bottom) < 1}
     edge = _edge_rows(rows, page, style, from_top=True) | _edge_rows(rows, page, style, from_top=False)
-    edge |= _model_rows(rows, page, style)
+    edge |= _model_rows(rows, page, style) | _side_rows(rows, page)
+    edge |= {id(r) for r in rows if id(r) in margin and _is_running(r, style, top, bottom, rows)}
     units = []
     for unit in page.units:
         if unit.kind != "text":
             units.append(unit)
             continue
-        kept = [r for r in unit.rows if id(r) not in edge
-                and (id(r) not in margin or not _is_running(r, style, top, bottom))]
+        kept = [r for r in unit.rows if id(r) not in edge]
         if kept:
             units.append(text_unit(kept))
     return units
 
 
-def _is_running(row: Row, style: Style, top: float, bottom: float) -> bool:
+def _is_running(row: Row, style: Style, top: float, bottom: float, rows: list[Row]) -> bool:
     """A margin row is running text if it repeats across pages, is a page number, or is the page's
-    outermost row carrying a page number at one end (a header like "Title of the paper   9")."""
+    outermost row carrying a page number at one end (a header like "Title of the paper   9") with some
+    white space between it and the text: the first entry of an index column ("deleting, 281") carries a
+    page number too, set as close to the entry under it as the rest of the column."""
     text = " ".join(row.text.split())
     if _running_key(text) in style.running or _PAGE_NUMBER_RE.match(text):
         return True
-    outermost = abs(row.y0 - top) < 1 or abs(row.y1 - bottom) < 1
-    return outermost and row.size <= style.body and not row.all("bold") and bool(_EDGE_NUMBER_RE.search(text))
+    at_top = abs(row.y0 - top) < 1
+    if not (at_top or abs(row.y1 - bottom) < 1) or row.size > style.body or row.all("bold"):
+        return False
+    if not _EDGE_NUMBER_RE.search(text):
+        return False
+    ordered = sorted(rows, key=lambda r: r.y0) if at_top else sorted(rows, key=lambda r: -r.y1)
+    return _gap_inwards(row, [r for r in ordered if r is not row], at_top) >= 0.5 * row.height
 
 
 def _edge_rows(rows: list[Row], page: Page, style: Style, from_top: bool) -> set[int]:
@@ -124,7 +139,7 @@ def _edge_rows(rows: list[Row], page: Page, style: Style, from_top: bool) -> set
         small = row.size < style.body - 0.5
         apart = small or _gap_inwards(row, ordered[index + 1:], from_top) >= 1.5 * max(style.body, row.height)
         if (_BOILERPLATE_RE.search(text) or _PAGE_NUMBER_RE.match(text)
-                or (apart and _EDGE_LINE_RE.match(text))
+                or (apart and _EDGE_LINE_RE.search(text))
                 or (distance <= (_BAND if from_top else _FOOT_BAND) * page.height and small and apart
                     and not row.all("bold") and not (not from_top and _FOOTNOTE_RE.match(text))
                     and _gap_inwards(row, ordered[index + 1:], from_top) >= 1.5 * style.body)):
@@ -133,6 +148,33 @@ def _edge_rows(rows: list[Row], page: Page, style: Style, from_top: bool) -> set
         if any(abs(other.y0 - row.y0) < 1 for other in ordered[index + 1:index + 3]):
             continue  # another row on the same line (a header's other half) still gets its turn
         break
+    return found
+
+
+def _side_rows(rows: list[Row], page: Page) -> set[int]:
+    """The outermost line running up or down the page on each side, when it stands beside all the
+    horizontal text, near the edge and apart from other turned lines, and reads as furniture: a running
+    head with its page number ("Transition in Turner syndrome, 2015, Vol. 113   47") set along the edge of
+    a landscape page, a copyright or DOI stamp. The rows of a turned table (close together, however far
+    out) and side notes without such a mark stay."""
+    if not rows:
+        return set()
+    left, right = min(r.x0 for r in rows), max(r.x1 for r in rows)
+    turned = [r for r in text_rows(page) if r.rotated and not (left < r.x1 and r.x0 < right)]
+    found = set()
+    for side in (-1, 1):
+        out = sorted((r for r in turned if (r.x0 >= right if side > 0 else r.x1 <= left)),
+                     key=lambda r: -r.x1 if side > 0 else r.x0)
+        if not out:
+            continue
+        row = out[0]
+        near = row.x0 >= (1 - _SIDE_BAND) * page.width if side > 0 else row.x1 <= _SIDE_BAND * page.width
+        thick = row.x1 - row.x0
+        apart = all((row.x0 - r.x1 if side > 0 else r.x0 - row.x1) >= thick for r in out[1:])
+        text = " ".join(row.text.split())
+        if near and apart and (_BOILERPLATE_RE.search(text) or _PAGE_NUMBER_RE.match(text)
+                               or _EDGE_LINE_RE.search(text) or _EDGE_NUMBER_RE.search(text)):
+            found.add(id(row))
     return found
 
 

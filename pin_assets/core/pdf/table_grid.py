@@ -97,14 +97,16 @@ def _merge_overlapping(boxes: list[list]) -> list[list]:
 
 
 def table_markdown(grid: Grid) -> str:
-    """A GFM pipe table, or an HTML table when a cell spans rows or columns (GFM cannot express it)."""
-    if any(rs > 1 or cs > 1 for _, _, rs, cs, _ in grid):
+    """A GFM pipe table, or an HTML table when a cell spans rows or columns (GFM cannot express it) or holds
+    a "|" ("RoHS | Exempt"): GFM escapes it as ``\\|``, which many readers of pipe tables (and every
+    splitter on "|") take for a column break, shifting the rest of the row one column."""
+    if any(rs > 1 or cs > 1 or "|" in text for _, _, rs, cs, text in grid):
         return _html_table(grid)
     rows = max(r for r, *_ in grid) + 1
     cols = max(c for _, c, *_ in grid) + 1
     matrix = [[""] * cols for _ in range(rows)]
     for r, c, _, _, text in grid:
-        matrix[r][c] = " ".join(text.split()).replace("|", "\\|")
+        matrix[r][c] = " ".join(text.split())
     lines = ["| " + " | ".join(matrix[0]) + " |", "|" + "---|" * cols]
     lines += ["| " + " | ".join(row) + " |" for row in matrix[1:]]
     return "\n".join(lines)

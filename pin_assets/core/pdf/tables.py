@@ -40,6 +40,51 @@ def has_rulings(drawings: list[dict]) -> bool:
     return False
 
 
+Rule = tuple[float, float, float]
+"""A horizontal rule as (x0, x1, y): the collinear pieces a table draws between its rows, joined."""
+
+
+def horizontal_rules(drawings: list[dict], min_length: float = 15.0) -> list[Rule]:
+    """The page's horizontal rules: straight lines and thin filled or stroked rectangles (how word
+    processors draw cell borders), pieces on the same height that touch joined into one rule, so a rule
+    drawn cell by cell counts at its full width. Tables ruled only between their rows (no vertical
+    lines) are invisible to ``find_tables``; their rules still say where each row ends."""
+    pieces: list[tuple[float, float, float]] = []
+    for path in drawings:
+        items = path.get("items") or ()
+        if path.get("type") in ("clip", "group") or any(item[0] == "c" for item in items):
+            continue
+        for item in items:
+            if item[0] == "l":
+                (xa, ya), (xb, yb) = item[1], item[2]
+                if abs(ya - yb) < 1:
+                    pieces.append((min(xa, xb), max(xa, xb), (ya + yb) / 2))
+            elif item[0] == "re":
+                x0, y0, x1, y1 = item[1]
+                if y1 - y0 < 2.5:
+                    pieces.append((x0, x1, (y0 + y1) / 2))
+    heights: list[list[tuple[float, float, float]]] = []
+    for piece in sorted(pieces, key=lambda p: p[2]):
+        if heights and piece[2] - heights[-1][0][2] <= 1.0:
+            heights[-1].append(piece)
+        else:
+            heights.append([piece])
+    rules: list[Rule] = []
+    for same in heights:
+        y = same[0][2]
+        x0, x1 = None, None
+        for a, b, _ in sorted(same):
+            if x0 is not None and a <= x1 + 2.0:
+                x1 = max(x1, b)
+                continue
+            if x0 is not None and x1 - x0 >= min_length:
+                rules.append((x0, x1, y))
+            x0, x1 = a, b
+        if x1 - x0 >= min_length:
+            rules.append((x0, x1, y))
+    return rules
+
+
 _DRAWING_KEYS = ("closePath", "color", "width", "lineCap", "lineJoin", "dashes", "stroke_opacity", "fill",
                  "fill_opacity", "even_odd")
 

@@ -20,11 +20,15 @@ from dataclasses import dataclass
 from pin_assets.core.pdf.inline import span_text
 from pin_assets.core.pdf.model import CAPTION_RE, Region, Row, Unit, cluster, text_unit
 from pin_assets.core.pdf.table_grid import regular, table_markdown
+from pin_assets.core.pdf.tables import Rule
 
 _NUMERIC_RE = re.compile(r"^[\s\d.,:;%()+\-–—−/*$€£¥±×x<>=~]+$")
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]")
 _GAP_EMS = 0.9  # a gap wider than this many font sizes separates cells; word spaces are ~0.25 em
 _REGION_SCORE = 0.5  # table regions less sure than this are no evidence
+_MARKER_RE = re.compile(r"\s*[-–•◦▪‣●○■□►▸·*]\s*")  # a list marker, when words follow it
+_TABLE_CAPTION_RE = re.compile(  # "Table 1", "Table S2", "Tab. IV"; not "Table of contents", "Tables"
+    r"^\s*((table|tabelle|tableau|tabla)(?![^\W\d_])|tab\.)\s*([\dIVX]+|[A-Z]\d*)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -43,13 +47,16 @@ class _Line:
     rows: list[Row]
 
 
-def find_text_tables(units: list[Unit], page_width: float, regions: list[Region] = ()) -> list[Unit]:
+def find_text_tables(units: list[Unit], page_width: float, regions: list[Region] = (),
+                     rules: list[Rule] = ()) -> list[Unit]:
     """Replace aligned rows in ``units`` by table units; returns the new unit list (tables appended).
 
     Short aligned cells make a table anywhere. Inside the layout model's table regions (``regions``) where
     they made none, or made one whose rows run over several lines (:func:`_ragged`), cells may also hold
     sentences and a row may run over several lines (see :func:`_region_table`); a caption's lines (the
-    whole paragraph) are never cells."""
+    whole paragraph) are never cells. A figure region directly under a "Table N" caption is read as a
+    table region: the model takes a large table set without vertical rules for a figure, its caption
+    does not. The page's horizontal ``rules`` across a region end its rows."""
     text_units = [u for u in units if u.kind == "text"]
     rows = [r for u in text_units for r in u.rows if not r.all("mono") and not r.rotated]
     if len(rows) < 3:
@@ -61,7 +68,8 @@ def find_text_tables(units: list[Unit], page_width: float, regions: list[Region]
             tables.append(table)
     captions = {id(r) for u in text_units if u.rows and CAPTION_RE.match(u.rows[0].text) for r in u.rows}
     for region in regions:
-        if region.kind != "table" or region.score < _REGION_SCORE:
+        if region.score < _REGION_SCORE or not (region.kind == "table" or region.kind == "figure"
+                                                 and _under_table_caption(region, text_units)):
             continue
         there = [t for t in tables if region.covers(t[0].x0, t[0].y0, t[0].x1, t[0].y1)]
         if there and not any(_ragged(t.markdown) for t, _ in there):
@@ -69,7 +77,9 @@ def find_text_tables(units: list[Unit], page_width: float, regions: list[Region]
         elsewhere = set().union(*(ids for t, ids in tables if all(t is not u for u, _ in there)))
         inside = [r for r in rows if id(r) not in captions and id(r) not in elsewhere
                   and region.covers(r.x0, r.y0, r.x1, r.y1, 0.6)]
-        table = _region_table(_lines(inside, page_width, prose=True)) if len(inside) >= 3 else None
+        across = [y for x0, x1, y in rules if region.y0 - 3 <= y <= region.y1 + 3
+                  and min(x1, region.x1) - max(x0, region.x0) >= 0.5 * (region.x1 - region.x0)]
+        table = _region_table(_lines(inside, page_width, prose=True), across) if len(inside) >= 3 else None
         if table is not None:
             tables = [t for t in tables if all(t[0] is not u for u, _ in there)] + [table]
     if not tables:
@@ -81,6 +91,20 @@ def find_text_tables(units: list[Unit], page_width: float, regions: list[Region]
         if kept:
             out.append(text_unit(kept) if len(kept) < len(unit.rows) else unit)
     return out + [t for t, _ in tables]
+
+
+def _under_table_caption(region: Region, units: list[Unit]) -> bool:
+    """Whether a paragraph opening "Table N" stands at the region's top edge (just above it, or on its
+    first line), across the region's left part: the caption of a table the model took for a figure."""
+    for unit in units:
+        first = unit.rows[0] if unit.rows else None
+        if first is None or not _TABLE_CAPTION_RE.match(first.text):
+            continue
+        line = first.height
+        if (region.y0 - 3 * line <= (first.y0 + first.y1) / 2 <= region.y0 + 2 * line
+                and region.x0 - line <= first.x0 <= (region.x0 + region.x1) / 2):
+            return True
+    return False
 
 
 def _ragged(markdown: str) -> bool:
@@ -99,7 +123,7 @@ def _cells(row: Row, page_width: float, prose: bool = False) -> list[_Cell]:
         if not span.text.strip():
             continue
         text = span_text(span)  # a footnote mark stays apart from the figure it follows
-        if cells and span.x0 - cells[-1].x1 <= _GAP_EMS * span.size:
+        if cells and (span.x0 - cells[-1].x1 <= _GAP_EMS * span.size or prose and _bullet_of(cells[-1], span)):
             cell = cells[-1]
             cell.text += ("" if cell.text.endswith(" ") or span.text.startswith(" ") or span.x0 - cell.x1 < 0.15
                           * span.size else " ") + text
@@ -110,6 +134,13 @@ def _cells(row: Row, page_width: float, prose: bool = False) -> list[_Cell]:
         cell.text = " ".join(cell.text.split())
     cells = [c for c in cells if c.text]
     return [] if not prose and any(_prose(c, page_width) for c in cells) else cells
+
+
+def _bullet_of(cell: _Cell, span) -> bool:
+    """Whether the cell is a list marker set before the span's words ("-  Redundant nuchal skin"), which
+    belongs with them; a dash before a figure, or a wide gap away, is a cell of its own ("–" for no value)."""
+    return (bool(_MARKER_RE.fullmatch(cell.text)) and span.text.lstrip()[:1].isalpha()
+            and span.x0 - cell.x1 <= 2 * span.size)
 
 
 def _prose(cell: _Cell, page_width: float) -> bool:
@@ -195,7 +226,7 @@ def _table(run: list[_Line]) -> tuple[Unit, set[int]] | None:
     for line in run:
         texts = [""] * width
         for cell in line.cells:
-            if cell.x1 < left or cell.x0 > right:
+            if not _within(cell, line.cells, left, right):
                 continue  # text of a neighbouring column on the same baseline
             inside.append(cell)
             col = _column_of(cell, columns)
@@ -211,6 +242,14 @@ def _table(run: list[_Line]) -> tuple[Unit, set[int]] | None:
     return Unit("table", *box, markdown=table_markdown(grid)), taken
 
 
+def _within(cell: _Cell, cells: list[_Cell], left: float, right: float) -> bool:
+    """Whether the cell belongs to the table spanning ``left`` to ``right``: its row (the text line of
+    one block) has every cell centred between them. A justified line of the neighbouring column, whose
+    wide word spaces split it into cells and whose last word reaches the table's edge, stays prose: a
+    row is taken whole or not at all, so none of its words are lost to the table."""
+    return all(left <= (c.x0 + c.x1) / 2 <= right for c in cells if c.row is cell.row)
+
+
 def _column_of(cell: _Cell, columns: list[tuple[float, float]]) -> int:
     """The column the cell overlaps most, or whose span is nearest to its centre."""
     def score(i: int) -> tuple[float, float]:
@@ -222,14 +261,21 @@ def _column_of(cell: _Cell, columns: list[tuple[float, float]]) -> int:
     return max(range(len(columns)), key=score)
 
 
-def _region_table(lines: list[_Line]) -> tuple[Unit, set[int]] | None:
+def _region_table(lines: list[_Line], rules: list[float] = ()) -> tuple[Unit, set[int]] | None:
     """A table from the lines inside a region the layout model calls a table, whose cells may be sentences
     and whose rows may run over several lines (a command and its description, a species and its strain).
 
     Columns start where cells of the lines with two or more cells start. A line opens a new row when it
     has a cell in the first column and another cell, or when its first cell stands left of the first
     column (a section label such as "Bacteria"); any other line continues the row above, its cells
-    appended to the columns they start in."""
+    appended to the columns they start in. The first line with two or more cells opens the header row
+    even where the header has no cell over the first column (row labels rarely have a heading).
+
+    Horizontal ``rules`` (their heights) cut the lines into bands: a band with at most one line holding a
+    first-column cell is one row, whatever the lines in it (a label centred beside a description of three
+    lines, a value set at the top); a band of several labelled rows is read line by line as above (a rule
+    that crosses a table, or parts its header from its body). Lines below the last rule with no line of
+    two cells among them (a "Table continues" note) are not the table's."""
     multi = [ln for ln in lines if len(ln.cells) >= 2]
     if len(multi) < 2:
         return None
@@ -243,27 +289,54 @@ def _region_table(lines: list[_Line]) -> tuple[Unit, set[int]] | None:
     width = len(anchors)
     edges = [x - 0.8 * size for x in anchors] + [max(c.x1 for ln in lines for c in ln.cells)]
     extents = list(zip(edges, edges[1:], strict=False))  # the columns part the page at their starts
+    placed = [(line, _column_cells(line, extents, size), _band(line, rules)) for line in lines]
+    labelled: dict[int, int] = {}
+    multi_in: set[int] = set()
+    for _, cells, band in placed:
+        labelled[band] = labelled.get(band, 0) + (0 in cells)
+        if len(cells) >= 2:
+            multi_in.add(band)
+    last_band = len(rules)
     table_rows: list[list[str]] = []
     taken: set[int] = set()
     boxes: list[Row] = []
-    for line in lines:
-        cells = _column_cells(line, extents, size)
+    previous: int | None = None
+    for line, cells, band in placed:
         first = min(cells, default=None)
+        if rules and band == last_band and band not in multi_in:
+            continue  # a note under the table's last rule
         opens = first is not None and (first == 0 and len(cells) >= 2 or line.cells[0].x0 < anchors[0] - 0.5 * size)
+        if opens and table_rows and table_rows[-1][0] and _wrapped_label(line.cells[0], anchors[0], size):
+            opens = False
+        if rules and labelled[band] <= 1:  # one row between two rules
+            opens = band != previous
         if opens or not table_rows:
-            if not opens and first != 0:
-                continue  # text above the first row that starts past the first column: not the table's
+            if not opens and first != 0 and len(cells) < 2 and not band:
+                continue  # text above the first row (and rule) that starts past the first column: not the table's
             table_rows.append([""] * width)
         for col, text in cells.items():
             table_rows[-1][col] = f"{table_rows[-1][col]} {text}".strip()
         taken |= {id(r) for r in line.rows}
         boxes += line.rows
+        previous = band
     filled = sum(1 for row in table_rows for text in row if text)
     if len(table_rows) < 3 or filled < 0.5 * len(table_rows) * width:
         return None
     grid = regular([(r, c, 1, 1, text) for r, row in enumerate(table_rows) for c, text in enumerate(row)])
     box = (min(r.x0 for r in boxes), min(r.y0 for r in boxes), max(r.x1 for r in boxes), max(r.y1 for r in boxes))
     return Unit("table", *box, markdown=table_markdown(grid)), taken
+
+
+def _wrapped_label(cell: _Cell, anchor: float, size: float) -> bool:
+    """Whether a first-column cell is the second line of the label above: set in from the column's start
+    (a hanging indent) and starting lower case ("Specific physical" / "features")."""
+    return cell.x0 > anchor + 0.5 * size and cell.text[:1].islower()
+
+
+def _band(line: _Line, rules: list[float]) -> int:
+    """How many of the rules lie above the line's middle: lines between the same two rules share a band."""
+    middle = (line.y0 + line.y1) / 2
+    return sum(1 for y in rules if y < middle)
 
 
 def _column_cells(line: _Line, extents: list[tuple[float, float]], size: float) -> dict[int, str]:
