@@ -478,7 +478,41 @@ def line_pieces(blocks: list[dict]) -> list[dict]:
                 current.append(span)
         if current:
             pieces.append(_piece(line, current))
-    return [piece for piece in pieces if not _stray(piece)]
+    pieces = [piece for piece in pieces if not _stray(piece)]
+    line_height = statistics.median(p["bbox"][3] - p["bbox"][1] for p in pieces) if pieces else 0.0
+    return [piece for piece in pieces if not _squeezed(piece, pieces, line_height)]
+
+
+_SHORT_PIECE = 2  # words: what Tesseract invents between lines is a word or two, never a line of text
+
+
+def _squeezed(piece: dict, pieces: list[dict], line_height: float) -> bool:
+    """Whether a piece of a word or two sits where no line fits: between the lines above and below it in
+    its column, with less room between them than a line's height.
+
+    Tesseract reads words into the white space between two lines of a column ("Serena", "was" between
+    "in commercial" and "product offerings" on a clean 200-dpi render of a paper) and repeats a line's
+    fragment half a line off it (a lone "2" overlapping "open language"); printed lines never stand closer
+    than their own height to the lines above and below, so such a piece is no text of the page. The
+    room is measured against the taller of the piece and the page's usual line (``line_height``), so
+    that a small invented word is not saved by its own small box.
+    """
+    x0, y0, x1, y1 = piece["bbox"]
+    if len(_piece_text(piece).split()) > _SHORT_PIECE:
+        return False
+    middle = (y0 + y1) / 2
+    above, below = float("-inf"), float("inf")
+    for other in pieces:
+        if other is piece:
+            continue
+        ox0, oy0, ox1, oy1 = other["bbox"]
+        if min(x1, ox1) - max(x0, ox0) < 0.5 * (x1 - x0):
+            continue  # not in the piece's column
+        if (oy0 + oy1) / 2 <= middle:
+            above = max(above, oy1)
+        else:
+            below = min(below, oy0)
+    return below - above < 0.95 * max(y1 - y0, line_height)
 
 
 def _piece_text(piece: dict) -> str:
