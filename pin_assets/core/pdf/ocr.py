@@ -394,16 +394,44 @@ def reading_from_layer(layer: bytes, width: float, height: float, angle: int, la
         ocr = ocr_doc[0]
         scale = width / ocr.rect.width
         textpage = ocr.get_textpage(flags=_OCR_TEXT_FLAGS, matrix=pymupdf.Matrix(scale, scale))
-        blocks = textpage.extractDICT()["blocks"]
+        blocks = textpage.extractRAWDICT()["blocks"]
     finally:
         ocr_doc.close()
-    spans = [s for b in blocks for line in b.get("lines", ()) for s in line["spans"]]
-    for span in spans:
-        span["flags"], span["font"] = 0, "OCR"
+    lines = [line for b in blocks for line in b.get("lines", ())]
+    plain = "".join(c["c"] for line in lines for s in line["spans"] for c in s["chars"])
+    cjk = len(CJK_CHAR_RE.findall(plain)) > 0.3 * len(plain.replace(" ", ""))
+    for line in lines:
+        spell_words(line, spaced=not cjk)
+        for span in line["spans"]:
+            span["flags"], span["font"] = 0, "OCR"
     even_sizes(blocks)
-    text = "\n".join("".join(s["text"] for s in line["spans"]) for b in blocks for line in b.get("lines", ()))
-    cjk = len(CJK_CHAR_RE.findall(text)) > 0.3 * len(text.replace(" ", ""))
+    text = "\n".join("".join(s["text"] for s in line["spans"]) for line in lines)
     return Reading(blocks if cjk else line_pieces(blocks), width, height, angle, language, readability(text), text)
+
+
+_WORD_GAP = 0.02  # of the font size: Tesseract's glyph-less letters of one word abut exactly (gap 0.0)
+
+
+def spell_words(line: dict, spaced: bool) -> None:
+    """Give each span of an OCR line its ``text`` from its characters, with a space wherever two words meet
+    without one.
+
+    Tesseract writes each word as its own string of glyph-less letters stretched to the word's box, with
+    no space characters; MuPDF puts spaces where the gap between words looks wide enough and leaves
+    narrow ones out ("centerof", "ofthe" on a clean 200-dpi render of a paper). Inside a word the letters
+    abut exactly, so any gap is a word break. Not for CJK readings (``spaced`` False), whose characters
+    stand apart without spaces.
+    """
+    previous = None
+    for span in line["spans"]:
+        text = []
+        for char in span.pop("chars"):
+            if spaced and previous is not None and char["c"] != " " and previous["c"] != " " \
+                    and char["bbox"][0] - previous["bbox"][2] > _WORD_GAP * span["size"]:
+                text.append(" ")
+            text.append(char["c"])
+            previous = char
+        span["text"] = "".join(text)
 
 
 # OCR'd line sizes between these multiples of the page's body size are body text: MuPDF sizes OCR'd words
