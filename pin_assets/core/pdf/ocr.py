@@ -15,7 +15,9 @@ OCR replaces a text layer only when its reading is better *in the same script* (
 Devanagari, Thai...) is never called garbage for reading oddly, and an English reading never replaces an
 Arabic layer. The page is read in the language of the script its layer shows (``ara``, ``heb``,
 ``hin``, ``kor``, ``jpn``, ``chi_sim``, with English beside it), or, without a layer, in English first
-and then in the other installed scripts when the English reading is no text.
+and then in the other installed scripts when the English reading is poor (English Tesseract reads an
+Arabic scan as "Gye Jag sla slay", readability 0.725: three-letter runs that pass for words). Once a
+page reads well in such a script, the document's next scans start in it and skip the search.
 
 MuPDF's Tesseract does not expose its orientation detection (OSD) or word confidences, so both come
 from :func:`~pin_assets.core.pdf.readability.readability` on the result: the page is read as displayed
@@ -53,6 +55,9 @@ _UNMAPPED_PAGE = 0.5  # a text layer with more unmapped glyphs than this is unre
 _SOME_UNMAPPED = 0.02  # with a few, the layer is garbage if it does not read: glyph ids taken for text
 _GARBAGE = 0.5
 _VECTOR_GLYPHS = 40  # filled shapes glyph-sized on a page without text: text drawn as outlines
+# A reading with fewer readable characters than this share of the best so far's does not replace it, however
+# well its few words read: an Arabic scan read sideways in English ("bse PRE pebe eee ae erie", 0.77).
+_FEWER_CHARS = 0.8
 _NOISE_RE = re.compile(r"[|_~=\\¦:;.,'`\"—–-]{1,3}")  # what Tesseract reads in a gutter or a page edge's shadow
 _VISIBLE = 16 | 32  # MuPDF's char flags: filled or stroked (render modes other than 3, invisible)
 # Tesseract's time grows with the pixels it reads: a 1901 newspaper page (16 x 27 in.) is 17.5 MP at 200
@@ -187,6 +192,7 @@ class OcrRun:
         self.warnings: list[str] = []
         self.reads = 0  # page reads spent (see read_cost)
         self.skipped: list[int] = []
+        self.script = ""  # the non-Latin script of the document's last good reading: its next scans start in it
         self._ready: bool | None = None
 
     def ready(self) -> bool:
@@ -221,7 +227,7 @@ class OcrRun:
         reading = None
         if len(self.pages) < self.settings.max_pages:
             try:
-                reading = self._best_reading(page, script_of(mapped_text(layer_text)))
+                reading = self._best_reading(page, script_of(mapped_text(layer_text)) or self.script)
             except PDF_ERRORS as exc:
                 self.warnings.append(f"OCR failed on page {page.number + 1}: {describe(exc)}")
                 return None
@@ -239,6 +245,8 @@ class OcrRun:
             return None  # a picture's stray marks, or text no orientation or language made readable
         if layer_text.strip() and not better_than_layer(reading, layer_text, reason):
             return None
+        if reading.confidence >= GOOD_READING and script_of(reading.text) in SCRIPT_LANGUAGES:
+            self.script = script_of(reading.text)  # a document keeps its script: its next scans read in it first
         self.pages.append({"page": page.number, "reason": reason, "rotation": reading.angle,
                            "language": reading.language, "confidence": round(reading.confidence, 3)})
         return reading
@@ -266,10 +274,11 @@ class OcrRun:
         return (Path(self.settings.tessdata) / f"{language}.traineddata").is_file()
 
     def _best_reading(self, page: pymupdf.Page, script: str = "") -> Reading | None:
-        """The page as displayed first, in the language of its layer's script; then, when that does not
-        read as text, the other orientations (the one undoing the page's /Rotate first) and the other
-        installed scripts, keeping the best reading. None when the read budget has no room for the first
-        read; a try that does not fit is left out, so what is tried depends only on the document."""
+        """The page as displayed first, in the language of its layer's script (or the script the
+        document's scans were found in); then, when that does not read well, the other orientations (the
+        one undoing the page's /Rotate first) and the other installed scripts, keeping the best reading.
+        None when the read budget has no room for the first read; a try that does not fit is left out,
+        so what is tried depends only on the document."""
         primary = self._page_language(script)
         best = self._ocr(page, 0, primary)
         if best is None or best.confidence >= GOOD_READING or _visible_chars(best) < _MIN_CHARS:
@@ -281,17 +290,38 @@ class OcrRun:
             if _looks_han(best.text) and "chi_sim" in others:  # Chinese read as English: Chinese first
                 others.remove("chi_sim")
                 tries.insert(1 if page.rotation else 0, (0, "chi_sim"))  # a /Rotate'd page is likely read turned
-            if best.confidence < _MIN_READING and others:  # no text in English: the other scripts, by trying
+            if others:  # English reads no text, or reads poorly: after the orientations, the other scripts
                 tries.append((0, "+".join(others)))  # in one run, not one each: a picture would cost five
         for angle, language in tries:
             reading = self._ocr(page, angle, language)
             if reading is None:
                 continue  # over the document's read budget: a cheaper try may still fit
             if reading.confidence > best.confidence and (angle == 0 or reading.confidence >= GOOD_READING) \
-                    and (language == primary or reading.confidence >= GOOD_READING):
+                    and (language == primary or reading.confidence >= GOOD_READING) \
+                    and good_chars(reading.text) >= _FEWER_CHARS * good_chars(best.text):
                 best = reading  # turned or in another script only on clear evidence: a poor reading is noise
             if best.confidence >= GOOD_READING:
                 break
+        return self._in_its_script(page, best)
+
+    def _in_its_script(self, page: pymupdf.Page, best: Reading) -> Reading:
+        """A reading made in several scripts at once read again in the one it found with English beside it,
+        kept unless it reads clearly worse.
+
+        The try in every installed script finds a Korean scan's script (0.79) but sprinkles Hebrew,
+        Devanagari and Arabic letters through its Hangul; in ``kor+eng`` the same page reads 0.80 in
+        Hangul and Latin only, for 2 reads more. Later pages of the document start in that script
+        (:attr:`script`), so only the first scan pays for the search.
+        """
+        script = script_of(best.text)
+        if "+" not in best.language or script not in SCRIPT_LANGUAGES or not self._installed(SCRIPT_LANGUAGES[script]):
+            return best
+        focused = self._page_language(script)
+        if focused == best.language:
+            return best
+        reading = self._ocr(page, best.angle, focused)
+        if reading is not None and script_of(reading.text) == script and reading.confidence >= best.confidence - 0.05:
+            return reading
         return best
 
     def metadata(self) -> dict:
@@ -419,8 +449,10 @@ def spell_words(line: dict, spaced: bool) -> None:
     Tesseract writes each word as its own string of glyph-less letters stretched to the word's box, with
     no space characters; MuPDF puts spaces where the gap between words looks wide enough and leaves
     narrow ones out ("centerof", "ofthe" on a clean 200-dpi render of a paper). Inside a word the letters
-    abut exactly, so any gap is a word break. Not for CJK readings (``spaced`` False), whose characters
-    stand apart without spaces.
+    abut exactly, so any gap is a word break. Not for CJK readings (``spaced`` False): Chinese and
+    Japanese characters stand apart without spaces, and Tesseract splits Korean words into syllables
+    with gaps no narrower than its word spaces ("국 회 입 법" for "국회입법", readability 0.52 instead of
+    0.80), so a Korean reading keeps MuPDF's spaces.
     """
     previous = None
     for span in line["spans"]:
@@ -484,9 +516,8 @@ def line_pieces(blocks: list[dict]) -> list[dict]:
     of a line's height and well over the page's usual word gap is no word space, so the line is cut
     there; the converter's reading order and paragraph joining then work as on a text layer (not for
     CJK readings, whose word boxes from Tesseract have gaps in mid-line and are kept as MuPDF groups
-    them). Lone
-    marks such as ``|`` or ``_`` are dropped first: Tesseract reads them in gutters, where they would
-    bridge the columns; pieces of two letters or fewer are dropped last (see :func:`_stray`).
+    them). Lone marks such as ``|`` or ``_`` are dropped first: Tesseract reads them in gutters, where
+    they would bridge the columns; pieces of two letters or fewer are dropped last (see :func:`_stray`).
     """
     lines = [line for b in blocks for line in b.get("lines", ()) if abs(line["dir"][1]) < 0.1]
     gaps = [b["bbox"][0] - a["bbox"][2] for line in lines for a, b in _pairs(_words(line))]
