@@ -22,7 +22,7 @@ class OcrSettings:
     a text layer is read in the language of the layer's script (``ara``, ``heb``, ``hin``, ``kor``,
     ``jpn``, ``chi_sim``, each with English, where installed), a page without one in English first, then
     Simplified Chinese where the English reading looks like Chinese, then the other installed scripts
-    where English reads no text. English first because adding ``chi_sim`` to every page costs about 50%
+    where English reads poorly. English first because adding ``chi_sim`` to every page costs about 50%
     more time on English pages for the same words.
 
     ``max_pages`` bounds the pages OCR'd per document and ``max_page_reads`` Tesseract's work: one read is
