@@ -93,7 +93,7 @@ class ProcessingResource(ConfigurableResource):
     ocr_max_page_reads: int = Field(
         default=DEFAULT_PAGE_READS, ge=0, le=1_000_000,
         description="Most page reads Tesseract makes per document: one per page, orientation and language tried "
-        "(an upright English page is 1; a render past 4 MP, one per started 4 MP). Counted work, not seconds, so "
+        "(an upright English page is 1; a render past 4 MP, one per 4 MP, rounded). Counted work, not seconds, so "
         "a record does not depend on load; pages past it stay scanned, with a warning.",
     )
     layout_model: LayoutModel = Field(

@@ -20,7 +20,7 @@ from pin_assets.core.convert import parse_document
 from pin_assets.core.limits import DocumentLimits
 from pin_assets.core.ocr_settings import OcrSettings
 from pin_assets.core.pdf import ocr as ocr_module
-from pin_assets.core.pdf.ocr import READ_PIXELS, OcrRun, Reading, ocr_zoom, read_cost, render_pixels
+from pin_assets.core.pdf.ocr import OcrRun, Reading, ocr_zoom, read_cost, render_pixels
 from resources.processing import ProcessingResource
 
 TEXTS = ("The committee met on Tuesday and agreed the budget for the coming year.",
@@ -98,10 +98,12 @@ def test_a_try_in_several_languages_costs_one_read_each() -> None:
     assert [read_cost(lang) for lang in ("eng", "ara+eng", "ara+kor+jpn+heb+hin+chi_sim")] == [1, 2, 6]
 
 
-def test_a_big_render_costs_one_read_per_started_four_megapixels() -> None:
+def test_a_big_render_costs_one_read_per_four_megapixels() -> None:
     letter_200_dpi = round(8.5 * 200) * round(11 * 200)
-    assert [read_cost("eng", px) for px in (1, letter_200_dpi, READ_PIXELS + 1, 10_100_000)] == [1, 1, 2, 3]
-    assert read_cost("ara+eng", 10_100_000) == 6
+    korean_report = 1700 * 2386  # corpus/pdf's normal_4pages: 8.5 x 11.9 in., 4.06 MP at 200 dpi
+    tabloid = round(11 * 200) * round(17 * 200)
+    assert [read_cost("eng", px) for px in (1, letter_200_dpi, korean_report, tabloid, 12_000_000)] == [1, 1, 1, 2, 3]
+    assert read_cost("ara+eng", 12_000_000) == 6
 
 
 # gnarly's newspaper_pg1: a 1182.8 x 1921.3 pt (16.4 x 26.7 in.) page covered by a 2497 x 4056 px scan

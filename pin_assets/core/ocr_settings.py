@@ -27,7 +27,7 @@ class OcrSettings:
 
     ``max_pages`` bounds the pages OCR'd per document and ``max_page_reads`` Tesseract's work: one read is
     one page render of up to 4 MP recognised in one language, so a page read upright in English costs 1, a
-    second orientation 1 more, a try in ``ara+eng`` 2, and a bigger render one per started 4 MP. Work is
+    second orientation 1 more, a try in ``ara+eng`` 2, and a bigger render one per 4 MP, rounded. Work is
     counted, not seconds, so the same document gives the same record on any machine under any load; the
     default (about 80 s of Tesseract at 2 s a read) keeps a long scanned book's first pages inside the
     default ``doc_timeout_s``, which is only the guard against a hung document.

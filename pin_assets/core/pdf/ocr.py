@@ -63,8 +63,8 @@ _VISIBLE = 16 | 32  # MuPDF's char flags: filled or stroked (render modes other 
 # Tesseract's time grows with the pixels it reads: a 1901 newspaper page (16 x 27 in.) is 17.5 MP at 200
 # dpi. Pages past this many pixels are read at a lower resolution (12 MP is a Letter page at 400 dpi).
 _MAX_OCR_PIXELS = 12_000_000
-# One page read is a render of up to this many pixels (a Letter or A4 page at 200 dpi is 3.7-3.9 MP); a
-# larger render costs one read per started READ_PIXELS, as Tesseract's work grows with the pixels.
+# One page read is a render of about this many pixels (a Letter or A4 page at 200 dpi is 3.7-3.9 MP); a
+# larger render costs one read per READ_PIXELS, rounded, as Tesseract's work grows with the pixels.
 READ_PIXELS = 4_000_000
 _TRUSTED_LAYER = 0.93  # a hidden OCR layer reading this well is kept without reading the page again
 _TINY_FONT = 1.0  # points: a text layer whose glyphs are mostly this small has fonts that lie about sizes
@@ -334,11 +334,12 @@ class OcrRun:
 
 def read_cost(language: str, pixels: int = READ_PIXELS) -> int:
     """Page reads one Tesseract run in ``language`` over a render of ``pixels`` costs: one per language, as
-    Tesseract recognises the page's words with each language's model (``eng`` 1, ``ara+eng`` 2), times one
-    per started :data:`READ_PIXELS` of the render, as its time grows with the pixels it reads (a Letter page
-    at 200 dpi 1, a 16 x 27 in. newspaper page 3). So the budget bounds Tesseract's work, whatever the
-    pages' sizes, without looking at a clock."""
-    return len(language.split("+")) * max(1, math.ceil(pixels / READ_PIXELS))
+    Tesseract recognises the page's words with each language's model (``eng`` 1, ``ara+eng`` 2), times the
+    render's pixels in :data:`READ_PIXELS`, rounded and at least 1, as its time grows with the pixels it
+    reads (a Letter, A4 or 8.5 x 11.9 in. page at 200 dpi 1, a tabloid page 2, a 16 x 27 in. newspaper page
+    3). Rounded, not rounded up, so a page a little taller than Letter does not cost double. So the budget
+    bounds Tesseract's work, whatever the pages' sizes, without looking at a clock."""
+    return len(language.split("+")) * max(1, math.floor(pixels / READ_PIXELS + 0.5))
 
 
 def render_pixels(page: pymupdf.Page, zoom: float) -> int:
