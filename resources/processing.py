@@ -93,8 +93,8 @@ class ProcessingResource(ConfigurableResource):
     ocr_max_page_reads: int = Field(
         default=DEFAULT_PAGE_READS, ge=0, le=1_000_000,
         description="Most page reads Tesseract makes per document: one per page, orientation and language tried "
-        "(an upright English page is 1). Counted work, not seconds, so a record does not depend on load; pages "
-        "past it stay scanned, with a warning.",
+        "(an upright English page is 1; a render past 4 MP, one per 4 MP, rounded). Counted work, not seconds, so "
+        "a record does not depend on load; pages past it stay scanned, with a warning.",
     )
     layout_model: LayoutModel = Field(
         default="auto", json_schema_extra={ALLOWED_KEY: "auto, off, or the path of an .onnx model file"},

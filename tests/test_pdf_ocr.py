@@ -285,3 +285,63 @@ def test_scanned_two_column_page_reads_in_order_and_in_paragraphs() -> None:
     assert len(paragraphs) == 2, doc.markdown
     assert similarity(" ".join(left + right), doc.markdown.split("\n\n")[0]) >= 0.9, doc.markdown
     assert paragraphs[0].startswith("harvest reports") and paragraphs[1].startswith("fishing boats"), doc.markdown
+
+
+GNARLY_PAGES = Path(__file__).parent / "fixtures" / "gnarly-pages"
+
+
+def test_ocr_drops_words_invented_between_lines_and_keeps_word_spaces() -> None:
+    """A real two-column paper whose letter-shifted text layer is OCR'd (gnarly's olmo page, see the
+    fixture's PROVENANCE.md): Tesseract reads "Serena" and "was" into the white between two lines of the
+    abstract and a lone "2" half a line off a sentence; they are dropped, so the sentences read through.
+    Its words that meet without a gap MuPDF sees as a space ("Meeting ofthe") are spaced."""
+    doc = pdf_to_markdown((GNARLY_PAGES / "olmo-page-1_pg1.pdf").read_bytes(), ocr=OCR)
+    assert doc.metadata["ocr_pages"][0]["reason"] == "shifted_glyphs"
+    text = " ".join(doc.markdown.split())
+    assert "in both NLP research and in commercial product offerings." in text, doc.markdown
+    assert "We believe that full access to open language models for the research community" in text, doc.markdown
+    assert "Serena" not in text and "Meeting of the" in text, doc.markdown
+
+
+def _hangul(text: str) -> int:
+    return sum("\uac00" <= c <= "\ud7af" for c in text)
+
+
+def test_a_korean_scan_is_read_in_korean_and_its_next_page_starts_there() -> None:
+    """A scanned Korean document without a text layer: English reads no text, the try in every installed
+    script finds Hangul (with Hebrew, Devanagari or Arabic letters sprinkled through it), so the page is
+    read again in ``kor+eng``; the next page starts in Korean and costs 2 reads, not the search again."""
+    if not (Path(DEBIAN_TESSDATA) / "kor.traineddata").is_file():
+        pytest.skip("kor.traineddata is not installed (Debian package tesseract-ocr-kor)")
+    text = ("국회입법조사처는 국회의 입법 활동을 지원하기 위하여 법률안과 정책에 관한 조사와 분석을 합니다. 보고서는 "
+            "누구나 읽을 수 있도록 누리집에 공개되며, 의원과 위원회의 요청에 따라 작성됩니다. 코로나 관련 보험약관의 "
+            "문제점과 개선 과제를 살펴보고 그에 따른 방안을 제시하였습니다.")
+    sentences = text.split(". ")
+    source = pymupdf.open()
+    for page_text in (text, ". ".join(sentences[1:] + sentences[:1])):  # not the same lines: no running head
+        source.new_page().insert_textbox(pymupdf.Rect(72, 72, 520, 400), page_text, fontname="korea", fontsize=16)
+    doc = pdf_to_markdown(scanned_copy(source, dpi=200), ocr=OCR)
+    pages = doc.metadata["ocr_pages"]
+    assert [p["language"] for p in pages] == ["kor+eng", "kor+eng"], pages
+    got = "".join(doc.markdown.split())
+    assert _hangul(got) >= 0.8 * 2 * _hangul(text), doc.markdown
+    assert not any("\u0590" <= c <= "\u06ff" or "\u0900" <= c <= "\u097f" for c in got), doc.markdown
+    # page 1: English, Chinese, three orientations, every other script (5), kor+eng (2); page 2: kor+eng
+    assert doc.metadata["ocr_page_reads"] == 12 + 2, doc.metadata
+
+
+def test_an_arabic_scan_is_read_in_arabic() -> None:
+    """A scanned Arabic page: English Tesseract reads it as Latin fragments that pass for words ("Gye Jag
+    sla", readability about 0.7), so the other scripts are tried and the page comes back in Arabic."""
+    if not (Path(DEBIAN_TESSDATA) / "ara.traineddata").is_file():
+        pytest.skip("ara.traineddata is not installed (Debian package tesseract-ocr-ara)")
+    source = pymupdf.open()
+    source.new_page().insert_htmlbox(pymupdf.Rect(72, 72, 520, 400), "<p dir='rtl' style='font-size:18px'>"
+                                     "تعتبر البرمجة من الأدوات القوية التي يمكن أن تعزز الإنتاجية وتساعد في "
+                                     "إيجاد حلول فعالة للمشكلات في العمل اليومي. يمتلك كل من هذه الأدوات ميزات "
+                                     "فريدة تجعلها مثالية لتحليل البيانات وبناء التطبيقات، ويستخدمها الباحثون "
+                                     "والطلاب في مختلف المجالات.</p>")
+    doc = pdf_to_markdown(scanned_copy(source, dpi=200), ocr=OCR)
+    assert doc.metadata["ocr_pages"][0]["language"] == "ara+eng", doc.metadata
+    arabic = sum("\u0600" <= c <= "\u06ff" or "\ufb50" <= c <= "\ufeff" for c in doc.markdown)
+    assert arabic >= 60 and "إيجاد حلول" in doc.markdown, doc.markdown

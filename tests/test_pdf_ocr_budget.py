@@ -20,7 +20,7 @@ from pin_assets.core.convert import parse_document
 from pin_assets.core.limits import DocumentLimits
 from pin_assets.core.ocr_settings import OcrSettings
 from pin_assets.core.pdf import ocr as ocr_module
-from pin_assets.core.pdf.ocr import OcrRun, Reading, read_cost
+from pin_assets.core.pdf.ocr import OcrRun, Reading, ocr_zoom, read_cost, render_pixels
 from resources.processing import ProcessingResource
 
 TEXTS = ("The committee met on Tuesday and agreed the budget for the coming year.",
@@ -49,7 +49,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, str]]:
     good reading), so each page goes on to try the other orientations."""
     calls: list[tuple[int, int, str]] = []
 
-    def fake_ocr_page(page: pymupdf.Page, angle: int, language: str, dpi: int, tessdata: str) -> Reading:
+    def fake_ocr_page(page: pymupdf.Page, angle: int, language: str, zoom: float, tessdata: str) -> Reading:
         calls.append((page.number, angle, language))
         text = TEXTS[page.number]
         return Reading(_layer_blocks(text), page.rect.width, page.rect.height, angle, language, 0.7, text)
@@ -66,12 +66,14 @@ def jumping_clock(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(time, name, lambda: float(next(ticks)))
 
 
-def _scan(pages: int) -> bytes:
-    """An image-only PDF of ``pages`` pages (each a grey raster covering the page: a scan)."""
+def _scan(pages: int, width: float = 612, height: float = 792, dpi: float = 10) -> bytes:
+    """An image-only PDF of ``pages`` pages of ``width`` x ``height`` pt, each a grey raster of ``dpi``
+    covering the page: a scan (coarse: the fake reader never looks at it)."""
     doc = pymupdf.open()
     for _ in range(pages):
-        page = doc.new_page()
-        pix = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 85, 110), False)
+        page = doc.new_page(width=width, height=height)
+        pix = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, round(width * dpi / 72), round(height * dpi / 72)),
+                             False)
         pix.clear_with(200)
         page.insert_image(page.rect, pixmap=pix)
     return doc.tobytes()
@@ -94,6 +96,29 @@ def test_the_read_budget_decides_which_reads_are_made(tessdata, reads, jumping_c
 
 def test_a_try_in_several_languages_costs_one_read_each() -> None:
     assert [read_cost(lang) for lang in ("eng", "ara+eng", "ara+kor+jpn+heb+hin+chi_sim")] == [1, 2, 6]
+
+
+def test_a_big_render_costs_one_read_per_four_megapixels() -> None:
+    letter_200_dpi = round(8.5 * 200) * round(11 * 200)
+    korean_report = 1700 * 2386  # corpus/pdf's normal_4pages: 8.5 x 11.9 in., 4.06 MP at 200 dpi
+    tabloid = round(11 * 200) * round(17 * 200)
+    assert [read_cost("eng", px) for px in (1, letter_200_dpi, korean_report, tabloid, 12_000_000)] == [1, 1, 1, 2, 3]
+    assert read_cost("ara+eng", 12_000_000) == 6
+
+
+# gnarly's newspaper_pg1: a 1182.8 x 1921.3 pt (16.4 x 26.7 in.) page covered by a 2497 x 4056 px scan
+NEWSPAPER = (1182.79, 1921.26)
+
+
+def test_a_big_scan_costs_its_pixels(tessdata, reads) -> None:
+    """The newspaper page at 200 dpi would be 17.5 MP; it is read from 12 MP, which costs 3 reads of the
+    budget, so a second orientation (3 more) does not fit in 5."""
+    with pymupdf.open("pdf", _scan(1, *NEWSPAPER)) as doc:
+        page = doc[0]
+        assert 11_900_000 < render_pixels(page, ocr_zoom(page, 200)) <= 12_000_000
+        run = OcrRun(OcrSettings(tessdata=tessdata, max_page_reads=5))
+        assert run.read(page, "scanned", "") is not None
+    assert reads == [(0, 0, "eng")] and run.reads == 3
 
 
 def test_the_record_does_not_depend_on_the_clock_or_the_timeout(tessdata, reads, jumping_clock) -> None:

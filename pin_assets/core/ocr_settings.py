@@ -22,15 +22,15 @@ class OcrSettings:
     a text layer is read in the language of the layer's script (``ara``, ``heb``, ``hin``, ``kor``,
     ``jpn``, ``chi_sim``, each with English, where installed), a page without one in English first, then
     Simplified Chinese where the English reading looks like Chinese, then the other installed scripts
-    where English reads no text. English first because adding ``chi_sim`` to every page costs about 50%
+    where English reads poorly. English first because adding ``chi_sim`` to every page costs about 50%
     more time on English pages for the same words.
 
     ``max_pages`` bounds the pages OCR'd per document and ``max_page_reads`` Tesseract's work: one read is
-    one page render recognised in one language, so a page read upright in English costs 1, a second
-    orientation 1 more, a try in ``ara+eng`` 2. Work is counted, not seconds, so the same document gives
-    the same record on any machine under any load; the default (about 80 s of Tesseract at 2 s a read)
-    keeps a long scanned book's first pages inside the default ``doc_timeout_s``, which is only the guard
-    against a hung document.
+    one page render of up to 4 MP recognised in one language, so a page read upright in English costs 1, a
+    second orientation 1 more, a try in ``ara+eng`` 2, and a bigger render one per 4 MP, rounded. Work is
+    counted, not seconds, so the same document gives the same record on any machine under any load; the
+    default (about 80 s of Tesseract at 2 s a read) keeps a long scanned book's first pages inside the
+    default ``doc_timeout_s``, which is only the guard against a hung document.
     """
 
     enabled: bool = True

@@ -15,7 +15,9 @@ OCR replaces a text layer only when its reading is better *in the same script* (
 Devanagari, Thai...) is never called garbage for reading oddly, and an English reading never replaces an
 Arabic layer. The page is read in the language of the script its layer shows (``ara``, ``heb``,
 ``hin``, ``kor``, ``jpn``, ``chi_sim``, with English beside it), or, without a layer, in English first
-and then in the other installed scripts when the English reading is no text.
+and then in the other installed scripts when the English reading is poor (English Tesseract reads an
+Arabic scan as "Gye Jag sla slay", readability 0.725: three-letter runs that pass for words). Once a
+page reads well in such a script, the document's next scans start in it and skip the search.
 
 MuPDF's Tesseract does not expose its orientation detection (OSD) or word confidences, so both come
 from :func:`~pin_assets.core.pdf.readability.readability` on the result: the page is read as displayed
@@ -25,6 +27,7 @@ read as English) and the other orientations, keeping the reading that reads best
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from dataclasses import dataclass
@@ -52,11 +55,17 @@ _UNMAPPED_PAGE = 0.5  # a text layer with more unmapped glyphs than this is unre
 _SOME_UNMAPPED = 0.02  # with a few, the layer is garbage if it does not read: glyph ids taken for text
 _GARBAGE = 0.5
 _VECTOR_GLYPHS = 40  # filled shapes glyph-sized on a page without text: text drawn as outlines
+# A reading with fewer readable characters than this share of the best so far's does not replace it, however
+# well its few words read: an Arabic scan read sideways in English ("bse PRE pebe eee ae erie", 0.77).
+_FEWER_CHARS = 0.8
 _NOISE_RE = re.compile(r"[|_~=\\¦:;.,'`\"—–-]{1,3}")  # what Tesseract reads in a gutter or a page edge's shadow
 _VISIBLE = 16 | 32  # MuPDF's char flags: filled or stroked (render modes other than 3, invisible)
 # Tesseract's time grows with the pixels it reads: a 1901 newspaper page (16 x 27 in.) is 17.5 MP at 200
 # dpi. Pages past this many pixels are read at a lower resolution (12 MP is a Letter page at 400 dpi).
 _MAX_OCR_PIXELS = 12_000_000
+# One page read is a render of about this many pixels (a Letter or A4 page at 200 dpi is 3.7-3.9 MP); a
+# larger render costs one read per READ_PIXELS, rounded, as Tesseract's work grows with the pixels.
+READ_PIXELS = 4_000_000
 _TRUSTED_LAYER = 0.93  # a hidden OCR layer reading this well is kept without reading the page again
 _TINY_FONT = 1.0  # points: a text layer whose glyphs are mostly this small has fonts that lie about sizes
 # Scripts whose words the readability check judges; a layer in any other script is never garbage for
@@ -182,6 +191,7 @@ class OcrRun:
         self.warnings: list[str] = []
         self.reads = 0  # page reads spent (see read_cost)
         self.skipped: list[int] = []
+        self.script = ""  # the non-Latin script of the document's last good reading: its next scans start in it
         self._ready: bool | None = None
 
     def ready(self) -> bool:
@@ -216,7 +226,7 @@ class OcrRun:
         reading = None
         if len(self.pages) < self.settings.max_pages:
             try:
-                reading = self._best_reading(page, script_of(mapped_text(layer_text)))
+                reading = self._best_reading(page, script_of(mapped_text(layer_text)) or self.script)
             except PDF_ERRORS as exc:
                 self.warnings.append(f"OCR failed on page {page.number + 1}: {describe(exc)}")
                 return None
@@ -234,18 +244,21 @@ class OcrRun:
             return None  # a picture's stray marks, or text no orientation or language made readable
         if layer_text.strip() and not better_than_layer(reading, layer_text, reason):
             return None
+        if reading.confidence >= GOOD_READING and script_of(reading.text) in SCRIPT_LANGUAGES:
+            self.script = script_of(reading.text)  # a document keeps its script: its next scans read in it first
         self.pages.append({"page": page.number, "reason": reason, "rotation": reading.angle,
                            "language": reading.language, "confidence": round(reading.confidence, 3)})
         return reading
 
     def _ocr(self, page: pymupdf.Page, angle: int, language: str) -> Reading | None:
         """One read of the page turned ``angle`` degrees in ``language``, counted against the document's
-        ``max_page_reads`` (a try in N languages costs N); None, and nothing counted, when it does not fit."""
-        cost = read_cost(language)
+        ``max_page_reads`` (see :func:`read_cost`); None, and nothing counted, when it does not fit."""
+        zoom = ocr_zoom(page, self.settings.dpi)
+        cost = read_cost(language, render_pixels(page, zoom))
         if self.reads + cost > self.settings.max_page_reads:
             return None
         self.reads += cost
-        return ocr_page(page, angle, language, self.settings.dpi, self.settings.tessdata)
+        return ocr_page(page, angle, language, zoom, self.settings.tessdata)
 
     def _page_language(self, script: str) -> str:
         """The Tesseract language string for a page whose text layer is in ``script``: that script's
@@ -260,10 +273,11 @@ class OcrRun:
         return (Path(self.settings.tessdata) / f"{language}.traineddata").is_file()
 
     def _best_reading(self, page: pymupdf.Page, script: str = "") -> Reading | None:
-        """The page as displayed first, in the language of its layer's script; then, when that does not
-        read as text, the other orientations (the one undoing the page's /Rotate first) and the other
-        installed scripts, keeping the best reading. None when the read budget has no room for the first
-        read; a try that does not fit is left out, so what is tried depends only on the document."""
+        """The page as displayed first, in the language of its layer's script (or the script the
+        document's scans were found in); then, when that does not read well, the other orientations (the
+        one undoing the page's /Rotate first) and the other installed scripts, keeping the best reading.
+        None when the read budget has no room for the first read; a try that does not fit is left out,
+        so what is tried depends only on the document."""
         primary = self._page_language(script)
         best = self._ocr(page, 0, primary)
         if best is None or best.confidence >= GOOD_READING or _visible_chars(best) < _MIN_CHARS:
@@ -275,17 +289,38 @@ class OcrRun:
             if _looks_han(best.text) and "chi_sim" in others:  # Chinese read as English: Chinese first
                 others.remove("chi_sim")
                 tries.insert(1 if page.rotation else 0, (0, "chi_sim"))  # a /Rotate'd page is likely read turned
-            if best.confidence < _MIN_READING and others:  # no text in English: the other scripts, by trying
+            if others:  # English reads no text, or reads poorly: after the orientations, the other scripts
                 tries.append((0, "+".join(others)))  # in one run, not one each: a picture would cost five
         for angle, language in tries:
             reading = self._ocr(page, angle, language)
             if reading is None:
                 continue  # over the document's read budget: a cheaper try may still fit
             if reading.confidence > best.confidence and (angle == 0 or reading.confidence >= GOOD_READING) \
-                    and (language == primary or reading.confidence >= GOOD_READING):
+                    and (language == primary or reading.confidence >= GOOD_READING) \
+                    and good_chars(reading.text) >= _FEWER_CHARS * good_chars(best.text):
                 best = reading  # turned or in another script only on clear evidence: a poor reading is noise
             if best.confidence >= GOOD_READING:
                 break
+        return self._in_its_script(page, best)
+
+    def _in_its_script(self, page: pymupdf.Page, best: Reading) -> Reading:
+        """A reading made in several scripts at once read again in the one it found with English beside it,
+        kept unless it reads clearly worse.
+
+        The try in every installed script finds a Korean scan's script (0.79) but sprinkles Hebrew,
+        Devanagari and Arabic letters through its Hangul; in ``kor+eng`` the same page reads 0.80 in
+        Hangul and Latin only, for 2 reads more. Later pages of the document start in that script
+        (:attr:`script`), so only the first scan pays for the search.
+        """
+        script = script_of(best.text)
+        if "+" not in best.language or script not in SCRIPT_LANGUAGES or not self._installed(SCRIPT_LANGUAGES[script]):
+            return best
+        focused = self._page_language(script)
+        if focused == best.language:
+            return best
+        reading = self._ocr(page, best.angle, focused)
+        if reading is not None and script_of(reading.text) == script and reading.confidence >= best.confidence - 0.05:
+            return reading
         return best
 
     def metadata(self) -> dict:
@@ -297,10 +332,29 @@ class OcrRun:
         return {"ocr_pages": list(self.pages), "ocr_confidence": round(mean, 3), "ocr_page_reads": self.reads}
 
 
-def read_cost(language: str) -> int:
-    """Page reads one Tesseract run in ``language`` costs: one per language, as Tesseract recognises the
-    page's words with each language's model (``eng`` 1, ``ara+eng`` 2)."""
-    return len(language.split("+"))
+def read_cost(language: str, pixels: int = READ_PIXELS) -> int:
+    """Page reads one Tesseract run in ``language`` over a render of ``pixels`` costs: one per language, as
+    Tesseract recognises the page's words with each language's model (``eng`` 1, ``ara+eng`` 2), times the
+    render's pixels in :data:`READ_PIXELS`, rounded and at least 1, as its time grows with the pixels it
+    reads (a Letter, A4 or 8.5 x 11.9 in. page at 200 dpi 1, a tabloid page 2, a 16 x 27 in. newspaper page
+    3). Rounded, not rounded up, so a page a little taller than Letter does not cost double. So the budget
+    bounds Tesseract's work, whatever the pages' sizes, without looking at a clock."""
+    return len(language.split("+")) * max(1, math.floor(pixels / READ_PIXELS + 0.5))
+
+
+def render_pixels(page: pymupdf.Page, zoom: float) -> int:
+    """Pixels of the page rendered at ``zoom`` (either way up: a turned render has the same count)."""
+    return round(page.rect.width * zoom) * round(page.rect.height * zoom)
+
+
+def ocr_zoom(page: pymupdf.Page, dpi: int) -> float:
+    """The zoom OCR renders the page at: ``dpi``, less for a page so large that the render would pass 12 MP.
+
+    Rendering a big scan at its own resolution instead (gnarly's 152-dpi newspaper page: 10.1 MP, not 12)
+    saved a sixth of Tesseract's time but changed which of the page's units read right (3 of 8 at 12 MP
+    and at 10.13 MP, 1 of 8 at exactly 10.1 MP): on such a page a one-pixel change of the render moves
+    the reading more than the resolution does, so the cap alone decides."""
+    return min(dpi / 72, (_MAX_OCR_PIXELS / max(page.rect.width * page.rect.height, 1.0)) ** 0.5)
 
 
 def better_than_layer(reading: Reading, layer_text: str, reason: str) -> bool:
@@ -330,16 +384,15 @@ def _visible_chars(reading: Reading) -> int:
     return sum(len(s["text"].strip()) for b in reading.blocks for line in b.get("lines", ()) for s in line["spans"])
 
 
-def ocr_page(page: pymupdf.Page, angle: int, language: str, dpi: int, tessdata: str) -> Reading:
-    """Render the page turned ``angle`` degrees at ``dpi`` (less for a page so large that the render would
-    pass 12 MP) and OCR it into text blocks in points.
+def ocr_page(page: pymupdf.Page, angle: int, language: str, zoom: float, tessdata: str) -> Reading:
+    """Render the page turned ``angle`` degrees at ``zoom`` (see :func:`ocr_zoom`) and OCR it into text
+    blocks in points.
 
     The render is RGB: MuPDF's OCR writer reads no text from a grey pixmap. The OCR layer's font is
     Tesseract's glyph-less one, flagged serif and monospaced; its flags are cleared so OCR'd prose
     does not become code blocks (the span sizes, from the boxes Tesseract found, are evened out per line
     and page by :func:`even_sizes` and kept for headings).
     """
-    zoom = min(dpi / 72, (_MAX_OCR_PIXELS / max(page.rect.width * page.rect.height, 1.0)) ** 0.5)
     pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom).prerotate(angle), colorspace=pymupdf.csRGB)
     layer = pix.pdfocr_tobytes(compress=False, language=language, tessdata=tessdata)
     return reading_from_layer(layer, pix.width / zoom, pix.height / zoom, angle, language)
@@ -352,16 +405,46 @@ def reading_from_layer(layer: bytes, width: float, height: float, angle: int, la
         ocr = ocr_doc[0]
         scale = width / ocr.rect.width
         textpage = ocr.get_textpage(flags=_OCR_TEXT_FLAGS, matrix=pymupdf.Matrix(scale, scale))
-        blocks = textpage.extractDICT()["blocks"]
+        blocks = textpage.extractRAWDICT()["blocks"]
     finally:
         ocr_doc.close()
-    spans = [s for b in blocks for line in b.get("lines", ()) for s in line["spans"]]
-    for span in spans:
-        span["flags"], span["font"] = 0, "OCR"
+    lines = [line for b in blocks for line in b.get("lines", ())]
+    plain = "".join(c["c"] for line in lines for s in line["spans"] for c in s["chars"])
+    cjk = len(CJK_CHAR_RE.findall(plain)) > 0.3 * len(plain.replace(" ", ""))
+    for line in lines:
+        spell_words(line, spaced=not cjk)
+        for span in line["spans"]:
+            span["flags"], span["font"] = 0, "OCR"
     even_sizes(blocks)
-    text = "\n".join("".join(s["text"] for s in line["spans"]) for b in blocks for line in b.get("lines", ()))
-    cjk = len(CJK_CHAR_RE.findall(text)) > 0.3 * len(text.replace(" ", ""))
+    text = "\n".join("".join(s["text"] for s in line["spans"]) for line in lines)
     return Reading(blocks if cjk else line_pieces(blocks), width, height, angle, language, readability(text), text)
+
+
+_WORD_GAP = 0.02  # of the font size: Tesseract's glyph-less letters of one word abut exactly (gap 0.0)
+
+
+def spell_words(line: dict, spaced: bool) -> None:
+    """Give each span of an OCR line its ``text`` from its characters, with a space wherever two words meet
+    without one.
+
+    Tesseract writes each word as its own string of glyph-less letters stretched to the word's box, with
+    no space characters; MuPDF puts spaces where the gap between words looks wide enough and leaves
+    narrow ones out ("centerof", "ofthe" on a clean 200-dpi render of a paper). Inside a word the letters
+    abut exactly, so any gap is a word break. Not for CJK readings (``spaced`` False): Chinese and
+    Japanese characters stand apart without spaces, and Tesseract splits Korean words into syllables
+    with gaps no narrower than its word spaces ("국 회 입 법" for "국회입법", readability 0.52 instead of
+    0.80), so a Korean reading keeps MuPDF's spaces.
+    """
+    previous = None
+    for span in line["spans"]:
+        text = []
+        for char in span.pop("chars"):
+            if spaced and previous is not None and char["c"] != " " and previous["c"] != " " \
+                    and char["bbox"][0] - previous["bbox"][2] > _WORD_GAP * span["size"]:
+                text.append(" ")
+            text.append(char["c"])
+            previous = char
+        span["text"] = "".join(text)
 
 
 # OCR'd line sizes between these multiples of the page's body size are body text: MuPDF sizes OCR'd words
@@ -414,9 +497,8 @@ def line_pieces(blocks: list[dict]) -> list[dict]:
     of a line's height and well over the page's usual word gap is no word space, so the line is cut
     there; the converter's reading order and paragraph joining then work as on a text layer (not for
     CJK readings, whose word boxes from Tesseract have gaps in mid-line and are kept as MuPDF groups
-    them). Lone
-    marks such as ``|`` or ``_`` are dropped first: Tesseract reads them in gutters, where they would
-    bridge the columns; pieces of two letters or fewer are dropped last (see :func:`_stray`).
+    them). Lone marks such as ``|`` or ``_`` are dropped first: Tesseract reads them in gutters, where
+    they would bridge the columns; pieces of two letters or fewer are dropped last (see :func:`_stray`).
     """
     lines = [line for b in blocks for line in b.get("lines", ()) if abs(line["dir"][1]) < 0.1]
     gaps = [b["bbox"][0] - a["bbox"][2] for line in lines for a, b in _pairs(_words(line))]
@@ -436,14 +518,51 @@ def line_pieces(blocks: list[dict]) -> list[dict]:
                 current.append(span)
         if current:
             pieces.append(_piece(line, current))
-    return [piece for piece in pieces if not _stray(piece)]
+    pieces = [piece for piece in pieces if not _stray(piece)]
+    line_height = statistics.median(p["bbox"][3] - p["bbox"][1] for p in pieces) if pieces else 0.0
+    return [piece for piece in pieces if not _squeezed(piece, pieces, line_height)]
+
+
+_SHORT_PIECE = 2  # words: what Tesseract invents between lines is a word or two, never a line of text
+
+
+def _squeezed(piece: dict, pieces: list[dict], line_height: float) -> bool:
+    """Whether a piece of a word or two sits where no line fits: between the lines above and below it in
+    its column, with less room between them than a line's height.
+
+    Tesseract reads words into the white space between two lines of a column ("Serena", "was" between
+    "in commercial" and "product offerings" on a clean 200-dpi render of a paper) and repeats a line's
+    fragment half a line off it (a lone "2" overlapping "open language"); printed lines never stand closer
+    than their own height to the lines above and below, so such a piece is no text of the page. The
+    room is measured against the taller of the piece and the page's usual line (``line_height``), so
+    that a small invented word is not saved by its own small box.
+    """
+    x0, y0, x1, y1 = piece["bbox"]
+    if len(_piece_text(piece).split()) > _SHORT_PIECE:
+        return False
+    middle = (y0 + y1) / 2
+    above, below = float("-inf"), float("inf")
+    for other in pieces:
+        if other is piece:
+            continue
+        ox0, oy0, ox1, oy1 = other["bbox"]
+        if min(x1, ox1) - max(x0, ox0) < 0.5 * (x1 - x0):
+            continue  # not in the piece's column
+        if (oy0 + oy1) / 2 <= middle:
+            above = max(above, oy1)
+        else:
+            below = min(below, oy0)
+    return below - above < 0.95 * max(y1 - y0, line_height)
+
+
+def _piece_text(piece: dict) -> str:
+    return "".join(s["text"] for line in piece["lines"] for s in line["spans"])
 
 
 def _stray(piece: dict) -> bool:
     """A piece of at most two letters and no digit standing alone ("a", "oe", "<r"): what Tesseract reads
     in the texture of a picture or a page edge, never a word of the text, which stands in lines."""
-    text = "".join(s["text"] for line in piece["lines"] for s in line["spans"])
-    alnum = [c for c in text if c.isalnum()]
+    alnum = [c for c in _piece_text(piece) if c.isalnum()]
     return len(alnum) <= 2 and not any(c.isdigit() for c in alnum)
 
 
