@@ -147,16 +147,20 @@ def _raise_interrupt(signum: int, _frame: object) -> None:
 
 
 def _step_spans(events: list[dict]) -> dict[str, tuple[float, float]]:
-    """Per step of one run: (launch to start, start to success) in seconds, from the run's events."""
+    """Per step of one run: (launch to start, start to success) in seconds, from the run's events.
+
+    A run whose steps ran in-process (small drops) has no step process to launch: its launch to start is 0.
+    """
     marks: dict[str, dict[str, float]] = defaultdict(dict)
     for event in events:
         if event["__typename"] in STEP_EVENTS and event.get("stepKey"):
             marks[event["stepKey"]].setdefault(event["__typename"], float(event["timestamp"]) / 1000)
     spans = {}
     for step, seen in marks.items():
-        if all(name in seen for name in STEP_EVENTS):
-            launch, start, end = (seen[name] for name in STEP_EVENTS)
-            spans[step] = (start - launch, end - start)
+        launching, starting, ending = STEP_EVENTS
+        if starting in seen and ending in seen:
+            start, end = seen[starting], seen[ending]
+            spans[step] = (start - seen.get(launching, start), end - start)
     return spans
 
 

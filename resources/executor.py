@@ -12,6 +12,13 @@ process made for forking, unlike the run process itself, which holds gRPC and da
 ``fork`` there stays safe. ``PIN_STEP_START_METHOD=spawn`` goes back to a fresh interpreter per step
 (Dagster's default).
 
+Small drops run their steps in the run's own process instead (Dagster's in-process mode, the executor's
+``in_process`` run config, set by the inbox sensor for drops of at most ``PIN_IN_PROCESS_MAX_FILES``
+files). A run of nine steps over five documents otherwise spends most of its time starting step
+processes and opening the instance in each (``bench/RESULTS.md``, production stack). The trade is the
+step-level isolation: a step that crashes the interpreter itself (not a document: those stay in the
+parse and render pools) ends the run, which run monitoring marks failed and a re-execution resumes.
+
 Environment variables read by :func:`executor_from_env` and :func:`step_retry_policy`:
 
 ``PIN_EXECUTOR`` (``multiprocess`` | ``celery``)
@@ -25,10 +32,14 @@ Environment variables read by :func:`executor_from_env` and :func:`step_retry_po
     whichever worker is free. Across hosts a failure is often the host's (its network, its disk), so the
     Celery mode retries by default; every step reads its inputs from the store and writes its outputs
     whole, so running one again is safe. On one host a retry would meet the same machine: off by default.
+``PIN_IN_PROCESS_MAX_FILES`` (default :data:`DEFAULT_IN_PROCESS_MAX_FILES`; 0: never)
+    Inbox drops of at most this many files run in-process (see above); a run launched by hand can ask for
+    it too (``execution: config: in_process: true``).
 ``PIN_STEP_START_METHOD`` (``forkserver`` | ``spawn``)
     How step processes start (see above).
 ``PIN_STEP_PRELOAD`` (comma-separated modules, default :data:`PRELOAD`)
-    What the forkserver, or a Celery worker, imports before it forks steps.
+    What the forkserver, or a Celery worker, imports before it forks steps; the modules of the instance's
+    storage and compute log manager are added (:func:`instance_modules`).
 ``PIN_MAX_CONCURRENT_STEPS`` (default :data:`DEFAULT_MAX_CONCURRENT`)
     Steps of one run at once. The CPU-heavy ones are bounded across runs by the ``pin_cpu`` pool
     (docs/production.md); this lets the light ones (signals, the RealSyn corpus, checks) run beside them.
@@ -37,15 +48,18 @@ Environment variables read by :func:`executor_from_env` and :func:`step_retry_po
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-from dagster import Backoff, ExecutorDefinition, RetryPolicy, multiprocess_executor
+from dagster import Backoff, ExecutorDefinition, Field, RetryPolicy, multi_or_in_process_executor
 
 EXECUTORS = ("multiprocess", "celery")
 START_METHODS = ("forkserver", "spawn")
 PRELOAD = ("pin_assets.definitions", "pin_assets.core.convert")  # parse, render, export and checks use both
 DEFAULT_MAX_CONCURRENT = 2
+DEFAULT_IN_PROCESS_MAX_FILES = 20
 DEFAULT_STEP_RETRIES = {"celery": 2}
 DEFAULT_RETRY_DELAY_S = 30
+STORAGE_MODULES = {"postgres": "dagster_postgres", "mysql": "dagster_mysql"}  # dagster.yaml's storage shorthands
 
 
 def executor_kind() -> str:
@@ -63,7 +77,35 @@ def executor_from_env() -> ExecutorDefinition:
         from resources.celery_executor import executor_config
 
         return celery_executor.configured(executor_config())
-    return multiprocess_executor.configured(multiprocess_config())
+    steps = multiprocess_config()  # read now: a wrong value fails the code location, not the first run
+
+    def run_mode(config: dict[str, bool]) -> dict[str, object]:
+        return {"in_process": {}} if config["in_process"] else {"multiprocess": steps}
+
+    return multi_or_in_process_executor.configured(
+        run_mode, name="pin_steps", config_schema={"in_process": Field(
+            bool, default_value=False,
+            description="Run every step of this run in the run's own process (the inbox sensor sets it for "
+                        "drops of at most PIN_IN_PROCESS_MAX_FILES files): no process per step; a step that "
+                        "crashes the interpreter then ends the run (the documents stay isolated in the pools).",
+        )},
+    )
+
+
+def in_process_max_files() -> int:
+    """``PIN_IN_PROCESS_MAX_FILES``: drops up to this many files run their steps in-process (0: never)."""
+    raw = os.environ.get("PIN_IN_PROCESS_MAX_FILES", str(DEFAULT_IN_PROCESS_MAX_FILES))
+    if not raw.isdigit():
+        raise ValueError(f"PIN_IN_PROCESS_MAX_FILES={raw!r}: expected a whole number, 0 or more")
+    return int(raw)
+
+
+def run_config_for_drop(files: int, max_files: int) -> dict[str, object]:
+    """The run config of a drop's run: in-process steps for a drop of at most ``max_files`` files (0: never)
+    on the one-host executor (Celery's steps run on other hosts by design)."""
+    if executor_kind() == "multiprocess" and max_files > 0 and files <= max_files:
+        return {"execution": {"config": {"in_process": True}}}
+    return {}
 
 
 def step_retry_policy() -> RetryPolicy | None:
@@ -93,6 +135,45 @@ def multiprocess_config() -> dict[str, object]:
 
 
 def preload_modules() -> list[str]:
-    """``PIN_STEP_PRELOAD``: what a process that forks steps imports first (forkserver, Celery worker)."""
+    """What a process that forks steps imports first (forkserver, Celery worker).
+
+    ``PIN_STEP_PRELOAD`` (the project's modules), then the modules of the Dagster instance's own classes
+    (:func:`instance_modules`): a step opens the instance before it starts, so without them every step
+    would import its storage and compute-log libraries again.
+    """
     preload = os.environ.get("PIN_STEP_PRELOAD", ",".join(PRELOAD))
-    return [module.strip() for module in preload.split(",") if module.strip()]
+    modules = [module.strip() for module in preload.split(",") if module.strip()]
+    return modules + [module for module in instance_modules() if module not in modules]
+
+
+def instance_modules(home: str | None = None) -> list[str]:
+    """The modules the instance's ``dagster.yaml`` (in ``home``, default ``$DAGSTER_HOME``) names for steps.
+
+    A forked step's first act is ``DagsterInstance.from_ref``: it builds the run and event-log storages
+    and the compute log manager, importing their libraries. With the production instance (Postgres
+    storage, S3 compute logs) that is dagster-postgres and dagster-aws, about 1.5 s and 2.3 s on a
+    2-core machine, paid by each of a run's nine steps unless the forkserver imported them once per run.
+    Read from the file rather than fixed here, so a deployment with another storage or log manager
+    preloads what it uses. The run launcher and run coordinator are left out: steps never use them.
+    Missing or unreadable file: none (a local instance's SQLite storage ships with Dagster itself).
+    """
+    import yaml
+
+    folder = home or os.environ.get("DAGSTER_HOME")
+    if not folder:
+        return []
+    try:
+        config = yaml.safe_load((Path(folder) / "dagster.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return []
+    if not isinstance(config, dict):
+        return []
+    modules: list[str] = []
+    for section, value in config.items():
+        if section in ("run_launcher", "run_coordinator"):
+            continue
+        if section == "storage" and isinstance(value, dict):
+            modules += [STORAGE_MODULES[kind] for kind in value if kind in STORAGE_MODULES]
+        if isinstance(value, dict) and isinstance(value.get("module"), str):
+            modules.append(value["module"])
+    return list(dict.fromkeys(modules))

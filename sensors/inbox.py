@@ -54,6 +54,7 @@ from pin_assets import layout
 from pin_assets.batches import BatchSpec, save_spec
 from pin_assets.core.sources.listing import READY_MARKER
 from pin_assets.partitions import batches
+from resources.executor import in_process_max_files, run_config_for_drop
 from resources.storage import StorageResource
 
 BATCH_JOB = "pin_job"
@@ -67,6 +68,7 @@ class Inbox(Protocol):
     def state(self, drop: str) -> str: ...  # "ready" | "waiting" | "gone"
     def marker(self, drop: str) -> bytes: ...
     def drop_uri(self, drop: str) -> str: ...
+    def files_up_to(self, drop: str, limit: int) -> int: ...  # files in the drop, counted up to limit + 1
 
 
 def _order(name: str) -> str:
@@ -104,6 +106,14 @@ class LocalInbox:
 
     def drop_uri(self, drop: str) -> str:
         return str((self.root / drop).resolve())
+
+    def files_up_to(self, drop: str, limit: int) -> int:
+        count = 0
+        for _folder, _dirs, files in os.walk(self.root / drop):
+            count += sum(1 for name in files if name != READY_MARKER)
+            if count > limit:
+                break
+        return min(count, limit + 1)
 
 
 class S3Inbox:
@@ -143,6 +153,11 @@ class S3Inbox:
 
     def drop_uri(self, drop: str) -> str:
         return f"s3://{self.bucket}/{self.prefix}{drop}/"
+
+    def files_up_to(self, drop: str, limit: int) -> int:
+        reply = self.client.list_objects_v2(Bucket=self.bucket, Prefix=f"{self.prefix}{drop}/", MaxKeys=limit + 2)
+        keys = [item["Key"] for item in reply.get("Contents", [])]
+        return min(sum(1 for key in keys if not key.endswith(f"/{READY_MARKER}")), limit + 1)
 
 
 def open_inbox(uri: str, s3_client_factory: Callable[[], Any]) -> Inbox:
@@ -235,6 +250,7 @@ def make_inbox_sensor(
     automation conditions then have nothing left to do for it (they serve batches a user ingests by hand).
     """
     status = default_status or (DefaultSensorStatus.RUNNING if inbox_uri else DefaultSensorStatus.STOPPED)
+    small = in_process_max_files()  # read once: a wrong value fails the code location with its name
 
     @sensor(
         name=name,
@@ -268,7 +284,11 @@ def make_inbox_sensor(
             return SensorResult(skip_reason=reason, cursor=plan.cursor.dump())
         context.log.info(f"registering {len(new)} drop(s): {', '.join(new)}")
         return SensorResult(
-            run_requests=[RunRequest(partition_key=drop, tags={"pin/trigger": "inbox"}) for drop in new],
+            run_requests=[
+                RunRequest(partition_key=drop, tags={"pin/trigger": "inbox"},
+                           run_config=run_config_for_drop(inbox.files_up_to(drop, small), small))
+                for drop in new
+            ],
             dynamic_partitions_requests=[batches.build_add_request(new)],
             cursor=plan.cursor.dump(),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 from pathlib import Path
@@ -85,3 +86,18 @@ def test_dockerfile_copies_what_exists() -> None:
             for source in line.split()[1:-1]:
                 if "[" not in source:  # a bracket glob marks an optional file (README.m[d])
                     assert (REPO / source.replace("${DAGSTER_HOME}", "")).exists(), source
+
+
+def test_steps_preload_what_the_production_instance_opens(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The forkserver imports the compose instance's storage and compute-log modules once per run: every
+    step opens the instance before it starts, and would import them again otherwise."""
+    from resources.executor import PRELOAD, instance_modules, preload_modules
+
+    modules = instance_modules(str(REPO / "docker"))
+    assert modules == ["dagster_postgres", "dagster_aws.s3.compute_log_manager"]
+    assert all(importlib.util.find_spec(module) is not None for module in modules)
+    monkeypatch.setenv("DAGSTER_HOME", str(REPO / "docker"))
+    monkeypatch.delenv("PIN_STEP_PRELOAD", raising=False)
+    assert preload_modules() == [*PRELOAD, *modules]
+    shutil.copy(REPO / "pin_assets" / "instance.yaml", tmp_path / "dagster.yaml")
+    assert instance_modules(str(tmp_path)) == []  # the local instance's SQLite storage ships with Dagster

@@ -156,6 +156,11 @@ def test_three_drops_run_two_at_a_time_and_land_in_s3(stack: Stack) -> None:
     finished = time.time()
     assert [run["status"] for run in runs] == ["SUCCESS"] * len(DROPS), stack.failures(runs)
     assert sorted(partition_of(run) for run in runs) == sorted(DROPS)
+    # Drops this small (PIN_IN_PROCESS_MAX_FILES, default 20) run their steps in the run's own process: no
+    # step process is launched (the kill test's batch, launched by hand, keeps one per step).
+    for run in runs:
+        kinds = {event["__typename"] for event in stack.run_events(run["runId"])}
+        assert "ExecutionStepStartEvent" in kinds and "StepWorkerStartingEvent" not in kinds, (run, kinds)
 
     # The queue: never more than two at once, two did run together, and the third waited for a slot.
     assert _max_overlap([(run["startTime"], run["endTime"]) for run in runs], slack_s=0) == 2, runs
@@ -288,6 +293,7 @@ def test_daemon_killed_mid_run_then_interrupted_run_reported_and_rerun_matches(s
     assert run_id in stack.pool_holders("pin_cpu"), stack.pool("pin_cpu")
     worker_pid = _pid_of_run_worker(stack, run_id)
     assert worker_pid, stack.run_events(run_id)
+    assert any(e["__typename"] == "StepWorkerStartingEvent" for e in stack.run_events(run_id))  # a step process
 
     # The daemon goes down mid-run. The run is a process of the code server, not of the daemon: it goes on.
     stack.groups.stop("daemon", sig=signal.SIGKILL)

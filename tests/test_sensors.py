@@ -84,6 +84,36 @@ def test_new_drop_adds_one_partition_and_one_run(tmp_path: Path) -> None:
         assert _added(later) == ["arxiv-0002"] and len(later.run_requests) == 1
 
 
+IN_PROCESS = {"execution": {"config": {"in_process": True}}}
+
+
+@pytest.mark.parametrize(("files", "max_files", "in_process"), [(3, None, True), (21, None, False),
+                                                                (20, "20", True), (3, "0", False)])
+def test_small_drops_run_their_steps_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: int,
+                                                max_files: str | None, in_process: bool) -> None:
+    """A drop of at most PIN_IN_PROCESS_MAX_FILES files (default 20, nested folders counted, the marker not)
+    asks for in-process steps; a bigger one, or any with the setting at 0, keeps a process per step."""
+    if max_files is None:
+        monkeypatch.delenv("PIN_IN_PROCESS_MAX_FILES", raising=False)
+    else:
+        monkeypatch.setenv("PIN_IN_PROCESS_MAX_FILES", max_files)
+    inbox = tmp_path / "inbox"
+    folder = _drop(inbox, "drop-1")
+    (folder / "sub").mkdir()
+    for index in range(files - 1):
+        (folder / "sub" / f"doc-{index}.txt").write_text("x")
+    with DagsterInstance.ephemeral() as instance:
+        result = _tick(make_inbox_sensor(str(inbox)), instance,
+                       StorageResource(base_uri=str(tmp_path / "store")), None)
+    assert [r.run_config for r in result.run_requests] == [IN_PROCESS if in_process else {}]
+
+
+def test_a_wrong_in_process_setting_fails_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIN_IN_PROCESS_MAX_FILES", "-1")
+    with pytest.raises(ValueError, match="PIN_IN_PROCESS_MAX_FILES='-1'"):
+        make_inbox_sensor("/tmp/inbox")
+
+
 def test_existing_partition_is_never_run_twice(tmp_path: Path) -> None:
     """Losing the cursor re-lists old drops, but a drop whose batch exists is skipped (no run keys)."""
     inbox = tmp_path / "inbox"
@@ -118,8 +148,10 @@ def test_bounded_work_per_tick_on_s3(moto_s3: S3Server, tmp_path: Path) -> None:
             cursor = result.cursor
         assert seen == [f"drop-{i:03d}" for i in range(25)] + ["drop-0251"]
         assert InboxCursor.load(cursor).pending == ["drop-025"]
-        # one drop listing per tick, plus one per re-check of the drop still waiting for its marker
-        assert S3_CALLS["before-call.s3.ListObjectsV2"] <= 3 + 3, S3_CALLS
+        # one drop listing per tick, one per re-check of the drop still waiting for its marker, and one per
+        # registered drop (its files, counted up to PIN_IN_PROCESS_MAX_FILES + 2 keys: small drops run in-process)
+        assert S3_CALLS["before-call.s3.ListObjectsV2"] <= 3 + 3 + 26, S3_CALLS
+        assert all(r.run_config == IN_PROCESS for r in result.run_requests)
         assert S3_CALLS["before-call.s3.GetObject"] == 26  # the markers of ready drops, never the documents
         spec = load_spec(storage, "drop-007")
         assert spec.source_uri == f"s3://{bucket}/inbox/drop-007/" and spec.source_dataset == "inbox"
