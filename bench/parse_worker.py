@@ -3,8 +3,11 @@
 Each tool gets a process of its own because importing ``pymupdf4llm`` switches PyMuPDF globally into
 its layout mode (``pymupdf.layout.activate()``), which would change what our own converter sees if both
 ran in one interpreter. Commands, one per line: ``time`` parses every file and answers the seconds
-taken; ``dump DIR`` writes ``DIR/<stem>.md`` per file for the quality scorer; ``ocr`` (ours only)
-answers how many pages were OCR'd; ``quit`` ends.
+taken; ``cpu [PDF]`` parses PDF (default: the first file) untimed, for lazy imports and model
+loading, then every file, and answers the CPU seconds taken, those spent in the layout model (ours),
+and the process's peak RSS; ``dump DIR`` writes ``DIR/<stem>.md`` per file for the quality scorer;
+``ocr`` (ours only) answers how many pages were OCR'd; ``quit`` ends. ``pin-layout-off`` is ours with
+``layout_model="off"``; ``pymupdf4llm-layout-noocr`` its defaults with ``use_ocr=False``.
 
 Usage: ``python -m bench.parse_worker TOOL PDF...`` with TOOL one of :data:`TOOLS`.
 """
@@ -13,18 +16,23 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-TOOLS = ("pin", "pymupdf4llm-layout", "pymupdf4llm-nolayout", "gettext")
+TOOLS = ("pin", "pin-layout-off", "pymupdf4llm-layout", "pymupdf4llm-layout-noocr", "pymupdf4llm-nolayout",
+         "gettext")
+MODEL_CPU = [0.0]  # CPU seconds in the layout model's page calls (render at its input size + inference)
 
 
 def load_tool(tool: str) -> Callable[[Path], str]:
     """A function from PDF path to Markdown for ``tool``, imported only in this process."""
-    if tool == "pin":
-        return lambda path: pin_convert(path).markdown
+    if tool in ("pin", "pin-layout-off"):
+        _count_model_cpu()
+        layout_model = "off" if tool == "pin-layout-off" else "auto"
+        return lambda path: pin_convert(path, layout_model).markdown
     if tool == "gettext":
         import pymupdf
 
@@ -37,16 +45,40 @@ def load_tool(tool: str) -> Callable[[Path], str]:
 
     # pymupdf4llm 2.0: layout mode is on by default when pymupdf_layout is installed; use_layout(False)
     # restores the older heuristic converter.
-    pymupdf4llm.use_layout(tool == "pymupdf4llm-layout")
+    pymupdf4llm.use_layout(tool != "pymupdf4llm-nolayout")
+    if tool == "pymupdf4llm-layout-noocr":  # its defaults OCR pages they judge to need it (Tesseract)
+        return lambda path: pymupdf4llm.to_markdown(str(path), show_progress=False, use_ocr=False)
     return lambda path: pymupdf4llm.to_markdown(str(path), show_progress=False)
 
 
-def pin_convert(path: Path):
+def pin_convert(path: Path, layout_model: str = "auto"):
     """Our converter as the pipeline runs it: with OCR settings, so the per-page OCR decision is timed too."""
     from pin_assets.core.ocr_settings import OcrSettings
     from pin_assets.core.pdf import pdf_to_markdown
 
-    return pdf_to_markdown(path.read_bytes(), ocr=OcrSettings())
+    return pdf_to_markdown(path.read_bytes(), ocr=OcrSettings(), layout_model=layout_model)
+
+
+def _count_model_cpu() -> None:
+    """Wrap the layout model's per-page call so its CPU seconds add up in :data:`MODEL_CPU`."""
+    from pin_assets.core.pdf import layout
+
+    predict = layout._predict
+
+    def counted(*args, **kwargs):
+        began = time.process_time()
+        try:
+            return predict(*args, **kwargs)
+        finally:
+            MODEL_CPU[0] += time.process_time() - began
+
+    layout._predict = counted
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (an OCR engine run as a subprocess)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def serve(tool: str, pdfs: list[Path]) -> None:
@@ -64,6 +96,13 @@ def serve(tool: str, pdfs: list[Path]) -> None:
             for pdf in pdfs:
                 convert(pdf)
             answer: dict[str, object] = {"seconds": time.perf_counter() - began}
+        elif command == "cpu":
+            convert(Path(argument) if argument else pdfs[0])
+            began, model_began = _cpu(), MODEL_CPU[0]
+            for pdf in pdfs:
+                convert(pdf)
+            answer = {"cpu": _cpu() - began, "model_cpu": MODEL_CPU[0] - model_began,
+                      "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
         elif command == "dump":
             out = Path(argument)
             out.mkdir(parents=True, exist_ok=True)
