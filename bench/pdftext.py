@@ -50,7 +50,8 @@ from pin_assets.core.pdf import pdf_to_markdown
 
 job = json.loads(sys.argv[1])
 settings = DocumentLimits().ocr  # as the parse stage runs it
-pdf_to_markdown(Path(job["warmup"]).read_bytes(), ocr=settings)
+options = job.get("options", {})  # e.g. layout_model, which a baseline from before issue 22 does not take
+pdf_to_markdown(Path(job["warmup"]).read_bytes(), ocr=settings, **options)
 out = {"code": pin_assets.__file__}
 for kind in ("text", "scanned"):
     wall = cpu = 0.0
@@ -58,7 +59,7 @@ for kind in ("text", "scanned"):
     for path in job[kind]:
         data = Path(path).read_bytes()
         wall0, cpu0 = time.perf_counter(), time.process_time()
-        doc = pdf_to_markdown(data, ocr=settings)
+        doc = pdf_to_markdown(data, ocr=settings, **options)
         wall += time.perf_counter() - wall0
         cpu += time.process_time() - cpu0
         pages += doc.page_count
@@ -93,7 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="repetitions (fresh processes per checkout)")
     parser.add_argument("--scans", default=SCANS, help="comma-separated corpus/pdf stems to scan and OCR")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md")
+    parser.add_argument("--layout-model", choices=("auto", "off"), default=None,
+                        help="this checkout's layout model (issue 22's, absent from older baselines): 'off' "
+                        "separates its cost from the text-flow work's")
     args = parser.parse_args(argv)
+    options = {"layout_model": args.layout_model} if args.layout_model else {}
     codes = {"after": REPO, "before": args.baseline_code.resolve()}
     text = sorted((CORPUS / "bench").glob("*.pdf")) + sorted((CORPUS / "pdf").glob("*.pdf"))
     originals = [CORPUS / "pdf" / f"{stem.strip()}.pdf" for stem in args.scans.split(",") if stem.strip()]
@@ -113,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
                 out = Path(tmp, f"{name}-{run}")
                 out.mkdir()
                 job = {"warmup": str(CORPUS / "bench" / "introduction.pdf"), "text": [str(p) for p in text],
-                       "scanned": [str(p) for p in scans], "out": str(out)}
+                       "scanned": [str(p) for p in scans], "out": str(out),
+                       "options": options if name == "after" else {}}
                 seen[name].append(convert_once(code, job))
                 print(name, run, json.dumps({k: seen[name][-1][k] for k in ("text", "scanned")}), flush=True)
                 if run == 0:
@@ -128,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             per = {name: [r[kind][measure] for r in runs] for name, runs in seen.items()}
             pages = seen["after"][0][kind]["pages"]
             for name in codes:
-                rows.append(Row(f"pdftext: {label}, {name}, {measure}", pages / statistics.median(per[name]),
+                shown = f"{name} ({', '.join(f'{k}={v}' for k, v in options.items())})" if name == "after" and options \
+                    else name
+                rows.append(Row(f"pdftext: {label}, {shown}, {measure}", pages / statistics.median(per[name]),
                                 "pages/s", f"{pages} pages, {seen[name][0][kind]['ocr_pages']} OCR'd; median of "
                                 f"{args.runs} fresh processes ({min(per[name]):.1f}-{max(per[name]):.1f} s)"))
             ratio = statistics.median(a / b for a, b in zip(per["after"], per["before"], strict=True))

@@ -178,10 +178,19 @@ def _broker_restart_keeps_queued_steps(stack: Stack, net: Network) -> None:
         if f"worker-{name}" in stack.groups.services:
             stack.stop_worker(net[name])
     try:
-        run_id = _launch(stack, batch)
         assert stack.broker is not None
-        wait_until("a step waiting in the broker's queue", lambda: stack.broker.queued("dagster", net["control"]),
-                   RUN_TIMEOUT_S, every_s=1, logs=stack.diagnostics)
+        # Messages already in the queue (an earlier phase's redelivered step) are not this run's: the restart
+        # must wait until this run's own step is in the queue, not race its submission.
+        before = stack.broker.queued("dagster", net["control"])
+        run_id = _launch(stack, batch)
+
+        def queued_or_ended() -> bool:
+            run = stack.run(run_id)
+            assert run["status"] not in ("FAILURE", "CANCELED"), stack.failures([run])  # before the restart
+            return stack.broker.queued("dagster", net["control"]) > before
+
+        wait_until("this run's first step waiting in the broker's queue", queued_or_ended, RUN_TIMEOUT_S,
+                   every_s=1, logs=stack.diagnostics)
         stack.broker.restart()
         assert stack.broker.queued("dagster", net["control"]) >= 1
     finally:
