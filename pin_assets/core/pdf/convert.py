@@ -345,7 +345,7 @@ def _read_page(
         return _ocr_page(reading, placements, area, detect_tables, regions if same_frame else [])
     pictured = []  # text inside large pictures of a page whose layer holds little
     if ocr is not None and reason is None and turn == (1, 0) and page.rotation == 0:
-        pictured = picture_units(page, placements, text, ocr, detect_tables, regions)
+        pictured = picture_units(page, placements, [r for g in groups for r in g], ocr, detect_tables, regions)
     images = [Unit("image", *turn_box(p["bbox"], turn, width, height), image=p) for p in placements]
     units += figures + [u for u in images if not any(_mostly_in(u, f) for f in figures)]  # drawn with the figure
     text_chars = sum(len(t.strip()) for t in texts)

@@ -191,6 +191,7 @@ class OcrRun:
         self.warnings: list[str] = []
         self.reads = 0  # page reads spent (see read_cost)
         self.skipped: list[int] = []
+        self.picture_misses = 0  # pictures read in vain (see read_picture)
         self.script = ""  # the non-Latin script of the document's last good reading: its next scans start in it
         self._ready: bool | None = None
 
@@ -255,8 +256,8 @@ class OcrRun:
         language of the layer's script, counted against the same read budget by its render's pixels; None
         when OCR is off or spent, or the reading is no text (below the readability of noise, or fewer than
         a few characters). Its blocks are in points from the picture's top left corner."""
-        if not self.ready() or len(self.pages) >= self.settings.max_pages:
-            return None
+        if not self.ready() or len(self.pages) >= self.settings.max_pages or self.picture_misses:
+            return None  # after one picture that read as no text, a document's pictures are photos: none is read
         language = self._page_language(script_of(mapped_text(layer_text)) or self.script)
         zoom = self.settings.dpi / 72
         cost = read_cost(language, round(box.width * zoom) * round(box.height * zoom))
@@ -269,6 +270,7 @@ class OcrRun:
             self.warnings.append(f"OCR of a picture on page {page.number + 1} failed: {describe(exc)}")
             return None
         if reading.confidence < _MIN_READING or _visible_chars(reading) < _MIN_CHARS:
+            self.picture_misses += 1
             return None  # a photo, a logo: stray marks, no text
         self.pages.append({"page": page.number, "reason": "picture_text", "rotation": 0,
                            "language": language, "confidence": round(reading.confidence, 3)})

@@ -16,7 +16,7 @@ import re
 import pymupdf
 
 from pin_assets.core.pdf.lines import block_row_groups
-from pin_assets.core.pdf.model import Region, Unit, text_unit
+from pin_assets.core.pdf.model import Region, Row, Unit, text_unit
 from pin_assets.core.pdf.ocr import OcrRun, Reading
 from pin_assets.core.pdf.text_tables import find_text_tables
 
@@ -26,10 +26,12 @@ _BACKGROUND = 0.9  # a picture covering this much of the page holding a smaller 
 _NORM_RE = re.compile(r"[\W_]+")
 
 
-def picture_units(page: pymupdf.Page, placements: list[dict], layer_text: str, ocr: OcrRun,
+def picture_units(page: pymupdf.Page, placements: list[dict], layer_rows: list[Row], ocr: OcrRun,
                   detect_tables: bool, regions: list[Region]) -> list[Unit]:
     """Text (and table) units read from the page's large pictures; none when the page's layer is not small,
-    OCR is off or its budget spent, or no picture reads as text. Lines the layer already has are left out."""
+    OCR is off or its budget spent, or no picture reads as text. A picture with layer text over it is not
+    read (a scan under its own OCR layer), and lines the layer already has are left out."""
+    layer_text = "\n".join(r.text for r in layer_rows)
     if len(_norm(layer_text)) > SMALL_LAYER or not ocr.ready():
         return []
     area = max(page.rect.width * page.rect.height, 1.0)
@@ -39,6 +41,8 @@ def picture_units(page: pymupdf.Page, placements: list[dict], layer_text: str, o
     for box in boxes:
         share = box.width * box.height / area
         if share < MIN_SHARE or (share > _BACKGROUND and any(box.contains(c) for c in chosen)):
+            continue
+        if any(box.contains(pymupdf.Point((r.x0 + r.x1) / 2, (r.y0 + r.y1) / 2)) for r in layer_rows):
             continue
         if not any(box.intersects(c) for c in chosen):
             chosen.append(box)
