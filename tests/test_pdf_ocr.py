@@ -345,3 +345,22 @@ def test_an_arabic_scan_is_read_in_arabic() -> None:
     assert doc.metadata["ocr_pages"][0]["language"] == "ara+eng", doc.metadata
     arabic = sum("\u0600" <= c <= "\u06ff" or "\ufb50" <= c <= "\ufeff" for c in doc.markdown)
     assert arabic >= 60 and "إيجاد حلول" in doc.markdown, doc.markdown
+
+
+def test_text_inside_pictures_of_a_page_with_a_small_layer_is_read() -> None:
+    """Real pages whose text layer holds only a title (gnarly's ambiguous and treasurer-report pages, see
+    the fixtures' PROVENANCE.md): the diagram's boxes and the report's tables are images. Each large
+    picture is read within the read budget, its words follow its content image, a grid of label and
+    number comes out as a table, and the layer's own lines (a footer) are kept as they were."""
+    doc = pdf_to_markdown((GNARLY_PAGES / "ambiguous_pg1.pdf").read_bytes(), ocr=OCR)
+    text = " ".join(doc.markdown.split())
+    assert [p["reason"] for p in doc.metadata["ocr_pages"]] == ["picture_text"], doc.metadata
+    for words in ("Read this first", "Greek Yogurt", "Apples and Bananas"):
+        assert words in text, doc.markdown
+    assert text.index("Hello") < text.index("](content_image") < text.index("Greek Yogurt"), doc.markdown
+    doc = pdf_to_markdown((GNARLY_PAGES / "slideshow_mostly_good_some_pages_should_get_filtered_pg15.pdf")
+                          .read_bytes(), ocr=OCR)
+    assert doc.metadata["ocr_page_reads"] == 2, doc.metadata
+    assert "| Donations | 400 |" in doc.markdown and "| Fundraising & grants | 8,710 |" in doc.markdown, doc.markdown
+    off = pdf_to_markdown((GNARLY_PAGES / "ambiguous_pg1.pdf").read_bytes(), ocr=OcrSettings(enabled=False))
+    assert "Greek Yogurt" not in off.markdown and "ocr_pages" not in off.metadata

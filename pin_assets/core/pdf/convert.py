@@ -33,6 +33,7 @@ from pin_assets.core.pdf.markdown import render_element
 from pin_assets.core.pdf.model import Element, Page, Region, Style, Unit, center_in, text_unit
 from pin_assets.core.pdf.ocr import OcrRun, Reading, ocr_reason
 from pin_assets.core.pdf.order import place_figures, reading_order
+from pin_assets.core.pdf.picture_text import picture_units
 from pin_assets.core.pdf.rotation import (
     drop_side_stamps,
     page_turn,
@@ -342,10 +343,13 @@ def _read_page(
     if reading is not None:
         same_frame = reading.angle == 0 and page.rotation == 0  # OCR reads the page as displayed
         return _ocr_page(reading, placements, area, detect_tables, regions if same_frame else [])
+    pictured = []  # text inside large pictures of a page whose layer holds little
+    if ocr is not None and reason is None and turn == (1, 0) and page.rotation == 0:
+        pictured = picture_units(page, placements, [r for g in groups for r in g], ocr, detect_tables, regions)
     images = [Unit("image", *turn_box(p["bbox"], turn, width, height), image=p) for p in placements]
     units += figures + [u for u in images if not any(_mostly_in(u, f) for f in figures)]  # drawn with the figure
     text_chars = sum(len(t.strip()) for t in texts)
-    return Page(*turned_size(turn, width, height), units, text_chars, min(cover, 1.0), regions)
+    return Page(*turned_size(turn, width, height), units, text_chars, min(cover, 1.0), regions, pictured)
 
 
 def _mostly_in(unit: Unit, outer: Unit) -> bool:
@@ -398,7 +402,7 @@ def _pages_markdown(pages: list[Page], style: Style, images: ImageStore, failed:
 def _page_elements(page: Page, style: Style, keep_running: bool) -> list[Element]:
     """The Markdown elements of one page: ordered units grouped into headings, paragraphs, lists..."""
     units = page.units if keep_running else drop_running(page, style)
-    units = split_footnotes(units, page.height, style)
+    units = split_footnotes(units, page.height, style) + page.picture_text
     area = page.width * page.height
     background = [u for u in units if u.kind == "image" and (u.x1 - u.x0) * (u.y1 - u.y0) > 0.5 * area]
     figures = figure_units([u for u in units if u.kind == "image" and all(u is not b for b in background)])

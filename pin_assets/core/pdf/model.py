@@ -153,6 +153,8 @@ class Page:
     text_chars: int
     image_cover: float
     regions: list[Region] = field(default_factory=list)
+    # text read from large pictures (picture_text.py): no part of page furniture or the document's style
+    picture_text: list[Unit] = field(default_factory=list)
 
     def regions_of(self, *kinds: str) -> list[Region]:
         """The layout regions of the given kinds."""

@@ -191,6 +191,7 @@ class OcrRun:
         self.warnings: list[str] = []
         self.reads = 0  # page reads spent (see read_cost)
         self.skipped: list[int] = []
+        self.picture_misses = 0  # pictures read in vain (see read_picture)
         self.script = ""  # the non-Latin script of the document's last good reading: its next scans start in it
         self._ready: bool | None = None
 
@@ -248,6 +249,31 @@ class OcrRun:
             self.script = script_of(reading.text)  # a document keeps its script: its next scans read in it first
         self.pages.append({"page": page.number, "reason": reason, "rotation": reading.angle,
                            "language": reading.language, "confidence": round(reading.confidence, 3)})
+        return reading
+
+    def read_picture(self, page: pymupdf.Page, box: pymupdf.Rect, layer_text: str) -> Reading | None:
+        """OCR one picture of a page whose text layer is kept (see :mod:`picture_text`), upright, in the
+        language of the layer's script, counted against the same read budget by its render's pixels; None
+        when OCR is off or spent, or the reading is no text (below the readability of noise, or fewer than
+        a few characters). Its blocks are in points from the picture's top left corner."""
+        if not self.ready() or len(self.pages) >= self.settings.max_pages or self.picture_misses:
+            return None  # after one picture that read as no text, a document's pictures are photos: none is read
+        language = self._page_language(script_of(mapped_text(layer_text)) or self.script)
+        zoom = self.settings.dpi / 72
+        cost = read_cost(language, round(box.width * zoom) * round(box.height * zoom))
+        if self.reads + cost > self.settings.max_page_reads:
+            return None
+        self.reads += cost
+        try:
+            reading = ocr_page(page, 0, language, zoom, self.settings.tessdata, clip=box)
+        except PDF_ERRORS as exc:
+            self.warnings.append(f"OCR of a picture on page {page.number + 1} failed: {describe(exc)}")
+            return None
+        if reading.confidence < _MIN_READING or _visible_chars(reading) < _MIN_CHARS:
+            self.picture_misses += 1
+            return None  # a photo, a logo: stray marks, no text
+        self.pages.append({"page": page.number, "reason": "picture_text", "rotation": 0,
+                           "language": language, "confidence": round(reading.confidence, 3)})
         return reading
 
     def _ocr(self, page: pymupdf.Page, angle: int, language: str) -> Reading | None:
@@ -384,16 +410,18 @@ def _visible_chars(reading: Reading) -> int:
     return sum(len(s["text"].strip()) for b in reading.blocks for line in b.get("lines", ()) for s in line["spans"])
 
 
-def ocr_page(page: pymupdf.Page, angle: int, language: str, zoom: float, tessdata: str) -> Reading:
+def ocr_page(page: pymupdf.Page, angle: int, language: str, zoom: float, tessdata: str,
+             clip: pymupdf.Rect | None = None) -> Reading:
     """Render the page turned ``angle`` degrees at ``zoom`` (see :func:`ocr_zoom`) and OCR it into text
     blocks in points.
 
     The render is RGB: MuPDF's OCR writer reads no text from a grey pixmap. The OCR layer's font is
     Tesseract's glyph-less one, flagged serif and monospaced; its flags are cleared so OCR'd prose
     does not become code blocks (the span sizes, from the boxes Tesseract found, are evened out per line
-    and page by :func:`even_sizes` and kept for headings).
+    and page by :func:`even_sizes` and kept for headings). With ``clip`` only that area of the page is
+    read, its blocks in points from the area's top left corner.
     """
-    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom).prerotate(angle), colorspace=pymupdf.csRGB)
+    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom).prerotate(angle), colorspace=pymupdf.csRGB, clip=clip)
     layer = pix.pdfocr_tobytes(compress=False, language=language, tessdata=tessdata)
     return reading_from_layer(layer, pix.width / zoom, pix.height / zoom, angle, language)
 
