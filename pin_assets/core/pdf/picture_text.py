@@ -32,7 +32,8 @@ def picture_units(page: pymupdf.Page, placements: list[dict], layer_rows: list[R
     OCR is off or its budget spent, or no picture reads as text. A picture with layer text over it is not
     read (a scan under its own OCR layer), and lines the layer already has are left out."""
     layer_text = "\n".join(r.text for r in layer_rows)
-    if len(_norm(layer_text)) > SMALL_LAYER or not ocr.ready():
+    known = _norm(layer_text)
+    if len(known) > SMALL_LAYER or not ocr.ready():
         return []
     area = max(page.rect.width * page.rect.height, 1.0)
     boxes = sorted((pymupdf.Rect(p["bbox"]) for p in placements if not p.get("over_limit")),
@@ -46,7 +47,6 @@ def picture_units(page: pymupdf.Page, placements: list[dict], layer_rows: list[R
             continue
         if not any(box.intersects(c) for c in chosen):
             chosen.append(box)
-    known = _norm(layer_text)
     units: list[Unit] = []
     for box in chosen:
         reading = ocr.read_picture(page, box, layer_text)
@@ -65,7 +65,7 @@ def _units(reading: Reading, box: pymupdf.Rect, known: str) -> list[Unit]:
     for block in reading.blocks:
         _shift(block, box.x0, box.y0)
         for rows in block_row_groups(block):
-            rows = [r for r in rows if _norm(r.text) and _norm(r.text) not in known]
+            rows = [r for r in rows if (text := _norm(r.text)) and text not in known]
             if rows:
                 units.append(text_unit(rows))
     return units

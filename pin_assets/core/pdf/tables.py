@@ -3,6 +3,8 @@ filled from the page's words and made regular (see :mod:`table_grid`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pymupdf
 
 from pin_assets.core.pdf.glyphs import LIGATURES
@@ -19,25 +21,31 @@ def has_rulings(drawings: list[dict]) -> bool:
     """
     rows: set[int] = set()
     verticals = 0
+    for item in straight_items(drawings):
+        if item[0] == "l":
+            (xa, ya), (xb, yb) = item[1], item[2]
+            if abs(ya - yb) < 1 and abs(xa - xb) >= 15:
+                rows.add(round(ya))
+            verticals += abs(xa - xb) < 1 and abs(ya - yb) >= 8
+        elif item[0] == "re":
+            x0, y0, x1, y1 = item[1]
+            if x1 - x0 >= 15:
+                rows.update({round(y0), round(y1)})
+            if y1 - y0 >= 8:
+                verticals += 1 if x1 - x0 < 3 else 2
+        if len(rows) >= 3 and verticals >= 3:
+            return True
+    return False
+
+
+def straight_items(drawings: list[dict]) -> Iterator[tuple]:
+    """The line and rectangle items of the drawn paths that can be rules: clips, groups and any path with
+    a curve (a figure's outline) left out."""
     for path in drawings:
         items = path.get("items") or ()
         if path.get("type") in ("clip", "group") or any(item[0] == "c" for item in items):
             continue
-        for item in items:
-            if item[0] == "l":
-                (xa, ya), (xb, yb) = item[1], item[2]
-                if abs(ya - yb) < 1 and abs(xa - xb) >= 15:
-                    rows.add(round(ya))
-                verticals += abs(xa - xb) < 1 and abs(ya - yb) >= 8
-            elif item[0] == "re":
-                x0, y0, x1, y1 = item[1]
-                if x1 - x0 >= 15:
-                    rows.update({round(y0), round(y1)})
-                if y1 - y0 >= 8:
-                    verticals += 1 if x1 - x0 < 3 else 2
-        if len(rows) >= 3 and verticals >= 3:
-            return True
-    return False
+        yield from items
 
 
 Rule = tuple[float, float, float]
@@ -50,19 +58,15 @@ def horizontal_rules(drawings: list[dict], min_length: float = 15.0) -> list[Rul
     drawn cell by cell counts at its full width. Tables ruled only between their rows (no vertical
     lines) are invisible to ``find_tables``; their rules still say where each row ends."""
     pieces: list[tuple[float, float, float]] = []
-    for path in drawings:
-        items = path.get("items") or ()
-        if path.get("type") in ("clip", "group") or any(item[0] == "c" for item in items):
-            continue
-        for item in items:
-            if item[0] == "l":
-                (xa, ya), (xb, yb) = item[1], item[2]
-                if abs(ya - yb) < 1:
-                    pieces.append((min(xa, xb), max(xa, xb), (ya + yb) / 2))
-            elif item[0] == "re":
-                x0, y0, x1, y1 = item[1]
-                if y1 - y0 < 2.5:
-                    pieces.append((x0, x1, (y0 + y1) / 2))
+    for item in straight_items(drawings):
+        if item[0] == "l":
+            (xa, ya), (xb, yb) = item[1], item[2]
+            if abs(ya - yb) < 1:
+                pieces.append((min(xa, xb), max(xa, xb), (ya + yb) / 2))
+        elif item[0] == "re":
+            x0, y0, x1, y1 = item[1]
+            if y1 - y0 < 2.5:
+                pieces.append((x0, x1, (y0 + y1) / 2))
     heights: list[list[tuple[float, float, float]]] = []
     for piece in sorted(pieces, key=lambda p: p[2]):
         if heights and piece[2] - heights[-1][0][2] <= 1.0:
