@@ -90,6 +90,10 @@ def celery_settings() -> dict[str, object]:
         "worker_prefetch_multiplier": 1,
         "broker_heartbeat": heartbeat_s(),
         "broker_connection_retry_on_startup": True,
+        # A step submitted while the broker restarts waits for it (up to about a minute) instead of failing the
+        # run: Celery's default publish retry gives up after 0.6 s, shorter than any RabbitMQ restart.
+        "task_publish_retry": True,
+        "task_publish_retry_policy": {"max_retries": 30, "interval_start": 0, "interval_step": 1, "interval_max": 2},
         # A restarted PostgreSQL costs no step result: a dead pooled connection is replaced, not used.
         "database_engine_options": {"pool_pre_ping": True},
         "result_expires": RESULT_EXPIRES_S,
