@@ -136,7 +136,10 @@ def ruled_tables(page: pymupdf.Page, textpage: pymupdf.TextPage, drawings: list[
     return units
 
 
-_CLIP_MARGIN = 36.0  # points around the rulings' area: a glyph reaching into a cell from further is not text
+# Points around the rulings' area. ``find_tables`` reads glyph boxes from the outlines (accurate boxes, no
+# quad corrections) and MuPDF clips by the same outlines, so a character touching the area is kept with any
+# margin; this one covers rounding and a glyph whose outline is empty (a space, placed by its origin).
+_CLIP_MARGIN = 12.0
 
 
 def _chars_clip(page: pymupdf.Page, paths: list[dict] | None) -> pymupdf.Rect | None:
