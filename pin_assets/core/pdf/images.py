@@ -216,15 +216,17 @@ def _image_bytes(doc: pymupdf.Document, xref: int) -> tuple[bytes, str, int, int
 
     PNG holds gray or RGB only, so any other color space (CMYK, Lab, Separation, DeviceN, an indexed
     palette over one of them) is converted to RGB; a CMYK JPEG stays JPEG unless a mask gives it alpha.
+    A masked image is never kept as stored, so it skips ``extract_image``, which would encode it once more.
     """
-    info = doc.extract_image(xref)
+    smask = _mask_xref(doc, xref)
+    info = {} if smask else doc.extract_image(xref)
     ext = _BROWSER_EXTS.get(info.get("ext", ""))
     cmyk_jpeg = ext == "jpeg" and info.get("colorspace") == 4
-    if ext and not info.get("smask") and not cmyk_jpeg:
+    if ext and not cmyk_jpeg:
         return info["image"], ext, info["width"], info["height"]
     pix = pymupdf.Pixmap(doc, xref)
-    if info.get("smask"):
-        pix = _masked(pix, pymupdf.Pixmap(doc, info["smask"]))
+    if smask:
+        pix = _masked(pix, pymupdf.Pixmap(doc, smask))
     if pix.colorspace is None or pix.colorspace.name not in _PNG_COLORSPACES:
         pix = pymupdf.Pixmap(pymupdf.csRGB, pix)
     if cmyk_jpeg and not pix.alpha:
@@ -233,6 +235,16 @@ def _image_bytes(doc: pymupdf.Document, xref: int) -> tuple[bytes, str, int, int
 
 
 _PNG_COLORSPACES = frozenset({"DeviceGray", "DeviceRGB"})
+
+
+def _mask_xref(doc: pymupdf.Document, xref: int) -> int:
+    """The xref of the image's mask as ``extract_image`` gives it (``smask``): its /SMask, else its /Mask,
+    when that is a reference (a color-key /Mask array is no image: 0)."""
+    for key in ("SMask", "Mask"):
+        kind, value = doc.xref_get_key(xref, key)
+        if kind != "null":
+            return int(value.split()[0]) if kind == "xref" else 0
+    return 0
 
 
 def _masked(pix: pymupdf.Pixmap, mask: pymupdf.Pixmap) -> pymupdf.Pixmap:
