@@ -303,6 +303,23 @@ def test_ocr_drops_words_invented_between_lines_and_keeps_word_spaces() -> None:
     assert "Serena" not in text and "Meeting of the" in text, doc.markdown
 
 
+def test_ocr_lines_stay_whole_where_a_justified_scan_stretches_them() -> None:
+    """A real 96-dpi scan of a Wikipedia page (gnarly's edgar_image page, see the fixture's PROVENANCE.md):
+    its justified lines stretch their spaces wider than the cut between columns, and Tesseract ends one
+    line early and writes its rest ("for over a") as a line of its own overlapping it, beside the infobox.
+    The lines stay whole, so "by" and "of" are not dropped as strays and "for over a" is no cell of the
+    infobox, which is still a table beside them."""
+    doc = pdf_to_markdown((GNARLY_PAGES / "edgar_image_pg1.pdf").read_bytes(), ocr=OCR)
+    assert doc.metadata["ocr_pages"][0]["reason"] == "scanned"
+    paragraphs = [" ".join(p.split()) for p in doc.markdown.split("\n\n")]
+    prose = [p for p in paragraphs if not p.startswith("|")]
+    for words in ("England had suffered from Viking invasions for over a century", "sometimes by force.",
+                  "Bishop of Winchester. Monasteries"):
+        assert any(words in p for p in prose), doc.markdown
+    assert not any("for over a" in p for p in paragraphs if p.startswith("|")), doc.markdown
+    assert any("| Predecessor | Eadwig |" in p for p in paragraphs), doc.markdown
+
+
 def _hangul(text: str) -> int:
     return sum("\uac00" <= c <= "\ud7af" for c in text)
 
