@@ -364,6 +364,25 @@ def test_an_arabic_scan_is_read_in_arabic() -> None:
     assert arabic >= 60 and "إيجاد حلول" in doc.markdown, doc.markdown
 
 
+def test_a_table_pictured_with_its_rulings_is_read_cell_by_cell() -> None:
+    """A real slide whose table is a picture ruled on every side (gnarly's slideshow page 38, see the
+    fixtures' PROVENANCE.md): read whole, Tesseract ran the lines of two cells together ("ALTULN
+    5totimesless") and lost the shaded header; read cell by cell inside the grid its pixels show, the
+    table is the page's, for one read. A diagram of framed boxes (gnarly's ambiguous page) is no grid."""
+    from pin_assets.core.pdf.image_tables import ruled_cells
+
+    doc = pdf_to_markdown((GNARLY_PAGES / "slideshow_mostly_images_pg38.pdf").read_bytes(), ocr=OCR)
+    assert doc.metadata["ocr_page_reads"] == 1, doc.metadata
+    for row in ("| Instead of | Consider |",
+                "| ALT greater than 3 times ULN to less than or equal to ALT 5 times ULN | ALT > 3 times ULN to",
+                "| CrCl 30 mL per minute to 50 mL per minute | CrCl 30 mL/minute to 50 mL/minute |"):
+        assert row in doc.markdown, doc.markdown
+    with pymupdf.open(GNARLY_PAGES / "ambiguous_pg1.pdf") as diagram:
+        page = diagram[0]
+        boxes = [pymupdf.Rect(info["bbox"]) for info in page.get_image_info()]
+        assert boxes and all(ruled_cells(page, box, OCR.dpi / 72) == [] for box in boxes)
+
+
 def test_text_inside_pictures_of_a_page_with_a_small_layer_is_read() -> None:
     """Real pages whose text layer holds only a title (gnarly's ambiguous and treasurer-report pages, see
     the fixtures' PROVENANCE.md): the diagram's boxes and the report's tables are images. Each large

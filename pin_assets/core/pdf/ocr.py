@@ -276,6 +276,35 @@ class OcrRun:
                            "language": language, "confidence": round(reading.confidence, 3)})
         return reading
 
+    def read_cells(self, page: pymupdf.Page, box: pymupdf.Rect, cells: list[pymupdf.Rect],
+                   layer_text: str) -> list[str] | None:
+        """OCR each cell of a ruled table pictured at ``box`` on its own (see :mod:`image_tables`), as one
+        read of the picture against the budget; the cells' texts, or None when OCR is off or spent or the
+        cells together do not read as text. Lone marks left of a ruling (``|``, ``_``) are dropped; short
+        words are kept, as a cell may hold just "No" or "5"."""
+        if not self.ready() or len(self.pages) >= self.settings.max_pages or self.picture_misses:
+            return None
+        language = self._page_language(script_of(mapped_text(layer_text)) or self.script)
+        zoom = self.settings.dpi / 72
+        cost = read_cost(language, round(box.width * zoom) * round(box.height * zoom))
+        if self.reads + cost > self.settings.max_page_reads:
+            return None
+        self.reads += cost
+        texts = []
+        try:
+            for cell in cells:
+                reading = ocr_page(page, 0, language, zoom, self.settings.tessdata, clip=cell)
+                texts.append(" ".join(w for w in reading.text.split() if not _NOISE_RE.fullmatch(w)))
+        except PDF_ERRORS as exc:
+            self.warnings.append(f"OCR of a table picture on page {page.number + 1} failed: {describe(exc)}")
+            return None
+        confidence = readability("\n".join(texts))
+        if confidence < _MIN_READING or sum(len(t) for t in texts) < _MIN_CHARS:
+            return None  # a grid drawn in a photo or a chart, not a table of text: read as a picture
+        self.pages.append({"page": page.number, "reason": "picture_text", "rotation": 0,
+                           "language": language, "confidence": round(confidence, 3)})
+        return texts
+
     def _ocr(self, page: pymupdf.Page, angle: int, language: str) -> Reading | None:
         """One read of the page turned ``angle`` degrees in ``language``, counted against the document's
         ``max_page_reads`` (see :func:`read_cost`); None, and nothing counted, when it does not fit."""
