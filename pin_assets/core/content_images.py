@@ -15,6 +15,16 @@ from pin_assets.core.document import ConversionError, ExtractedImage
 from pin_assets.core.limits import check_image_pixels
 
 WEB_FORMATS = {"PNG": "png", "JPEG": "jpeg", "GIF": "gif", "WEBP": "webp"}
+MAX_FIGURE_SIDE = 4000  # pixels: a figure rendered larger than this says nothing more to a model
+
+
+def figure_zoom(width_pt: float, height_pt: float, dpi: float) -> float:
+    """Scale from points to pixels for rendering a drawn figure (a PDF's vector figure, a LaTeX source's PDF or
+    EPS graphic): ``dpi``, less where the longer side would pass :data:`MAX_FIGURE_SIDE`. A poster-sized page
+    drawn as one mind map (24.6 x 46.5 in.) came out 3545 x 6608 px at 150 dpi, and rendering and encoding it
+    took three quarters of its page's parse. A render covers the pixel its box ends in, one more than the
+    box's exact size at most, hence the one pixel kept in hand."""
+    return min(dpi / 72, (MAX_FIGURE_SIDE - 1) / max(width_pt, height_pt, 1.0))
 
 
 class ImageOverLimit(ConversionError):

@@ -22,11 +22,11 @@ import re
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
+from pin_assets.core.content_images import figure_zoom
 from pin_assets.core.latex.archive import safe_relative_path
 from pin_assets.core.latex.engines import ToolMissing, hung, run_ghostscript
 
 FIGURE_DPI = 150
-MAX_FIGURE_SIDE = 4000  # pixels: a figure rendered larger than this says nothing more to a model
 GRAPHIC_EXTENSIONS = (".pdf", ".png", ".jpg", ".jpeg", ".eps", ".ps", ".gif", ".svg", ".tif", ".tiff", ".bmp",
                       ".webp", ".jp2", ".eps.gz")
 WEB_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
@@ -124,10 +124,9 @@ class FigureFiles:
 
     def _zoom(self, width_pt: float, height_pt: float) -> float:
         """Scale from points to pixels: :data:`FIGURE_DPI`, less where the longer side or the pixel count
-        would pass :data:`MAX_FIGURE_SIDE` or ``max_image_pixels``."""
-        zoom = FIGURE_DPI / 72
+        would pass :data:`~pin_assets.core.content_images.MAX_FIGURE_SIDE` or ``max_image_pixels``."""
         width_pt, height_pt = max(width_pt, 1.0), max(height_pt, 1.0)
-        zoom = min(zoom, MAX_FIGURE_SIDE / max(width_pt, height_pt))
+        zoom = figure_zoom(width_pt, height_pt, FIGURE_DPI)
         if self.max_pixels:
             zoom = min(zoom, math.sqrt(self.max_pixels / (width_pt * height_pt)))
         return max(zoom, 0.01)

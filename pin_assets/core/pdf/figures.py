@@ -33,10 +33,11 @@ from functools import cached_property
 
 import pymupdf
 
+from pin_assets.core.content_images import figure_zoom
 from pin_assets.core.pdf.model import CAPTION_RE, Region, Row, Unit
 from pin_assets.core.pdf.rotation import turn_box, unturn_box
 
-FIGURE_DPI = 150  # resolution vector figures are rendered at (content images)
+FIGURE_DPI = 150  # resolution vector figures are rendered at (content images), up to MAX_FIGURE_SIDE px a side
 _GAP = 4.0  # marks closer than this (points) belong to one cluster
 _SPACING = 12.0  # clusters closer than this are one figure (the bars of a chart, the dots of a scatter plot)
 _MIN_SIDE = 32.0  # a figure is at least this wide and tall (icons, bullets and check boxes are smaller)
@@ -424,12 +425,12 @@ def vector_figures(page: pymupdf.Page, drawings: list[dict], turn: tuple[int, in
     text = _TextIndex(rows)
     paths = visible_paths(drawings, lambda box: turn_box(box, turn, width, height), rows, width * height, text)
     units, hidden = [], set()
-    zoom = FIGURE_DPI / 72
     for figure in find_figures(paths, rows, regions, width * height, text):
         figure.x0, figure.y0 = max(figure.x0 - _PAD, 0.0), max(figure.y0 - _PAD, 0.0)
         figure.x1 = min(figure.x1 + _PAD, height if turn[0] == 0 else width)
         figure.y1 = min(figure.y1 + _PAD, width if turn[0] == 0 else height)
         box = unturn_box(figure.box, turn, width, height)
+        zoom = figure_zoom(box[2] - box[0], box[3] - box[1], FIGURE_DPI)
         placement = {"bbox": box, "xref": 0, "width": round((box[2] - box[0]) * zoom),
                      "height": round((box[3] - box[1]) * zoom), "page": page.number, "zoom": zoom, "vector": True}
         units.append(Unit("image", *figure.box, image=placement))
