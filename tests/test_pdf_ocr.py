@@ -294,13 +294,33 @@ def test_ocr_drops_words_invented_between_lines_and_keeps_word_spaces() -> None:
     """A real two-column paper whose letter-shifted text layer is OCR'd (gnarly's olmo page, see the
     fixture's PROVENANCE.md): Tesseract reads "Serena" and "was" into the white between two lines of the
     abstract and a lone "2" half a line off a sentence; they are dropped, so the sentences read through.
-    Its words that meet without a gap MuPDF sees as a space ("Meeting ofthe") are spaced."""
+    The proceedings footer under the page number is furniture, and the abstract's first sentence, its
+    column read alone, runs across the line end ("ubiqui-" / "tous")."""
     doc = pdf_to_markdown((GNARLY_PAGES / "olmo-page-1_pg1.pdf").read_bytes(), ocr=OCR)
     assert doc.metadata["ocr_pages"][0]["reason"] == "shifted_glyphs"
     text = " ".join(doc.markdown.split())
     assert "in both NLP research and in commercial product offerings." in text, doc.markdown
     assert "We believe that full access to open language models for the research community" in text, doc.markdown
-    assert "Serena" not in text and "Meeting of the" in text, doc.markdown
+    assert "Serena" not in text and "Meeting of the" not in text, doc.markdown  # the footer under the page number
+    assert "Language models (LMs) have become ubiquitous in both NLP research" in text, doc.markdown
+
+
+def test_a_two_column_page_is_read_column_by_column() -> None:
+    """A real two-column paper OCR'd whole (gnarly's large_prompt_hint3 page, see the fixture's
+    PROVENANCE.md). MuPDF has Tesseract read a render as one block, so a line of the left column and the
+    line beside it in the right column were read as one line, garbled where their baselines drift apart
+    ("feeatan ee System aaa"); each column is now read alone, for the page's one read. Words that meet
+    without a gap MuPDF sees as a space are spaced ("itcan", "ona" read as one block)."""
+    doc = pdf_to_markdown((GNARLY_PAGES / "large_prompt_hint3_pg1.pdf").read_bytes(), ocr=OCR)
+    assert doc.metadata["ocr_pages"][0]["reason"] == "tiny_fonts" and doc.metadata["ocr_page_reads"] == 1
+    text = " ".join(doc.markdown.split())
+    for sentence in ("translation. The system matches the student response against the original prompt",
+                     "CALL-SLT uses a similar basic strategy, though many of the details are different",
+                     "Open Source CALL system based on the “translation game” idea of Wang and Seneff",
+                     "CALL-SLT is an Open Source", "it can also be deployed on a mobile platform"):
+        assert sentence in text, doc.markdown
+    assert "feeatan" not in text, doc.markdown
+    assert text.index("idea of Wang and Seneff [5]") < text.index("[6] to build"), doc.markdown
 
 
 def _hangul(text: str) -> int:
@@ -362,5 +382,6 @@ def test_text_inside_pictures_of_a_page_with_a_small_layer_is_read() -> None:
                           .read_bytes(), ocr=OCR)
     assert doc.metadata["ocr_page_reads"] == 2, doc.metadata
     assert "| Donations | 400 |" in doc.markdown and "| Fundraising & grants | 8,710 |" in doc.markdown, doc.markdown
+    assert "Treasurer's Cumulative Report - Summary" in doc.markdown, doc.markdown  # a dash between words is text
     off = pdf_to_markdown((GNARLY_PAGES / "ambiguous_pg1.pdf").read_bytes(), ocr=OcrSettings(enabled=False))
     assert "Greek Yogurt" not in off.markdown and "ocr_pages" not in off.metadata

@@ -37,6 +37,7 @@ import pymupdf
 
 from pin_assets.core.ocr_settings import AUTO_LANGUAGES, OcrSettings
 from pin_assets.core.pdf.errors import PDF_ERRORS, describe
+from pin_assets.core.pdf.ocr_regions import column_regions, ink_mask
 from pin_assets.core.pdf.readability import (
     CJK_CHAR_RE,
     SHIFTED_VOWELS,
@@ -59,6 +60,7 @@ _VECTOR_GLYPHS = 40  # filled shapes glyph-sized on a page without text: text dr
 # well its few words read: an Arabic scan read sideways in English ("bse PRE pebe eee ae erie", 0.77).
 _FEWER_CHARS = 0.8
 _NOISE_RE = re.compile(r"[|_~=\\¦:;.,'`\"—–-]{1,3}")  # what Tesseract reads in a gutter or a page edge's shadow
+_DASHES = frozenset("-–—")  # noise alone, text between two words of a line
 _VISIBLE = 16 | 32  # MuPDF's char flags: filled or stroked (render modes other than 3, invisible)
 # Tesseract's time grows with the pixels it reads: a 1901 newspaper page (16 x 27 in.) is 17.5 MP at 200
 # dpi. Pages past this many pixels are read at a lower resolution (12 MP is a Letter page at 400 dpi).
@@ -418,24 +420,78 @@ def ocr_page(page: pymupdf.Page, angle: int, language: str, zoom: float, tessdat
     The render is RGB: MuPDF's OCR writer reads no text from a grey pixmap. The OCR layer's font is
     Tesseract's glyph-less one, flagged serif and monospaced; its flags are cleared so OCR'd prose
     does not become code blocks (the span sizes, from the boxes Tesseract found, are evened out per line
-    and page by :func:`even_sizes` and kept for headings). With ``clip`` only that area of the page is
-    read, its blocks in points from the area's top left corner.
+    and page by :func:`even_sizes` and kept for headings). A whole page is read column by column (see
+    :mod:`~pin_assets.core.pdf.ocr_regions`: MuPDF has Tesseract read a render as one block of text).
+    With ``clip`` only that area of the page (a picture) is read, as one block, its blocks in points from
+    the area's top left corner.
     """
     pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom).prerotate(angle), colorspace=pymupdf.csRGB, clip=clip)
-    layer = pix.pdfocr_tobytes(compress=False, language=language, tessdata=tessdata)
-    return reading_from_layer(layer, pix.width / zoom, pix.height / zoom, angle, language)
+    regions = [] if clip is not None else column_regions(ink_mask(pix.samples, pix.width, pix.height, pix.n),
+                                                         zoom * 72)
+    if len(regions) <= 1:
+        layer = pix.pdfocr_tobytes(compress=False, language=language, tessdata=tessdata)
+        return reading_from_layer(layer, pix.width / zoom, pix.height / zoom, angle, language)
+    blocks = []
+    for region in regions:
+        part = _region_pixmap(pix, region, round(_REGION_MARGIN * zoom))
+        layer = part.pdfocr_tobytes(compress=False, language=language, tessdata=tessdata)
+        blocks += _layer_blocks(layer, part.width / zoom, ((part.x - pix.x) / zoom, (part.y - pix.y) / zoom))
+    return reading_from_blocks(blocks, pix.width / zoom, pix.height / zoom, angle, language)
+
+
+_REGION_MARGIN = 6.0  # points of white around a column cut out for Tesseract, as around a page's text
+
+
+def _region_pixmap(pix: pymupdf.Pixmap, box: tuple[int, int, int, int], margin: int) -> pymupdf.Pixmap:
+    """The ``box`` pixels of ``pix`` (counted from its top left corner) on white, ``margin`` pixels of white
+    around them (not the pixels beside the box: they belong to the next column)."""
+    # a turned render's corner is not at 0, 0
+    x0, y0, x1, y1 = box[0] + pix.x, box[1] + pix.y, box[2] + pix.x, box[3] + pix.y
+    part = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(x0 - margin, y0 - margin, x1 + margin, y1 + margin), False)
+    part.clear_with(255)
+    part.copy(pix, pymupdf.IRect(x0, y0, x1, y1))
+    return part
 
 
 def reading_from_layer(layer: bytes, width: float, height: float, angle: int, language: str) -> Reading:
     """A reading from the one-page PDF MuPDF's OCR writer made of a ``width`` x ``height`` pt render."""
+    return reading_from_blocks(_layer_blocks(layer, width), width, height, angle, language)
+
+
+def _layer_blocks(layer: bytes, width: float, origin: tuple[float, float] = (0.0, 0.0)) -> list[dict]:
+    """The raw text blocks of an OCR layer made of a render ``width`` pt wide, in points from the page's
+    top left corner when the render's own corner is at ``origin``."""
     ocr_doc = pymupdf.open(stream=layer, filetype="pdf")
     try:
         ocr = ocr_doc[0]
         scale = width / ocr.rect.width
-        textpage = ocr.get_textpage(flags=_OCR_TEXT_FLAGS, matrix=pymupdf.Matrix(scale, scale))
-        blocks = textpage.extractRAWDICT()["blocks"]
+        blocks = ocr.get_textpage(flags=_OCR_TEXT_FLAGS, matrix=pymupdf.Matrix(scale, scale)).extractRAWDICT()["blocks"]
     finally:
         ocr_doc.close()
+    if origin != (0.0, 0.0):  # moved here, not by the matrix: MuPDF would clip the moved text to the mediabox
+        shift_blocks(blocks, *origin)
+    return blocks
+
+
+def shift_blocks(blocks: list[dict], dx: float, dy: float) -> None:
+    """Move text blocks (with their lines, spans and characters, where they have them) by ``dx``, ``dy``."""
+    def moved(b):
+        return (b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy)
+
+    for block in blocks:
+        block["bbox"] = moved(block["bbox"])
+        for line in block.get("lines", ()):
+            line["bbox"] = moved(line["bbox"])
+            for span in line["spans"]:
+                span["bbox"] = moved(span["bbox"])
+                span["origin"] = (span["origin"][0] + dx, span["origin"][1] + dy)
+                for char in span.get("chars", ()):
+                    char["bbox"] = moved(char["bbox"])
+                    char["origin"] = (char["origin"][0] + dx, char["origin"][1] + dy)
+
+
+def reading_from_blocks(blocks: list[dict], width: float, height: float, angle: int, language: str) -> Reading:
+    """A reading of a ``width`` x ``height`` pt render from the raw text blocks of its OCR layer(s)."""
     lines = [line for b in blocks for line in b.get("lines", ())]
     plain = "".join(c["c"] for line in lines for s in line["spans"] for c in s["chars"])
     cjk = len(CJK_CHAR_RE.findall(plain)) > 0.3 * len(plain.replace(" ", ""))
@@ -536,8 +592,9 @@ def line_pieces(blocks: list[dict]) -> list[dict]:
         height = line["bbox"][3] - line["bbox"][1]
         limit = max(0.8 * height, 2.5 * word_gap)
         current: list[dict] = []
-        for span in line["spans"]:
-            if _NOISE_RE.fullmatch(span["text"].strip()):
+        spans = line["spans"]
+        for index, span in enumerate(spans):
+            if _NOISE_RE.fullmatch(span["text"].strip()) and not _joining_dash(spans, index, current, limit):
                 continue
             if current and span["text"].strip() and span["bbox"][0] - _right(current) > limit:
                 pieces.append(_piece(line, current))
@@ -549,6 +606,17 @@ def line_pieces(blocks: list[dict]) -> list[dict]:
     pieces = [piece for piece in pieces if not _stray(piece)]
     line_height = statistics.median(p["bbox"][3] - p["bbox"][1] for p in pieces) if pieces else 0.0
     return [piece for piece in pieces if not _squeezed(piece, pieces, line_height)]
+
+
+def _joining_dash(spans: list[dict], index: int, current: list[dict], limit: float) -> bool:
+    """Whether the mark ``spans[index]`` is a dash between two words of the line, each a word space away
+    ("Cumulative Report - Summary"): text, not a gutter's mark, which stands apart from the words on
+    either side (a gap of ``limit`` or more) or at a line's end."""
+    if spans[index]["text"].strip() not in _DASHES or not any(s["text"].strip() for s in current):
+        return False
+    following = next((s for s in spans[index + 1:] if s["text"].strip()), None)
+    return following is not None and spans[index]["bbox"][0] - _right(current) <= limit \
+        and following["bbox"][0] - spans[index]["bbox"][2] <= limit
 
 
 _SHORT_PIECE = 2  # words: what Tesseract invents between lines is a word or two, never a line of text
