@@ -330,7 +330,8 @@ def _hangul(text: str) -> int:
 def test_a_korean_scan_is_read_in_korean_and_its_next_page_starts_there() -> None:
     """A scanned Korean document without a text layer: English reads no text, the try in every installed
     script finds Hangul (with Hebrew, Devanagari or Arabic letters sprinkled through it), so the page is
-    read again in ``kor+eng``; the next page starts in Korean and costs 2 reads, not the search again."""
+    read again in ``kor+eng``; the next page starts in Korean and costs 2 reads, not the search again.
+    Its words are spaced: Tesseract's gaps between syllables are told from its word spaces."""
     if not (Path(DEBIAN_TESSDATA) / "kor.traineddata").is_file():
         pytest.skip("kor.traineddata is not installed (Debian package tesseract-ocr-kor)")
     text = ("국회입법조사처는 국회의 입법 활동을 지원하기 위하여 법률안과 정책에 관한 조사와 분석을 합니다. 보고서는 "
@@ -346,6 +347,9 @@ def test_a_korean_scan_is_read_in_korean_and_its_next_page_starts_there() -> Non
     got = "".join(doc.markdown.split())
     assert _hangul(got) >= 0.8 * 2 * _hangul(text), doc.markdown
     assert not any("\u0590" <= c <= "\u06ff" or "\u0900" <= c <= "\u097f" for c in got), doc.markdown
+    words = {w.strip(".,") for w in text.split()}  # Korean is written with spaces between words
+    read = {w.strip(".,") for w in doc.markdown.split()}
+    assert len(words & read) >= 0.6 * len(words), doc.markdown  # 4 of its 35 words with MuPDF's spaces alone
     # page 1: English, Chinese, three orientations, every other script (5), kor+eng (2); page 2: kor+eng
     assert doc.metadata["ocr_page_reads"] == 12 + 2, doc.metadata
 
