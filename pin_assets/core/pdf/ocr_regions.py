@@ -18,6 +18,9 @@ import numpy as np
 
 _INK = 160  # grey level under which a pixel is ink (scans are grey, renders black on white)
 _GUTTER = 0.1  # inches: the narrowest white strip between columns (a word space at 12 pt is 0.04)
+# ... and no narrower than this share of the region's text line height: the white after a full-width
+# comma runs down two lines of 16 pt Chinese (0.11 in), which is no gutter.
+_GUTTER_LINES = 0.8
 _BAND_GAP = 0.1  # inches: white across a region's width that parts two bands (more than a line's leading)
 _COLUMN_HEIGHT = 0.5  # inches: a region shorter than this is not cut into columns (a title's word spaces)
 _COLUMN_WIDTH = 0.6  # inches: no column is narrower (a gutter mark, a page edge's shadow is no column)
@@ -46,10 +49,12 @@ def _cut(ink: np.ndarray, box: Box, dpi: float, depth: int) -> list[Box]:
     if depth >= _MAX_DEPTH:
         return [box]
     if y1 - y0 >= _COLUMN_HEIGHT * dpi:
-        columns = _split(ink[y0:y1, x0:x1].sum(axis=0), y1 - y0, _GUTTER * dpi, _COLUMN_WIDTH * dpi)
-        if len(columns) > 1:
-            parts = [_trim(ink, (x0 + a, y0, x0 + b, y1)) for a, b in columns]
-            return [r for part in parts if part is not None for r in _cut(ink, part, dpi, depth + 1)]
+        line = _line_height(ink[y0:y1, x0:x1])
+        columns = _split(ink[y0:y1, x0:x1].sum(axis=0), y1 - y0, max(_GUTTER * dpi, _GUTTER_LINES * line),
+                         _COLUMN_WIDTH * dpi)
+        parts = [part for a, b in columns if (part := _trim(ink, (x0 + a, y0, x0 + b, y1))) is not None]
+        if len(parts) > 1 and not _lone_line(ink, parts):
+            return [r for part in parts for r in _cut(ink, part, dpi, depth + 1)]
     bands = _split(ink[y0:y1, x0:x1].sum(axis=1), x1 - x0, _BAND_GAP * dpi, 1)
     if len(bands) == 1:
         return [box]
@@ -66,6 +71,31 @@ def _cut(ink: np.ndarray, box: Box, dpi: float, depth: int) -> list[Box]:
         regions += _joined(plain) + inner
         plain = []
     return regions + _joined(plain)
+
+
+def _line_height(area: np.ndarray) -> float:
+    """Median height in pixels of the runs of inked pixel rows in ``area``: its text lines' height."""
+    runs = _runs(area)
+    return float(np.median(runs)) if len(runs) else 0.0
+
+
+def _runs(area: np.ndarray) -> np.ndarray:
+    """Heights of the runs of inked pixel rows in ``area``, top to bottom."""
+    inked = np.concatenate(([False], area.any(axis=1), [False])).astype(np.int8)
+    edges = np.flatnonzero(np.diff(inked))
+    return edges[1::2] - edges[::2]
+
+
+def _lone_line(ink: np.ndarray, parts: list[Box]) -> bool:
+    """Whether one of the parts a gutter would make is a single line of text, no taller than the other
+    parts' lines: the rest of a line after a wide gap (a full-width comma's), not a column. A picture
+    (a logo beside a header) is one run of ink too, but a taller one."""
+    runs = [_runs(ink[y0:y1, x0:x1]) for x0, y0, x1, y1 in parts]
+    for index, own in enumerate(runs):
+        others = np.concatenate([r for i, r in enumerate(runs) if i != index])
+        if len(own) == 1 and len(others) and own[0] <= 1.5 * float(np.median(others)):
+            return True
+    return False
 
 
 def _joined(boxes: list[Box]) -> list[Box]:
