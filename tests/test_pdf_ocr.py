@@ -388,6 +388,19 @@ def test_an_arabic_scan_is_read_in_arabic() -> None:
     assert arabic >= 60 and "إيجاد حلول" in doc.markdown, doc.markdown
 
 
+def test_an_arabic_line_with_latin_words_reads_right_to_left() -> None:
+    """A scanned copy of a real Arabic page (corpus right_to_left_01, also bundled as a sample): MuPDF gives
+    the line "للمشكلات. يمتلك كل من R و Python ميزات" of the OCR reading left to right, so it came out
+    letter by letter reversed ("نم لك كلتمي .تالكشملل"); it is read right to left by the characters' boxes."""
+    if not (Path(DEBIAN_TESSDATA) / "ara.traineddata").is_file():
+        pytest.skip("ara.traineddata is not installed (Debian package tesseract-ocr-ara)")
+    original = pymupdf.open(PDF_DIR / "right_to_left_01.pdf")
+    original.select([0])
+    doc = pdf_to_markdown(scanned_copy(original), ocr=OcrSettings(languages="ara+eng"))
+    text = " ".join(doc.markdown.split())
+    assert "للمشكلات. يمتلك كل من" in text and "كلتمي" not in text, doc.markdown
+
+
 def test_a_table_pictured_with_its_rulings_is_read_cell_by_cell() -> None:
     """A real slide whose table is a picture ruled on every side (gnarly's slideshow page 38, see the
     fixtures' PROVENANCE.md): read whole, Tesseract ran the lines of two cells together ("ALTULN

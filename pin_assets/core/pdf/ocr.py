@@ -527,12 +527,55 @@ def reading_from_blocks(blocks: list[dict], width: float, height: float, angle: 
     cjk = len(CJK_CHAR_RE.findall(plain)) > 0.3 * len(plain.replace(" ", ""))
     judged = []
     for line in lines:
+        _logical_order(line)
         judged.append(spell_words(line, cjk))
         for span in line["spans"]:
             span["flags"], span["font"] = 0, "OCR"
     even_sizes(blocks)
     text = "\n".join(judged)
     return Reading(blocks if cjk else line_pieces(blocks), width, height, angle, language, readability(text), text)
+
+
+_RTL_RE = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")  # Hebrew and Arabic letters
+_LTR_RUN_RE = re.compile(r"[0-9A-Za-z\u00c0-\u024f]")
+
+
+def _logical_order(line: dict) -> None:
+    """Put the characters of a right-to-left OCR line that MuPDF gives in visual order back in reading order.
+
+    MuPDF gives most lines of an Arabic reading right to left, as they are read, but some (one with a
+    Latin word or a number in it, "للمشكلات. يمتلك كل من R و Python ميزات") left to right, so they came out
+    letter by letter reversed ("نم لك كلتمي .تالكشملل"). The characters' boxes are where they stand either
+    way, so a line mostly in Hebrew or Arabic letters whose characters run left to right is read right to
+    left by their boxes, each run of Latin letters and digits in it left to right."""
+    chars = [(index, c) for index, span in enumerate(line["spans"]) for c in span["chars"]]
+    if sum(bool(_RTL_RE.match(c["c"])) for _, c in chars) < 0.5 * len(chars):
+        return
+    xs = [c["bbox"][0] for _, c in chars if c["c"] != " "]
+    if sum(b > a for a, b in zip(xs, xs[1:], strict=False)) <= sum(b < a for a, b in zip(xs, xs[1:], strict=False)):
+        return  # already right to left
+    ordered: list[tuple[int, dict]] = []
+    run: list[tuple[int, dict]] = []  # Latin letters and digits, read left to right
+    for item in sorted(chars, key=lambda t: -(t[1]["bbox"][0] + t[1]["bbox"][2])):
+        if _LTR_RUN_RE.match(item[1]["c"]):
+            run.append(item)
+            continue
+        ordered += reversed(run)
+        run = []
+        ordered.append(item)
+    ordered += reversed(run)
+    groups: list[tuple[int, list[dict]]] = []
+    for index, char in ordered:
+        if groups and groups[-1][0] == index:
+            groups[-1][1].append(char)
+        else:
+            groups.append((index, [char]))
+    line["spans"] = [dict(line["spans"][index], chars=group, bbox=_chars_box(group)) for index, group in groups]
+
+
+def _chars_box(chars: list[dict]) -> tuple:
+    boxes = [c["bbox"] for c in chars]
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
 _WORD_GAP = 0.02  # of the font size: Tesseract's glyph-less letters of one word abut exactly (gap 0.0)
