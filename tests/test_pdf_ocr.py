@@ -294,13 +294,33 @@ def test_ocr_drops_words_invented_between_lines_and_keeps_word_spaces() -> None:
     """A real two-column paper whose letter-shifted text layer is OCR'd (gnarly's olmo page, see the
     fixture's PROVENANCE.md): Tesseract reads "Serena" and "was" into the white between two lines of the
     abstract and a lone "2" half a line off a sentence; they are dropped, so the sentences read through.
-    Its words that meet without a gap MuPDF sees as a space ("Meeting ofthe") are spaced."""
+    The proceedings footer under the page number is furniture, and the abstract's first sentence, its
+    column read alone, runs across the line end ("ubiqui-" / "tous")."""
     doc = pdf_to_markdown((GNARLY_PAGES / "olmo-page-1_pg1.pdf").read_bytes(), ocr=OCR)
     assert doc.metadata["ocr_pages"][0]["reason"] == "shifted_glyphs"
     text = " ".join(doc.markdown.split())
     assert "in both NLP research and in commercial product offerings." in text, doc.markdown
     assert "We believe that full access to open language models for the research community" in text, doc.markdown
-    assert "Serena" not in text and "Meeting of the" in text, doc.markdown
+    assert "Serena" not in text and "Meeting of the" not in text, doc.markdown  # the footer under the page number
+    assert "Language models (LMs) have become ubiquitous in both NLP research" in text, doc.markdown
+
+
+def test_a_two_column_page_is_read_column_by_column() -> None:
+    """A real two-column paper OCR'd whole (gnarly's large_prompt_hint3 page, see the fixture's
+    PROVENANCE.md). MuPDF has Tesseract read a render as one block, so a line of the left column and the
+    line beside it in the right column were read as one line, garbled where their baselines drift apart
+    ("feeatan ee System aaa"); each column is now read alone, for the page's one read. Words that meet
+    without a gap MuPDF sees as a space are spaced ("itcan", "ona" read as one block)."""
+    doc = pdf_to_markdown((GNARLY_PAGES / "large_prompt_hint3_pg1.pdf").read_bytes(), ocr=OCR)
+    assert doc.metadata["ocr_pages"][0]["reason"] == "tiny_fonts" and doc.metadata["ocr_page_reads"] == 1
+    text = " ".join(doc.markdown.split())
+    for sentence in ("translation. The system matches the student response against the original prompt",
+                     "CALL-SLT uses a similar basic strategy, though many of the details are different",
+                     "Open Source CALL system based on the “translation game” idea of Wang and Seneff",
+                     "CALL-SLT is an Open Source", "it can also be deployed on a mobile platform"):
+        assert sentence in text, doc.markdown
+    assert "feeatan" not in text, doc.markdown
+    assert text.index("idea of Wang and Seneff [5]") < text.index("[6] to build"), doc.markdown
 
 
 def test_ocr_lines_stay_whole_where_a_justified_scan_stretches_them() -> None:
@@ -327,7 +347,8 @@ def _hangul(text: str) -> int:
 def test_a_korean_scan_is_read_in_korean_and_its_next_page_starts_there() -> None:
     """A scanned Korean document without a text layer: English reads no text, the try in every installed
     script finds Hangul (with Hebrew, Devanagari or Arabic letters sprinkled through it), so the page is
-    read again in ``kor+eng``; the next page starts in Korean and costs 2 reads, not the search again."""
+    read again in ``kor+eng``; the next page starts in Korean and costs 2 reads, not the search again.
+    Its words are spaced: Tesseract's gaps between syllables are told from its word spaces."""
     if not (Path(DEBIAN_TESSDATA) / "kor.traineddata").is_file():
         pytest.skip("kor.traineddata is not installed (Debian package tesseract-ocr-kor)")
     text = ("국회입법조사처는 국회의 입법 활동을 지원하기 위하여 법률안과 정책에 관한 조사와 분석을 합니다. 보고서는 "
@@ -343,6 +364,9 @@ def test_a_korean_scan_is_read_in_korean_and_its_next_page_starts_there() -> Non
     got = "".join(doc.markdown.split())
     assert _hangul(got) >= 0.8 * 2 * _hangul(text), doc.markdown
     assert not any("\u0590" <= c <= "\u06ff" or "\u0900" <= c <= "\u097f" for c in got), doc.markdown
+    words = {w.strip(".,") for w in text.split()}  # Korean is written with spaces between words
+    read = {w.strip(".,") for w in doc.markdown.split()}
+    assert len(words & read) >= 0.6 * len(words), doc.markdown  # 4 of its 35 words with MuPDF's spaces alone
     # page 1: English, Chinese, three orientations, every other script (5), kor+eng (2); page 2: kor+eng
     assert doc.metadata["ocr_page_reads"] == 12 + 2, doc.metadata
 
@@ -362,6 +386,19 @@ def test_an_arabic_scan_is_read_in_arabic() -> None:
     assert doc.metadata["ocr_pages"][0]["language"] == "ara+eng", doc.metadata
     arabic = sum("\u0600" <= c <= "\u06ff" or "\ufb50" <= c <= "\ufeff" for c in doc.markdown)
     assert arabic >= 60 and "إيجاد حلول" in doc.markdown, doc.markdown
+
+
+def test_an_arabic_line_with_latin_words_reads_right_to_left() -> None:
+    """A scanned copy of a real Arabic page (corpus right_to_left_01, also bundled as a sample): MuPDF gives
+    the line "للمشكلات. يمتلك كل من R و Python ميزات" of the OCR reading left to right, so it came out
+    letter by letter reversed ("نم لك كلتمي .تالكشملل"); it is read right to left by the characters' boxes."""
+    if not (Path(DEBIAN_TESSDATA) / "ara.traineddata").is_file():
+        pytest.skip("ara.traineddata is not installed (Debian package tesseract-ocr-ara)")
+    original = pymupdf.open(PDF_DIR / "right_to_left_01.pdf")
+    original.select([0])
+    doc = pdf_to_markdown(scanned_copy(original), ocr=OcrSettings(languages="ara+eng"))
+    text = " ".join(doc.markdown.split())
+    assert "للمشكلات. يمتلك كل من" in text and "كلتمي" not in text, doc.markdown
 
 
 def test_a_table_pictured_with_its_rulings_is_read_cell_by_cell() -> None:
@@ -398,5 +435,6 @@ def test_text_inside_pictures_of_a_page_with_a_small_layer_is_read() -> None:
                           .read_bytes(), ocr=OCR)
     assert doc.metadata["ocr_page_reads"] == 2, doc.metadata
     assert "| Donations | 400 |" in doc.markdown and "| Fundraising & grants | 8,710 |" in doc.markdown, doc.markdown
+    assert "Treasurer's Cumulative Report - Summary" in doc.markdown, doc.markdown  # a dash between words is text
     off = pdf_to_markdown((GNARLY_PAGES / "ambiguous_pg1.pdf").read_bytes(), ocr=OcrSettings(enabled=False))
     assert "Greek Yogurt" not in off.markdown and "ocr_pages" not in off.metadata

@@ -37,8 +37,10 @@ import pymupdf
 
 from pin_assets.core.ocr_settings import AUTO_LANGUAGES, OcrSettings
 from pin_assets.core.pdf.errors import PDF_ERRORS, describe
+from pin_assets.core.pdf.ocr_regions import column_regions, ink_mask
 from pin_assets.core.pdf.readability import (
     CJK_CHAR_RE,
+    HANGUL_RE,
     SHIFTED_VOWELS,
     good_chars,
     mapped_text,
@@ -59,6 +61,7 @@ _VECTOR_GLYPHS = 40  # filled shapes glyph-sized on a page without text: text dr
 # well its few words read: an Arabic scan read sideways in English ("bse PRE pebe eee ae erie", 0.77).
 _FEWER_CHARS = 0.8
 _NOISE_RE = re.compile(r"[|_~=\\¦:;.,'`\"—–-]{1,3}")  # what Tesseract reads in a gutter or a page edge's shadow
+_DASHES = frozenset("-–—")  # noise alone, text between two words of a line
 _VISIBLE = 16 | 32  # MuPDF's char flags: filled or stroked (render modes other than 3, invisible)
 # Tesseract's time grows with the pixels it reads: a 1901 newspaper page (16 x 27 in.) is 17.5 MP at 200
 # dpi. Pages past this many pixels are read at a lower resolution (12 MP is a Letter page at 400 dpi).
@@ -447,61 +450,199 @@ def ocr_page(page: pymupdf.Page, angle: int, language: str, zoom: float, tessdat
     The render is RGB: MuPDF's OCR writer reads no text from a grey pixmap. The OCR layer's font is
     Tesseract's glyph-less one, flagged serif and monospaced; its flags are cleared so OCR'd prose
     does not become code blocks (the span sizes, from the boxes Tesseract found, are evened out per line
-    and page by :func:`even_sizes` and kept for headings). With ``clip`` only that area of the page is
-    read, its blocks in points from the area's top left corner.
+    and page by :func:`even_sizes` and kept for headings). A whole page is read column by column (see
+    :mod:`~pin_assets.core.pdf.ocr_regions`: MuPDF has Tesseract read a render as one block of text).
+    With ``clip`` only that area of the page (a picture) is read, as one block, its blocks in points from
+    the area's top left corner.
     """
     pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom).prerotate(angle), colorspace=pymupdf.csRGB, clip=clip)
-    layer = pix.pdfocr_tobytes(compress=False, language=language, tessdata=tessdata)
-    return reading_from_layer(layer, pix.width / zoom, pix.height / zoom, angle, language)
+    regions = [] if clip is not None else column_regions(ink_mask(pix.samples, pix.width, pix.height, pix.n),
+                                                         zoom * 72)
+    if len(regions) <= 1:
+        layer = pix.pdfocr_tobytes(compress=False, language=language, tessdata=tessdata)
+        return reading_from_layer(layer, pix.width / zoom, pix.height / zoom, angle, language)
+    blocks = []
+    for region in regions:
+        part = _region_pixmap(pix, region, round(_REGION_MARGIN * zoom))
+        layer = part.pdfocr_tobytes(compress=False, language=language, tessdata=tessdata)
+        blocks += _layer_blocks(layer, part.width / zoom, ((part.x - pix.x) / zoom, (part.y - pix.y) / zoom))
+    return reading_from_blocks(blocks, pix.width / zoom, pix.height / zoom, angle, language)
+
+
+_REGION_MARGIN = 6.0  # points of white around a column cut out for Tesseract, as around a page's text
+
+
+def _region_pixmap(pix: pymupdf.Pixmap, box: tuple[int, int, int, int], margin: int) -> pymupdf.Pixmap:
+    """The ``box`` pixels of ``pix`` (counted from its top left corner) on white, ``margin`` pixels of white
+    around them (not the pixels beside the box: they belong to the next column)."""
+    # a turned render's corner is not at 0, 0
+    x0, y0, x1, y1 = box[0] + pix.x, box[1] + pix.y, box[2] + pix.x, box[3] + pix.y
+    part = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(x0 - margin, y0 - margin, x1 + margin, y1 + margin), False)
+    part.clear_with(255)
+    part.copy(pix, pymupdf.IRect(x0, y0, x1, y1))
+    return part
 
 
 def reading_from_layer(layer: bytes, width: float, height: float, angle: int, language: str) -> Reading:
     """A reading from the one-page PDF MuPDF's OCR writer made of a ``width`` x ``height`` pt render."""
+    return reading_from_blocks(_layer_blocks(layer, width), width, height, angle, language)
+
+
+def _layer_blocks(layer: bytes, width: float, origin: tuple[float, float] = (0.0, 0.0)) -> list[dict]:
+    """The raw text blocks of an OCR layer made of a render ``width`` pt wide, in points from the page's
+    top left corner when the render's own corner is at ``origin``."""
     ocr_doc = pymupdf.open(stream=layer, filetype="pdf")
     try:
         ocr = ocr_doc[0]
         scale = width / ocr.rect.width
-        textpage = ocr.get_textpage(flags=_OCR_TEXT_FLAGS, matrix=pymupdf.Matrix(scale, scale))
-        blocks = textpage.extractRAWDICT()["blocks"]
+        blocks = ocr.get_textpage(flags=_OCR_TEXT_FLAGS, matrix=pymupdf.Matrix(scale, scale)).extractRAWDICT()["blocks"]
     finally:
         ocr_doc.close()
+    if origin != (0.0, 0.0):  # moved here, not by the matrix: MuPDF would clip the moved text to the mediabox
+        shift_blocks(blocks, *origin)
+    return blocks
+
+
+def shift_blocks(blocks: list[dict], dx: float, dy: float) -> None:
+    """Move text blocks (with their lines, spans and characters, where they have them) by ``dx``, ``dy``."""
+    def moved(b):
+        return (b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy)
+
+    for block in blocks:
+        block["bbox"] = moved(block["bbox"])
+        for line in block.get("lines", ()):
+            line["bbox"] = moved(line["bbox"])
+            for span in line["spans"]:
+                span["bbox"] = moved(span["bbox"])
+                span["origin"] = (span["origin"][0] + dx, span["origin"][1] + dy)
+                for char in span.get("chars", ()):
+                    char["bbox"] = moved(char["bbox"])
+                    char["origin"] = (char["origin"][0] + dx, char["origin"][1] + dy)
+
+
+def reading_from_blocks(blocks: list[dict], width: float, height: float, angle: int, language: str) -> Reading:
+    """A reading of a ``width`` x ``height`` pt render from the raw text blocks of its OCR layer(s)."""
     lines = [line for b in blocks for line in b.get("lines", ())]
     plain = "".join(c["c"] for line in lines for s in line["spans"] for c in s["chars"])
     cjk = len(CJK_CHAR_RE.findall(plain)) > 0.3 * len(plain.replace(" ", ""))
+    judged = []
     for line in lines:
-        spell_words(line, spaced=not cjk)
+        _logical_order(line)
+        judged.append(spell_words(line, cjk))
         for span in line["spans"]:
             span["flags"], span["font"] = 0, "OCR"
     even_sizes(blocks)
-    text = "\n".join("".join(s["text"] for s in line["spans"]) for line in lines)
+    text = "\n".join(judged)
     return Reading(blocks if cjk else line_pieces(blocks), width, height, angle, language, readability(text), text)
 
 
+_RTL_RE = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")  # Hebrew and Arabic letters
+_LTR_RUN_RE = re.compile(r"[0-9A-Za-z\u00c0-\u024f]")
+
+
+def _logical_order(line: dict) -> None:
+    """Put the characters of a right-to-left OCR line that MuPDF gives in visual order back in reading order.
+
+    MuPDF gives most lines of an Arabic reading right to left, as they are read, but some (one with a
+    Latin word or a number in it, "للمشكلات. يمتلك كل من R و Python ميزات") left to right, so they came out
+    letter by letter reversed ("نم لك كلتمي .تالكشملل"). The characters' boxes are where they stand either
+    way, so a line mostly in Hebrew or Arabic letters whose characters run left to right is read right to
+    left by their boxes, each run of Latin letters and digits in it left to right."""
+    chars = [(index, c) for index, span in enumerate(line["spans"]) for c in span["chars"]]
+    if sum(bool(_RTL_RE.match(c["c"])) for _, c in chars) < 0.5 * len(chars):
+        return
+    xs = [c["bbox"][0] for _, c in chars if c["c"] != " "]
+    if sum(b > a for a, b in zip(xs, xs[1:], strict=False)) <= sum(b < a for a, b in zip(xs, xs[1:], strict=False)):
+        return  # already right to left
+    ordered: list[tuple[int, dict]] = []
+    run: list[tuple[int, dict]] = []  # Latin letters and digits, read left to right
+    for item in sorted(chars, key=lambda t: -(t[1]["bbox"][0] + t[1]["bbox"][2])):
+        if _LTR_RUN_RE.match(item[1]["c"]):
+            run.append(item)
+            continue
+        ordered += reversed(run)
+        run = []
+        ordered.append(item)
+    ordered += reversed(run)
+    groups: list[tuple[int, list[dict]]] = []
+    for index, char in ordered:
+        if groups and groups[-1][0] == index:
+            groups[-1][1].append(char)
+        else:
+            groups.append((index, [char]))
+    line["spans"] = [dict(line["spans"][index], chars=group, bbox=_chars_box(group)) for index, group in groups]
+
+
+def _chars_box(chars: list[dict]) -> tuple:
+    boxes = [c["bbox"] for c in chars]
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
 _WORD_GAP = 0.02  # of the font size: Tesseract's glyph-less letters of one word abut exactly (gap 0.0)
+# Of a Hangul syllable's box height: Tesseract's gaps between the syllables of a Korean word are mostly
+# under this and under 1.5 times the line's median gap between syllables, gaps between words over both.
+# Word-sequence similarity to the text layer on two pages of a scanned Korean report: 0.05 and 0.17 with
+# MuPDF's spaces alone, 0.34 and 0.61 with both bounds (0.34 / 0.59 with the height alone; 0.15 of the height
+# 0.27 / 0.53, 0.25 0.15 / 0.58); on a generated page set in a wider font, 0.28 with the height alone, 0.62
+# with both.
+_HANGUL_GAP = 0.2
+_HANGUL_GAP_MEDIAN = 1.5
 
 
-def spell_words(line: dict, spaced: bool) -> None:
+def spell_words(line: dict, cjk: bool) -> str:
     """Give each span of an OCR line its ``text`` from its characters, with a space wherever two words meet
     without one.
 
     Tesseract writes each word as its own string of glyph-less letters stretched to the word's box, with
     no space characters; MuPDF puts spaces where the gap between words looks wide enough and leaves
     narrow ones out ("centerof", "ofthe" on a clean 200-dpi render of a paper). Inside a word the letters
-    abut exactly, so any gap is a word break. Not for CJK readings (``spaced`` False): Chinese and
-    Japanese characters stand apart without spaces, and Tesseract splits Korean words into syllables
-    with gaps no narrower than its word spaces ("국 회 입 법" for "국회입법", readability 0.52 instead of
-    0.80), so a Korean reading keeps MuPDF's spaces.
+    abut exactly, so any gap is a word break. In CJK readings (``cjk``) Chinese and Japanese characters
+    stand apart without spaces, and Tesseract splits Korean words into syllables with gaps of their own
+    ("국 회 입 법" for "국회입법"), so next to a Hangul syllable only a gap over a fifth of its height and
+    over 1.5 times the line's usual gap between syllables is a word space (Korean is written with spaces
+    between words: without them a Korean reading was one long word per line). Returns the line's text
+    to judge the reading by: in a CJK reading without those Hangul spaces, as the readability check and
+    the script search were measured on (they count a lone syllable as no word).
     """
     previous = None
+    judged = []
+    syllable_gap = _syllable_gap(line) if cjk else 0.0
     for span in line["spans"]:
         text = []
         for char in span.pop("chars"):
-            if spaced and previous is not None and char["c"] != " " and previous["c"] != " " \
-                    and char["bbox"][0] - previous["bbox"][2] > _WORD_GAP * span["size"]:
+            if previous is not None and char["c"] != " " and previous["c"] != " " \
+                    and _word_space(previous, char, span["size"], cjk, syllable_gap):
                 text.append(" ")
+                if not cjk:
+                    judged.append(" ")
             text.append(char["c"])
+            judged.append(char["c"])
             previous = char
         span["text"] = "".join(text)
+    return "".join(judged)
+
+
+def _word_space(previous: dict, char: dict, size: float, cjk: bool, syllable_gap: float) -> bool:
+    """Whether the gap between two OCR'd characters is a word space (see :func:`spell_words`);
+    ``syllable_gap`` is the line's median gap between Hangul syllables, in their heights."""
+    gap = char["bbox"][0] - previous["bbox"][2]
+    if not cjk:
+        return gap > _WORD_GAP * size
+    if HANGUL_RE.match(previous["c"]) or HANGUL_RE.match(char["c"]):
+        return gap > max(_HANGUL_GAP, _HANGUL_GAP_MEDIAN * syllable_gap) * _height(char)
+    return False
+
+
+def _syllable_gap(line: dict) -> float:
+    """Median gap between two Hangul syllables side by side on an OCR line, in syllable heights (0 if none)."""
+    chars = [c for span in line["spans"] for c in span["chars"]]
+    gaps = [(b["bbox"][0] - a["bbox"][2]) / _height(b) for a, b in zip(chars, chars[1:], strict=False)
+            if HANGUL_RE.match(a["c"]) and HANGUL_RE.match(b["c"])]
+    return statistics.median(gaps) if gaps else 0.0
+
+
+def _height(char: dict) -> float:
+    return max(char["bbox"][3] - char["bbox"][1], 1e-6)
 
 
 # OCR'd line sizes between these multiples of the page's body size are body text: MuPDF sizes OCR'd words
@@ -566,8 +707,9 @@ def line_pieces(blocks: list[dict]) -> list[dict]:
         height = line["bbox"][3] - line["bbox"][1]
         limit = max(0.8 * height, 2.5 * word_gap)
         current: list[dict] = []
-        for span in line["spans"]:
-            if _NOISE_RE.fullmatch(span["text"].strip()):
+        spans = line["spans"]
+        for index, span in enumerate(spans):
+            if _NOISE_RE.fullmatch(span["text"].strip()) and not _joining_dash(spans, index, current, limit):
                 continue
             if current and span["text"].strip() and span["bbox"][0] - _right(current) > limit:
                 pieces.append(_piece(line, current))
@@ -579,6 +721,17 @@ def line_pieces(blocks: list[dict]) -> list[dict]:
     pieces = rejoin_pieces(pieces, word_gap)
     line_height = statistics.median(p["bbox"][3] - p["bbox"][1] for p in pieces) if pieces else 0.0
     return [piece for piece in pieces if not _squeezed(piece, pieces, line_height)]
+
+
+def _joining_dash(spans: list[dict], index: int, current: list[dict], limit: float) -> bool:
+    """Whether the mark ``spans[index]`` is a dash between two words of the line, each a word space away
+    ("Cumulative Report - Summary"): text, not a gutter's mark, which stands apart from the words on
+    either side (a gap of ``limit`` or more) or at a line's end."""
+    if spans[index]["text"].strip() not in _DASHES or not any(s["text"].strip() for s in current):
+        return False
+    following = next((s for s in spans[index + 1:] if s["text"].strip()), None)
+    return following is not None and spans[index]["bbox"][0] - _right(current) <= limit \
+        and following["bbox"][0] - spans[index]["bbox"][2] <= limit
 
 
 def rejoin_pieces(pieces: list[dict], word_gap: float) -> list[dict]:

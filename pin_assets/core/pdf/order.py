@@ -3,6 +3,8 @@ placed into the column they sit in afterwards."""
 
 from __future__ import annotations
 
+import math
+
 from pin_assets.core.pdf.model import Unit
 
 
@@ -42,7 +44,7 @@ def place_figures(ordered: list[Unit], figures: list[Unit]) -> list[Unit]:
 
 def _split_columns(units: list[Unit], page_width: float) -> list[list[Unit]]:
     """Split where no unit crosses a vertical gap; slivers narrower than a tenth of the page (bullets,
-    numbers) stay with their neighbour so a list is not read as all bullets first."""
+    numbers) stay with their nearer neighbour so a list is not read as all bullets first."""
     ordered = sorted(units, key=lambda u: u.x0)
     groups: list[list[Unit]] = []
     right = -1e9
@@ -54,13 +56,27 @@ def _split_columns(units: list[Unit], page_width: float) -> list[list[Unit]]:
         right = max(right, unit.x1) if len(groups[-1]) > 1 else unit.x1
     min_width = 0.1 * page_width
     merged: list[list[Unit]] = []
-    for group in groups:
-        narrow = max(u.x1 for u in group) - min(u.x0 for u in group) < min_width
-        if merged and (narrow or _width(merged[-1]) < min_width):
+    carried: list[Unit] = []  # a sliver nearer the next group than the last: it goes with the next
+    for index, group in enumerate(groups):
+        group = carried + group
+        carried = []
+        if _width(group) >= min_width:
+            merged.append(group)
+            continue
+        to_left = _gap(merged[-1], group) if merged else math.inf
+        to_right = _gap(group, groups[index + 1]) if index + 1 < len(groups) else math.inf
+        if to_right < to_left:
+            carried = group  # a reference's "[9]" cut from its text by OCR stands nearer its own column
+        elif merged:
             merged[-1] = merged[-1] + group
         else:
             merged.append(group)
     return merged
+
+
+def _gap(left: list[Unit], right: list[Unit]) -> float:
+    """White space between two groups of units side by side."""
+    return min(u.x0 for u in right) - max(u.x1 for u in left)
 
 
 def _width(units: list[Unit]) -> float:

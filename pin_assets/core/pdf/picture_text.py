@@ -19,7 +19,7 @@ import pymupdf
 from pin_assets.core.pdf.image_tables import ruled_cells, table_unit
 from pin_assets.core.pdf.lines import block_row_groups
 from pin_assets.core.pdf.model import Region, Row, Unit, text_unit
-from pin_assets.core.pdf.ocr import OcrRun, Reading
+from pin_assets.core.pdf.ocr import OcrRun, Reading, shift_blocks
 from pin_assets.core.pdf.text_tables import find_text_tables
 
 SMALL_LAYER = 200  # visible characters: gnarly's picture pages hold 5-64 (a title, a page number, a few words)
@@ -70,24 +70,12 @@ def _units(reading: Reading, box: pymupdf.Rect, known: str) -> list[Unit]:
     """The reading's rows moved from the picture's render to the page, without the lines the layer has."""
     units = []
     for block in reading.blocks:
-        _shift(block, box.x0, box.y0)
+        shift_blocks([block], box.x0, box.y0)
         for rows in block_row_groups(block):
             rows = [r for r in rows if (text := _norm(r.text)) and text not in known]
             if rows:
                 units.append(text_unit(rows))
     return units
-
-
-def _shift(block: dict, dx: float, dy: float) -> None:
-    def moved(b):
-        return (b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy)
-
-    block["bbox"] = moved(block["bbox"])
-    for line in block.get("lines", ()):
-        line["bbox"] = moved(line["bbox"])
-        for span in line["spans"]:
-            span["bbox"] = moved(span["bbox"])
-            span["origin"] = (span["origin"][0] + dx, span["origin"][1] + dy)
 
 
 def _norm(text: str) -> str:

@@ -85,13 +85,14 @@ def _is_word(token: str) -> bool:
     return letters.islower() or letters[1:].islower()
 
 
+HANGUL_RE = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")  # Korean syllables and jamo
 # Unicode ranges of the scripts OCR has traineddata for, beside Latin; what a text layer or a reading is
 # written in decides which language Tesseract reads a page in, and whether a reading may replace a layer.
 _SCRIPTS = {
     "arabic": re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]"),
     "hebrew": re.compile(r"[\u0590-\u05ff\ufb1d-\ufb4f]"),
     "devanagari": re.compile(r"[\u0900-\u097f]"),
-    "hangul": re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]"),
+    "hangul": HANGUL_RE,
     "kana": re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]"),
     "han": re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"),
     "cyrillic": re.compile(r"[\u0400-\u04ff]"),

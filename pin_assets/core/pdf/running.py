@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pin_assets.core.pdf.model import CAPTION_RE, Page, Region, Row, Style, Unit, text_rows, text_unit
 
 _PAGE_NUMBER_RE = re.compile(
-    r"^\W*((page|p\.|seite|página|страница)\s*)?(\d{1,4}([-–.]\d{1,4})?|[ivxlc]{1,6})"
+    r"^\W*((page|p\.|seite|página|страница)\s*)?(\d{1,5}([-–.]\d{1,5})?|[ivxlc]{1,6})"  # 15725: ACL's pages
     r"(\s*(/|of|von|de|из)\s*\d{1,4})?\W*$",
     re.IGNORECASE,
 )
@@ -52,6 +52,7 @@ _EDGE_LINE_RE = re.compile(
 )
 _EDGE_ZONE = 0.2  # candidates lie within this share of the page height from the top or bottom
 _BAND = 0.12  # unpatterned small lines set apart from the body must lie closer still
+_FOOTER_ROWS = 4  # rows a footer under the page number holds at most
 _FOOT_BAND = 0.07  # closer yet at the foot, where footnotes also stand small and apart
 _FOOTNOTE_RE = re.compile(r"^\s*([*†‡§¶]|\d{1,2}\s?[^\d\s.,])")
 _SIDE_BAND = 0.12  # a turned running head stands within this share of the page width from a side edge
@@ -93,6 +94,7 @@ def drop_running(page: Page, style: Style) -> list[Unit]:
     margin = {id(r) for r in _margin_rows(page)}
     margin |= {id(r) for r in _margin_rows(page, 0.25) if abs(r.y0 - top) < 1 or abs(r.y1 - bottom) < 1}
     edge = _edge_rows(rows, page, style, from_top=True) | _edge_rows(rows, page, style, from_top=False)
+    edge |= _below_page_number(rows, page)
     edge |= _model_rows(rows, page, style) | _side_rows(rows, page)
     edge |= {id(r) for r in rows if id(r) in margin and _is_running(r, style, top, bottom, rows)}
     units = []
@@ -148,6 +150,23 @@ def _edge_rows(rows: list[Row], page: Page, style: Style, from_top: bool) -> set
         if any(abs(other.y0 - row.y0) < 1 for other in ordered[index + 1:index + 3]):
             continue  # another row on the same line (a header's other half) still gets its turn
         break
+    return found
+
+
+def _below_page_number(rows: list[Row], page: Page) -> set[int]:
+    """Rows under the page number at the foot of the page: a footer set below it (a proceedings citation
+    and its copyright line under an ACL paper's first-page number), which no text of the page follows.
+    The number must stand alone on its line, so a table's number cell is no page number, and have a few
+    rows under it at most (more are text of the page under a number of its own: an equation's)."""
+    found: set[int] = set()
+    for row in rows:
+        if page.height - row.y1 > _EDGE_ZONE * page.height or not _PAGE_NUMBER_RE.match(" ".join(row.text.split())):
+            continue
+        if any(o is not row and o.y0 < row.y1 and row.y0 < o.y1 for o in rows):
+            continue  # something beside it on its line
+        below = [o for o in rows if o.y0 >= row.y1 - 0.2 * row.height]
+        if len(below) <= _FOOTER_ROWS:
+            found |= {id(row)} | {id(o) for o in below}
     return found
 
 
