@@ -19,8 +19,8 @@ from pydantic import ValidationError
 from pin_assets.core.convert import parse_document
 from pin_assets.core.limits import DocumentLimits
 from pin_assets.core.ocr_settings import OcrSettings
-from pin_assets.core.pdf import ocr as ocr_module
 from pin_assets.core.pdf.ocr import OcrRun, Reading, ocr_zoom, read_cost, render_pixels
+from pin_assets.core.pdf.ocr import run as ocr_run
 from resources.processing import ProcessingResource
 
 TEXTS = ("The committee met on Tuesday and agreed the budget for the coming year.",
@@ -54,7 +54,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, str]]:
         text = TEXTS[page.number]
         return Reading(_layer_blocks(text), page.rect.width, page.rect.height, angle, language, 0.7, text)
 
-    monkeypatch.setattr(ocr_module, "ocr_page", fake_ocr_page)
+    monkeypatch.setattr(ocr_run, "ocr_page", fake_ocr_page)
     return calls
 
 
