@@ -12,7 +12,9 @@ import pytest
 from pin_assets.core.ocr_settings import DEBIAN_TESSDATA, OcrSettings
 from pin_assets.core.pdf import pdf_to_markdown
 from pin_assets.core.pdf.images import image_placements
+from pin_assets.core.pdf.layout import LayoutRun
 from pin_assets.core.pdf.scan_pictures import scan_pictures
+from tests.conftest import corpus_dir
 from tests.test_pdf_ocr import scanned_copy
 
 GNARLY_PAGES = Path(__file__).parent / "fixtures" / "gnarly-pages"
@@ -73,3 +75,20 @@ def test_a_scan_of_text_alone_has_no_picture(name: str) -> None:
         page = doc[0]
         pictures, _ = scan_pictures(page, image_placements(page)[0], [], [])
     assert pictures == []
+
+
+def test_line_art_the_layout_model_boxes_is_cropped_to_its_ink() -> None:
+    """A bar chart of flat colours and a map (corpus/pdf's picture_classification, both embedded images in the
+    original) have too few varied mid-tones to be found by their tones; on a 150-dpi scan the layout model's
+    figure regions, drawn over well beyond their text, are cropped to the ink where the originals were drawn."""
+    with pymupdf.open(corpus_dir("pdf") / "picture_classification.pdf") as original:
+        drawn = [image_placements(page)[0]["bbox"] for page in original]
+        scans = scanned_copy(original, 150)
+    layout = LayoutRun()
+    with pymupdf.open(stream=scans, filetype="pdf") as doc:
+        for page, box in zip(doc, drawn, strict=True):
+            regions = layout.regions(page)
+            pictures, _ = scan_pictures(page, image_placements(page)[0], [], [], regions)
+            assert len(pictures) == 1, (page.number, pictures, regions)
+            crop = pictures[0]
+            assert _overlap((crop.x0, crop.y0, crop.x1, crop.y1), box) >= 0.8, (page.number, crop, box)

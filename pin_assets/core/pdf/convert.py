@@ -377,7 +377,7 @@ def _ocr_page(page: pymupdf.Page, reading: Reading, placements: list[dict], area
     if reading.angle == 0 and page.rotation == 0:
         scan = max(placements, key=lambda p: (p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]),
                    default=None)
-        seen, groups = scan_pictures(page, scan, groups, pictures)
+        seen, groups = scan_pictures(page, scan, groups, pictures, regions)
         pictures += seen
     units = [text_unit(rows) for rows in groups if rows]
     text_chars = sum(len(r.text.strip()) for u in units for r in u.rows)

@@ -25,7 +25,7 @@ from collections import deque
 import numpy as np
 import pymupdf
 
-from pin_assets.core.pdf.model import Row, Unit, center_in
+from pin_assets.core.pdf.model import Region, Row, Unit, center_in
 
 CELL = 16.0  # points: the side of the cells a page's tones are measured in (a line of body text is 10-14 pt)
 MID_SHARE = 0.45  # a cell with this share of mid-tone pixels is picture (text cells: at most 0.35 on gnarly)
@@ -40,19 +40,24 @@ _PLAIN = 0.2  # a text row inside a picture whose box holds at most this share o
 _EDGE = 0.1  # a row or column of a picture's border area with this share of mid-tones is part of it
 _FLAT = 0.6  # a picture whose typical cell has this share of its pixels in one tone is a shaded band
 _LEVELS = 0.06  # ... within this share of the tone range of the picture's own median
+_MODEL_SHARE = 0.8  # a model figure region bigger than this share of the page is the scan itself
+_TEXT_COVER = 0.3  # a model figure region whose OCR rows cover more than this share of it is text
+_DRAWN = 0.08  # share of a line-art region that ink outside its text must cover
 _JOIN = 4  # cells: parts of a picture this close with no line of text between them are one picture
 _MAX_ZOOM = 3.0  # crops are rendered at the scan's own resolution, at least 72 and at most 216 dpi
 
 
-def scan_pictures(page: pymupdf.Page, scan: dict | None, groups: list[list[Row]],
-                  embedded: list[Unit]) -> tuple[list[Unit], list[list[Row]]]:
+def scan_pictures(page: pymupdf.Page, scan: dict | None, groups: list[list[Row]], embedded: list[Unit],
+                  regions: list[Region] = ()) -> tuple[list[Unit], list[list[Row]]]:
     """The pictures of a page read whole by OCR, as image units asking for their area to be rendered, and the
     OCR row ``groups`` without the rows read from a picture's texture: a row inside a picture stays only
     when it is printed on plain ground (a caption or a label set on the picture).
 
     ``scan`` is the placement of the image that makes the page a scan (its pixels set the crops' resolution);
     a picture mostly inside one of the page's ``embedded`` images is that image, kept as it is. The rows are in
-    the page's coordinates as displayed (an upright reading of an unrotated page).
+    the page's coordinates as displayed (an upright reading of an unrotated page), as are the layout model's
+    ``regions``: a ``figure`` region that holds little text and no picture found by its tones is line art (a
+    chart, a drawing), cropped to its ink.
     """
     tones = _mid_tones(page)
     if tones is None:
@@ -65,9 +70,12 @@ def scan_pictures(page: pymupdf.Page, scan: dict | None, groups: list[list[Row]]
     lines = [r for rows in groups for r in rows if _line_of_text(r, mask, scale)]
     found = _merged([b for b in found if not _flat(pixels[b[1]:b[3], b[0]:b[2]], side)], _JOIN * side,
                     [(r.x0 * scale, r.y0 * scale, r.x1 * scale, r.y1 * scale) for r in lines])
+    found = [b for b in found if _MIN_SHARE <= (b[2] - b[0]) * (b[3] - b[1]) / scale ** 2 / area <= _MAX_SHARE]
+    rows = [r for g in groups for r in g]
+    found += [box for region in regions if (box := _line_art(region, pixels, scale, rows, found, area))]
     pictures = []
     for x0, y0, x1, y1 in found:
-        box = pymupdf.Rect(x0 / scale, y0 / scale, x1 / scale, y1 / scale) & page.rect
+        box = _clear_of(pymupdf.Rect(x0 / scale, y0 / scale, x1 / scale, y1 / scale) & page.rect, lines)
         if not _MIN_SHARE <= box.width * box.height / area <= _MAX_SHARE or any(_within(box, e) for e in embedded):
             continue
         placement = {"bbox": tuple(box), "xref": 0, "width": round(box.width * zoom),
@@ -78,6 +86,55 @@ def scan_pictures(page: pymupdf.Page, scan: dict | None, groups: list[list[Row]]
     kept = [[r for r in rows if not any(center_in(r, p) for p in pictures) or _line_of_text(r, mask, scale)]
             for rows in groups]
     return pictures, kept
+
+
+def _line_art(region: Region, pixels: np.ndarray, scale: float, rows: list[Row],
+              found: list[tuple[int, int, int, int]], area: float) -> tuple[int, int, int, int] | None:
+    """A layout-model ``figure`` region as a picture's box in pixels, cropped to the ink in it; None when it is
+    not line art: another kind of region, too small or as big as the page (the model calls a whole scan of a
+    newspaper, a letter or a book page a figure), overlapping a picture found by its tones, or holding text
+    (OCR rows covering more than :data:`_TEXT_COVER` of it: the model boxes index columns, reference lists and
+    tables of scans as figures; a chart's tick labels and legend cover 5-10% of it), or drawing too little: ink
+    outside the OCR rows on less than :data:`_DRAWN` of it (a table without rules, a form's boxes and rules),
+    where a bar chart or a shaded drawing is mostly drawn."""
+    share = (region.x1 - region.x0) * (region.y1 - region.y0) / area
+    if region.kind != "figure" or not _MIN_SHARE <= share <= _MODEL_SHARE:
+        return None
+    x0, y0, x1, y1 = (round(v * scale) for v in region.box)
+    if any(x0 < b[2] and b[0] < x1 and y0 < b[3] and b[1] < y1 for b in found):
+        return None
+    covered = sum(max(0.0, min(r.x1, region.x1) - max(r.x0, region.x0)) * max(0.0, min(r.y1, region.y1)
+                                                                             - max(r.y0, region.y0)) for r in rows)
+    if covered > _TEXT_COVER * (region.x1 - region.x0) * (region.y1 - region.y0):
+        return None
+    x0, y0 = max(x0, 0), max(y0, 0)
+    paper, ink = (float(v) for v in np.percentile(pixels, [95, 1]))
+    marked = pixels[y0:y1, x0:x1] < paper - _MID * (paper - ink)
+    drawn = marked.copy()  # the ink that is no text: under no OCR row
+    for r in rows:
+        drawn[max(round(r.y0 * scale) - y0, 0):max(round(r.y1 * scale) - y0, 0),
+              max(round(r.x0 * scale) - x0, 0):max(round(r.x1 * scale) - x0, 0)] = False
+    if drawn.size == 0 or float(drawn.mean()) < _DRAWN:
+        return None
+    ys, xs = np.nonzero(marked.any(axis=1))[0], np.nonzero(marked.any(axis=0))[0]
+    if not len(ys) or not len(xs):
+        return None
+    return x0 + int(xs[0]), y0 + int(ys[0]), x0 + int(xs[-1]) + 1, y0 + int(ys[-1]) + 1
+
+
+def _clear_of(box: pymupdf.Rect, lines: list[Row]) -> pymupdf.Rect:
+    """The box without the lines of text its top or bottom edge cuts into: a caption set just under a photo
+    (a 1901 newspaper's "UNITED STATES BATTLESHIP OREGON...") is text, read as such, not part of the crop."""
+    box = pymupdf.Rect(box)
+    for line in lines:
+        middle = (line.y0 + line.y1) / 2
+        if line.x1 <= box.x0 or line.x0 >= box.x1 or not box.y0 <= middle <= box.y1:
+            continue
+        if box.y1 - middle <= CELL:
+            box.y1 = min(box.y1, line.y0)
+        elif middle - box.y0 <= CELL:
+            box.y0 = max(box.y0, line.y1)
+    return box
 
 
 def _within(box: pymupdf.Rect, unit: Unit) -> bool:
