@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown_table(rows)
     print(table)
     intro = [f"Command: `python3 -m bench.pdftext --baseline-code {args.baseline_code} --runs {args.runs} "
-             f"--scans {args.scans}`; "
+             f"--scans {args.scans}" + (f" --layout-model {args.layout_model}" if args.layout_model else "") + "`; "
              f"before = {codes['before']}, after = {codes['after']}.",
              f"Load average (1, 5, 15 min) at start {load_before[0]:.1f}, {load_before[1]:.1f}, "
              f"{load_before[2]:.1f}; at end {load_after[0]:.1f}, {load_after[1]:.1f}, {load_after[2]:.1f} "

@@ -305,6 +305,23 @@ def test_ocr_drops_words_invented_between_lines_and_keeps_word_spaces() -> None:
     assert "Serena" not in text and "Meeting of the" in text, doc.markdown
 
 
+def test_ocr_lines_stay_whole_where_a_justified_scan_stretches_them() -> None:
+    """A real 96-dpi scan of a Wikipedia page (gnarly's edgar_image page, see the fixture's PROVENANCE.md):
+    its justified lines stretch their spaces wider than the cut between columns, and Tesseract ends one
+    line early and writes its rest ("for over a") as a line of its own overlapping it, beside the infobox.
+    The lines stay whole, so "by" and "of" are not dropped as strays and "for over a" is no cell of the
+    infobox, which is still a table beside them."""
+    doc = pdf_to_markdown((GNARLY_PAGES / "edgar_image_pg1.pdf").read_bytes(), ocr=OCR)
+    assert doc.metadata["ocr_pages"][0]["reason"] == "scanned"
+    paragraphs = [" ".join(p.split()) for p in doc.markdown.split("\n\n")]
+    prose = [p for p in paragraphs if not p.startswith("|")]
+    for words in ("England had suffered from Viking invasions for over a century", "sometimes by force.",
+                  "Bishop of Winchester. Monasteries"):
+        assert any(words in p for p in prose), doc.markdown
+    assert not any("for over a" in p for p in paragraphs if p.startswith("|")), doc.markdown
+    assert any("| Predecessor | Eadwig |" in p for p in paragraphs), doc.markdown
+
+
 def _hangul(text: str) -> int:
     return sum("\uac00" <= c <= "\ud7af" for c in text)
 
@@ -347,6 +364,25 @@ def test_an_arabic_scan_is_read_in_arabic() -> None:
     assert doc.metadata["ocr_pages"][0]["language"] == "ara+eng", doc.metadata
     arabic = sum("\u0600" <= c <= "\u06ff" or "\ufb50" <= c <= "\ufeff" for c in doc.markdown)
     assert arabic >= 60 and "إيجاد حلول" in doc.markdown, doc.markdown
+
+
+def test_a_table_pictured_with_its_rulings_is_read_cell_by_cell() -> None:
+    """A real slide whose table is a picture ruled on every side (gnarly's slideshow page 38, see the
+    fixtures' PROVENANCE.md): read whole, Tesseract ran the lines of two cells together ("ALTULN
+    5totimesless") and lost the shaded header; read cell by cell inside the grid its pixels show, the
+    table is the page's, for one read. A diagram of framed boxes (gnarly's ambiguous page) is no grid."""
+    from pin_assets.core.pdf.image_tables import ruled_cells
+
+    doc = pdf_to_markdown((GNARLY_PAGES / "slideshow_mostly_images_pg38.pdf").read_bytes(), ocr=OCR)
+    assert doc.metadata["ocr_page_reads"] == 1, doc.metadata
+    for row in ("| Instead of | Consider |",
+                "| ALT greater than 3 times ULN to less than or equal to ALT 5 times ULN | ALT > 3 times ULN to",
+                "| CrCl 30 mL per minute to 50 mL per minute | CrCl 30 mL/minute to 50 mL/minute |"):
+        assert row in doc.markdown, doc.markdown
+    with pymupdf.open(GNARLY_PAGES / "ambiguous_pg1.pdf") as diagram:
+        page = diagram[0]
+        boxes = [pymupdf.Rect(info["bbox"]) for info in page.get_image_info()]
+        assert boxes and all(ruled_cells(page, box, OCR.dpi / 72) == [] for box in boxes)
 
 
 def test_text_inside_pictures_of_a_page_with_a_small_layer_is_read() -> None:

@@ -162,8 +162,9 @@ def _convert(
     if count < doc.page_count:
         warnings.append(f"only the first {count} of {doc.page_count} pages were converted")
     failed: set[int] = set()
-    pages = [_guarded(lambda i=i: _read_page(doc[i], detect_tables, max_pixels, ocr, layout, warnings), i, failed,
-                      warnings, _BLANK) for i in range(count)]
+    digests: dict[int, bytes] = {}  # image hashes by xref, taken once per document (see image_placements)
+    pages = [_guarded(lambda i=i: _read_page(doc[i], detect_tables, max_pixels, ocr, layout, warnings, digests), i,
+                      failed, warnings, _BLANK) for i in range(count)]
     style = document_style(pages)
     images = ImageStore(doc, min_side, max_pixels, warnings)
     scanned: list[int] = []
@@ -294,7 +295,7 @@ def _title(meta: dict, markdown: str) -> str | None:
 
 def _read_page(
     page: pymupdf.Page, detect_tables: bool, max_pixels: int | None = None, ocr: OcrRun | None = None,
-    layout: LayoutRun | None = None, warnings: list[str] | None = None,
+    layout: LayoutRun | None = None, warnings: list[str] | None = None, digests: dict[int, bytes] | None = None,
 ) -> Page:
     """Collect text rows per block, vector figures, table areas and image placements of one page, and the
     layout model's regions (in the frame the rows are read in).
@@ -336,7 +337,7 @@ def _read_page(
         rules = horizontal_rules(outside) if turn == (1, 0) else []
         units = find_text_tables(units, turned_size(turn, width, height)[0], regions, rules)
     area = max(width * height, 1.0)
-    placements = image_placements(page, max_pixels)
+    placements = image_placements(page, max_pixels, digests)
     cover = sum((p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) for p in placements) / area
     text = "\n".join(texts)
     reason = ocr_reason(page, blocks, text, cover) if ocr is not None else None

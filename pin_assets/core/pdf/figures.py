@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pymupdf
 
@@ -84,10 +85,11 @@ class Figure:
         return self.x0, self.y0, self.x1, self.y1
 
 
-def visible_paths(drawings: list[dict], turn_box, rows: list[Row], page_area: float) -> list[Path]:
+def visible_paths(drawings: list[dict], turn_box, rows: list[Row], page_area: float,
+                  text: _TextIndex | None = None) -> list[Path]:
     """Paths from ``page.get_cdrawings(extended=True)``, cut to their clip and turned into the reading
-    frame by ``turn_box``; page backgrounds are left out."""
-    text = _TextIndex(rows)
+    frame by ``turn_box``; page backgrounds are left out. ``text`` indexes ``rows`` (built when None)."""
+    text = text if text is not None else _TextIndex(rows)
     paths = []
     for drawing, box in visible(drawings):
         box = turn_box(box)
@@ -160,19 +162,28 @@ def _white(fill) -> bool:
 class _TextIndex:
     """The page's text in a grid of cells, so that a page of thousands of paths asks each path only of its
     neighbours: the boxes of visible spans (how much of a path's box is text) and the lines of several
-    words (text lying between two drawings)."""
+    words (text lying between two drawings). Both are built on first use: most pages ask neither (no
+    curves, fills or polylines among their drawings)."""
 
     CELL = 64.0
 
     def __init__(self, rows: list[Row]):
-        self.wordy = [r for r in rows if _words(r, 2) >= 2]
-        self.cells: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
-        for row in rows:
+        self.rows = rows
+
+    @cached_property
+    def wordy(self) -> list[Row]:
+        return [r for r in self.rows if _words(r, 2) >= 2]
+
+    @cached_property
+    def cells(self) -> dict[tuple[int, int], list[tuple[float, float, float, float]]]:
+        cells: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
+        for row in self.rows:
             for span in row.spans:
                 if span.text.strip() and span.x1 > span.x0:
                     box = (span.x0, row.y0, span.x1, row.y1)
                     for key in self._keys(box):
-                        self.cells.setdefault(key, []).append(box)
+                        cells.setdefault(key, []).append(box)
+        return cells
 
     def _keys(self, box: tuple) -> list[tuple[int, int]]:
         c = self.CELL
@@ -208,14 +219,16 @@ class _TextIndex:
         return covered / area
 
 
-def find_figures(paths: list[Path], rows: list[Row], regions: list[Region], page_area: float) -> list[Figure]:
-    """Vector figures on a page (see the module docstring), with the rows each one hides."""
+def find_figures(paths: list[Path], rows: list[Row], regions: list[Region], page_area: float,
+                 text: _TextIndex | None = None) -> list[Figure]:
+    """Vector figures on a page (see the module docstring), with the rows each one hides. ``text`` indexes
+    ``rows`` (built when None)."""
     marks = [p for p in paths if p.mark]
     if len(marks) < 2:
         return []
     model = [r for r in regions if r.kind == "figure" and r.score >= 0.5]
     tables = [r for r in regions if r.kind == "table" and r.score >= 0.5]
-    text = _TextIndex(rows)
+    text = text if text is not None else _TextIndex(rows)
     structure = [p for p in paths if not p.mark]
     clusters = [(_union(m.box for m in group), group) for group in _groups([m.box for m in marks], marks, _GAP, text)]
     figures = []
@@ -408,10 +421,11 @@ def vector_figures(page: pymupdf.Page, drawings: list[dict], turn: tuple[int, in
     coordinates) and the ids of the text rows they hide. ``turn`` and ``size`` are those the text blocks
     were turned with (see :mod:`rotation`)."""
     width, height = size
-    paths = visible_paths(drawings, lambda box: turn_box(box, turn, width, height), rows, width * height)
+    text = _TextIndex(rows)
+    paths = visible_paths(drawings, lambda box: turn_box(box, turn, width, height), rows, width * height, text)
     units, hidden = [], set()
     zoom = FIGURE_DPI / 72
-    for figure in find_figures(paths, rows, regions, width * height):
+    for figure in find_figures(paths, rows, regions, width * height, text):
         figure.x0, figure.y0 = max(figure.x0 - _PAD, 0.0), max(figure.y0 - _PAD, 0.0)
         figure.x1 = min(figure.x1 + _PAD, height if turn[0] == 0 else width)
         figure.y1 = min(figure.y1 + _PAD, width if turn[0] == 0 else height)

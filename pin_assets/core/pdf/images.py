@@ -14,23 +14,28 @@ from pin_assets.core.pdf.rotation import unrotated_rect
 _BROWSER_EXTS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "gif": "gif", "webp": "webp"}
 
 
-def image_placements(page: pymupdf.Page, max_pixels: int | None = None) -> list[dict]:
+def image_placements(page: pymupdf.Page, max_pixels: int | None = None,
+                     digests: dict[int, bytes] | None = None) -> list[dict]:
     """Where images are drawn on the page (clipped to it); one entry per placement, in paint order.
 
-    ``get_image_info(xrefs=True)`` finds xrefs by hashing every image, which decodes it in full: a 50 KB
-    stream declaring 20,000 x 20,000 pixels costs 400 MB and seconds there. The plain call reads only the
-    declared sizes, so the pixel limit is enforced first and the decoding call only sees accepted images.
+    PyMuPDF's ``get_image_info(xrefs=True)`` finds xrefs by hashing every image, which decodes it in full: a
+    50 KB stream declaring 20,000 x 20,000 pixels costs 400 MB and seconds there. The declared sizes are read
+    first, without hashing, so the pixel limit is enforced before anything decodes, and xrefs are found
+    only when every image is accepted (see :func:`_with_xrefs`, which hashes from the same reading of the
+    page).
 
-    The decoding call hashes every image in the page's resources, so one MuPDF cannot parse (a broken
-    color space) makes it fail for the whole page, although that image is never drawn and the plain call
-    does not list it. The drawn images are then taken from the plain call without their xrefs, and their
-    areas are rendered like inline images: nothing visible is lost.
+    Hashing decodes every image in the page's resources, so one MuPDF cannot parse (a broken color space)
+    makes it fail for the whole page, although that image is never drawn and the declared sizes do not list
+    it. The drawn images are then taken from the declared sizes without their xrefs, and their areas are
+    rendered like inline images: nothing visible is lost.
 
     An image declaring more than ``max_pixels`` costs only itself: its placement is kept, marked
     ``over_limit`` (the ImageStore leaves it out with a warning, counted in ``images_skipped``), and the page's
-    other images get their xrefs by their declared sizes, so nothing decodes the big one.
+    other images get their xrefs by their declared sizes, so nothing decodes the big one. ``digests`` holds
+    the document's image hashes by xref, so an image every page shows (a logo) is decoded once.
     """
-    declared = page.get_image_info()
+    textpage = page.get_textpage(flags=pymupdf.TEXT_PRESERVE_IMAGES)  # what get_image_info reads
+    declared = textpage.extractIMGINFO()
     if not declared:
         return []
     over = [bool(max_pixels) and info["width"] * info["height"] > max_pixels for info in declared]
@@ -39,7 +44,7 @@ def image_placements(page: pymupdf.Page, max_pixels: int | None = None) -> list[
                    for info, big in zip(declared, over, strict=True)]
     else:
         try:
-            located = page.get_image_info(xrefs=True)
+            located = _with_xrefs(page, textpage, {} if digests is None else digests)
         except PDF_ERRORS:
             located = [{**info, "xref": 0} for info in declared]
     placements = []
@@ -51,6 +56,23 @@ def image_placements(page: pymupdf.Page, max_pixels: int | None = None) -> list[
         placements.append({"bbox": tuple(box), "xref": info["xref"], "width": info["width"],
                            "height": info["height"], "page": page.number, "over_limit": info.get("over_limit", False)})
     return placements
+
+
+def _with_xrefs(page: pymupdf.Page, textpage: pymupdf.TextPage, digests: dict[int, bytes]) -> list[dict]:
+    """The placements of ``textpage`` (read with ``TEXT_PRESERVE_IMAGES``) with their xrefs, as
+    ``page.get_image_info(xrefs=True)`` gives them: a placement's xref is the page image whose decoded
+    pixels hash the same (the last such in the page's list), 0 for none. Unlike that call it reuses the
+    page's reading and the hashes already taken in ``digests``."""
+    located = textpage.extractIMGINFO(hashes=True)
+    by_digest = {}
+    for item in page.get_images():
+        xref = item[0]
+        if xref not in digests:
+            digests[xref] = pymupdf.Pixmap(page.parent, xref).digest
+        by_digest[digests[xref]] = xref
+    for info in located:
+        info["xref"] = by_digest.get(info["digest"], 0)
+    return located
 
 
 def _xref_by_size(page: pymupdf.Page, info: dict) -> int:
@@ -194,15 +216,17 @@ def _image_bytes(doc: pymupdf.Document, xref: int) -> tuple[bytes, str, int, int
 
     PNG holds gray or RGB only, so any other color space (CMYK, Lab, Separation, DeviceN, an indexed
     palette over one of them) is converted to RGB; a CMYK JPEG stays JPEG unless a mask gives it alpha.
+    A masked image is never kept as stored, so it skips ``extract_image``, which would encode it once more.
     """
-    info = doc.extract_image(xref)
+    smask = _mask_xref(doc, xref)
+    info = {} if smask else doc.extract_image(xref)
     ext = _BROWSER_EXTS.get(info.get("ext", ""))
     cmyk_jpeg = ext == "jpeg" and info.get("colorspace") == 4
-    if ext and not info.get("smask") and not cmyk_jpeg:
+    if ext and not cmyk_jpeg:
         return info["image"], ext, info["width"], info["height"]
     pix = pymupdf.Pixmap(doc, xref)
-    if info.get("smask"):
-        pix = _masked(pix, pymupdf.Pixmap(doc, info["smask"]))
+    if smask:
+        pix = _masked(pix, pymupdf.Pixmap(doc, smask))
     if pix.colorspace is None or pix.colorspace.name not in _PNG_COLORSPACES:
         pix = pymupdf.Pixmap(pymupdf.csRGB, pix)
     if cmyk_jpeg and not pix.alpha:
@@ -211,6 +235,16 @@ def _image_bytes(doc: pymupdf.Document, xref: int) -> tuple[bytes, str, int, int
 
 
 _PNG_COLORSPACES = frozenset({"DeviceGray", "DeviceRGB"})
+
+
+def _mask_xref(doc: pymupdf.Document, xref: int) -> int:
+    """The xref of the image's mask as ``extract_image`` gives it (``smask``): its /SMask, else its /Mask,
+    when that is a reference (a color-key /Mask array is no image: 0)."""
+    for key in ("SMask", "Mask"):
+        kind, value = doc.xref_get_key(xref, key)
+        if kind != "null":
+            return int(value.split()[0]) if kind == "xref" else 0
+    return 0
 
 
 def _masked(pix: pymupdf.Pixmap, mask: pymupdf.Pixmap) -> pymupdf.Pixmap:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import statistics
 from dataclasses import replace
+from functools import lru_cache
 
 import pymupdf
 
@@ -104,20 +105,26 @@ def _without_spaced_out(spans: list[Span]) -> list[Span]:
 
 def _make_span(raw: dict) -> Span:
     """Read style from flags and, because many PDFs leave flags unset, from the font name too."""
-    font = raw["font"]
+    bold, italic, mono = _name_styles(raw["font"])
     flags = raw["flags"]
     text = raw["text"]  # set from the characters for raw dictionaries (see :mod:`word_gaps`)
     return Span(
         text=text.translate(LIGATURES),
         size=raw["size"],
-        bold=bool(flags & pymupdf.TEXT_FONT_BOLD) or bool(_BOLD_NAME_RE.search(font)),
-        italic=bool(flags & pymupdf.TEXT_FONT_ITALIC) or bool(_ITALIC_NAME_RE.search(font)),
-        mono=bool(flags & pymupdf.TEXT_FONT_MONOSPACED) or bool(_MONO_NAME_RE.search(font)),
+        bold=bool(flags & pymupdf.TEXT_FONT_BOLD) or bold,
+        italic=bool(flags & pymupdf.TEXT_FONT_ITALIC) or italic,
+        mono=bool(flags & pymupdf.TEXT_FONT_MONOSPACED) or mono,
         superscript=bool(flags & pymupdf.TEXT_FONT_SUPERSCRIPT),
         x0=raw["bbox"][0],
         x1=raw["bbox"][2],
         baseline=raw["origin"][1] if "origin" in raw else None,
     )
+
+
+@lru_cache(maxsize=1024)
+def _name_styles(font: str) -> tuple[bool, bool, bool]:
+    """Bold, italic and monospaced as the font's name says; a page has a few fonts and thousands of spans."""
+    return bool(_BOLD_NAME_RE.search(font)), bool(_ITALIC_NAME_RE.search(font)), bool(_MONO_NAME_RE.search(font))
 
 
 def _merge_rows(pieces: list[tuple[tuple, list[Span]]]) -> list[Row]:

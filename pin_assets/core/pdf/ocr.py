@@ -276,6 +276,35 @@ class OcrRun:
                            "language": language, "confidence": round(reading.confidence, 3)})
         return reading
 
+    def read_cells(self, page: pymupdf.Page, box: pymupdf.Rect, cells: list[pymupdf.Rect],
+                   layer_text: str) -> list[str] | None:
+        """OCR each cell of a ruled table pictured at ``box`` on its own (see :mod:`image_tables`), as one
+        read of the picture against the budget; the cells' texts, or None when OCR is off or spent or the
+        cells together do not read as text. Lone marks left of a ruling (``|``, ``_``) are dropped; short
+        words are kept, as a cell may hold just "No" or "5"."""
+        if not self.ready() or len(self.pages) >= self.settings.max_pages or self.picture_misses:
+            return None
+        language = self._page_language(script_of(mapped_text(layer_text)) or self.script)
+        zoom = self.settings.dpi / 72
+        cost = read_cost(language, round(box.width * zoom) * round(box.height * zoom))
+        if self.reads + cost > self.settings.max_page_reads:
+            return None
+        self.reads += cost
+        texts = []
+        try:
+            for cell in cells:
+                reading = ocr_page(page, 0, language, zoom, self.settings.tessdata, clip=cell)
+                texts.append(" ".join(w for w in reading.text.split() if not _NOISE_RE.fullmatch(w)))
+        except PDF_ERRORS as exc:
+            self.warnings.append(f"OCR of a table picture on page {page.number + 1} failed: {describe(exc)}")
+            return None
+        confidence = readability("\n".join(texts))
+        if confidence < _MIN_READING or sum(len(t) for t in texts) < _MIN_CHARS:
+            return None  # a grid drawn in a photo or a chart, not a table of text: read as a picture
+        self.pages.append({"page": page.number, "reason": "picture_text", "rotation": 0,
+                           "language": language, "confidence": round(confidence, 3)})
+        return texts
+
     def _ocr(self, page: pymupdf.Page, angle: int, language: str) -> Reading | None:
         """One read of the page turned ``angle`` degrees in ``language``, counted against the document's
         ``max_page_reads`` (see :func:`read_cost`); None, and nothing counted, when it does not fit."""
@@ -526,7 +555,8 @@ def line_pieces(blocks: list[dict]) -> list[dict]:
     there; the converter's reading order and paragraph joining then work as on a text layer (not for
     CJK readings, whose word boxes from Tesseract have gaps in mid-line and are kept as MuPDF groups
     them). Lone marks such as ``|`` or ``_`` are dropped first: Tesseract reads them in gutters, where
-    they would bridge the columns; pieces of two letters or fewer are dropped last (see :func:`_stray`).
+    they would bridge the columns. Pieces of one printed line that are no columns are joined again, and
+    pieces of two letters or fewer standing alone are dropped (see :func:`rejoin_pieces`, :func:`_stray`).
     """
     lines = [line for b in blocks for line in b.get("lines", ()) if abs(line["dir"][1]) < 0.1]
     gaps = [b["bbox"][0] - a["bbox"][2] for line in lines for a, b in _pairs(_words(line))]
@@ -546,9 +576,136 @@ def line_pieces(blocks: list[dict]) -> list[dict]:
                 current.append(span)
         if current:
             pieces.append(_piece(line, current))
-    pieces = [piece for piece in pieces if not _stray(piece)]
+    pieces = rejoin_pieces(pieces, word_gap)
     line_height = statistics.median(p["bbox"][3] - p["bbox"][1] for p in pieces) if pieces else 0.0
     return [piece for piece in pieces if not _squeezed(piece, pieces, line_height)]
+
+
+def rejoin_pieces(pieces: list[dict], word_gap: float) -> list[dict]:
+    """Pieces of one printed line joined again, left to right, where the white between them is no gutter;
+    pieces of two letters or fewer left alone are dropped (:func:`_stray`).
+
+    Two cases on real scans: Tesseract's layout analysis ends a line early and starts the rest as a line
+    of its own whose box overlaps the first ("England had suffered from Viking invasions" ending at x 295,
+    "for over a" starting at 279, a baseline 1 pt lower, on a 96-dpi scan of a wiki page), and the table
+    finder then takes the rest for a cell of the infobox beside it; and a justified line stretches its
+    spaces past :func:`line_pieces`' cut ("sometimes by force." with 10 pt gaps at 13 pt lines), which
+    scattered the line and dropped "by" as a stray. Two pieces on one baseline (their boxes share most of
+    their height) are one line when they overlap or stand a word space and a half apart; or, stretched,
+    when the white between them, under four line heights wide, is crossed by the text of the lines around
+    it (:func:`_gutter`) and the line they make spans its column as the lines above and below do
+    (:func:`_spans_column`: on a newspaper whose columns Tesseract runs together that is not so). Only
+    into a stretched line do the short words in its gaps come back.
+    """
+    solid = [piece for piece in pieces if not _stray(piece)]
+    groups: list[list[dict]] = []  # pieces of one line, left to right
+    stretched: dict[int, list[int]] = {}  # group -> positions of its stretched joins
+    for piece in sorted(solid, key=lambda p: (p["bbox"][0], p["bbox"][1])):
+        for group in groups:
+            join = _continues(_box(group), piece, word_gap, solid)
+            if join:
+                if join == "stretched":
+                    stretched.setdefault(id(group), []).append(len(group))
+                group.append(piece)
+                break
+        else:
+            groups.append([piece])
+    lines = [_box(g) for g in groups]
+    kept: list[list[dict]] = []
+    for group in groups:
+        cuts = stretched.get(id(group), [])
+        if cuts and not _spans_column(_box(group), lines):
+            bounds = [0, *cuts, len(group)]
+            kept += [group[i:j] for i, j in _pairs(bounds)]
+            continue
+        for stray in (p for p in pieces if _stray(p)):  # "by" in "sometimes by force."
+            if any(_within(stray, group[i - 1], group[i]) for i in cuts):
+                group.append(stray)
+        kept.append(group)
+    hosts = set()
+    for group in kept:
+        group.sort(key=lambda p: p["bbox"][0])
+        if len(group) > 1:
+            _merge(group)
+        hosts.add(id(group[0]))
+    return [piece for piece in pieces if id(piece) in hosts]
+
+
+def _continues(left: tuple, right: dict, word_gap: float, pieces: list[dict]) -> str:
+    """How ``right`` continues the line boxed ``left`` on its baseline: ``"abut"``, ``"stretched"`` or
+    not at all (``""``); see :func:`rejoin_pieces`."""
+    x0, y0, x1, y1 = left
+    a0, b0, a1, b1 = right["bbox"]
+    height = max(y1 - y0, b1 - b0)
+    if a0 <= (x0 + x1) / 2 or a1 <= x1 or min(y1, b1) - max(y0, b0) < 0.7 * height:
+        return ""
+    gap = a0 - x1
+    if -1.5 * height <= gap <= 1.5 * word_gap:  # a deeper overlap is another line's text misplaced
+        return "abut"
+    return "stretched" if gap < 4 * height and not _gutter(left, right["bbox"], pieces) else ""
+
+
+def _spans_column(line: tuple, lines: list[tuple]) -> bool:
+    """Whether at least two lines within two line heights above and below start and end where ``line``
+    does (within a line height): a justified line is as wide as its neighbours in the column."""
+    x0, y0, x1, y1 = line
+    height = y1 - y0
+    return sum(abs(a0 - x0) <= height and abs(a1 - x1) <= height for a0, b0, a1, b1 in lines
+               if b1 >= y0 - 2 * height and b0 <= y1 + 2 * height and min(b1, y1) - max(b0, y0) <= 0) >= 2
+
+
+def _merge(group: list[dict]) -> None:
+    """The group's first piece made the one line of the group's pieces, with a space where two meet."""
+    spans: list[dict] = []
+    for part in group:
+        added = part["lines"][0]["spans"]
+        if spans and spans[-1]["text"][-1:] != " " and added[0]["text"][:1] != " ":
+            spans[-1] = dict(spans[-1], text=spans[-1]["text"] + " ")
+        spans += added
+    host = group[0]
+    host["bbox"] = host["lines"][0]["bbox"] = _box(group)
+    host["lines"][0]["spans"] = spans
+
+
+def _box(pieces: list[dict]) -> tuple:
+    boxes = [p["bbox"] for p in pieces]
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def _within(piece: dict, left: dict, right: dict) -> bool:
+    """Whether ``piece`` stands in the white between ``left`` and ``right``, on their baseline."""
+    x0, y0, x1, y1 = piece["bbox"]
+    a0, b0, a1, b1 = left["bbox"]
+    return a1 < (x0 + x1) / 2 < right["bbox"][0] and min(y1, b1) - max(y0, b0) >= 0.7 * max(y1 - y0, b1 - b0)
+
+
+def _gutter(left: tuple, right: tuple, pieces: list[dict]) -> bool:
+    """Whether the white between two pieces of a baseline runs down the page as between columns or cells.
+
+    A gutter stays white in the lines above and below, while the lines around a justified line run
+    through the place where its stretched spaces are. Of the rows of pieces within two line heights above
+    and below that have text on both sides of the white, it is a gutter unless more of them have a word
+    in the white's middle half than not.
+    """
+    x1, y0, y1 = left[2], left[1], left[3]
+    a0 = right[0]
+    middle, margin, reach = (x1 + a0) / 2, 0.25 * (a0 - x1), 2 * (y1 - y0)
+    rows: dict[int, list[tuple[float, float]]] = {}
+    for piece in pieces:
+        py0, py1 = piece["bbox"][1], piece["bbox"][3]
+        if py1 < y0 - reach or py0 > y1 + reach or min(py1, y1) - max(py0, y0) > 0:
+            continue  # too far, or on the pieces' own baseline
+        row = rows.setdefault(round((py0 + py1) / 2), [])
+        row += [(s["bbox"][0], s["bbox"][2]) for s in piece["lines"][0]["spans"] if s["text"].strip()]
+    crossing = open_ = 0
+    for words in rows.values():
+        if not (any(w0 < middle for w0, _ in words) and any(w1 > middle for _, w1 in words)):
+            continue  # the row does not reach across the white
+        if any(w0 < middle + margin and w1 > middle - margin for w0, w1 in words):
+            crossing += 1
+        else:
+            open_ += 1
+    return crossing <= open_
 
 
 _SHORT_PIECE = 2  # words: what Tesseract invents between lines is a word or two, never a line of text

@@ -2,7 +2,8 @@
 a table pasted as a picture. The layer is kept; each large picture is read with Tesseract (through the
 document's :class:`~pin_assets.core.pdf.ocr.OcrRun`, so in the page's language and within its read
 budget) and, when the reading is text, its words become text units at the picture's place, after the
-picture's content image, as tables where they stand in a grid.
+picture's content image, as tables where they stand in a grid. A table pictured with its rulings is read
+cell by cell (:mod:`image_tables`).
 
 Only pages with a small text layer (:data:`SMALL_LAYER`) qualify: on a page of prose a picture is a
 figure whose labels (tick labels, legends) are no text of the document, and text-layer pages keep their
@@ -15,6 +16,7 @@ import re
 
 import pymupdf
 
+from pin_assets.core.pdf.image_tables import ruled_cells, table_unit
 from pin_assets.core.pdf.lines import block_row_groups
 from pin_assets.core.pdf.model import Region, Row, Unit, text_unit
 from pin_assets.core.pdf.ocr import OcrRun, Reading
@@ -49,6 +51,11 @@ def picture_units(page: pymupdf.Page, placements: list[dict], layer_rows: list[R
             chosen.append(box)
     units: list[Unit] = []
     for box in chosen:
+        if detect_tables and (cells := ruled_cells(page, box, ocr.settings.dpi / 72)):
+            texts = ocr.read_cells(page, box, [rect for *_, rect in cells], layer_text)
+            if texts is not None:
+                units.append(table_unit(cells, texts, box))
+                continue
         reading = ocr.read_picture(page, box, layer_text)
         if reading is None:
             continue

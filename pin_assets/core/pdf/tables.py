@@ -117,7 +117,7 @@ def ruled_tables(page: pymupdf.Page, textpage: pymupdf.TextPage, drawings: list[
     """Ruled tables as Markdown units, found among ``drawings`` (``get_cdrawings`` entries; all the page's
     when None); PyMuPDF's layout gate is off because the page's layout regions are already known."""
     paths = as_paths(drawings) if drawings is not None else None
-    found = page.find_tables(use_layout=False, paths=paths).tables
+    found = page.find_tables(use_layout=False, paths=paths, clip=_chars_clip(page, paths)).tables
     if not found:
         return []
     words = page.get_text("words", textpage=textpage, sort=False)
@@ -134,6 +134,51 @@ def ruled_tables(page: pymupdf.Page, textpage: pymupdf.TextPage, drawings: list[
         grid = regular(grid)
         units.append(Unit("table", *table.bbox, markdown=table_markdown(grid)))
     return units
+
+
+# Points around the rulings' area. ``find_tables`` reads glyph boxes from the outlines (accurate boxes, no
+# quad corrections) and MuPDF clips by the same outlines, so a character touching the area is kept with any
+# margin; this one covers rounding and a glyph whose outline is empty (a space, placed by its origin).
+_CLIP_MARGIN = 12.0
+
+
+def _chars_clip(page: pymupdf.Page, paths: list[dict] | None) -> pymupdf.Rect | None:
+    """The part of the page whose characters can change what ``find_tables`` finds among ``paths``, or None
+    (the whole page) when that cannot be bounded.
+
+    ``find_tables`` turns every character of the page into a Python dictionary before it looks at a line,
+    most of its time; it uses them only to ask whether a candidate holds text: a table's box (inside the
+    rulings' hull) and a group of joined rectangles, whose box it compares with characters' bottom-up
+    coordinates (pdfplumber's convention), so the characters that answer lie in the hull mirrored top to
+    bottom. Clipping its text to the hull of both, with a margin, gives the same tables. Only on unrotated
+    pages (``find_tables`` turns rotated ones itself) with every path inside the page, whose edge the
+    rulings are cut at either way.
+    """
+    if not paths or page.rotation:
+        return None
+    xs: list[float] = []
+    ys: list[float] = []
+    for path in paths:
+        for item in [("re", path["rect"]), *path["items"]]:
+            for value in item[1:]:
+                if isinstance(value, pymupdf.Quad):
+                    value = value.rect
+                if isinstance(value, pymupdf.Point):
+                    xs.append(value.x)
+                    ys.append(value.y)
+                elif isinstance(value, pymupdf.Rect):
+                    xs += (value.x0, value.x1)
+                    ys += (value.y0, value.y1)
+    page_box = page.rect
+    if not xs or min(xs) < page_box.x0 or max(xs) > page_box.x1 or min(ys) < page_box.y0 or max(ys) > page_box.y1:
+        return None
+    # corners computed by hand: PyMuPDF's Rect union and transform treat a flat (one-rule) hull as empty
+    mirror = ~page.transformation_matrix
+    corners = [pymupdf.Point(x, y) for x in (min(xs), max(xs)) for y in (min(ys), max(ys))]
+    xs += [(c * mirror).x for c in corners]
+    ys += [(c * mirror).y for c in corners]
+    clip = pymupdf.Rect(min(xs) - _CLIP_MARGIN, min(ys) - _CLIP_MARGIN, max(xs) + _CLIP_MARGIN, max(ys) + _CLIP_MARGIN)
+    return clip & page_box
 
 
 def _undersegmented(table, words: list) -> bool:

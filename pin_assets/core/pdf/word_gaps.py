@@ -51,39 +51,43 @@ def spaced_blocks(blocks: list[dict]) -> list[dict]:
 def _space_line(line: dict) -> None:
     """Set the text of the line's spans, with spaces where the line's glyph gaps show word breaks."""
     spans = line["spans"]
-    texts = [[c["c"] for c in span.get("chars", ())] for span in spans]
+    texts = ["".join([c["c"] for c in span.get("chars", ())]) for span in spans]
     allowed = _candidates(texts)
     breaks = _breaks(line) & allowed if allowed else set()
     for i, span in enumerate(spans):
         chars = span.pop("chars", None)
         if chars is None:
             continue
-        text = _lam_alef_text(chars) if RTL_RE.search("".join(texts[i])) else "".join(texts[i])
+        text = _lam_alef_text(chars) if RTL_RE.search(texts[i]) else texts[i]
         if breaks:
             text = "".join((" " if (i, k) in breaks else "") + c for k, c in enumerate(text))
         span["text"] = text
 
 
-def _candidates(texts: list[list[str]]) -> set[tuple[int, int]]:
+def _candidates(texts: list[str]) -> set[tuple[int, int]]:
     """Positions (span index, character index) where a missing space may be put back: anywhere in a line
     that reads as unspaced, else only inside runs of letters too long for one word of running text
-    ("Compositionofthe" in "Table1 Compositionofthe samples"); none in right-to-left lines."""
-    where = [(i, k) for i, chars in enumerate(texts) for k in range(len(chars))]
-    text = "".join("".join(chars) for chars in texts)
-    if RTL_RE.search(text):
+    ("Compositionofthe" in "Table1 Compositionofthe samples"); none in right-to-left lines.
+
+    Most lines have neither, and cost two scans of their text; positions are listed only for those that do."""
+    text = "".join(texts)
+    unspaced = _unspaced(text)
+    runs = [] if unspaced else [m.span() for m in _LONG_RUN_RE.finditer(text)]
+    if not (unspaced or runs) or RTL_RE.search(text):
         return set()
-    if _unspaced(text):
+    where = [(i, k) for i, span_text in enumerate(texts) for k in range(len(span_text))]
+    if unspaced:
         return set(where)
-    allowed: set[tuple[int, int]] = set()
-    for match in _LONG_RUN_RE.finditer(text):
-        allowed.update(where[match.start() + 1:match.end()])
-    return allowed
+    return {position for start, end in runs for position in where[start + 1:end]}
 
 
 def _unspaced(text: str) -> bool:
     """Whether a line has far fewer spaces than words would need."""
+    visible = len("".join(text.split()))  # str.split() splits at exactly the characters isspace() accepts
+    spaces = len(text) - visible
+    if visible < _MIN_LETTERS or visible / (spaces + 1) < _LETTERS_PER_SPACE:
+        return False  # settled without counting letters, which are no more than the visible characters
     letters = sum(1 for c in text if c.isalnum())
-    spaces = sum(1 for c in text if c.isspace())
     return letters >= _MIN_LETTERS and letters / (spaces + 1) >= _LETTERS_PER_SPACE
 
 
