@@ -375,18 +375,28 @@ def _ocr_page(page: pymupdf.Page, reading: Reading, placements: list[dict], area
     pictures = [Unit("image", *p["bbox"], image=p) for p in kept]
     groups = [[r for r in rows if not any(center_in(r, picture) for picture in pictures)]
               for block in reading.blocks for rows in block_row_groups(block)]
+    kept_rows = None  # the rows left once those read from pictures seen on the scan are dropped
     if reading.angle == 0 and page.rotation == 0:
         scan = max(placements, key=lambda p: (p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]),
                    default=None)
-        seen, groups = scan_pictures(page, scan, groups, pictures, regions)
+        seen, left = scan_pictures(page, scan, groups, pictures, regions)
+        kept_rows = {id(r) for rows in left for r in rows} if seen else None
         pictures += seen
     units = [text_unit(rows) for rows in groups if rows]
-    text_chars = sum(len(r.text.strip()) for u in units for r in u.rows)
-    if detect_tables:
+    if detect_tables:  # tables found as before the pictures' words are dropped: alignments they break are no table
         units = find_text_tables(units, reading.width, regions)
+    if kept_rows is not None:
+        units = [u for u in (u if u.kind != "text" else _rows_kept(u, kept_rows) for u in units) if u is not None]
+    text_chars = sum(len(r.text.strip()) for u in units for r in u.rows)
     units += pictures
     cover = sum((p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) for p in kept) / area
     return Page(reading.width, reading.height, units, text_chars, min(cover, 1.0), regions)
+
+
+def _rows_kept(unit: Unit, kept: set[int]) -> Unit | None:
+    """A text unit with only its rows in ``kept``; None when none is."""
+    rows = [r for r in unit.rows if id(r) in kept]
+    return None if not rows else unit if len(rows) == len(unit.rows) else text_unit(rows)
 
 
 def _pages_markdown(pages: list[Page], style: Style, images: ImageStore, failed: set[int], warnings: list[str],
