@@ -43,6 +43,7 @@ from pin_assets.core.pdf.rotation import (
     unrotated_rect,
 )
 from pin_assets.core.pdf.running import drop_running
+from pin_assets.core.pdf.scan_pictures import scan_pictures
 from pin_assets.core.pdf.style import document_style
 from pin_assets.core.pdf.tables import has_rulings, horizontal_rules, ruled_tables
 from pin_assets.core.pdf.text_tables import find_text_tables
@@ -343,7 +344,7 @@ def _read_page(
     reading = ocr.read(page, reason, text) if reason and ocr is not None else None
     if reading is not None:
         same_frame = reading.angle == 0 and page.rotation == 0  # OCR reads the page as displayed
-        return _ocr_page(reading, placements, area, detect_tables, regions if same_frame else [])
+        return _ocr_page(page, reading, placements, area, detect_tables, regions if same_frame else [])
     pictured = []  # text inside large pictures of a page whose layer holds little
     if ocr is not None and reason is None and turn == (1, 0) and page.rotation == 0:
         pictured = picture_units(page, placements, [r for g in groups for r in g], ocr, detect_tables, regions)
@@ -360,10 +361,11 @@ def _mostly_in(unit: Unit, outer: Unit) -> bool:
     return w > 0 and h > 0 and w * h >= 0.8 * max((unit.x1 - unit.x0) * (unit.y1 - unit.y0), 1e-6)
 
 
-def _ocr_page(reading: Reading, placements: list[dict], area: float, detect_tables: bool,
+def _ocr_page(page: pymupdf.Page, reading: Reading, placements: list[dict], area: float, detect_tables: bool,
               regions: list[Region]) -> Page:
     """A page from its OCR reading: the text through the same rows and units as a text layer's, plus the
-    images other than the scan itself (those covering half the page), unless the page was read turned.
+    images other than the scan itself (those covering half the page), unless the page was read turned, and
+    the pictures seen on the scan, cropped from it (see :mod:`scan_pictures`).
 
     Words read inside such an image are the picture's own (labels of a diagram, a logo's lettering):
     they stay in the picture, which is kept as a content image, instead of scattering through the prose.
@@ -371,18 +373,30 @@ def _ocr_page(reading: Reading, placements: list[dict], area: float, detect_tabl
     kept = [p for p in placements if reading.angle == 0
             and (p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) < 0.5 * area]
     pictures = [Unit("image", *p["bbox"], image=p) for p in kept]
-    units = []
-    for block in reading.blocks:
-        for rows in block_row_groups(block):
-            rows = [r for r in rows if not any(center_in(r, picture) for picture in pictures)]
-            if rows:
-                units.append(text_unit(rows))
-    text_chars = sum(len(r.text.strip()) for u in units for r in u.rows)
-    if detect_tables:
+    groups = [[r for r in rows if not any(center_in(r, picture) for picture in pictures)]
+              for block in reading.blocks for rows in block_row_groups(block)]
+    kept_rows = None  # the rows left once those read from pictures seen on the scan are dropped
+    if reading.angle == 0 and page.rotation == 0:
+        scan = max(placements, key=lambda p: (p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]),
+                   default=None)
+        seen, left = scan_pictures(page, scan, groups, pictures, regions)
+        kept_rows = {id(r) for rows in left for r in rows} if seen else None
+        pictures += seen
+    units = [text_unit(rows) for rows in groups if rows]
+    if detect_tables:  # tables found as before the pictures' words are dropped: alignments they break are no table
         units = find_text_tables(units, reading.width, regions)
+    if kept_rows is not None:
+        units = [u for u in (u if u.kind != "text" else _rows_kept(u, kept_rows) for u in units) if u is not None]
+    text_chars = sum(len(r.text.strip()) for u in units for r in u.rows)
     units += pictures
     cover = sum((p["bbox"][2] - p["bbox"][0]) * (p["bbox"][3] - p["bbox"][1]) for p in kept) / area
     return Page(reading.width, reading.height, units, text_chars, min(cover, 1.0), regions)
+
+
+def _rows_kept(unit: Unit, kept: set[int]) -> Unit | None:
+    """A text unit with only its rows in ``kept``; None when none is."""
+    rows = [r for r in unit.rows if id(r) in kept]
+    return None if not rows else unit if len(rows) == len(unit.rows) else text_unit(rows)
 
 
 def _pages_markdown(pages: list[Page], style: Style, images: ImageStore, failed: set[int], warnings: list[str],
