@@ -71,7 +71,8 @@ def rejoin_pieces(pieces: list[dict], word_gap: float) -> list[dict]:
     when the white between them, under four line heights wide, is crossed by the text of the lines around
     it (:func:`_gutter`) and the line they make spans its column as the lines above and below do
     (:func:`_spans_column`: on a newspaper whose columns Tesseract runs together that is not so). Only
-    into a stretched line do the short words in its gaps come back.
+    into a stretched line do the short words in its gaps and at its ends come back (a line ending "by a",
+    its "a" a stray, is as wide as its neighbours with it).
     """
     solid = [piece for piece in pieces if not _stray(piece)]
     groups: list[list[dict]] = []  # pieces of one line, left to right
@@ -87,16 +88,20 @@ def rejoin_pieces(pieces: list[dict], word_gap: float) -> list[dict]:
         else:
             groups.append([piece])
     lines = [_box(g) for g in groups]
+    strays = [piece for piece in pieces if _stray(piece)]
     kept: list[list[dict]] = []
     for group in groups:
         cuts = stretched.get(id(group), [])
-        if cuts and not _spans_column(_box(group), lines):
+        if not cuts:
+            kept.append(group)
+            continue
+        widest = max(group[i]["bbox"][0] - group[i - 1]["bbox"][2] for i in cuts)
+        ends = [s for s in strays if _at_end(s, _box(group), 1.5 * widest)]  # "by a" ending a justified line
+        if not _spans_column(_box(group + ends), lines):
             bounds = [0, *cuts, len(group)]
             kept += [group[i:j] for i, j in _pairs(bounds)]
             continue
-        for stray in (p for p in pieces if _stray(p)):  # "by" in "sometimes by force."
-            if any(_within(stray, group[i - 1], group[i]) for i in cuts):
-                group.append(stray)
+        group += ends + [s for s in strays if any(_within(s, group[i - 1], group[i]) for i in cuts)]
         kept.append(group)
     hosts = set()
     for group in kept:
@@ -146,6 +151,15 @@ def _merge(group: list[dict]) -> None:
 def _box(pieces: list[dict]) -> tuple:
     boxes = [p["bbox"] for p in pieces]
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def _at_end(piece: dict, line: tuple, reach: float) -> bool:
+    """Whether ``piece`` stands on the baseline of ``line`` just before or after it, within ``reach``."""
+    x0, y0, x1, y1 = piece["bbox"]
+    a0, b0, a1, b1 = line
+    if min(y1, b1) - max(y0, b0) < 0.7 * max(y1 - y0, b1 - b0):
+        return False
+    return 0 <= x0 - a1 <= reach or 0 <= a0 - x1 <= reach
 
 
 def _within(piece: dict, left: dict, right: dict) -> bool:
