@@ -16,15 +16,19 @@ from pin_assets.core.limits import check_image_pixels
 
 WEB_FORMATS = {"PNG": "png", "JPEG": "jpeg", "GIF": "gif", "WEBP": "webp"}
 MAX_FIGURE_SIDE = 4000  # pixels: a figure rendered larger than this says nothing more to a model
+MAX_FIGURE_PIXELS = 4_000_000  # a whole Letter page at 200 dpi; a full-page figure at 150 dpi is 2.1 MP
 
 
 def figure_zoom(width_pt: float, height_pt: float, dpi: float) -> float:
     """Scale from points to pixels for rendering a drawn figure (a PDF's vector figure, a LaTeX source's PDF or
-    EPS graphic): ``dpi``, less where the longer side would pass :data:`MAX_FIGURE_SIDE`. A poster-sized page
-    drawn as one mind map (24.6 x 46.5 in.) came out 3545 x 6608 px at 150 dpi, and rendering and encoding it
-    took three quarters of its page's parse. A render covers the pixel its box ends in, one more than the
-    box's exact size at most, hence the one pixel kept in hand."""
-    return min(dpi / 72, (MAX_FIGURE_SIDE - 1) / max(width_pt, height_pt, 1.0))
+    EPS graphic): ``dpi``, less where the longer side would pass :data:`MAX_FIGURE_SIDE` or the pixels
+    :data:`MAX_FIGURE_PIXELS`. A poster-sized page drawn as one mind map (24.6 x 46.5 in.) came out 3545 x
+    6608 px at 150 dpi, and rendering and encoding it took three quarters of its page's parse; no figure of
+    a page up to tabloid size reaches the caps. A render covers the pixel its box ends in, one more than the
+    box's exact size at most, hence the pixel kept in hand."""
+    width_pt, height_pt = max(width_pt, 1.0), max(height_pt, 1.0)
+    return min(dpi / 72, (MAX_FIGURE_SIDE - 1) / max(width_pt, height_pt),
+               ((MAX_FIGURE_PIXELS ** 0.5) - 1) / (width_pt * height_pt) ** 0.5)
 
 
 class ImageOverLimit(ConversionError):
