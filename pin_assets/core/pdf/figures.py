@@ -27,14 +27,14 @@ whole page, title block included, and the title block is text a reader reads.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import pymupdf
 
 from pin_assets.core.content_images import figure_zoom
-from pin_assets.core.pdf.model import CAPTION_RE, Region, Row, Unit
+from pin_assets.core.pdf.model import CAPTION_RE, Region, Row, Unit, union_box
 from pin_assets.core.pdf.rotation import turn_box, unturn_box
 
 FIGURE_DPI = 150  # resolution vector figures are rendered at (content images), up to MAX_FIGURE_SIDE px a side
@@ -195,7 +195,7 @@ class _TextIndex:
         """Whether the box joining ``a`` and ``b`` holds text near neither that is more than labels: a
         line of several words, or ``lines`` lines of words (a title block, a paragraph), not tick labels.
         With ``owners`` 1 only text near ``a`` is its own (``b`` is a frame or rule that owns none)."""
-        joint = _union((a, b))
+        joint = union_box((a, b))
         if joint in (a, b)[:owners]:
             return False
         near = [(x0 - _REACH, y0 - _REACH, x1 + _REACH, y1 + _REACH) for x0, y0, x1, y1 in (a, b)[:owners]]
@@ -231,11 +231,12 @@ def find_figures(paths: list[Path], rows: list[Row], regions: list[Region], page
     tables = [r for r in regions if r.kind == "table" and r.score >= 0.5]
     text = text if text is not None else _TextIndex(rows)
     structure = [p for p in paths if not p.mark]
-    clusters = [(_union(m.box for m in group), group) for group in _groups([m.box for m in marks], marks, _GAP, text)]
+    clusters = [(union_box(m.box for m in group), group)
+                for group in _groups([m.box for m in marks], marks, _GAP, text)]
     figures = []
     for group in _groups([box for box, _ in clusters], clusters, _SPACING, text):
         members = [m for _, ms in group for m in ms]
-        box = _with_structure(_union(b for b, _ in group), structure, text)
+        box = _with_structure(union_box(b for b, _ in group), structure, text)
         figures.append(Figure(*box, marks=len(members), items=sum(m.items for m in members),
                               shaped=any(m.shaped for m in members)))
     for figure in figures:
@@ -286,7 +287,7 @@ def _groups(boxes: list[tuple], things: list, gap: float, text: _TextIndex | Non
                 if text is not None and text.foreign(extent[a], extent[b]):
                     continue
                 parent[b] = a
-                extent[a] = _union((extent[a], extent[b]))
+                extent[a] = union_box((extent[a], extent[b]))
             members = grid.setdefault(key, [])
             members.append(i)
             if len(members) > _CELL_MEMBERS:  # a dense cell (a map): its older members are joined already
@@ -314,7 +315,7 @@ def _with_structure(box: tuple, structure: list[Path], text: _TextIndex) -> tupl
             if not _near(path.box, box, _GAP) or _inside_share(path.box, grown) >= 1.0:
                 continue
             if w <= 1.3 * width + 12 and h <= 1.3 * height + 12 and not text.foreign(box, path.box, owners=1, lines=1):
-                grown = _union((grown, path.box))
+                grown = union_box((grown, path.box))
         if grown == box:
             break
         box = grown
@@ -333,7 +334,7 @@ def _merged(figures: list[Figure], model: list[Region], text: _TextIndex) -> lis
                              for r in model)
                 overlap = max(_inside_share(a.box, b.box), _inside_share(b.box, a.box)) >= 0.5
                 if overlap or ((shared or _near(a.box, b.box, 0.0)) and not text.foreign(a.box, b.box)):
-                    a.x0, a.y0, a.x1, a.y1 = _union((a.box, b.box))
+                    a.x0, a.y0, a.x1, a.y1 = union_box((a.box, b.box))
                     a.confirmed |= b.confirmed
                     a.shaped |= b.shaped
                     a.marks += b.marks
@@ -411,9 +412,6 @@ def _inside_share(a: tuple, b: tuple) -> float:
     return (cut[2] - cut[0]) * (cut[3] - cut[1]) / area
 
 
-def _union(boxes: Iterable[tuple]) -> tuple[float, float, float, float]:
-    boxes = list(boxes)
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
 def vector_figures(page: pymupdf.Page, drawings: list[dict], turn: tuple[int, int], size: tuple[float, float],

@@ -15,6 +15,7 @@ import numpy as np
 import pymupdf
 
 from pin_assets.core.pdf.model import Unit
+from pin_assets.core.pdf.ocr.regions import grey_pixels
 from pin_assets.core.pdf.table_grid import table_markdown
 
 _DARK = 128  # grey level under which a pixel is ink
@@ -31,7 +32,7 @@ def ruled_cells(page: pymupdf.Page, box: pymupdf.Rect, zoom: float) -> list[Cell
     """The cells of a table ruled on every side that fills the picture at ``box``, in points on the page;
     empty when the picture holds no such grid."""
     pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=box, colorspace=pymupdf.csGRAY)
-    ink = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)[:, :pix.width] < _DARK
+    ink = grey_pixels(pix) < _DARK
     thin = max(1, round(_THIN * zoom))
     across = _lines(np.flatnonzero(ink.mean(axis=1) >= _LONG), thin)
     if len(across) < 3:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -169,6 +169,12 @@ class Style:
     levels: dict[float, int]
     running: set[str]
     hyphenated: set[str]
+
+
+def union_box(boxes: Iterable[tuple]) -> tuple[float, float, float, float]:
+    """The box enclosing ``boxes`` (x0, y0, x1, y1 each)."""
+    boxes = list(boxes)
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
 def text_unit(rows: list[Row]) -> Unit:

@@ -26,6 +26,7 @@ import numpy as np
 import pymupdf
 
 from pin_assets.core.pdf.model import Region, Row, Unit, center_in
+from pin_assets.core.pdf.ocr.regions import grey_pixels
 
 CELL = 16.0  # points: the side of the cells a page's tones are measured in (a line of body text is 10-14 pt)
 MID_SHARE = 0.45  # a cell with this share of mid-tone pixels is picture (text cells: at most 0.35 on gnarly)
@@ -148,7 +149,7 @@ def _mid_tones(page: pymupdf.Page) -> tuple[np.ndarray, np.ndarray, float] | Non
     a page without ink (nothing to tell tones from)."""
     zoom = min(_ZOOM, (_MAX_PIXELS / max(page.rect.width * page.rect.height, 1.0)) ** 0.5)
     pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csGRAY, alpha=False)
-    pixels = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)[:, :pix.width]
+    pixels = grey_pixels(pix)
     paper, ink = (float(v) for v in np.percentile(pixels, [95, 1]))
     span = paper - ink
     if span < 32:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import statistics
 
+from pin_assets.core.pdf.model import union_box
+
 NOISE_RE = re.compile(r"[|_~=\\¦:;.,'`\"—–-]{1,3}")  # what Tesseract reads in a gutter or a page edge's shadow
 _DASHES = frozenset("-–—")  # noise alone, text between two words of a line
 
@@ -149,8 +151,7 @@ def _merge(group: list[dict]) -> None:
 
 
 def _box(pieces: list[dict]) -> tuple:
-    boxes = [p["bbox"] for p in pieces]
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    return union_box(p["bbox"] for p in pieces)
 
 
 def _at_end(piece: dict, line: tuple, reach: float) -> bool:
@@ -256,7 +257,6 @@ def _right(spans: list[dict]) -> float:
 def _piece(line: dict, spans: list[dict]) -> dict:
     while spans and not spans[-1]["text"].strip():
         spans = spans[:-1]
-    boxes = [s["bbox"] for s in spans]
-    bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    bbox = union_box(s["bbox"] for s in spans)
     return {"type": 0, "bbox": bbox, "lines": [{"dir": line["dir"], "wmode": line.get("wmode", 0), "bbox": bbox,
                                                  "spans": spans}]}

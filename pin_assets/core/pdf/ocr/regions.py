@@ -15,6 +15,9 @@ block it expects.
 from __future__ import annotations
 
 import numpy as np
+import pymupdf
+
+from pin_assets.core.pdf.model import union_box
 
 _INK = 160  # grey level under which a pixel is ink (scans are grey, renders black on white)
 _GUTTER = 0.1  # inches: the narrowest white strip between columns (a word space at 12 pt is 0.04)
@@ -28,6 +31,11 @@ _SPECKS = 0.003  # share of a strip's length that may be ink and the strip still
 _MAX_DEPTH = 8
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels
+
+
+def grey_pixels(pix: pymupdf.Pixmap) -> np.ndarray:
+    """A grey pixmap's pixels as a height x width array (its rows may be padded past the width)."""
+    return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)[:, :pix.width]
 
 
 def ink_mask(samples: bytes, width: int, height: int, channels: int) -> np.ndarray:
@@ -101,7 +109,7 @@ def _lone_line(ink: np.ndarray, parts: list[Box]) -> bool:
 def _joined(boxes: list[Box]) -> list[Box]:
     if not boxes:
         return []
-    return [(min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))]
+    return [union_box(boxes)]
 
 
 def _split(profile: np.ndarray, length: int, gap: float, least: float) -> list[tuple[int, int]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import statistics
 
+from pin_assets.core.pdf.model import union_box
 from pin_assets.core.pdf.readability import HANGUL_RE
 
 _RTL_RE = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")  # Hebrew and Arabic letters
@@ -46,8 +47,7 @@ def logical_order(line: dict) -> None:
 
 
 def _chars_box(chars: list[dict]) -> tuple:
-    boxes = [c["bbox"] for c in chars]
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    return union_box(c["bbox"] for c in chars)
 
 
 _WORD_GAP = 0.02  # of the font size: Tesseract's glyph-less letters of one word abut exactly (gap 0.0)
